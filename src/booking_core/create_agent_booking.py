@@ -1,0 +1,106 @@
+"""The agent booking use case: validate, apply the policy, store, then announce.
+
+Everything that must be atomic happens in one unit of work: the customer (if new), the booking
+and its ``booking_created`` outbox event. Only after the commit is the notifier asked to publish,
+so no listener ever hears of a booking that was rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from attrs import frozen
+
+from booking_core.entities import Booking, Customer, NewBooking
+from booking_core.errors import SettingsMissing, SlotTaken
+from booking_core.events import (
+    BOOKING_CREATED,
+    DomainEvent,
+    JsonObject,
+    StoredEvent,
+    booking_document,
+    booking_event_payload,
+    customer_document,
+)
+from booking_core.parsing import DateOrder
+from booking_core.passwords import UNUSABLE_PASSWORD
+from booking_core.policy import SlotPolicy
+from booking_core.ports import Clock, Notifier, UnitOfWorkFactory
+from booking_core.request import BookingRequest
+
+__all__ = ["AgentBookingResult", "CreateAgentBooking"]
+
+
+@frozen
+class AgentBookingResult:
+    booking: Booking
+    customer: Customer
+    customer_created: bool
+    event: StoredEvent
+
+    def as_response(self) -> JsonObject:
+        """The spec's success body."""
+        return {
+            "success": True,
+            "message": "Booking created successfully",
+            "user_created": self.customer_created,
+            "user_id": self.customer.id,
+            "booking_id": self.booking.id,
+            "data": {
+                "booking": booking_document(self.booking),
+                "user": customer_document(self.customer, created=self.customer_created),
+            },
+        }
+
+
+class CreateAgentBooking:
+    """Create a booking for a customer identified by phone, creating the customer if new."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        notifier: Notifier,
+        *,
+        date_order: DateOrder = DateOrder.DMY,
+        initial_password_hash: str | None = None,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._notifier = notifier
+        self._date_order = date_order
+        self._password_hash = initial_password_hash or UNUSABLE_PASSWORD
+
+    async def __call__(self, body: Mapping[str, object] | object) -> AgentBookingResult:
+        """Book from a raw request body; raise a :class:`~booking_core.errors.BookingError`."""
+        request = BookingRequest.from_mapping(body, self._date_order)
+        async with self._uow() as uow:
+            settings = await uow.settings.get_active()
+            if settings is None:
+                raise SettingsMissing
+            now = self._clock.now()
+            start = SlotPolicy(settings).check(request.booking_date, request.booking_time, now)
+            starts_at = start.in_timezone("UTC")
+            if await uow.bookings.slot_is_taken(starts_at):
+                raise SlotTaken
+            customer, created = await uow.customers.get_or_create(
+                request.customer, self._password_hash, now
+            )
+            booking = await uow.bookings.add(
+                NewBooking(
+                    customer_id=customer.id,
+                    service_name=request.service_name,
+                    booking_date=request.booking_date,
+                    booking_time=request.booking_time,
+                    starts_at=starts_at,
+                    status=request.status,
+                    notes=request.notes,
+                    created_at=now,
+                )
+            )
+            event = await uow.events.append(
+                DomainEvent(BOOKING_CREATED, booking_event_payload(booking, customer), now)
+            )
+            await uow.commit()
+        await self._notifier.publish([event])
+        return AgentBookingResult(booking, customer, created, event)

@@ -1,0 +1,97 @@
+"""The things a booking service stores: customers and their bookings."""
+
+from __future__ import annotations
+
+import enum
+
+import pendulum
+from attrs import frozen
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "Booking",
+    "BookingStatus",
+    "Customer",
+    "CustomerProfile",
+    "NewBooking",
+]
+
+
+class BookingStatus(enum.StrEnum):
+    UPCOMING = "upcoming"
+    PENDING = "pending"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+#: Statuses that hold their slot; only ``cancelled`` frees it.
+ACTIVE_STATUSES = frozenset(
+    {BookingStatus.UPCOMING, BookingStatus.PENDING, BookingStatus.COMPLETED}
+)
+#: Statuses an agent may create a booking in.
+CREATABLE_STATUSES = frozenset({BookingStatus.UPCOMING, BookingStatus.PENDING})
+
+
+@frozen
+class CustomerProfile:
+    """What an agent tells us about a customer; used only when the customer is new."""
+
+    phone: str
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    gender: str = ""
+    country: str = ""
+
+
+@frozen
+class Customer:
+    id: int
+    phone: str
+    first_name: str
+    last_name: str
+    email: str
+    gender: str
+    country: str
+    is_active: bool
+    created_at: pendulum.DateTime
+
+    @property
+    def username(self) -> str:
+        """The phone number is the customer's username (as in the original)."""
+        return self.phone
+
+
+@frozen
+class NewBooking:
+    """A booking accepted by the policy, not yet stored.
+
+    ``booking_date``/``booking_time`` are what was agreed with the customer, in the business time
+    zone; ``starts_at`` is the same instant in UTC and is what identifies the slot.
+    """
+
+    customer_id: int
+    service_name: str
+    booking_date: pendulum.Date
+    booking_time: pendulum.Time
+    starts_at: pendulum.DateTime
+    status: BookingStatus
+    notes: str
+    created_at: pendulum.DateTime
+
+
+@frozen
+class Booking:
+    id: int
+    customer_id: int
+    service_name: str
+    booking_date: pendulum.Date
+    booking_time: pendulum.Time
+    starts_at: pendulum.DateTime
+    status: BookingStatus
+    notes: str
+    created_at: pendulum.DateTime
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES

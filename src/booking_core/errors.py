@@ -1,0 +1,162 @@
+"""One error hierarchy for every way the core is used.
+
+Each error carries a stable machine ``code`` and the user-facing ``message``, so HTTP clients,
+library users and tests all see the same words. The HTTP layer maps the *families* below
+(validation, policy, conflict, unavailable) to status codes in one table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+__all__ = [
+    "BeyondHorizon",
+    "BookingError",
+    "BookingInPast",
+    "BookingPolicyViolation",
+    "ClosedDate",
+    "InvalidDate",
+    "InvalidField",
+    "InvalidRequestBody",
+    "InvalidSettings",
+    "InvalidTime",
+    "MissingField",
+    "NotASlotStart",
+    "OffDay",
+    "OutsideWorkingHours",
+    "RequestValidationError",
+    "ServiceUnavailable",
+    "SettingsMissing",
+    "SlotSuggestion",
+    "SlotTaken",
+    "StorageUnavailable",
+]
+
+#: (booking_date ISO, booking_time HH:MM:SS) pairs offered instead of a refused slot.
+SlotSuggestion = tuple[str, str]
+
+
+class BookingError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    code: ClassVar[str] = "booking_error"
+    default_message: ClassVar[str] = "Booking failed"
+
+    def __init__(
+        self, message: str | None = None, *, alternatives: Sequence[SlotSuggestion] = ()
+    ) -> None:
+        self.message = message or self.default_message
+        self.alternatives: tuple[SlotSuggestion, ...] = tuple(alternatives)
+        super().__init__(self.message)
+
+
+# --- 400: the request itself is malformed -------------------------------------------------------
+
+
+class RequestValidationError(BookingError):
+    code = "invalid_request"
+    default_message = "Invalid request"
+
+
+class InvalidRequestBody(RequestValidationError):
+    code = "invalid_body"
+    default_message = "Request body must be a JSON object"
+
+
+class MissingField(RequestValidationError):
+    code = "missing_field"
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+        super().__init__(f"Missing required field: {field}")
+
+
+class InvalidDate(RequestValidationError):
+    code = "invalid_date"
+    default_message = "Invalid date format"
+
+
+class InvalidTime(RequestValidationError):
+    code = "invalid_time"
+    default_message = "Invalid time format"
+
+
+class InvalidField(RequestValidationError):
+    code = "invalid_field"
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        super().__init__(f"Invalid {field}: {reason}")
+
+
+class InvalidSettings(RequestValidationError):
+    """Business settings an operator tried to set are inconsistent."""
+
+    code = "invalid_settings"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid settings: {reason}")
+
+
+# --- 422: well-formed, but the business rules refuse it ------------------------------------------
+
+
+class BookingPolicyViolation(BookingError):
+    code = "policy_violation"
+
+
+class BookingInPast(BookingPolicyViolation):
+    code = "booking_in_past"
+    default_message = "Booking time is in the past"
+
+
+class BeyondHorizon(BookingPolicyViolation):
+    code = "beyond_horizon"
+    default_message = "Booking date is too far in the future"
+
+
+class OffDay(BookingPolicyViolation):
+    code = "off_day"
+    default_message = "Booking not allowed on off days"
+
+
+class ClosedDate(BookingPolicyViolation):
+    code = "closed_date"
+    default_message = "Booking not allowed on closed dates"
+
+
+class OutsideWorkingHours(BookingPolicyViolation):
+    code = "outside_working_hours"
+    default_message = "Booking time is outside working hours"
+
+
+class NotASlotStart(BookingPolicyViolation):
+    code = "not_slot_start"
+    default_message = "Booking time is not the start of a slot"
+
+
+# --- 409: the slot is gone ------------------------------------------------------------------------
+
+
+class SlotTaken(BookingError):
+    code = "slot_taken"
+    default_message = "This time slot is already reserved"
+
+
+# --- 503: the service cannot decide right now -----------------------------------------------------
+
+
+class ServiceUnavailable(BookingError):
+    code = "service_unavailable"
+    default_message = "Service temporarily unavailable, please retry"
+
+
+class SettingsMissing(ServiceUnavailable):
+    code = "settings_missing"
+    default_message = "No booking settings found"
+
+
+class StorageUnavailable(ServiceUnavailable):
+    code = "storage_unavailable"
+    default_message = "Booking storage is temporarily unavailable, please retry"

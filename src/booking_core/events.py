@@ -1,0 +1,105 @@
+"""Domain events and the JSON documents the spec defines for bookings.
+
+Events are written to an outbox in the same transaction as the booking they describe, so their
+payload is built here, from committed-to-be entities, in the spec's WebSocket message format.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pendulum
+from attrs import frozen
+
+from booking_core.entities import Booking, Customer
+
+__all__ = [
+    "BOOKING_CANCELLED",
+    "BOOKING_CREATED",
+    "DomainEvent",
+    "StoredEvent",
+    "booking_document",
+    "booking_event_payload",
+    "customer_document",
+    "format_instant",
+]
+
+BOOKING_CREATED = "booking_created"
+BOOKING_CANCELLED = "booking_cancelled"
+
+JsonObject = dict[str, Any]
+
+
+@frozen
+class DomainEvent:
+    """Something that happened, not yet stored."""
+
+    type: str
+    payload: JsonObject
+    occurred_at: pendulum.DateTime
+
+
+@frozen
+class StoredEvent:
+    """An event as the outbox holds it: ``event_id`` grows with commit order."""
+
+    event_id: int
+    type: str
+    payload: JsonObject
+    occurred_at: pendulum.DateTime
+
+    def message(self) -> JsonObject:
+        """The WebSocket message: the spec's ``{"type", "data"}`` plus ``event_id``."""
+        return {"type": self.type, "event_id": self.event_id, "data": self.payload}
+
+
+def format_instant(instant: pendulum.DateTime) -> str:
+    """UTC, second precision, ``Z`` suffix: ``2025-10-14T12:00:00Z`` as in the spec."""
+    return instant.in_timezone("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def booking_document(booking: Booking) -> JsonObject:
+    return {
+        "id": booking.id,
+        "service_name": booking.service_name,
+        "booking_date": booking.booking_date.isoformat(),
+        "booking_time": booking.booking_time.strftime("%H:%M:%S"),
+        "status": booking.status.value,
+        "notes": booking.notes,
+        "created_at": format_instant(booking.created_at),
+    }
+
+
+def customer_document(customer: Customer, *, created: bool) -> JsonObject:
+    return {
+        "id": customer.id,
+        "username": customer.username,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "email": customer.email,
+        "phone": customer.phone,
+        "is_active": customer.is_active,
+        "created": created,
+    }
+
+
+def booking_event_payload(booking: Booking, customer: Customer) -> JsonObject:
+    """The spec's ``data`` object of a booking message (plus status, notes and times)."""
+    return {
+        "id": booking.id,
+        "service_name": booking.service_name,
+        "booking_date": booking.booking_date.isoformat(),
+        "booking_time": booking.booking_time.strftime("%H:%M:%S"),
+        "starts_at": format_instant(booking.starts_at),
+        "status": booking.status.value,
+        "notes": booking.notes,
+        "created_at": format_instant(booking.created_at),
+        "user_details": {
+            "id": customer.id,
+            "username": customer.username,
+            "first_name": customer.first_name,
+            "last_name": customer.last_name,
+            "email": customer.email,
+            "phone": customer.phone,
+        },
+    }

@@ -1,0 +1,82 @@
+"""When a booking may start: the slot and working-hours policy.
+
+One policy object answers both "may this start be booked?" (create) and "which starts may be
+booked?" (availability, alternatives), so the two can never disagree. Checks run in the order
+``DESIGN.md`` fixes; the first failure wins.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from attrs import frozen
+
+from booking_core.errors import (
+    BeyondHorizon,
+    BookingInPast,
+    ClosedDate,
+    NotASlotStart,
+    OffDay,
+    OutsideWorkingHours,
+)
+from booking_core.settings import BusinessSettings
+
+__all__ = ["SlotPolicy"]
+
+
+@frozen
+class SlotPolicy:
+    settings: BusinessSettings
+
+    def check(
+        self, day: pendulum.Date, time: pendulum.Time, now: pendulum.DateTime
+    ) -> pendulum.DateTime:
+        """Return the slot's start in the business time zone, or raise the first broken rule."""
+        start = self.local_start(day, time)
+        self._check_day(day, start, now)
+        if not self.settings.open_time <= time < self.settings.close_time:
+            raise OutsideWorkingHours
+        if time not in self.settings.slot_times():
+            raise NotASlotStart
+        if (start.hour, start.minute, start.second) != (time.hour, time.minute, time.second):
+            raise NotASlotStart("This time does not exist on that day (clock change)")
+        return start
+
+    def local_start(self, day: pendulum.Date, time: pendulum.Time) -> pendulum.DateTime:
+        return pendulum.datetime(
+            day.year, day.month, day.day, time.hour, time.minute, time.second, tz=self.settings.tz
+        )
+
+    def bookable_starts(
+        self, day: pendulum.Date, now: pendulum.DateTime
+    ) -> list[pendulum.DateTime]:
+        """Every start on ``day`` that passes the policy (whether or not it is taken)."""
+        starts = []
+        for time in self.settings.slot_times():
+            try:
+                starts.append(self.check(day, time, now))
+            except (BookingInPast, BeyondHorizon, OffDay, ClosedDate, NotASlotStart):
+                continue
+        return starts
+
+    def day_closure(self, day: pendulum.Date) -> str | None:
+        """``"off_day"`` or ``"closed_date"`` when nothing can be booked that day, else None."""
+        if day.isoweekday() in self.settings.off_days:
+            return OffDay.code
+        if day in self.settings.closed_dates:
+            return ClosedDate.code
+        return None
+
+    def _check_day(
+        self, day: pendulum.Date, start: pendulum.DateTime, now: pendulum.DateTime
+    ) -> None:
+        if start <= now:
+            raise BookingInPast
+        today = now.in_timezone(self.settings.tz).date()
+        if (day - today).in_days() > self.settings.horizon_days:
+            raise BeyondHorizon(
+                f"Booking date is more than {self.settings.horizon_days} days ahead"
+            )
+        if day.isoweekday() in self.settings.off_days:
+            raise OffDay
+        if day in self.settings.closed_dates:
+            raise ClosedDate

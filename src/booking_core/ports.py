@@ -1,0 +1,121 @@
+"""What the core needs from the outside world, as structural protocols.
+
+Adapters satisfy these without inheriting from them. A unit of work is one transaction: it rolls
+back unless :meth:`UnitOfWork.commit` is called, and the repositories it exposes act inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Protocol, Self
+
+import pendulum
+
+from booking_core.entities import Booking, BookingStatus, Customer, CustomerProfile, NewBooking
+from booking_core.events import DomainEvent, StoredEvent
+from booking_core.settings import BusinessSettings
+
+__all__ = [
+    "BookingRepository",
+    "Clock",
+    "CustomerRepository",
+    "EventOutbox",
+    "Notifier",
+    "SettingsRepository",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+]
+
+
+class Clock(Protocol):
+    def now(self) -> pendulum.DateTime:
+        """The current instant (aware)."""
+        ...
+
+
+class SettingsRepository(Protocol):
+    async def get_active(self) -> BusinessSettings | None: ...
+
+    async def save(self, settings: BusinessSettings) -> None:
+        """Replace the active settings (creating them if there are none)."""
+        ...
+
+
+class CustomerRepository(Protocol):
+    async def get_by_phone(self, phone: str) -> Customer | None: ...
+
+    async def get(self, customer_id: int) -> Customer | None: ...
+
+    async def get_or_create(
+        self, profile: CustomerProfile, password_hash: str, now: pendulum.DateTime
+    ) -> tuple[Customer, bool]:
+        """The customer with ``profile.phone``, created from ``profile`` if new.
+
+        Existing customers are returned unchanged. Safe under concurrency: two transactions
+        creating the same phone end with one customer. The flag is True when this call created it.
+        """
+        ...
+
+
+class BookingRepository(Protocol):
+    async def slot_is_taken(self, starts_at: pendulum.DateTime) -> bool:
+        """Whether an active booking already starts at this instant."""
+        ...
+
+    async def add(self, booking: NewBooking) -> Booking:
+        """Store a booking; raise :class:`~booking_core.errors.SlotTaken` if storage refuses it
+        because the slot is held by another active booking (the storage decides races)."""
+        ...
+
+    async def get(self, booking_id: int) -> Booking | None: ...
+
+    async def active_starts_between(
+        self, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> set[pendulum.DateTime]:
+        """UTC start instants of active bookings with ``start <= starts_at < end``."""
+        ...
+
+    async def set_status(self, booking_id: int, status: BookingStatus) -> Booking | None: ...
+
+
+class EventOutbox(Protocol):
+    async def append(self, event: DomainEvent) -> StoredEvent:
+        """Store an event in the current transaction; ids grow in commit order."""
+        ...
+
+    async def after(self, event_id: int, limit: int) -> Sequence[StoredEvent]:
+        """Committed events with a larger id, oldest first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    settings: SettingsRepository
+    customers: CustomerRepository
+    bookings: BookingRepository
+    events: EventOutbox
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+class Notifier(Protocol):
+    async def publish(self, events: Sequence[StoredEvent]) -> None:
+        """Announce events that are already committed. Must not block on slow listeners."""
+        ...

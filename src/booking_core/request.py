@@ -1,0 +1,138 @@
+"""Turning an agent's raw request body into a validated command.
+
+The body comes from unauthenticated callers, so nothing is trusted: every field is type-checked,
+trimmed and bounded here, in the core, so that library users get exactly the errors HTTP
+clients get.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import pendulum
+from attrs import frozen
+
+from booking_core.entities import CREATABLE_STATUSES, BookingStatus, CustomerProfile
+from booking_core.errors import InvalidField, InvalidRequestBody, MissingField
+from booking_core.parsing import DateOrder, parse_date, parse_time
+
+__all__ = ["REQUIRED_FIELDS", "BookingRequest", "normalize_phone"]
+
+REQUIRED_FIELDS = ("phone", "service_name", "booking_date", "booking_time")
+
+_PHONE_NOISE = re.compile(r"[\s\-.()]")
+_PHONE = re.compile(r"\+?[0-9]{6,15}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_GENDERS = frozenset({"male", "female", "other"})
+_MAX_DATE_TIME_LENGTH = 32
+_MAX_EMAIL_LENGTH = 254
+#: Optional text fields and their maximum length in characters.
+_TEXT_LIMITS = {"first_name": 150, "last_name": 150, "country": 100, "notes": 2000}
+_SERVICE_NAME_LIMIT = 100
+
+
+@frozen
+class BookingRequest:
+    """A create-booking command whose every field has been validated."""
+
+    customer: CustomerProfile
+    service_name: str
+    booking_date: pendulum.Date
+    booking_time: pendulum.Time
+    notes: str = ""
+    status: BookingStatus = BookingStatus.UPCOMING
+
+    @classmethod
+    def from_mapping(
+        cls, body: object, date_order: DateOrder = DateOrder.DMY
+    ) -> BookingRequest:
+        """Validate a raw request body (checks in ``DESIGN.md`` order; first failure wins)."""
+        if not isinstance(body, Mapping):
+            raise InvalidRequestBody
+        required = {name: _required_text(body, name) for name in REQUIRED_FIELDS}
+        phone = normalize_phone(required["phone"])
+        service_name = required["service_name"]
+        if len(service_name) > _SERVICE_NAME_LIMIT:
+            raise InvalidField("service_name", f"at most {_SERVICE_NAME_LIMIT} characters")
+        if len(required["booking_date"]) > _MAX_DATE_TIME_LENGTH:
+            raise InvalidField("booking_date", "too long")
+        booking_date = parse_date(required["booking_date"], date_order)
+        if len(required["booking_time"]) > _MAX_DATE_TIME_LENGTH:
+            raise InvalidField("booking_time", "too long")
+        booking_time = parse_time(required["booking_time"])
+        texts = {name: _bounded_text(body, name, limit) for name, limit in _TEXT_LIMITS.items()}
+        return cls(
+            customer=CustomerProfile(
+                phone=phone,
+                first_name=texts["first_name"],
+                last_name=texts["last_name"],
+                email=_email(body),
+                gender=_gender(body),
+                country=texts["country"],
+            ),
+            service_name=service_name,
+            booking_date=booking_date,
+            booking_time=booking_time,
+            notes=texts["notes"],
+            status=_status(body),
+        )
+
+
+def normalize_phone(raw: str) -> str:
+    """Strip formatting (spaces, dashes, dots, parentheses); require 6-15 digits, optional ``+``."""
+    phone = _PHONE_NOISE.sub("", raw)
+    if not _PHONE.fullmatch(phone):
+        raise InvalidField("phone", "must be 6 to 15 digits, optionally starting with +")
+    return phone
+
+
+def _required_text(body: Mapping[object, object], name: str) -> str:
+    value = body.get(name)
+    if value is None:
+        raise MissingField(name)
+    if not isinstance(value, str):
+        raise InvalidField(name, "must be a string")
+    text = value.strip()
+    if not text:
+        raise MissingField(name)
+    return text
+
+
+def _optional_text(body: Mapping[object, object], name: str) -> str:
+    value = body.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidField(name, "must be a string")
+    return value.strip()
+
+
+def _bounded_text(body: Mapping[object, object], name: str, limit: int) -> str:
+    text = _optional_text(body, name)
+    if len(text) > limit:
+        raise InvalidField(name, f"at most {limit} characters")
+    return text
+
+
+def _email(body: Mapping[object, object]) -> str:
+    email = _optional_text(body, "email")
+    if email and (len(email) > _MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(email)):
+        raise InvalidField("email", "not a valid e-mail address")
+    return email
+
+
+def _gender(body: Mapping[object, object]) -> str:
+    gender = _optional_text(body, "gender").lower()
+    if gender and gender not in _GENDERS:
+        raise InvalidField("gender", "must be male, female or other")
+    return gender
+
+
+def _status(body: Mapping[object, object]) -> BookingStatus:
+    status = _optional_text(body, "status").lower()
+    if not status:
+        return BookingStatus.UPCOMING
+    if status not in CREATABLE_STATUSES:
+        raise InvalidField("status", "must be upcoming or pending")
+    return BookingStatus(status)

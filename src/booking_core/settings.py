@@ -1,0 +1,128 @@
+"""The business's opening rules, as one validated value.
+
+Settings live in storage (one active row) so operators can change them without a deploy; the core
+only ever sees this frozen value, checked on construction so an inconsistent configuration can
+never reach the policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pendulum
+from attrs import field, frozen
+
+from booking_core.errors import InvalidSettings
+
+__all__ = ["WEEKDAY_NAMES", "BusinessSettings", "parse_closed_dates", "parse_off_days"]
+
+#: ISO weekday numbers (Monday = 1 … Sunday = 7) by their three-letter names.
+WEEKDAY_NAMES: dict[str, int] = {
+    "mon": 1,
+    "tue": 2,
+    "wed": 3,
+    "thu": 4,
+    "fri": 5,
+    "sat": 6,
+    "sun": 7,
+}
+_MINUTES_PER_DAY = 24 * 60
+_MAX_HORIZON_DAYS = 3660
+
+
+def _frozen_ints(values: Iterable[int]) -> frozenset[int]:
+    return frozenset(values)
+
+
+def _frozen_dates(values: Iterable[pendulum.Date]) -> frozenset[pendulum.Date]:
+    return frozenset(values)
+
+
+@frozen
+class BusinessSettings:
+    """Opening hours, off days, slot length, time zone, horizon and closed dates."""
+
+    open_time: pendulum.Time = pendulum.Time(12, 0)
+    close_time: pendulum.Time = pendulum.Time(17, 0)
+    off_days: frozenset[int] = field(default=frozenset({7}), converter=_frozen_ints)
+    slot_minutes: int = 60
+    timezone: str = "UTC"
+    horizon_days: int = 365
+    closed_dates: frozenset[pendulum.Date] = field(factory=frozenset, converter=_frozen_dates)
+
+    def __attrs_post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`InvalidSettings` unless these settings describe at least one slot."""
+        if self.open_time.second or self.close_time.second:
+            raise InvalidSettings("opening and closing times must be whole minutes")
+        if self.close_time <= self.open_time:
+            raise InvalidSettings("closing time must be after opening time")
+        if not 1 <= self.slot_minutes <= _MINUTES_PER_DAY:
+            raise InvalidSettings("slot length must be between 1 and 1440 minutes")
+        if self.slot_minutes > self.working_minutes:
+            raise InvalidSettings("slot length must fit between opening and closing time")
+        if not self.off_days <= set(WEEKDAY_NAMES.values()):
+            raise InvalidSettings("off days must be ISO weekday numbers 1-7")
+        if len(self.off_days) == len(WEEKDAY_NAMES):
+            raise InvalidSettings("at least one weekday must be a working day")
+        if not 0 <= self.horizon_days <= _MAX_HORIZON_DAYS:
+            raise InvalidSettings(f"horizon must be between 0 and {_MAX_HORIZON_DAYS} days")
+        try:
+            pendulum.timezone(self.timezone)
+        except Exception as error:  # pendulum raises several types for unknown zones
+            raise InvalidSettings(f"unknown time zone {self.timezone!r}") from error
+
+    @property
+    def working_minutes(self) -> int:
+        return _minute_of_day(self.close_time) - _minute_of_day(self.open_time)
+
+    @property
+    def tz(self) -> pendulum.Timezone | pendulum.FixedTimezone:
+        return pendulum.timezone(self.timezone)
+
+    def slot_times(self) -> tuple[pendulum.Time, ...]:
+        """Local start times of every slot of a working day, in order."""
+        start = _minute_of_day(self.open_time)
+        count = self.working_minutes // self.slot_minutes
+        return tuple(
+            pendulum.Time(*divmod(start + index * self.slot_minutes, 60)) for index in range(count)
+        )
+
+    def off_day_names(self) -> list[str]:
+        names = {number: name for name, number in WEEKDAY_NAMES.items()}
+        return [names[number] for number in sorted(self.off_days)]
+
+
+def _minute_of_day(time: pendulum.Time) -> int:
+    return time.hour * 60 + time.minute
+
+
+def parse_off_days(text: str) -> frozenset[int]:
+    """Parse ``"sun,sat"`` (or ``"none"``) into ISO weekday numbers."""
+    value = text.strip().lower()
+    if value in {"", "none"}:
+        return frozenset()
+    days: set[int] = set()
+    for part in value.split(","):
+        name = part.strip()[:3]
+        if name not in WEEKDAY_NAMES:
+            raise InvalidSettings(f"unknown weekday {part.strip()!r} (use mon,tue,...,sun)")
+        days.add(WEEKDAY_NAMES[name])
+    return frozenset(days)
+
+
+def parse_closed_dates(text: str) -> frozenset[pendulum.Date]:
+    """Parse ``"2026-12-25,2027-01-01"`` (or ``"none"``) into dates."""
+    value = text.strip().lower()
+    if value in {"", "none"}:
+        return frozenset()
+    dates: set[pendulum.Date] = set()
+    for part in value.split(","):
+        try:
+            parsed = pendulum.Date.fromisoformat(part.strip())
+        except ValueError:
+            raise InvalidSettings(f"closed date {part.strip()!r} is not YYYY-MM-DD") from None
+        dates.add(parsed)
+    return frozenset(dates)

@@ -1,0 +1,205 @@
+"""In-memory adapters with real behaviour: for unit tests and for library users.
+
+Transactions are real too: a unit of work works on a private copy of the store and publishes it
+on commit, and units of work run one at a time (like SQLite's ``BEGIN IMMEDIATE``), so the
+"storage decides races" guarantees of the SQL adapters hold here as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Self
+
+import attrs
+import pendulum
+
+from booking_core.entities import Booking, BookingStatus, Customer, CustomerProfile, NewBooking
+from booking_core.errors import SlotTaken
+from booking_core.events import DomainEvent, StoredEvent
+from booking_core.settings import BusinessSettings
+
+__all__ = [
+    "InMemoryNotifier",
+    "InMemoryStore",
+    "InMemoryUnitOfWork",
+]
+
+
+@attrs.define
+class _State:
+    settings: BusinessSettings | None = None
+    customers: dict[int, Customer] = attrs.field(factory=dict)
+    bookings: dict[int, Booking] = attrs.field(factory=dict)
+    events: list[StoredEvent] = attrs.field(factory=list)
+
+    def copy(self) -> _State:
+        return _State(self.settings, dict(self.customers), dict(self.bookings), list(self.events))
+
+
+class InMemoryStore:
+    """The committed state, shared by the units of work made from it."""
+
+    def __init__(self, settings: BusinessSettings | None = None) -> None:
+        self.state = _State(settings=settings)
+        self.lock = asyncio.Lock()
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self)
+
+    # Read helpers for tests and simulations (committed state only).
+    @property
+    def customers(self) -> list[Customer]:
+        return list(self.state.customers.values())
+
+    @property
+    def bookings(self) -> list[Booking]:
+        return list(self.state.bookings.values())
+
+    @property
+    def events(self) -> list[StoredEvent]:
+        return list(self.state.events)
+
+
+class _Settings:
+    def __init__(self, state: _State) -> None:
+        self._state = state
+
+    async def get_active(self) -> BusinessSettings | None:
+        return self._state.settings
+
+    async def save(self, settings: BusinessSettings) -> None:
+        self._state.settings = settings
+
+
+class _Customers:
+    def __init__(self, state: _State) -> None:
+        self._state = state
+
+    async def get_by_phone(self, phone: str) -> Customer | None:
+        return next((c for c in self._state.customers.values() if c.phone == phone), None)
+
+    async def get(self, customer_id: int) -> Customer | None:
+        return self._state.customers.get(customer_id)
+
+    async def get_or_create(
+        self, profile: CustomerProfile, password_hash: str, now: pendulum.DateTime
+    ) -> tuple[Customer, bool]:
+        del password_hash  # kept by the SQL adapter; nothing here reads it
+        if existing := await self.get_by_phone(profile.phone):
+            return existing, False
+        customer = Customer(
+            id=len(self._state.customers) + 1,
+            phone=profile.phone,
+            first_name=profile.first_name,
+            last_name=profile.last_name,
+            email=profile.email,
+            gender=profile.gender,
+            country=profile.country,
+            is_active=True,
+            created_at=now,
+        )
+        self._state.customers[customer.id] = customer
+        return customer, True
+
+
+class _Bookings:
+    def __init__(self, state: _State) -> None:
+        self._state = state
+
+    async def slot_is_taken(self, starts_at: pendulum.DateTime) -> bool:
+        return any(b.is_active and b.starts_at == starts_at for b in self._state.bookings.values())
+
+    async def add(self, booking: NewBooking) -> Booking:
+        if await self.slot_is_taken(booking.starts_at):
+            raise SlotTaken  # what the partial unique index does in SQL
+        stored = Booking(id=len(self._state.bookings) + 1, **attrs.asdict(booking, recurse=False))
+        self._state.bookings[stored.id] = stored
+        return stored
+
+    async def get(self, booking_id: int) -> Booking | None:
+        return self._state.bookings.get(booking_id)
+
+    async def active_starts_between(
+        self, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> set[pendulum.DateTime]:
+        return {
+            b.starts_at
+            for b in self._state.bookings.values()
+            if b.is_active and start <= b.starts_at < end
+        }
+
+    async def set_status(self, booking_id: int, status: BookingStatus) -> Booking | None:
+        booking = self._state.bookings.get(booking_id)
+        if booking is None:
+            return None
+        if status is not BookingStatus.CANCELLED and not booking.is_active:
+            if await self.slot_is_taken(booking.starts_at):
+                raise SlotTaken
+        updated = attrs.evolve(booking, status=status)
+        self._state.bookings[booking_id] = updated
+        return updated
+
+
+class _Events:
+    def __init__(self, state: _State) -> None:
+        self._state = state
+
+    async def append(self, event: DomainEvent) -> StoredEvent:
+        stored = StoredEvent(
+            len(self._state.events) + 1, event.type, event.payload, event.occurred_at
+        )
+        self._state.events.append(stored)
+        return stored
+
+    async def after(self, event_id: int, limit: int) -> Sequence[StoredEvent]:
+        return [e for e in self._state.events if e.event_id > event_id][:limit]
+
+
+class InMemoryUnitOfWork:
+    """One transaction over an :class:`InMemoryStore`; rolls back unless committed."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self._state = store.state.copy()
+        self._bind(self._state)
+
+    def _bind(self, state: _State) -> None:
+        self.settings = _Settings(state)
+        self.customers = _Customers(state)
+        self.bookings = _Bookings(state)
+        self.events = _Events(state)
+
+    async def __aenter__(self) -> Self:
+        await self._store.lock.acquire()
+        self._state = self._store.state.copy()
+        self._bind(self._state)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._store.lock.release()
+
+    async def commit(self) -> None:
+        self._store.state = self._state
+        self._state = self._state.copy()
+        self._bind(self._state)
+
+    async def rollback(self) -> None:
+        self._state = self._store.state.copy()
+        self._bind(self._state)
+
+
+class InMemoryNotifier:
+    """Records what it was asked to publish, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[StoredEvent] = []
+
+    async def publish(self, events: Sequence[StoredEvent]) -> None:
+        self.sent.extend(events)

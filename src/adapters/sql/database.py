@@ -1,0 +1,191 @@
+"""Engine set-up and the SQL unit of work, for SQLite (embedded) and PostgreSQL (production).
+
+SQLite: WAL so readers never block the writer, ``synchronous=FULL`` so a 201 means the booking is
+on disk, a busy timeout so writers from other processes queue instead of failing, and every
+write transaction opened with ``BEGIN IMMEDIATE`` (taking the write lock up front: a deferred
+transaction that reads then writes can fail with "database is locked" instead of waiting).
+Within one process, writers also queue on an asyncio lock, which is fairer and cheaper than
+SQLite's sleep-and-retry busy handler.
+
+PostgreSQL: a pool sized for one worker, pre-ping so a killed connection is replaced instead of
+failing the next request, and a statement timeout so nothing waits forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from adapters.sql.repositories import (
+    SqlBookingRepository,
+    SqlCustomerRepository,
+    SqlEventOutbox,
+    SqlSettingsRepository,
+)
+from booking_core.errors import StorageUnavailable
+
+__all__ = ["DEFAULT_DATABASE_URL", "SqlDatabase", "SqlUnitOfWork"]
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./booking.db"
+_SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Execution option that opens a plain deferred transaction (reads) instead of BEGIN IMMEDIATE.
+_READ_ONLY = "booking_read_only"
+
+
+def _is_unavailable(error: BaseException) -> bool:
+    """Errors that mean "the database cannot be used right now", not "your request is wrong"."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(
+        error, OperationalError | InterfaceError | PoolTimeoutError | OSError | TimeoutError
+    )
+
+
+class SqlDatabase:
+    """One engine and what a process needs to run units of work against it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @classmethod
+    def connect(
+        cls, url: str, *, pool_size: int = 10, statement_timeout_ms: int = 5000
+    ) -> SqlDatabase:
+        """Build the engine (no I/O happens until first use)."""
+        backend = make_url(url).get_backend_name()
+        if backend == "sqlite":
+            engine = create_async_engine(
+                url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000}
+            )
+            _configure_sqlite(engine)
+        elif backend == "postgresql":
+            engine = create_async_engine(
+                url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                pool_timeout=statement_timeout_ms / 1000,
+                connect_args={
+                    "timeout": statement_timeout_ms / 1000,
+                    "server_settings": {
+                        "statement_timeout": str(statement_timeout_ms),
+                        "application_name": "booking",
+                    },
+                },
+            )
+        else:
+            msg = f"unsupported database {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg"
+            raise ValueError(msg)
+        return cls(engine)
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self._write_lock)
+
+    async def ping(self) -> None:
+        try:
+            async with self.engine.connect() as connection:
+                connection = await connection.execution_options(**{_READ_ONLY: True})
+                await connection.execute(text("SELECT 1"))
+        except Exception as error:
+            if _is_unavailable(error):
+                raise StorageUnavailable from error
+            raise
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=FULL",
+            f"busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}",
+            "foreign_keys=ON",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        read_only = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+class SqlUnitOfWork:
+    """One database transaction; rolls back unless :meth:`commit` is called."""
+
+    settings: SqlSettingsRepository
+    customers: SqlCustomerRepository
+    bookings: SqlBookingRepository
+    events: SqlEventOutbox
+
+    def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None) -> None:
+        self._engine = engine
+        self._write_lock = write_lock
+        self._connection: AsyncConnection | None = None
+        self._holds_lock = False
+
+    async def __aenter__(self) -> Self:
+        if self._write_lock is not None:
+            await self._write_lock.acquire()
+            self._holds_lock = True
+        try:
+            self._connection = await self._engine.connect()
+            await self._connection.begin()
+        except BaseException as error:
+            await self._close()
+            if isinstance(error, Exception) and _is_unavailable(error):
+                raise StorageUnavailable from error
+            raise
+        connection = self._connection
+        self.settings = SqlSettingsRepository(connection)
+        self.customers = SqlCustomerRepository(connection)
+        self.bookings = SqlBookingRepository(connection)
+        self.events = SqlEventOutbox(connection)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self._close()
+        if exc is not None and _is_unavailable(exc):
+            raise StorageUnavailable from exc
+
+    async def commit(self) -> None:
+        assert self._connection is not None, "commit outside 'async with'"
+        await self._connection.commit()
+
+    async def rollback(self) -> None:
+        assert self._connection is not None, "rollback outside 'async with'"
+        await self._connection.rollback()
+
+    async def _close(self) -> None:
+        try:
+            if self._connection is not None:
+                await self._connection.close()  # rolls back an open transaction
+        except Exception:  # the connection is broken; the pool discards it
+            _log.warning("closing a broken database connection failed", exc_info=True)
+        finally:
+            self._connection = None
+            if self._holds_lock and self._write_lock is not None:
+                self._holds_lock = False
+                self._write_lock.release()

@@ -1,0 +1,307 @@
+"""SQL repositories: explicit row ⇄ entity mapping over SQLAlchemy Core.
+
+Every repository works on the connection of the unit of work that made it, so everything it does
+is inside that transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pendulum
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sql import tables
+from adapters.sql.convert import (
+    date_from_db,
+    date_to_db,
+    instant_from_db,
+    instant_to_db,
+    time_from_db,
+    time_to_db,
+)
+from booking_core.entities import (
+    ACTIVE_STATUSES,
+    Booking,
+    BookingStatus,
+    Customer,
+    CustomerProfile,
+    NewBooking,
+)
+from booking_core.errors import SlotTaken
+from booking_core.events import DomainEvent, StoredEvent
+from booking_core.settings import BusinessSettings
+
+__all__ = [
+    "SqlBookingRepository",
+    "SqlCustomerRepository",
+    "SqlEventOutbox",
+    "SqlSettingsRepository",
+    "settings_to_row",
+]
+
+#: Key of the PostgreSQL advisory lock that orders outbox appends (see SqlEventOutbox).
+OUTBOX_LOCK_KEY = 0x0B00C1E7
+
+
+def _insert(connection: AsyncConnection, table: Any) -> Any:
+    """The dialect's INSERT, which knows ``ON CONFLICT``."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def settings_to_row(settings: BusinessSettings) -> dict[str, Any]:
+    return {
+        "open_time": time_to_db(settings.open_time),
+        "close_time": time_to_db(settings.close_time),
+        "off_days": ",".join(str(day) for day in sorted(settings.off_days)),
+        "slot_minutes": settings.slot_minutes,
+        "timezone": settings.timezone,
+        "horizon_days": settings.horizon_days,
+        "closed_dates": ",".join(day.isoformat() for day in sorted(settings.closed_dates)),
+    }
+
+
+def _settings_from_row(row: Row[Any]) -> BusinessSettings:
+    return BusinessSettings(
+        open_time=time_from_db(row.open_time),
+        close_time=time_from_db(row.close_time),
+        off_days=frozenset(int(day) for day in row.off_days.split(",") if day),
+        slot_minutes=row.slot_minutes,
+        timezone=row.timezone,
+        horizon_days=row.horizon_days,
+        closed_dates=frozenset(
+            pendulum.Date(*map(int, day.split("-"))) for day in row.closed_dates.split(",") if day
+        ),
+    )
+
+
+class SqlSettingsRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def get_active(self) -> BusinessSettings | None:
+        result = await self._connection.execute(
+            select(tables.business_settings).where(tables.business_settings.c.is_active)
+        )
+        row = result.first()
+        return None if row is None else _settings_from_row(row)
+
+    async def save(self, settings: BusinessSettings) -> None:
+        values = settings_to_row(settings) | {"updated_at": instant_to_db(pendulum.now("UTC"))}
+        table = tables.business_settings
+        result = await self._connection.execute(
+            update(table).where(table.c.is_active).values(**values)
+        )
+        if result.rowcount == 0:
+            await self._connection.execute(table.insert().values(is_active=True, **values))
+
+
+def _customer_from_row(row: Row[Any]) -> Customer:
+    return Customer(
+        id=row.id,
+        phone=row.phone,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        email=row.email,
+        gender=row.gender,
+        country=row.country,
+        is_active=row.is_active,
+        created_at=instant_from_db(row.created_at),
+    )
+
+
+class SqlCustomerRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def get_by_phone(self, phone: str) -> Customer | None:
+        return await self._one(tables.customers.c.phone == phone)
+
+    async def get(self, customer_id: int) -> Customer | None:
+        return await self._one(tables.customers.c.id == customer_id)
+
+    async def get_or_create(
+        self, profile: CustomerProfile, password_hash: str, now: pendulum.DateTime
+    ) -> tuple[Customer, bool]:
+        """Insert-or-nothing on the unique phone, so concurrent first bookings make one customer.
+
+        On PostgreSQL the insert waits for a concurrent transaction inserting the same phone, then
+        does nothing if that one committed; the read that follows sees the committed row.
+        """
+        customers = tables.customers
+        statement = (
+            _insert(self._connection, customers)
+            .values(
+                phone=profile.phone,
+                first_name=profile.first_name,
+                last_name=profile.last_name,
+                email=profile.email,
+                gender=profile.gender,
+                country=profile.country,
+                password_hash=password_hash,
+                is_active=True,
+                created_at=instant_to_db(now),
+            )
+            .on_conflict_do_nothing(index_elements=[customers.c.phone])
+            .returning(*customers.c)
+        )
+        row = (await self._connection.execute(statement)).first()
+        if row is not None:
+            return _customer_from_row(row), True
+        existing = await self.get_by_phone(profile.phone)
+        if existing is None:  # pragma: no cover - the conflicting row was committed
+            msg = f"customer {profile.phone!r} conflicted but cannot be read"
+            raise RuntimeError(msg)
+        return existing, False
+
+    async def _one(self, condition: Any) -> Customer | None:
+        row = (await self._connection.execute(select(tables.customers).where(condition))).first()
+        return None if row is None else _customer_from_row(row)
+
+
+def _booking_from_row(row: Row[Any]) -> Booking:
+    return Booking(
+        id=row.id,
+        customer_id=row.customer_id,
+        service_name=row.service_name,
+        booking_date=date_from_db(row.booking_date),
+        booking_time=time_from_db(row.booking_time),
+        starts_at=instant_from_db(row.starts_at),
+        status=BookingStatus(row.status),
+        notes=row.notes,
+        created_at=instant_from_db(row.created_at),
+    )
+
+
+def _is_active_slot_violation(error: IntegrityError) -> bool:
+    text = str(error.orig)
+    return tables.ACTIVE_SLOT_INDEX in text or "bookings.starts_at" in text
+
+
+class SqlBookingRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def slot_is_taken(self, starts_at: pendulum.DateTime) -> bool:
+        bookings = tables.bookings
+        statement = select(bookings.c.id).where(
+            bookings.c.starts_at == instant_to_db(starts_at),
+            bookings.c.status != BookingStatus.CANCELLED.value,
+        )
+        return (await self._connection.execute(statement.limit(1))).first() is not None
+
+    async def add(self, booking: NewBooking) -> Booking:
+        statement = (
+            tables.bookings.insert()
+            .values(
+                customer_id=booking.customer_id,
+                service_name=booking.service_name,
+                booking_date=date_to_db(booking.booking_date),
+                booking_time=time_to_db(booking.booking_time),
+                starts_at=instant_to_db(booking.starts_at),
+                status=booking.status.value,
+                notes=booking.notes,
+                created_at=instant_to_db(booking.created_at),
+            )
+            .returning(tables.bookings.c.id)
+        )
+        try:
+            booking_id = (await self._connection.execute(statement)).scalar_one()
+        except IntegrityError as error:
+            if _is_active_slot_violation(error):
+                raise SlotTaken from error
+            raise
+        return Booking(
+            id=booking_id,
+            customer_id=booking.customer_id,
+            service_name=booking.service_name,
+            booking_date=booking.booking_date,
+            booking_time=booking.booking_time,
+            starts_at=booking.starts_at,
+            status=booking.status,
+            notes=booking.notes,
+            created_at=booking.created_at,
+        )
+
+    async def get(self, booking_id: int) -> Booking | None:
+        statement = select(tables.bookings).where(tables.bookings.c.id == booking_id)
+        row = (await self._connection.execute(statement)).first()
+        return None if row is None else _booking_from_row(row)
+
+    async def active_starts_between(
+        self, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> set[pendulum.DateTime]:
+        bookings = tables.bookings
+        statement = select(bookings.c.starts_at).where(
+            bookings.c.starts_at >= instant_to_db(start),
+            bookings.c.starts_at < instant_to_db(end),
+            bookings.c.status.in_([status.value for status in ACTIVE_STATUSES]),
+        )
+        return {instant_from_db(value) for value in await self._connection.scalars(statement)}
+
+    async def set_status(self, booking_id: int, status: BookingStatus) -> Booking | None:
+        bookings = tables.bookings
+        statement = (
+            update(bookings)
+            .where(bookings.c.id == booking_id)
+            .values(status=status.value)
+            .returning(*bookings.c)
+        )
+        try:
+            row = (await self._connection.execute(statement)).first()
+        except IntegrityError as error:
+            if _is_active_slot_violation(error):
+                raise SlotTaken from error
+            raise
+        return None if row is None else _booking_from_row(row)
+
+
+def _event_from_row(row: Row[Any]) -> StoredEvent:
+    return StoredEvent(
+        event_id=row.event_id,
+        type=row.type,
+        payload=json.loads(row.payload),
+        occurred_at=instant_from_db(row.occurred_at),
+    )
+
+
+class SqlEventOutbox:
+    """The transactional outbox.
+
+    Readers tail it with ``event_id > last_seen``, which is only safe if ids become visible in
+    id order. SQLite has one writer at a time, so that holds. On PostgreSQL sequence values are
+    handed out before commit, so appends take a transaction-scoped advisory lock: the next
+    appender waits until this transaction has committed, and ids commit in order.
+    """
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def append(self, event: DomainEvent) -> StoredEvent:
+        if self._connection.dialect.name == "postgresql":
+            await self._connection.execute(select(func.pg_advisory_xact_lock(OUTBOX_LOCK_KEY)))
+        statement = (
+            tables.events.insert()
+            .values(
+                type=event.type,
+                payload=json.dumps(event.payload, separators=(",", ":")),
+                occurred_at=instant_to_db(event.occurred_at),
+            )
+            .returning(tables.events.c.event_id)
+        )
+        event_id = (await self._connection.execute(statement)).scalar_one()
+        return StoredEvent(event_id, event.type, event.payload, event.occurred_at)
+
+    async def after(self, event_id: int, limit: int) -> Sequence[StoredEvent]:
+        events = tables.events
+        statement = (
+            select(events).where(events.c.event_id > event_id).order_by(events.c.event_id)
+        ).limit(limit)
+        return [_event_from_row(row) for row in await self._connection.execute(statement)]

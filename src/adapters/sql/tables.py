@@ -1,0 +1,120 @@
+"""The schema, as SQLAlchemy Core tables (the domain classes are mapped by hand, not by the ORM).
+
+Double booking is made impossible by the database itself: a partial unique index allows one
+*active* (not cancelled) booking per slot start instant. Instants are stored in UTC.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Time,
+    text,
+)
+
+__all__ = [
+    "ACTIVE_SLOT_INDEX",
+    "bookings",
+    "business_settings",
+    "customers",
+    "events",
+    "metadata",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: SQLite only auto-increments ``INTEGER PRIMARY KEY``; PostgreSQL gets 64-bit ids.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+ACTIVE_SLOT_INDEX = "uq_bookings_active_slot"
+_ACTIVE = text("status <> 'cancelled'")
+
+business_settings = Table(
+    "business_settings",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("is_active", Boolean, nullable=False),
+    Column("open_time", Time, nullable=False),
+    Column("close_time", Time, nullable=False),
+    Column("off_days", String(20), nullable=False),  # ISO weekdays, "6,7"
+    Column("slot_minutes", Integer, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("horizon_days", Integer, nullable=False),
+    Column("closed_dates", Text, nullable=False),  # ISO dates, comma separated
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index(
+        "uq_business_settings_one_active",
+        "is_active",
+        unique=True,
+        sqlite_where=text("is_active"),
+        postgresql_where=text("is_active"),
+    ),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("phone", String(16), nullable=False, unique=True),
+    Column("first_name", String(150), nullable=False),
+    Column("last_name", String(150), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("gender", String(10), nullable=False),
+    Column("country", String(100), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("service_name", String(100), nullable=False),
+    Column("booking_date", Date, nullable=False, index=True),
+    Column("booking_time", Time, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint(
+        "status IN ('upcoming', 'pending', 'completed', 'cancelled')", name="status_known"
+    ),
+    Index(
+        ACTIVE_SLOT_INDEX,
+        "starts_at",
+        unique=True,
+        sqlite_where=_ACTIVE,
+        postgresql_where=_ACTIVE,
+    ),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("event_id", Id, primary_key=True, autoincrement=True),
+    Column("type", String(64), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+)

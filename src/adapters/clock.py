@@ -22,4 +22,4 @@ class FixedClock:
         return self.instant
 
     def advance(self, **delta: int) -> None:
-        self.instant = self.instant.add(**delta)  # type: ignore[arg-type]
+        self.instant = self.instant.add(**delta)

@@ -134,9 +134,9 @@ class _Bookings:
         booking = self._state.bookings.get(booking_id)
         if booking is None:
             return None
-        if status is not BookingStatus.CANCELLED and not booking.is_active:
-            if await self.slot_is_taken(booking.starts_at):
-                raise SlotTaken
+        reactivating = status is not BookingStatus.CANCELLED and not booking.is_active
+        if reactivating and await self.slot_is_taken(booking.starts_at):
+            raise SlotTaken
         updated = attrs.evolve(booking, status=status)
         self._state.bookings[booking_id] = updated
         return updated

@@ -17,7 +17,7 @@ import secrets
 __all__ = ["UNUSABLE_PASSWORD", "hash_password", "verify_password"]
 
 #: Never matches any password (the ``!`` prefix cannot come out of :func:`hash_password`).
-UNUSABLE_PASSWORD = "!"
+UNUSABLE_PASSWORD = "!"  # noqa: S105 - a marker that matches no password, not a secret
 _ALGORITHM = "pbkdf2_sha256"
 _ITERATIONS = 600_000
 _PARTS = 4

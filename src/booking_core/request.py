@@ -44,9 +44,7 @@ class BookingRequest:
     status: BookingStatus = BookingStatus.UPCOMING
 
     @classmethod
-    def from_mapping(
-        cls, body: object, date_order: DateOrder = DateOrder.DMY
-    ) -> BookingRequest:
+    def from_mapping(cls, body: object, date_order: DateOrder = DateOrder.DMY) -> BookingRequest:
         """Validate a raw request body (checks in ``DESIGN.md`` order; first failure wins)."""
         if not isinstance(body, Mapping):
             raise InvalidRequestBody

@@ -14,7 +14,9 @@ failing the next request, and a statement timeout so nothing waits forever.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -31,6 +33,7 @@ from adapters.sql.repositories import (
     SqlSettingsRepository,
 )
 from booking_core.errors import StorageUnavailable
+from booking_core.events import StoredEvent
 
 __all__ = ["DEFAULT_DATABASE_URL", "SqlDatabase", "SqlUnitOfWork"]
 
@@ -94,10 +97,24 @@ class SqlDatabase:
         return SqlUnitOfWork(self.engine, self._write_lock)
 
     async def ping(self) -> None:
+        async with self._reader() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def read_events_after(self, event_id: int, limit: int) -> Sequence[StoredEvent]:
+        """Committed outbox events after ``event_id`` (a read-only transaction)."""
+        async with self._reader() as connection:
+            return await SqlEventOutbox(connection).after(event_id, limit)
+
+    async def latest_event_id(self) -> int:
+        async with self._reader() as connection:
+            return await SqlEventOutbox(connection).latest_id()
+
+    @contextlib.asynccontextmanager
+    async def _reader(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads that never takes SQLite's write lock."""
         try:
             async with self.engine.connect() as connection:
-                connection = await connection.execution_options(**{_READ_ONLY: True})
-                await connection.execute(text("SELECT 1"))
+                yield await connection.execution_options(**{_READ_ONLY: True})
         except Exception as error:
             if _is_unavailable(error):
                 raise StorageUnavailable from error
@@ -171,12 +188,16 @@ class SqlUnitOfWork:
             raise StorageUnavailable from exc
 
     async def commit(self) -> None:
-        assert self._connection is not None, "commit outside 'async with'"
-        await self._connection.commit()
+        await self._active().commit()
 
     async def rollback(self) -> None:
-        assert self._connection is not None, "rollback outside 'async with'"
-        await self._connection.rollback()
+        await self._active().rollback()
+
+    def _active(self) -> AsyncConnection:
+        if self._connection is None:
+            msg = "the unit of work is used outside 'async with'"
+            raise RuntimeError(msg)
+        return self._connection
 
     async def _close(self) -> None:
         try:

@@ -38,6 +38,7 @@ from booking_core.events import DomainEvent, StoredEvent
 from booking_core.settings import BusinessSettings
 
 __all__ = [
+    "EVENTS_CHANNEL",
     "SqlBookingRepository",
     "SqlCustomerRepository",
     "SqlEventOutbox",
@@ -47,6 +48,8 @@ __all__ = [
 
 #: Key of the PostgreSQL advisory lock that orders outbox appends (see SqlEventOutbox).
 OUTBOX_LOCK_KEY = 0x0B00C1E7
+#: PostgreSQL channel notified (on commit) when the outbox grows.
+EVENTS_CHANNEL = "booking_events"
 
 
 def _insert(connection: AsyncConnection, table: Any) -> Any:
@@ -278,7 +281,9 @@ class SqlEventOutbox:
     Readers tail it with ``event_id > last_seen``, which is only safe if ids become visible in
     id order. SQLite has one writer at a time, so that holds. On PostgreSQL sequence values are
     handed out before commit, so appends take a transaction-scoped advisory lock: the next
-    appender waits until this transaction has committed, and ids commit in order.
+    appender waits until this transaction has committed, and ids commit in order. The append
+    also queues a ``NOTIFY``, which PostgreSQL delivers only if and when the transaction commits,
+    so other processes' tailers wake for committed events only.
     """
 
     def __init__(self, connection: AsyncConnection) -> None:
@@ -297,7 +302,13 @@ class SqlEventOutbox:
             .returning(tables.events.c.event_id)
         )
         event_id = (await self._connection.execute(statement)).scalar_one()
+        if self._connection.dialect.name == "postgresql":
+            await self._connection.execute(select(func.pg_notify(EVENTS_CHANNEL, str(event_id))))
         return StoredEvent(event_id, event.type, event.payload, event.occurred_at)
+
+    async def latest_id(self) -> int:
+        statement = select(func.coalesce(func.max(tables.events.c.event_id), 0))
+        return int((await self._connection.execute(statement)).scalar_one())
 
     async def after(self, event_id: int, limit: int) -> Sequence[StoredEvent]:
         events = tables.events

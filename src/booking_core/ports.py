@@ -90,10 +90,17 @@ class EventOutbox(Protocol):
 
 
 class UnitOfWork(Protocol):
-    settings: SettingsRepository
-    customers: CustomerRepository
-    bookings: BookingRepository
-    events: EventOutbox
+    @property
+    def settings(self) -> SettingsRepository: ...
+
+    @property
+    def customers(self) -> CustomerRepository: ...
+
+    @property
+    def bookings(self) -> BookingRepository: ...
+
+    @property
+    def events(self) -> EventOutbox: ...
 
     async def __aenter__(self) -> Self: ...
 

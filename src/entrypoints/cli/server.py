@@ -1,0 +1,75 @@
+"""``booking serve`` and ``booking migrate``.
+
+``serve`` migrates only the embedded SQLite database: it belongs to this one service, so
+keeping it current on start is what makes the default set-up work with no steps. A PostgreSQL
+database is shared infrastructure whose upgrades an operator schedules, so there ``serve`` only
+reminds them of ``booking migrate``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import sys
+
+import uvicorn
+
+from adapters.sql.migrate import migrate
+from entrypoints.cli.parser import EXIT_OK
+from entrypoints.config import AppConfig
+from entrypoints.logging_setup import logging_config
+
+__all__ = ["ASGI_FACTORY", "migrate_database", "serve"]
+
+#: What uvicorn imports in every worker process (a factory: nothing is built at import time).
+ASGI_FACTORY = "entrypoints.asgi:app_from_env"
+_TOKEN_BYTES = 32
+
+_log = logging.getLogger(__name__)
+
+
+def serve(args: argparse.Namespace, config: AppConfig) -> int:
+    level: str = args.log_level or config.log_level
+    if config.uses_embedded_database:
+        migrate(config.database_url, seed_timezone=config.timezone)
+        _log.info("embedded database %s is up to date", config.safe_database_url)
+    else:
+        _log.info(
+            "not migrating %s on start; run 'booking migrate' after each upgrade",
+            config.safe_database_url,
+        )
+    if config.admin_token is None:
+        _share_generated_admin_token()
+    uvicorn.run(
+        ASGI_FACTORY,
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=logging_config(level),
+        log_level=level.lower(),
+        access_log=True,
+        server_header=False,
+    )
+    return EXIT_OK
+
+
+def migrate_database(args: argparse.Namespace, config: AppConfig) -> int:
+    del args  # the command has no options
+    logging.getLogger("alembic").setLevel(logging.INFO)  # the operator asked to see each step
+    migrate(config.database_url, seed_timezone=config.timezone)
+    print(f"Database {config.safe_database_url} is migrated to the latest schema.")
+    return EXIT_OK
+
+
+def _share_generated_admin_token() -> None:
+    """Generate a token, print it once, and hand it to the workers through the environment."""
+    token = secrets.token_urlsafe(_TOKEN_BYTES)
+    os.environ["BOOKING_ADMIN_TOKEN"] = token
+    print(
+        f"BOOKING_ADMIN_TOKEN is not set; generated an admin token for this run: {token}",
+        file=sys.stderr,
+        flush=True,
+    )

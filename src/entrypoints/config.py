@@ -1,0 +1,157 @@
+"""Service configuration from ``BOOKING_*`` environment variables.
+
+Configuration is read once, validated as a whole and frozen, so a typo in a variable stops the
+service at start with one clear message instead of surfacing later as an odd request failure.
+Every variable has a default that works out of the box (an embedded SQLite file next to the
+process, UTC, day-first dates).
+
+==============================  ========================================================
+variable                        meaning (default)
+==============================  ========================================================
+BOOKING_DATABASE_URL            SQLAlchemy async URL (``sqlite+aiosqlite:///./booking.db``)
+BOOKING_TIMEZONE                time zone written into the business settings when they are
+                                first created (``UTC``). It only *seeds* settings: once
+                                they exist, change the zone with
+                                ``booking settings set --timezone``.
+BOOKING_DATE_ORDER              ``DMY`` or ``MDY``: how ambiguous ``05/06/2027`` is read (``DMY``)
+BOOKING_INITIAL_PASSWORD        password for auto-created customers (unset: unusable password);
+                                hashed once at start, never stored in plain text
+BOOKING_ADMIN_TOKEN             token for the admin API/WebSocket (unset: ``booking serve``
+                                generates one and prints it once)
+BOOKING_LOG_LEVEL               DEBUG, INFO, WARNING, ERROR or CRITICAL (``INFO``)
+BOOKING_MAX_BODY_BYTES          largest accepted request body in bytes (65536)
+BOOKING_DB_POOL_SIZE            database connection pool size per process (10)
+BOOKING_STATEMENT_TIMEOUT_MS    per-statement timeout in milliseconds, 0 = none (5000)
+==============================  ========================================================
+
+Empty values count as unset.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import pendulum
+from attrs import field, frozen
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from adapters.sql.database import DEFAULT_DATABASE_URL
+from booking_core.parsing import DateOrder
+
+__all__ = ["DEFAULT_DATABASE_URL", "AppConfig", "ConfigError"]
+
+_SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_DEFAULT_MAX_BODY_BYTES = 64 * 1024
+_DEFAULT_POOL_SIZE = 10
+_DEFAULT_STATEMENT_TIMEOUT_MS = 5000
+
+
+class ConfigError(Exception):
+    """A ``BOOKING_*`` variable has a value the service cannot run with."""
+
+
+@frozen
+class AppConfig:
+    """Everything the composition root needs; secrets are kept out of ``repr``."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    timezone: str = "UTC"
+    date_order: DateOrder = DateOrder.DMY
+    initial_password: str | None = field(default=None, repr=False)
+    admin_token: str | None = field(default=None, repr=False)
+    log_level: str = "INFO"
+    max_body_bytes: int = _DEFAULT_MAX_BODY_BYTES
+    db_pool_size: int = _DEFAULT_POOL_SIZE
+    statement_timeout_ms: int = _DEFAULT_STATEMENT_TIMEOUT_MS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> AppConfig:
+        """Read and validate the ``BOOKING_*`` variables; raise :class:`ConfigError`."""
+        env = _Environment(environ)
+        return cls(
+            database_url=_database_url(env.text("BOOKING_DATABASE_URL", DEFAULT_DATABASE_URL)),
+            timezone=_timezone(env.text("BOOKING_TIMEZONE", "UTC")),
+            date_order=_date_order(env.text("BOOKING_DATE_ORDER", DateOrder.DMY.value)),
+            initial_password=env.optional("BOOKING_INITIAL_PASSWORD"),
+            admin_token=env.optional("BOOKING_ADMIN_TOKEN"),
+            log_level=_log_level(env.text("BOOKING_LOG_LEVEL", "INFO")),
+            max_body_bytes=env.integer("BOOKING_MAX_BODY_BYTES", _DEFAULT_MAX_BODY_BYTES, 1),
+            db_pool_size=env.integer("BOOKING_DB_POOL_SIZE", _DEFAULT_POOL_SIZE, 1),
+            statement_timeout_ms=env.integer(
+                "BOOKING_STATEMENT_TIMEOUT_MS", _DEFAULT_STATEMENT_TIMEOUT_MS, 0
+            ),
+        )
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        """True for SQLite, which the service migrates itself on ``serve``."""
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    @property
+    def safe_database_url(self) -> str:
+        """The database URL with any password masked, for logs and messages."""
+        return make_url(self.database_url).render_as_string(hide_password=True)
+
+
+class _Environment:
+    """Typed reads of environment variables, treating empty values as unset."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def optional(self, name: str) -> str | None:
+        value = self._environ.get(name, "").strip()
+        return value or None
+
+    def text(self, name: str, default: str) -> str:
+        return self.optional(name) or default
+
+    def integer(self, name: str, default: int, minimum: int) -> int:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+        if value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+        return value
+
+
+def _database_url(raw: str) -> str:
+    try:
+        backend = make_url(raw).get_backend_name()
+    except ArgumentError:
+        backend = None
+    if backend not in _SUPPORTED_BACKENDS:
+        raise ConfigError(
+            "BOOKING_DATABASE_URL must be a SQLite or PostgreSQL URL "
+            "(e.g. sqlite+aiosqlite:///./booking.db or postgresql+asyncpg://user@host/db)"
+        )
+    return raw
+
+
+def _timezone(raw: str) -> str:
+    try:
+        pendulum.timezone(raw)
+    except Exception:  # pendulum raises several types for unknown zones
+        raise ConfigError(f"BOOKING_TIMEZONE {raw!r} is not a known time zone") from None
+    return raw
+
+
+def _date_order(raw: str) -> DateOrder:
+    try:
+        return DateOrder(raw.upper())
+    except ValueError:
+        raise ConfigError(f"BOOKING_DATE_ORDER must be DMY or MDY, got {raw!r}") from None
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in _LOG_LEVELS:
+        raise ConfigError(f"BOOKING_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {raw!r}")
+    return level

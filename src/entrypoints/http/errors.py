@@ -1,0 +1,127 @@
+"""The one table from errors to HTTP statuses, and the handlers that render every error body.
+
+Every error a client can see has the same shape, ``{"success": false, "message", "code"}``:
+domain errors carry their own message and code (the core owns the words), framework errors
+(unknown path, wrong method, body too large) get ours, and anything unexpected becomes a bare
+500 whose details go to the log only. No framework default page or stack trace reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any, Final
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.types import ExceptionHandlersMap
+
+from booking_core.errors import (
+    BookingError,
+    BookingPolicyViolation,
+    RequestValidationError,
+    ServiceUnavailable,
+    SlotTaken,
+)
+
+__all__ = [
+    "INTERNAL_ERROR_CODE",
+    "STATUS_BY_ERROR_FAMILY",
+    "error_body",
+    "error_response",
+    "exception_handlers",
+    "status_for",
+]
+
+_log = logging.getLogger(__name__)
+
+#: Domain error families and their statuses; the first ``isinstance`` match wins.
+STATUS_BY_ERROR_FAMILY: Final[tuple[tuple[type[BookingError], HTTPStatus], ...]] = (
+    (RequestValidationError, HTTPStatus.BAD_REQUEST),
+    (BookingPolicyViolation, HTTPStatus.UNPROCESSABLE_ENTITY),
+    (SlotTaken, HTTPStatus.CONFLICT),
+    (ServiceUnavailable, HTTPStatus.SERVICE_UNAVAILABLE),
+)
+
+INTERNAL_ERROR_CODE: Final = "internal_error"
+_INTERNAL_ERROR_MESSAGE: Final = "Internal server error"
+
+#: Framework (routing, transport) errors: status -> (code, message).
+_HTTP_ERRORS: Final[dict[int, tuple[str, str]]] = {
+    HTTPStatus.BAD_REQUEST: ("invalid_request", "Invalid request"),
+    HTTPStatus.UNAUTHORIZED: ("unauthorized", "Authentication required"),
+    HTTPStatus.FORBIDDEN: ("forbidden", "Not allowed"),
+    HTTPStatus.NOT_FOUND: ("not_found", "Not found"),
+    HTTPStatus.METHOD_NOT_ALLOWED: ("method_not_allowed", "Method not allowed"),
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: ("body_too_large", "Request body too large"),
+    HTTPStatus.TOO_MANY_REQUESTS: ("rate_limited", "Too many requests, please retry later"),
+    HTTPStatus.SERVICE_UNAVAILABLE: ("service_unavailable", "Service temporarily unavailable"),
+}
+
+
+def status_for(error: BookingError) -> HTTPStatus | None:
+    """The status for a domain error, or None if its family is missing from the table."""
+    return next(
+        (status for family, status in STATUS_BY_ERROR_FAMILY if isinstance(error, family)), None
+    )
+
+
+def error_body(error: BookingError) -> dict[str, Any]:
+    body: dict[str, Any] = {"success": False, "message": error.message, "code": error.code}
+    if error.alternatives:
+        body["alternatives"] = [
+            {"booking_date": day, "booking_time": time} for day, time in error.alternatives
+        ]
+    return body
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response[dict[str, Any]]:
+    return Response(
+        {"success": False, "message": message, "code": code},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _booking_error(request: Request[Any, Any, Any], error: BookingError) -> Response[Any]:
+    status = status_for(error)
+    if status is None:  # a new error family nobody mapped: a bug, not the client's fault
+        return _internal_error(request, error)
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR:  # the operator must hear of an outage
+        _log.warning(
+            "%s on %s %s: %r",
+            error.code,
+            request.method,
+            request.url.path,
+            error.__cause__ or error,
+        )
+    return Response(error_body(error), status_code=status)
+
+
+def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    if error.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR and (
+        error.status_code != HTTPStatus.SERVICE_UNAVAILABLE
+    ):
+        return _internal_error(request, error)
+    code, message = _HTTP_ERRORS.get(
+        error.status_code, ("http_error", HTTPStatus(error.status_code).phrase)
+    )
+    return error_response(error.status_code, code, message, headers=error.headers)
+
+
+def _internal_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    _log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return error_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR, INTERNAL_ERROR_CODE, _INTERNAL_ERROR_MESSAGE
+    )
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    """Handlers keyed by class; Litestar picks the most specific one along the MRO."""
+    return {
+        BookingError: _booking_error,
+        HTTPException: _http_error,
+        Exception: _internal_error,
+    }

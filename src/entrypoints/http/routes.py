@@ -1,0 +1,80 @@
+"""The HTTP routes: the agent booking endpoint and the health probes.
+
+Handlers are built around the objects the composition root made (the use case, the readiness
+check), so there is no module-level state and tests can build as many apps as they like.
+The booking handler reads the raw body itself: agents send JSON with whatever content type their
+tool picks, and the core, not the framework, decides what a valid request is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.handlers import HTTPRouteHandler
+
+from booking_core.create_agent_booking import CreateAgentBooking
+from booking_core.errors import InvalidRequestBody, StorageUnavailable
+from entrypoints.http.errors import error_body
+
+__all__ = ["BOOKING_CREATE_PATH", "ReadinessCheck", "booking_routes", "health_routes"]
+
+BOOKING_CREATE_PATH = "/api/agent/booking/create/"
+
+#: Raises (typically :class:`~booking_core.errors.StorageUnavailable`) when storage is unusable.
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+_log = logging.getLogger(__name__)
+
+
+def booking_routes(create_booking: CreateAgentBooking) -> list[HTTPRouteHandler]:
+    @post(BOOKING_CREATE_PATH, status_code=HTTPStatus.CREATED, name="create_agent_booking")
+    async def create_agent_booking(request: Request[Any, Any, Any]) -> Response[Any]:
+        result = await create_booking(_json_object(await request.body()))
+        return Response(result.as_response(), status_code=HTTPStatus.CREATED)
+
+    return [create_agent_booking]
+
+
+def health_routes(check_ready: ReadinessCheck) -> list[HTTPRouteHandler]:
+    @get("/health", name="health")
+    async def health() -> Response[Any]:
+        """Liveness: the process answers. Deliberately touches nothing else."""
+        return Response({"status": "ok"})
+
+    @get("/ready", name="ready")
+    async def ready() -> Response[Any]:
+        """Readiness: storage answers. Any failure means "not ready", never a 500."""
+        try:
+            await check_ready()
+        except Exception as error:
+            # One line, no traceback: probes repeat every few seconds during an outage.
+            _log.warning("readiness check failed: %r", error.__cause__ or error)
+            return Response(
+                error_body(StorageUnavailable()), status_code=HTTPStatus.SERVICE_UNAVAILABLE
+            )
+        return Response({"status": "ready"})
+
+    return [health, ready]
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    """Decode a request body that must be one JSON object.
+
+    A UTF-8 byte order mark is tolerated (RFC 8259 allows it; some Windows tools send one).
+    msgspec reports invalid UTF-8 and excessive nesting with builtin exceptions, not
+    ``DecodeError``, and both are the client's fault, so they get the same 400.
+    """
+    try:
+        body = msgspec.json.decode(raw.removeprefix(_UTF8_BOM))
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        raise InvalidRequestBody from None
+    if not isinstance(body, dict):
+        raise InvalidRequestBody
+    return body

@@ -13,8 +13,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 from booking_core.events import StoredEvent
+from booking_core.ports import UnitOfWorkFactory
 
 __all__ = ["EventFanout", "Subscription", "SubscriptionOverflow"]
 
@@ -38,7 +40,9 @@ class Subscription:
         self._since = since
         self._queue: asyncio.Queue[StoredEvent | None] = asyncio.Queue(queue_size)
         self.overflowed = False
-        self.last_event_id = since if since is not None else fanout.position
+        #: Set when the subscription ends, so a sender blocked on a dead socket can be cut off.
+        self.ended = asyncio.Event()
+        self.last_event_id = since if since is not None else (fanout.position or 0)
 
     def offer(self, event: StoredEvent) -> None:
         """Called by the tailer; never blocks."""
@@ -53,6 +57,7 @@ class Subscription:
     def end(self) -> None:
         """Stop following: the iterator ends (or raises, if this listener overflowed)."""
         self._fanout.unsubscribe(self)
+        self.ended.set()
         with contextlib.suppress(asyncio.QueueEmpty):
             while self._queue.full():
                 self._queue.get_nowait()  # make room for the end marker
@@ -81,6 +86,7 @@ class Subscription:
 
     def close(self) -> None:
         self._fanout.unsubscribe(self)
+        self.ended.set()
 
 
 class EventFanout:
@@ -101,15 +107,34 @@ class EventFanout:
         self._wake = asyncio.Event()
         self._subscribers: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
-        self.position = 0
+        #: Last event relayed; None until the outbox could be read once.
+        self.position: int | None = None
         self.delivered = 0
+
+    @classmethod
+    def over(cls, reads: UnitOfWorkFactory, **options: Any) -> EventFanout:
+        """A fan-out reading the outbox through read-only units of work."""
+
+        async def read_after(event_id: int, limit: int) -> Sequence[StoredEvent]:
+            async with reads() as uow:
+                return await uow.events.after(event_id, limit)
+
+        async def latest_id() -> int:
+            async with reads() as uow:
+                return await uow.events.latest_id()
+
+        return cls(read_after, latest_id, **options)
 
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
 
     async def start(self) -> None:
-        self.position = await self._latest_id()
+        """Start tailing from the current end of the outbox (live subscribers want new events)."""
+        try:
+            self.position = await self._latest_id()
+        except Exception:  # the database may be down at start; the tailer retries
+            _log.warning("cannot read the event outbox yet; will retry", exc_info=True)
         self._task = asyncio.create_task(self._run(), name="event-fanout")
 
     async def stop(self) -> None:
@@ -150,6 +175,8 @@ class EventFanout:
                 _log.warning("reading the event outbox failed; retrying", exc_info=True)
 
     async def _drain(self) -> None:
+        if self.position is None:
+            self.position = await self._latest_id()
         while True:
             batch = await self.read_after(self.position, _BATCH)
             for event in batch:

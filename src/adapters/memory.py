@@ -141,6 +141,10 @@ class _Bookings:
         self._state.bookings[booking_id] = updated
         return updated
 
+    async def recent(self, limit: int) -> Sequence[tuple[Booking, Customer]]:
+        newest = sorted(self._state.bookings.values(), key=lambda b: b.id, reverse=True)[:limit]
+        return [(b, self._state.customers[b.customer_id]) for b in newest]
+
 
 class _Events:
     def __init__(self, state: _State) -> None:
@@ -155,6 +159,9 @@ class _Events:
 
     async def after(self, event_id: int, limit: int) -> Sequence[StoredEvent]:
         return [e for e in self._state.events if e.event_id > event_id][:limit]
+
+    async def latest_id(self) -> int:
+        return self._state.events[-1].event_id if self._state.events else 0
 
 
 class InMemoryUnitOfWork:

@@ -78,6 +78,10 @@ class BookingRepository(Protocol):
 
     async def set_status(self, booking_id: int, status: BookingStatus) -> Booking | None: ...
 
+    async def recent(self, limit: int) -> Sequence[tuple[Booking, Customer]]:
+        """The newest bookings (by id, newest first) with their customers."""
+        ...
+
 
 class EventOutbox(Protocol):
     async def append(self, event: DomainEvent) -> StoredEvent:
@@ -86,6 +90,10 @@ class EventOutbox(Protocol):
 
     async def after(self, event_id: int, limit: int) -> Sequence[StoredEvent]:
         """Committed events with a larger id, oldest first."""
+        ...
+
+    async def latest_id(self) -> int:
+        """The largest committed event id (0 when there is none)."""
         ...
 
 

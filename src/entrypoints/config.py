@@ -22,6 +22,11 @@ BOOKING_LOG_LEVEL               DEBUG, INFO, WARNING, ERROR or CRITICAL (``INFO`
 BOOKING_MAX_BODY_BYTES          largest accepted request body in bytes (65536)
 BOOKING_DB_POOL_SIZE            database connection pool size per process (10)
 BOOKING_STATEMENT_TIMEOUT_MS    per-statement timeout in milliseconds, 0 = none (5000)
+BOOKING_EVENT_POLL_MS           how often each process polls the event outbox when no wake-up
+                                came (1000; commits in the same process, and on PostgreSQL in
+                                any process, wake it at once)
+BOOKING_SOCKET_QUEUE_SIZE       events buffered per dashboard before a dashboard that does not
+                                read is disconnected (1000)
 ==============================  ========================================================
 
 Empty values count as unset.
@@ -66,6 +71,8 @@ class AppConfig:
     max_body_bytes: int = _DEFAULT_MAX_BODY_BYTES
     db_pool_size: int = _DEFAULT_POOL_SIZE
     statement_timeout_ms: int = _DEFAULT_STATEMENT_TIMEOUT_MS
+    event_poll_seconds: float = 1.0
+    socket_queue_size: int = 1000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> AppConfig:
@@ -83,6 +90,8 @@ class AppConfig:
             statement_timeout_ms=env.integer(
                 "BOOKING_STATEMENT_TIMEOUT_MS", _DEFAULT_STATEMENT_TIMEOUT_MS, 0
             ),
+            event_poll_seconds=env.integer("BOOKING_EVENT_POLL_MS", 1000, 10) / 1000,
+            socket_queue_size=env.integer("BOOKING_SOCKET_QUEUE_SIZE", 1000, 1),
         )
 
     @property

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, Self
 
@@ -33,7 +33,6 @@ from adapters.sql.repositories import (
     SqlSettingsRepository,
 )
 from booking_core.errors import StorageUnavailable
-from booking_core.events import StoredEvent
 
 __all__ = ["DEFAULT_DATABASE_URL", "SqlDatabase", "SqlUnitOfWork"]
 
@@ -96,18 +95,15 @@ class SqlDatabase:
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self._write_lock)
 
+    def read_unit_of_work(self) -> SqlUnitOfWork:
+        """A unit of work for reads only: on SQLite it neither takes nor waits for the write
+        lock (WAL readers see the last commit), so dashboards and polls never queue behind
+        bookings."""
+        return SqlUnitOfWork(self.engine, None, read_only=True)
+
     async def ping(self) -> None:
         async with self._reader() as connection:
             await connection.execute(text("SELECT 1"))
-
-    async def read_events_after(self, event_id: int, limit: int) -> Sequence[StoredEvent]:
-        """Committed outbox events after ``event_id`` (a read-only transaction)."""
-        async with self._reader() as connection:
-            return await SqlEventOutbox(connection).after(event_id, limit)
-
-    async def latest_event_id(self) -> int:
-        async with self._reader() as connection:
-            return await SqlEventOutbox(connection).latest_id()
 
     @contextlib.asynccontextmanager
     async def _reader(self) -> AsyncIterator[AsyncConnection]:
@@ -152,9 +148,12 @@ class SqlUnitOfWork:
     bookings: SqlBookingRepository
     events: SqlEventOutbox
 
-    def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, write_lock: asyncio.Lock | None, *, read_only: bool = False
+    ) -> None:
         self._engine = engine
         self._write_lock = write_lock
+        self._read_only = read_only
         self._connection: AsyncConnection | None = None
         self._holds_lock = False
 
@@ -164,6 +163,8 @@ class SqlUnitOfWork:
             self._holds_lock = True
         try:
             self._connection = await self._engine.connect()
+            if self._read_only:
+                await self._connection.execution_options(**{_READ_ONLY: True})
             await self._connection.begin()
         except BaseException as error:
             await self._close()

@@ -265,6 +265,34 @@ class SqlBookingRepository:
             raise
         return None if row is None else _booking_from_row(row)
 
+    async def recent(self, limit: int) -> Sequence[tuple[Booking, Customer]]:
+        bookings, customers = tables.bookings, tables.customers
+        statement = (
+            select(bookings, *[column.label(f"c__{column.name}") for column in customers.c])
+            .join(customers, customers.c.id == bookings.c.customer_id)
+            .order_by(bookings.c.id.desc())
+            .limit(limit)
+        )
+        return [
+            (_booking_from_row(row), _customer_from_prefixed_row(row))
+            for row in await self._connection.execute(statement)
+        ]
+
+
+def _customer_from_prefixed_row(row: Row[Any]) -> Customer:
+    values = row._mapping
+    return Customer(
+        id=values["c__id"],
+        phone=values["c__phone"],
+        first_name=values["c__first_name"],
+        last_name=values["c__last_name"],
+        email=values["c__email"],
+        gender=values["c__gender"],
+        country=values["c__country"],
+        is_active=values["c__is_active"],
+        created_at=instant_from_db(values["c__created_at"]),
+    )
+
 
 def _event_from_row(row: Row[Any]) -> StoredEvent:
     return StoredEvent(

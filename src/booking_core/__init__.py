@@ -32,6 +32,7 @@ from booking_core.errors import (
     SettingsMissing,
     SlotTaken,
     StorageUnavailable,
+    TransientConflict,
 )
 from booking_core.events import BOOKING_CANCELLED, BOOKING_CREATED, DomainEvent, StoredEvent
 from booking_core.parsing import DateOrder, parse_date, parse_time
@@ -93,6 +94,7 @@ __all__ = [
     "SlotTaken",
     "StorageUnavailable",
     "StoredEvent",
+    "TransientConflict",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "hash_password",

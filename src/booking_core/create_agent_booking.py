@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from attrs import frozen
 
 from booking_core.entities import Booking, Customer, NewBooking
-from booking_core.errors import SettingsMissing, SlotTaken
+from booking_core.errors import SettingsMissing, SlotTaken, TransientConflict
 from booking_core.events import (
     BOOKING_CREATED,
     DomainEvent,
@@ -28,7 +28,11 @@ from booking_core.policy import SlotPolicy
 from booking_core.ports import Clock, Notifier, UnitOfWorkFactory
 from booking_core.request import BookingRequest
 
-__all__ = ["AgentBookingResult", "CreateAgentBooking"]
+__all__ = ["TRANSIENT_ATTEMPTS", "AgentBookingResult", "CreateAgentBooking"]
+
+#: How often a transaction that storage aborted as retryable (deadlock, serialization failure)
+#: is run again before the caller gets the error. A slot-taken conflict is never retried.
+TRANSIENT_ATTEMPTS = 3
 
 
 @frozen
@@ -74,6 +78,15 @@ class CreateAgentBooking:
     async def __call__(self, body: Mapping[str, object] | object) -> AgentBookingResult:
         """Book from a raw request body; raise a :class:`~booking_core.errors.BookingError`."""
         request = BookingRequest.from_mapping(body, self._date_order)
+        for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+            try:
+                return await self._book(request)
+            except TransientConflict:
+                if attempt == TRANSIENT_ATTEMPTS:
+                    raise
+        raise AssertionError  # pragma: no cover - the loop returns or raises
+
+    async def _book(self, request: BookingRequest) -> AgentBookingResult:
         async with self._uow() as uow:
             settings = await uow.settings.get_active()
             if settings is None:

@@ -31,6 +31,7 @@ __all__ = [
     "SlotSuggestion",
     "SlotTaken",
     "StorageUnavailable",
+    "TransientConflict",
 ]
 
 #: (booking_date ISO, booking_time HH:MM:SS) pairs offered instead of a refused slot.
@@ -155,6 +156,16 @@ class ServiceUnavailable(BookingError):
 class SettingsMissing(ServiceUnavailable):
     code = "settings_missing"
     default_message = "No booking settings found"
+
+
+class TransientConflict(ServiceUnavailable):
+    """Storage aborted the transaction for a reason a retry can fix (serialization failure,
+    deadlock). Use cases retry these a few times; only then does the client see a 503."""
+
+    code = "transient_conflict"
+    default_message = (
+        "The booking could not be completed because of concurrent activity, please retry"
+    )
 
 
 class StorageUnavailable(ServiceUnavailable):

@@ -32,7 +32,7 @@ from adapters.sql.repositories import (
     SqlEventOutbox,
     SqlSettingsRepository,
 )
-from booking_core.errors import StorageUnavailable
+from booking_core.errors import StorageUnavailable, TransientConflict
 
 __all__ = ["DEFAULT_DATABASE_URL", "SqlDatabase", "SqlUnitOfWork"]
 
@@ -42,6 +42,16 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./booking.db"
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Execution option that opens a plain deferred transaction (reads) instead of BEGIN IMMEDIATE.
 _READ_ONLY = "booking_read_only"
+
+
+#: SQLSTATEs after which PostgreSQL says the whole transaction may simply be run again.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+
+
+def _is_retryable(error: BaseException) -> bool:
+    return isinstance(error, DBAPIError) and (
+        getattr(error.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
+    )
 
 
 def _is_unavailable(error: BaseException) -> bool:
@@ -185,7 +195,11 @@ class SqlUnitOfWork:
         traceback: TracebackType | None,
     ) -> None:
         await self._close()
-        if exc is not None and _is_unavailable(exc):
+        if exc is None:
+            return
+        if _is_retryable(exc):
+            raise TransientConflict from exc
+        if _is_unavailable(exc):
             raise StorageUnavailable from exc
 
     async def commit(self) -> None:

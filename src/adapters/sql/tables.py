@@ -30,6 +30,7 @@ __all__ = [
     "business_settings",
     "customers",
     "events",
+    "idempotency_keys",
     "metadata",
 ]
 
@@ -108,6 +109,19 @@ bookings = Table(
         sqlite_where=_ACTIVE,
         postgresql_where=_ACTIVE,
     ),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # in_progress | completed
+    Column("status_code", Integer, nullable=True),
+    Column("response_body", Text, nullable=True),  # JSON
+    Column("locked_until", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    CheckConstraint("state IN ('in_progress', 'completed')", name="state_known"),
 )
 
 events = Table(

@@ -7,6 +7,7 @@ never reach the policy.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import pendulum
@@ -26,6 +27,16 @@ WEEKDAY_NAMES: dict[str, int] = {
     "sat": 6,
     "sun": 7,
 }
+_FULL_WEEKDAY_NAMES: dict[str, int] = {
+    "monday": 1,
+    "tuesday": 2,
+    "wednesday": 3,
+    "thursday": 4,
+    "friday": 5,
+    "saturday": 6,
+    "sunday": 7,
+}
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _MINUTES_PER_DAY = 24 * 60
 _MAX_HORIZON_DAYS = 3660
 
@@ -106,10 +117,11 @@ def parse_off_days(text: str) -> frozenset[int]:
         return frozenset()
     days: set[int] = set()
     for part in value.split(","):
-        name = part.strip()[:3]
-        if name not in WEEKDAY_NAMES:
-            raise InvalidSettings(f"unknown weekday {part.strip()!r} (use mon,tue,...,sun)")
-        days.add(WEEKDAY_NAMES[name])
+        name = part.strip()
+        number = WEEKDAY_NAMES.get(name) or _FULL_WEEKDAY_NAMES.get(name)
+        if number is None:
+            raise InvalidSettings(f"unknown weekday {name!r} (use mon,tue,...,sun)")
+        days.add(number)
     return frozenset(days)
 
 
@@ -120,9 +132,12 @@ def parse_closed_dates(text: str) -> frozenset[pendulum.Date]:
         return frozenset()
     dates: set[pendulum.Date] = set()
     for part in value.split(","):
+        text = part.strip()
+        match = _ISO_DATE.fullmatch(text)
         try:
-            parsed = pendulum.Date.fromisoformat(part.strip())
+            if match is None:
+                raise ValueError(text)  # noqa: TRY301 - one message for both failures
+            dates.add(pendulum.Date(*map(int, match.groups())))
         except ValueError:
-            raise InvalidSettings(f"closed date {part.strip()!r} is not YYYY-MM-DD") from None
-        dates.add(parsed)
+            raise InvalidSettings(f"closed date {text!r} is not YYYY-MM-DD") from None
     return frozenset(dates)

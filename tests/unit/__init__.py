@@ -1,0 +1,1 @@
+"""Unit tests: the booking core through its ports, with in-memory fakes."""

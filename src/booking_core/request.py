@@ -8,6 +8,7 @@ clients get.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 
 import pendulum
@@ -24,6 +25,7 @@ REQUIRED_FIELDS = ("phone", "service_name", "booking_date", "booking_time")
 _PHONE_NOISE = re.compile(r"[\s\-.()]")
 _PHONE = re.compile(r"\+?[0-9]{6,15}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_MULTILINE_CONTROLS = frozenset("\n\r\t")
 _GENDERS = frozenset({"male", "female", "other"})
 _MAX_DATE_TIME_LENGTH = 32
 _MAX_EMAIL_LENGTH = 254
@@ -50,7 +52,7 @@ class BookingRequest:
             raise InvalidRequestBody
         required = {name: _required_text(body, name) for name in REQUIRED_FIELDS}
         phone = normalize_phone(required["phone"])
-        service_name = required["service_name"]
+        service_name = _printable("service_name", required["service_name"])
         if len(service_name) > _SERVICE_NAME_LIMIT:
             raise InvalidField("service_name", f"at most {_SERVICE_NAME_LIMIT} characters")
         if len(required["booking_date"]) > _MAX_DATE_TIME_LENGTH:
@@ -103,7 +105,16 @@ def _optional_text(body: Mapping[object, object], name: str) -> str:
         return ""
     if not isinstance(value, str):
         raise InvalidField(name, "must be a string")
-    return value.strip()
+    return _printable(name, value.strip())
+
+
+def _printable(name: str, text: str) -> str:
+    """Refuse control characters (a NUL cannot even be stored by PostgreSQL); notes may span
+    lines."""
+    allowed = _MULTILINE_CONTROLS if name == "notes" else frozenset()
+    if any(unicodedata.category(char) == "Cc" and char not in allowed for char in text):
+        raise InvalidField(name, "must not contain control characters")
+    return text
 
 
 def _bounded_text(body: Mapping[object, object], name: str, limit: int) -> str:

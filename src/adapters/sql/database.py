@@ -54,10 +54,18 @@ def _is_retryable(error: BaseException) -> bool:
     )
 
 
+#: SQLSTATE classes (and codes) meaning the database, not the request, is at fault: connection
+#: exceptions, insufficient resources, operator intervention (admin shutdown, terminated
+#: backend), invalid authorization or database name, and a schema that was never migrated.
+_UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "28", "3D", "53", "57", "42P01")
+
+
 def _is_unavailable(error: BaseException) -> bool:
     """Errors that mean "the database cannot be used right now", not "your request is wrong"."""
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
+    if isinstance(error, DBAPIError):
+        sqlstate = getattr(error.orig, "sqlstate", None) or ""
+        if error.connection_invalidated or sqlstate.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES):
+            return True
     return isinstance(
         error, OperationalError | InterfaceError | PoolTimeoutError | OSError | TimeoutError
     )
@@ -112,8 +120,9 @@ class SqlDatabase:
         return SqlUnitOfWork(self.engine, None, read_only=True)
 
     async def ping(self) -> None:
+        """Reachable *and* migrated: a server on an empty database is not ready."""
         async with self._reader() as connection:
-            await connection.execute(text("SELECT 1"))
+            await connection.execute(text("SELECT 1 FROM business_settings LIMIT 1"))
 
     @contextlib.asynccontextmanager
     async def _reader(self) -> AsyncIterator[AsyncConnection]:

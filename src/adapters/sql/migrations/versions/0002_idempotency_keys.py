@@ -27,9 +27,7 @@ def upgrade() -> None:
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name="pk_idempotency_keys"),
-        sa.CheckConstraint(
-            "state IN ('in_progress', 'completed')", name="state_known"
-        ),
+        sa.CheckConstraint("state IN ('in_progress', 'completed')", name="state_known"),
     )
     op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
 

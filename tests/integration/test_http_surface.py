@@ -1,0 +1,110 @@
+"""What a client sees outside the happy path: bodies that are not a booking, unknown routes,
+wrong methods, oversized bodies, and the health probes.
+
+DESIGN.md: every error body is ``{"success": false, "message", "code"}``, never a framework
+default page and never a 500 for the client's own mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.integration.endpoint import CREATE_PATH, assert_error
+
+NOT_AN_OBJECT = "Request body must be a JSON object"
+JSON = {"content-type": "application/json"}
+
+
+class TestCreateBookingRejectsBodiesThatAreNotAJsonObject:
+    @pytest.mark.parametrize(
+        "content",
+        [
+            pytest.param(b"phone=1234567890&service_name=Legal", id="form-text"),
+            pytest.param(b"not json at all", id="plain-text"),
+            pytest.param(b'{"phone": "1234567890",', id="truncated-json"),
+            pytest.param(b"[]", id="array"),
+            pytest.param(b'[{"phone": "1234567890"}]', id="array-of-object"),
+            pytest.param(b'"a booking"', id="string"),
+            pytest.param(b"42", id="number"),
+            pytest.param(b"null", id="null"),
+            pytest.param(b"true", id="bool"),
+            pytest.param(b"", id="empty"),
+            pytest.param(b"\xff\xfe{}", id="not-utf8"),
+            pytest.param(b"[" * 30_000 + b"]" * 30_000, id="deeply-nested"),
+        ],
+    )
+    async def test_answers_400_with_our_body(
+        self, client: httpx.AsyncClient, content: bytes
+    ) -> None:
+        response = await client.post(CREATE_PATH, content=content, headers=JSON)
+
+        assert_error(response, 400, "invalid_body", NOT_AN_OBJECT)
+
+    async def test_does_not_depend_on_the_content_type(self, client: httpx.AsyncClient) -> None:
+        response = await client.post(
+            CREATE_PATH, content=b"[1, 2]", headers={"content-type": "text/plain"}
+        )
+
+        assert_error(response, 400, "invalid_body", NOT_AN_OBJECT)
+
+    async def test_answers_413_with_our_body_when_the_body_is_too_large(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        content = b'{"notes": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+
+        response = await client.post(CREATE_PATH, content=content, headers=JSON)
+
+        assert_error(response, 413, "body_too_large", "Request body too large")
+
+    async def test_answers_413_when_a_chunked_body_grows_too_large(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b'{"notes": "'
+            for _ in range(100):
+                yield b"x" * 20_000
+            yield b'"}'
+
+        # No Content-Length: the limit must hold while the body streams in.
+        response = await client.post(CREATE_PATH, content=chunks(), headers=JSON)
+
+        assert_error(response, 413, "body_too_large", "Request body too large")
+
+
+class TestUnknownRoutesAndMethods:
+    @pytest.mark.parametrize("method", ["GET", "POST"])
+    @pytest.mark.parametrize("path", ["/nope", "/api/agent/booking/", "/api/agent/booking/delete/"])
+    async def test_an_unknown_path_answers_404_with_our_body(
+        self, client: httpx.AsyncClient, method: str, path: str
+    ) -> None:
+        response = await client.request(method, path, json={})
+
+        assert_error(response, 404, "not_found", "Not found")
+
+    @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+    async def test_another_method_on_the_create_path_answers_405_with_our_body(
+        self, client: httpx.AsyncClient, method: str
+    ) -> None:
+        response = await client.request(method, CREATE_PATH)
+
+        assert_error(response, 405, "method_not_allowed", "Method not allowed")
+        assert "POST" in response.headers.get("allow", ""), response.headers
+
+
+class TestProbes:
+    async def test_health_answers_200(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/health")
+
+        assert response.status_code == 200, response.text
+        assert response.json() == {"status": "ok"}
+
+    async def test_ready_answers_200_when_the_database_answers(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.get("/ready")
+
+        assert response.status_code == 200, response.text
+        assert response.json() == {"status": "ready"}

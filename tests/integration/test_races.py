@@ -1,0 +1,177 @@
+"""Concurrent agents against one real server: the defects the original endpoint had under load.
+
+DESIGN.md: the database, not a check-then-insert, decides who gets a slot (the original created
+20 bookings for one slot on PostgreSQL); concurrent writers queue instead of failing (the original
+answered ``500 database is locked`` on SQLite); concurrent first bookings for one new phone
+create one customer. The server runs two worker processes, so the requests race across
+processes as well as inside one, and what was stored is counted in the database itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.direct_sql import count_rows
+from tests.integration.endpoint import (
+    CREATE_PATH,
+    assert_created,
+    assert_error,
+    booking_body,
+    unique_service,
+)
+from tests.integration.working_days import SLOT_TIMES, WorkingDays
+from tests.support.server import ServerProcess
+
+pytestmark = pytest.mark.slow
+
+WORKERS = 2
+SAME_SLOT_REQUESTS = 50
+SAME_PHONE_REQUESTS = 20
+LOAD_REQUESTS = 200
+LOAD_CONCURRENCY = 16
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with ServerProcess(
+        database_url, workers=WORKERS, log_dir=tmp_path_factory.mktemp("server")
+    ) as process:
+        yield process
+
+
+@pytest.fixture
+async def client(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that really sends every request at once: one connection per request."""
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60.0, limits=limits) as http:
+        yield http
+
+
+def statuses(responses: list[httpx.Response]) -> Counter[int]:
+    return Counter(response.status_code for response in responses)
+
+
+def assert_no_lock_errors(responses: list[httpx.Response], server: ServerProcess) -> None:
+    locked = [response.text for response in responses if "locked" in response.text.lower()]
+    assert not locked, locked[:3]
+    assert "database is locked" not in server.log_text()
+
+
+async def bookings_of(database_url: str, service_name: str) -> int:
+    return await count_rows(
+        database_url, "SELECT count(*) FROM bookings WHERE service_name = $1", service_name
+    )
+
+
+class TestCreateBookingUnderConcurrency:
+    async def test_many_agents_racing_for_one_slot_get_exactly_one_booking(
+        self,
+        client: httpx.AsyncClient,
+        server: ServerProcess,
+        days: WorkingDays,
+        database_url: str,
+    ) -> None:
+        day = days.take()
+        service = unique_service("Race for one slot")
+        requests = [
+            booking_body(day, "14:00", service_name=service) for _ in range(SAME_SLOT_REQUESTS)
+        ]
+
+        responses = await asyncio.gather(
+            *(client.post(CREATE_PATH, json=request) for request in requests)
+        )
+
+        assert statuses(responses) == {201: 1, 409: SAME_SLOT_REQUESTS - 1}, [
+            response.text for response in responses if response.status_code not in (201, 409)
+        ][:3]
+        for response in responses:
+            if response.status_code == 409:
+                assert_error(response, 409, "slot_taken", "This time slot is already reserved")
+        assert_no_lock_errors(responses, server)
+        assert await bookings_of(database_url, service) == 1
+        # Losers' customers were rolled back with their bookings.
+        losers_and_winner = [request["phone"] for request in requests]
+        placeholders = ", ".join(f"${index}" for index in range(1, len(losers_and_winner) + 1))
+        customers = await count_rows(
+            database_url,
+            f"SELECT count(*) FROM customers WHERE phone IN ({placeholders})",  # noqa: S608
+            *losers_and_winner,
+        )
+        assert customers == 1
+
+    async def test_simultaneous_first_bookings_for_one_phone_create_one_customer(
+        self,
+        client: httpx.AsyncClient,
+        server: ServerProcess,
+        days: WorkingDays,
+        database_url: str,
+    ) -> None:
+        slots = [
+            (day, time)
+            for day in days.take_many(SAME_PHONE_REQUESTS // len(SLOT_TIMES))
+            for time in SLOT_TIMES
+        ]
+        first = booking_body(*slots[0], service_name=unique_service("One new phone"))
+        requests = [
+            first | {"booking_date": day.isoformat(), "booking_time": time} for day, time in slots
+        ]
+
+        responses = await asyncio.gather(
+            *(client.post(CREATE_PATH, json=request) for request in requests)
+        )
+
+        assert statuses(responses) == {201: SAME_PHONE_REQUESTS}, [
+            response.text for response in responses if response.status_code != 201
+        ][:3]
+        bodies: list[dict[str, Any]] = [response.json() for response in responses]
+        assert sum(body["user_created"] for body in bodies) == 1
+        assert len({body["user_id"] for body in bodies}) == 1
+        for response, request, (day, _) in zip(responses, requests, slots, strict=True):
+            created = response.json()["user_created"]
+            assert_created(
+                response,
+                request,
+                user_created=created,
+                booking_date=day,
+                booking_time=f"{request['booking_time']}:00",
+            )
+        assert_no_lock_errors(responses, server)
+        phone = first["phone"]
+        assert (
+            await count_rows(database_url, "SELECT count(*) FROM customers WHERE phone = $1", phone)
+            == 1
+        )
+        assert await bookings_of(database_url, first["service_name"]) == SAME_PHONE_REQUESTS
+
+    async def test_sustained_concurrent_load_books_every_slot_without_errors(
+        self,
+        client: httpx.AsyncClient,
+        server: ServerProcess,
+        days: WorkingDays,
+        database_url: str,
+    ) -> None:
+        service = unique_service("Load")
+        requests = [
+            booking_body(day, time, service_name=service)
+            for day in days.take_many(LOAD_REQUESTS // len(SLOT_TIMES))
+            for time in SLOT_TIMES
+        ]
+        gate = asyncio.Semaphore(LOAD_CONCURRENCY)
+
+        async def post(request: dict[str, Any]) -> httpx.Response:
+            async with gate:
+                return await client.post(CREATE_PATH, json=request)
+
+        responses = await asyncio.gather(*(post(request) for request in requests))
+
+        assert statuses(responses) == {201: LOAD_REQUESTS}, [
+            response.text for response in responses if response.status_code != 201
+        ][:3]
+        assert_no_lock_errors(responses, server)
+        assert await bookings_of(database_url, service) == LOAD_REQUESTS

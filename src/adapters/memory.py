@@ -17,7 +17,9 @@ import pendulum
 
 from booking_core.entities import Booking, BookingStatus, Customer, CustomerProfile, NewBooking
 from booking_core.errors import SlotTaken
-from booking_core.events import DomainEvent, StoredEvent
+from booking_core.events import DomainEvent, JsonObject, StoredEvent
+from booking_core.idempotency import ClaimOutcome, IdempotencyClaim
+from booking_core.queries import BookingPage, BookingQuery
 from booking_core.settings import BusinessSettings
 
 __all__ = [
@@ -27,15 +29,31 @@ __all__ = [
 ]
 
 
+@attrs.frozen
+class _KeyRecord:
+    fingerprint: str
+    created_at: pendulum.DateTime
+    locked_until: pendulum.DateTime
+    status_code: int | None = None
+    body: JsonObject | None = None
+
+
 @attrs.define
 class _State:
     settings: BusinessSettings | None = None
     customers: dict[int, Customer] = attrs.field(factory=dict)
     bookings: dict[int, Booking] = attrs.field(factory=dict)
     events: list[StoredEvent] = attrs.field(factory=list)
+    keys: dict[str, _KeyRecord] = attrs.field(factory=dict)
 
     def copy(self) -> _State:
-        return _State(self.settings, dict(self.customers), dict(self.bookings), list(self.events))
+        return _State(
+            self.settings,
+            dict(self.customers),
+            dict(self.bookings),
+            list(self.events),
+            dict(self.keys),
+        )
 
 
 class InMemoryStore:
@@ -141,6 +159,25 @@ class _Bookings:
         self._state.bookings[booking_id] = updated
         return updated
 
+    async def search(self, query: BookingQuery) -> BookingPage:
+        matches = sorted(
+            (
+                b
+                for b in self._state.bookings.values()
+                if (query.date_from is None or b.booking_date >= query.date_from)
+                and (query.date_to is None or b.booking_date <= query.date_to)
+                and (query.statuses is None or b.status in query.statuses)
+                and (
+                    query.phone is None or self._state.customers[b.customer_id].phone == query.phone
+                )
+            ),
+            key=lambda b: (b.starts_at, b.id),
+        )
+        page = matches[query.offset : query.offset + query.limit]
+        return BookingPage(
+            tuple((b, self._state.customers[b.customer_id]) for b in page), len(matches)
+        )
+
     async def recent(self, limit: int) -> Sequence[tuple[Booking, Customer]]:
         newest = sorted(self._state.bookings.values(), key=lambda b: b.id, reverse=True)[:limit]
         return [(b, self._state.customers[b.customer_id]) for b in newest]
@@ -164,6 +201,43 @@ class _Events:
         return self._state.events[-1].event_id if self._state.events else 0
 
 
+class _IdempotencyKeys:
+    def __init__(self, state: _State) -> None:
+        self._state = state
+
+    async def claim(
+        self,
+        key: str,
+        fingerprint: str,
+        *,
+        now: pendulum.DateTime,
+        lease_until: pendulum.DateTime,
+        expired_before: pendulum.DateTime,
+    ) -> IdempotencyClaim:
+        record = self._state.keys.get(key)
+        if record is not None and record.created_at < expired_before:
+            record = None
+        if record is None:
+            self._state.keys[key] = _KeyRecord(fingerprint, now, lease_until)
+            return IdempotencyClaim(ClaimOutcome.NEW)
+        if record.fingerprint != fingerprint:
+            return IdempotencyClaim(ClaimOutcome.MISMATCH)
+        if record.status_code is not None:
+            return IdempotencyClaim(ClaimOutcome.REPLAY, record.status_code, record.body)
+        if record.locked_until < now:
+            self._state.keys[key] = attrs.evolve(record, locked_until=lease_until)
+            return IdempotencyClaim(ClaimOutcome.NEW)
+        return IdempotencyClaim(ClaimOutcome.IN_PROGRESS)
+
+    async def complete(self, key: str, status_code: int, body: JsonObject) -> None:
+        self._state.keys[key] = attrs.evolve(
+            self._state.keys[key], status_code=status_code, body=body
+        )
+
+    async def release(self, key: str) -> None:
+        self._state.keys.pop(key, None)
+
+
 class InMemoryUnitOfWork:
     """One transaction over an :class:`InMemoryStore`; rolls back unless committed."""
 
@@ -177,6 +251,7 @@ class InMemoryUnitOfWork:
         self.customers = _Customers(state)
         self.bookings = _Bookings(state)
         self.events = _Events(state)
+        self.idempotency = _IdempotencyKeys(state)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from attrs import frozen
 
 from booking_core.entities import Booking, Customer, NewBooking
-from booking_core.errors import SettingsMissing, SlotTaken, TransientConflict
+from booking_core.errors import (
+    NotASlotStart,
+    OutsideWorkingHours,
+    SettingsMissing,
+    SlotSuggestion,
+    SlotTaken,
+    TransientConflict,
+)
 from booking_core.events import (
     BOOKING_CREATED,
     DomainEvent,
@@ -24,15 +31,17 @@ from booking_core.events import (
 )
 from booking_core.parsing import DateOrder
 from booking_core.passwords import UNUSABLE_PASSWORD
-from booking_core.policy import SlotPolicy
+from booking_core.policy import ALTERNATIVE_SEARCH_DAYS, SlotPolicy
 from booking_core.ports import Clock, Notifier, UnitOfWorkFactory
 from booking_core.request import BookingRequest
 
-__all__ = ["TRANSIENT_ATTEMPTS", "AgentBookingResult", "CreateAgentBooking"]
+__all__ = ["CREATED_STATUS", "TRANSIENT_ATTEMPTS", "AgentBookingResult", "CreateAgentBooking"]
 
 #: How often a transaction that storage aborted as retryable (deadlock, serialization failure)
 #: is run again before the caller gets the error. A slot-taken conflict is never retried.
 TRANSIENT_ATTEMPTS = 3
+#: The spec's success status, recorded with an idempotent response so a replay is identical.
+CREATED_STATUS = 201
 
 
 @frozen
@@ -68,25 +77,57 @@ class CreateAgentBooking:
         *,
         date_order: DateOrder = DateOrder.DMY,
         initial_password_hash: str | None = None,
+        reads: UnitOfWorkFactory | None = None,
     ) -> None:
         self._uow = uow
+        self._reads = reads or uow
         self._clock = clock
         self._notifier = notifier
         self._date_order = date_order
         self._password_hash = initial_password_hash or UNUSABLE_PASSWORD
 
-    async def __call__(self, body: Mapping[str, object] | object) -> AgentBookingResult:
-        """Book from a raw request body; raise a :class:`~booking_core.errors.BookingError`."""
+    async def __call__(
+        self, body: Mapping[str, object] | object, *, idempotency_key: str | None = None
+    ) -> AgentBookingResult:
+        """Book from a raw request body; raise a :class:`~booking_core.errors.BookingError`.
+
+        With an ``idempotency_key`` (already claimed, see :mod:`booking_core.idempotency`), the
+        success response is recorded under that key in the booking's own transaction, so a
+        retry can never find a booking without its recorded response.
+        """
         request = BookingRequest.from_mapping(body, self._date_order)
         for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
             try:
-                return await self._book(request)
+                return await self._book(request, idempotency_key)
             except TransientConflict:
                 if attempt == TRANSIENT_ATTEMPTS:
                     raise
+            except (SlotTaken, OutsideWorkingHours, NotASlotStart) as error:
+                error.alternatives = await self._alternatives(request)
+                raise
         raise AssertionError  # pragma: no cover - the loop returns or raises
 
-    async def _book(self, request: BookingRequest) -> AgentBookingResult:
+    async def _alternatives(self, request: BookingRequest) -> tuple[SlotSuggestion, ...]:
+        """Nearest free slots to offer instead (same day first), read after the refusal."""
+        async with self._reads() as uow:
+            settings = await uow.settings.get_active()
+            if settings is None:
+                return ()
+            policy = SlotPolicy(settings)
+            now = self._clock.now()
+            wanted = policy.local_start(request.booking_date, request.booking_time)
+            taken = await uow.bookings.active_starts_between(
+                wanted.start_of("day").in_timezone("UTC"),
+                wanted.add(days=ALTERNATIVE_SEARCH_DAYS + 1).in_timezone("UTC"),
+            )
+        return tuple(
+            (start.date().isoformat(), start.strftime("%H:%M:%S"))
+            for start in policy.nearest_free(wanted, now, taken)
+        )
+
+    async def _book(
+        self, request: BookingRequest, idempotency_key: str | None
+    ) -> AgentBookingResult:
         async with self._uow() as uow:
             settings = await uow.settings.get_active()
             if settings is None:
@@ -114,6 +155,11 @@ class CreateAgentBooking:
             event = await uow.events.append(
                 DomainEvent(BOOKING_CREATED, booking_event_payload(booking, customer), now)
             )
+            result = AgentBookingResult(booking, customer, created, event)
+            if idempotency_key is not None:
+                await uow.idempotency.complete(
+                    idempotency_key, CREATED_STATUS, result.as_response()
+                )
             await uow.commit()
         await self._notifier.publish([event])
-        return AgentBookingResult(booking, customer, created, event)
+        return result

@@ -14,15 +14,22 @@ __all__ = [
     "BeyondHorizon",
     "BookingError",
     "BookingInPast",
+    "BookingNotActive",
+    "BookingNotFound",
     "BookingPolicyViolation",
     "ClosedDate",
+    "Conflict",
+    "IdempotencyKeyReused",
+    "IdempotencyRequestInProgress",
     "InvalidDate",
     "InvalidField",
+    "InvalidIdempotencyKey",
     "InvalidRequestBody",
     "InvalidSettings",
     "InvalidTime",
     "MissingField",
     "NotASlotStart",
+    "NotFound",
     "OffDay",
     "OutsideWorkingHours",
     "RequestValidationError",
@@ -137,12 +144,50 @@ class NotASlotStart(BookingPolicyViolation):
     default_message = "Booking time is not the start of a slot"
 
 
-# --- 409: the slot is gone ------------------------------------------------------------------------
+class IdempotencyKeyReused(BookingPolicyViolation):
+    code = "idempotency_key_reused"
+    default_message = "This Idempotency-Key was already used with a different request body"
 
 
-class SlotTaken(BookingError):
+class InvalidIdempotencyKey(RequestValidationError):
+    code = "invalid_idempotency_key"
+    default_message = "Invalid Idempotency-Key: use 1 to 255 printable ASCII characters"
+
+
+# --- 404: nothing there ---------------------------------------------------------------------------
+
+
+class NotFound(BookingError):
+    code = "not_found"
+    default_message = "Not found"
+
+
+class BookingNotFound(NotFound):
+    code = "booking_not_found"
+    default_message = "Booking not found"
+
+
+# --- 409: the state of things refuses it ---------------------------------------------------------
+
+
+class Conflict(BookingError):
+    code = "conflict"
+    default_message = "The request conflicts with the current state"
+
+
+class SlotTaken(Conflict):
     code = "slot_taken"
     default_message = "This time slot is already reserved"
+
+
+class BookingNotActive(Conflict):
+    code = "booking_not_active"
+    default_message = "Only upcoming or pending bookings can be cancelled"
+
+
+class IdempotencyRequestInProgress(Conflict):
+    code = "idempotency_in_progress"
+    default_message = "A request with this Idempotency-Key is still in progress, retry later"
 
 
 # --- 503: the service cannot decide right now -----------------------------------------------------

@@ -7,6 +7,8 @@ booked?" (availability, alternatives), so the two can never disagree. Checks run
 
 from __future__ import annotations
 
+from collections.abc import Set
+
 import pendulum
 from attrs import frozen
 
@@ -20,7 +22,10 @@ from booking_core.errors import (
 )
 from booking_core.settings import BusinessSettings
 
-__all__ = ["SlotPolicy"]
+__all__ = ["ALTERNATIVE_SEARCH_DAYS", "SlotPolicy"]
+
+#: How many days after the requested one are searched for alternatives.
+ALTERNATIVE_SEARCH_DAYS = 14
 
 
 @frozen
@@ -57,6 +62,43 @@ class SlotPolicy:
             except (BookingInPast, BeyondHorizon, OffDay, ClosedDate, NotASlotStart):
                 continue
         return starts
+
+    def fits(self, day: pendulum.Date, time: pendulum.Time) -> bool:
+        """Whether these settings would hold a booking at this local day and time, ignoring when
+        it is asked (past, horizon): used to find bookings a settings change strands."""
+        return (
+            self.day_closure(day) is None
+            and self.settings.open_time <= time < self.settings.close_time
+            and time in self.settings.slot_times()
+        )
+
+    def free_starts(
+        self, day: pendulum.Date, now: pendulum.DateTime, taken: Set[pendulum.DateTime]
+    ) -> list[pendulum.DateTime]:
+        """Starts on ``day`` that a create request would be granted right now."""
+        return [start for start in self.bookable_starts(day, now) if start not in taken]
+
+    def nearest_free(
+        self,
+        wanted: pendulum.DateTime,
+        now: pendulum.DateTime,
+        taken: Set[pendulum.DateTime],
+        *,
+        limit: int = 3,
+        search_days: int = ALTERNATIVE_SEARCH_DAYS,
+    ) -> list[pendulum.DateTime]:
+        """Up to ``limit`` free starts near ``wanted`` (local): the same day first, nearest
+        first; then the following days in order."""
+        day = wanted.date()
+        same_day = sorted(
+            self.free_starts(day, now, taken), key=lambda start: abs((start - wanted).in_seconds())
+        )
+        found = same_day[:limit]
+        for offset in range(1, search_days + 1):
+            if len(found) >= limit:
+                break
+            found.extend(self.free_starts(day.add(days=offset), now, taken)[: limit - len(found)])
+        return found
 
     def day_closure(self, day: pendulum.Date) -> str | None:
         """``"off_day"`` or ``"closed_date"`` when nothing can be booked that day, else None."""

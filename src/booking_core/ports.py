@@ -8,19 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 import pendulum
 
 from booking_core.entities import Booking, BookingStatus, Customer, CustomerProfile, NewBooking
-from booking_core.events import DomainEvent, StoredEvent
+from booking_core.events import DomainEvent, JsonObject, StoredEvent
+from booking_core.queries import BookingPage, BookingQuery
 from booking_core.settings import BusinessSettings
+
+if TYPE_CHECKING:
+    from booking_core.idempotency import IdempotencyClaim
 
 __all__ = [
     "BookingRepository",
     "Clock",
     "CustomerRepository",
     "EventOutbox",
+    "IdempotencyStore",
     "Notifier",
     "SettingsRepository",
     "UnitOfWork",
@@ -82,6 +87,8 @@ class BookingRepository(Protocol):
         """The newest bookings (by id, newest first) with their customers."""
         ...
 
+    async def search(self, query: BookingQuery) -> BookingPage: ...
+
 
 class EventOutbox(Protocol):
     async def append(self, event: DomainEvent) -> StoredEvent:
@@ -97,6 +104,30 @@ class EventOutbox(Protocol):
         ...
 
 
+class IdempotencyStore(Protocol):
+    async def claim(
+        self,
+        key: str,
+        fingerprint: str,
+        *,
+        now: pendulum.DateTime,
+        lease_until: pendulum.DateTime,
+        expired_before: pendulum.DateTime,
+    ) -> IdempotencyClaim:
+        """Claim ``key`` (NEW) unless it holds a live claim or an outcome.
+
+        A record created before ``expired_before`` is forgotten first; an unfinished claim whose
+        lease ended before ``now`` is taken over (NEW). Otherwise: MISMATCH if ``fingerprint``
+        differs, REPLAY with the recorded outcome, or IN_PROGRESS. Safe under concurrency: of
+        racing claims for one key, exactly one is NEW.
+        """
+        ...
+
+    async def complete(self, key: str, status_code: int, body: JsonObject) -> None: ...
+
+    async def release(self, key: str) -> None: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def settings(self) -> SettingsRepository: ...
@@ -109,6 +140,9 @@ class UnitOfWork(Protocol):
 
     @property
     def events(self) -> EventOutbox: ...
+
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
 
     async def __aenter__(self) -> Self: ...
 

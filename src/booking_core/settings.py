@@ -101,6 +101,18 @@ class BusinessSettings:
             pendulum.Time(*divmod(start + index * self.slot_minutes, 60)) for index in range(count)
         )
 
+    def as_document(self) -> dict[str, object]:
+        """The settings as the admin API shows them."""
+        return {
+            "open_time": self.open_time.strftime("%H:%M"),
+            "close_time": self.close_time.strftime("%H:%M"),
+            "off_days": self.off_day_names(),
+            "slot_minutes": self.slot_minutes,
+            "timezone": self.timezone,
+            "horizon_days": self.horizon_days,
+            "closed_dates": [day.isoformat() for day in sorted(self.closed_dates)],
+        }
+
     def off_day_names(self) -> list[str]:
         names = {number: name for name, number in WEEKDAY_NAMES.items()}
         return [names[number] for number in sorted(self.off_days)]

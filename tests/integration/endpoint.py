@@ -53,6 +53,10 @@ def booking_body(day: dt.date, time: str = "14:00", /, **fields: Any) -> dict[st
     } | fields
 
 
+#: Refusals of a valid date at a bad or taken time offer the nearest free slots instead.
+_CODES_WITH_ALTERNATIVES = frozenset({"slot_taken", "outside_working_hours", "not_slot_start"})
+
+
 def assert_error(
     response: httpx.Response,
     status: int,
@@ -61,13 +65,13 @@ def assert_error(
     *,
     message_prefix: str | None = None,
 ) -> dict[str, Any]:
-    """Our error body, exactly; ``alternatives`` is allowed only on a refused slot."""
+    """Our error body, exactly; ``alternatives`` is allowed only on a refused slot or time."""
     assert response.status_code == status, (response.status_code, response.text)
     assert response.headers.get("content-type", "").startswith("application/json"), response.text
     body = response.json()
     assert isinstance(body, dict), body
     extra = set(body) - _ERROR_KEYS
-    if code == "slot_taken" and "alternatives" in body:
+    if code in _CODES_WITH_ALTERNATIVES and "alternatives" in body:
         extra.discard("alternatives")
         alternatives = body["alternatives"]
         assert isinstance(alternatives, list), body

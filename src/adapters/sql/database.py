@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from adapters.sql.idempotency import SqlIdempotencyStore
 from adapters.sql.repositories import (
     SqlBookingRepository,
     SqlCustomerRepository,
@@ -166,6 +167,7 @@ class SqlUnitOfWork:
     customers: SqlCustomerRepository
     bookings: SqlBookingRepository
     events: SqlEventOutbox
+    idempotency: SqlIdempotencyStore
 
     def __init__(
         self, engine: AsyncEngine, write_lock: asyncio.Lock | None, *, read_only: bool = False
@@ -195,6 +197,7 @@ class SqlUnitOfWork:
         self.customers = SqlCustomerRepository(connection)
         self.bookings = SqlBookingRepository(connection)
         self.events = SqlEventOutbox(connection)
+        self.idempotency = SqlIdempotencyStore(connection)
         return self
 
     async def __aexit__(

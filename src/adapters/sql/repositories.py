@@ -35,6 +35,7 @@ from booking_core.entities import (
 )
 from booking_core.errors import SlotTaken
 from booking_core.events import DomainEvent, StoredEvent
+from booking_core.queries import BookingPage, BookingQuery
 from booking_core.settings import BusinessSettings
 
 __all__ = [
@@ -266,17 +267,47 @@ class SqlBookingRepository:
         return None if row is None else _booking_from_row(row)
 
     async def recent(self, limit: int) -> Sequence[tuple[Booking, Customer]]:
+        statement = _with_customers().order_by(tables.bookings.c.id.desc()).limit(limit)
+        return await self._pairs(statement)
+
+    async def search(self, query: BookingQuery) -> BookingPage:
         bookings, customers = tables.bookings, tables.customers
+        conditions: list[Any] = []
+        if query.date_from is not None:
+            conditions.append(bookings.c.booking_date >= date_to_db(query.date_from))
+        if query.date_to is not None:
+            conditions.append(bookings.c.booking_date <= date_to_db(query.date_to))
+        if query.statuses is not None:
+            conditions.append(bookings.c.status.in_([status.value for status in query.statuses]))
+        if query.phone is not None:
+            conditions.append(customers.c.phone == query.phone)
         statement = (
-            select(bookings, *[column.label(f"c__{column.name}") for column in customers.c])
-            .join(customers, customers.c.id == bookings.c.customer_id)
-            .order_by(bookings.c.id.desc())
-            .limit(limit)
+            _with_customers()
+            .where(*conditions)
+            .order_by(bookings.c.starts_at, bookings.c.id)
+            .offset(query.offset)
+            .limit(query.limit)
         )
+        count = (
+            select(func.count())
+            .select_from(bookings.join(customers, customers.c.id == bookings.c.customer_id))
+            .where(*conditions)
+        )
+        total = (await self._connection.execute(count)).scalar_one()
+        return BookingPage(tuple(await self._pairs(statement)), total)
+
+    async def _pairs(self, statement: Any) -> list[tuple[Booking, Customer]]:
         return [
             (_booking_from_row(row), _customer_from_prefixed_row(row))
             for row in await self._connection.execute(statement)
         ]
+
+
+def _with_customers() -> Any:
+    bookings, customers = tables.bookings, tables.customers
+    return select(bookings, *[column.label(f"c__{column.name}") for column in customers.c]).join(
+        customers, customers.c.id == bookings.c.customer_id
+    )
 
 
 def _customer_from_prefixed_row(row: Row[Any]) -> Customer:

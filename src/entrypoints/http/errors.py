@@ -19,9 +19,10 @@ from litestar.types import ExceptionHandlersMap
 from booking_core.errors import (
     BookingError,
     BookingPolicyViolation,
+    Conflict,
+    NotFound,
     RequestValidationError,
     ServiceUnavailable,
-    SlotTaken,
 )
 
 __all__ = [
@@ -39,7 +40,8 @@ _log = logging.getLogger(__name__)
 STATUS_BY_ERROR_FAMILY: Final[tuple[tuple[type[BookingError], HTTPStatus], ...]] = (
     (RequestValidationError, HTTPStatus.BAD_REQUEST),
     (BookingPolicyViolation, HTTPStatus.UNPROCESSABLE_ENTITY),
-    (SlotTaken, HTTPStatus.CONFLICT),
+    (NotFound, HTTPStatus.NOT_FOUND),
+    (Conflict, HTTPStatus.CONFLICT),
     (ServiceUnavailable, HTTPStatus.SERVICE_UNAVAILABLE),
 )
 

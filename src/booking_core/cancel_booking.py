@@ -1,0 +1,52 @@
+"""Cancelling a booking frees its slot at once and tells the dashboards."""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from booking_core.entities import Booking, BookingStatus, Customer
+from booking_core.errors import BookingNotActive, BookingNotFound
+from booking_core.events import BOOKING_CANCELLED, DomainEvent, StoredEvent, booking_event_payload
+from booking_core.ports import Clock, Notifier, UnitOfWorkFactory
+
+__all__ = ["CancelBooking", "CancelledBooking"]
+
+_CANCELLABLE = frozenset({BookingStatus.UPCOMING, BookingStatus.PENDING})
+
+
+@frozen
+class CancelledBooking:
+    booking: Booking
+    customer: Customer
+    event: StoredEvent
+
+
+class CancelBooking:
+    """Set an upcoming or pending booking to ``cancelled`` and emit ``booking_cancelled``."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, notifier: Notifier) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._notifier = notifier
+
+    async def __call__(self, booking_id: int) -> CancelledBooking:
+        async with self._uow() as uow:
+            booking = await uow.bookings.get(booking_id)
+            if booking is None:
+                raise BookingNotFound
+            if booking.status not in _CANCELLABLE:
+                raise BookingNotActive(f"Booking is {booking.status.value}, not cancellable")
+            cancelled = await uow.bookings.set_status(booking_id, BookingStatus.CANCELLED)
+            customer = await uow.customers.get(booking.customer_id)
+            if cancelled is None or customer is None:  # pragma: no cover - same transaction
+                raise BookingNotFound
+            event = await uow.events.append(
+                DomainEvent(
+                    BOOKING_CANCELLED,
+                    booking_event_payload(cancelled, customer),
+                    self._clock.now(),
+                )
+            )
+            await uow.commit()
+        await self._notifier.publish([event])
+        return CancelledBooking(cancelled, customer, event)

@@ -1,0 +1,109 @@
+"""Changing the business settings, without silently stranding existing bookings.
+
+A change never cancels or moves anything: it is applied, and the answer lists the active future
+bookings the new rules would no longer accept, so the operator can contact those customers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+import pendulum
+from attrs import frozen
+
+from booking_core.entities import Booking, BookingStatus, Customer
+from booking_core.errors import InvalidSettings, InvalidTime, SettingsMissing
+from booking_core.parsing import parse_time
+from booking_core.policy import SlotPolicy
+from booking_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from booking_core.queries import BookingQuery
+from booking_core.settings import BusinessSettings, parse_closed_dates, parse_off_days
+
+__all__ = ["SettingsUpdate", "UpdateSettings", "settings_changes"]
+
+_PAGE = 1000
+_HOLDING = frozenset({BookingStatus.UPCOMING, BookingStatus.PENDING})
+
+
+@frozen
+class SettingsUpdate:
+    settings: BusinessSettings
+    stranded: tuple[tuple[Booking, Customer], ...]
+
+
+def settings_changes(raw: Mapping[str, object]) -> dict[str, object]:
+    """Validate a partial settings document (the admin API's shape) into attribute changes."""
+    changes: dict[str, object] = {}
+    for name, value in raw.items():
+        if name in {"open_time", "close_time"}:
+            changes[name] = _time(name, value)
+        elif name in {"slot_minutes", "horizon_days"}:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InvalidSettings(f"{name} must be a whole number")
+            changes[name] = value
+        elif name == "timezone":
+            if not isinstance(value, str):
+                raise InvalidSettings("timezone must be a string such as Europe/Berlin")
+            changes[name] = value
+        elif name == "off_days":
+            changes[name] = parse_off_days(_joined(name, value))
+        elif name == "closed_dates":
+            changes[name] = parse_closed_dates(_joined(name, value))
+        else:
+            raise InvalidSettings(f"unknown setting {name!r}")
+    return changes
+
+
+def _time(name: str, value: object) -> pendulum.Time:
+    if not isinstance(value, str):
+        raise InvalidSettings(f"{name} must be a time such as 09:30")
+    try:
+        return parse_time(value)
+    except InvalidTime:
+        raise InvalidSettings(f"{name} must be a time such as 09:30") from None
+
+
+def _joined(name: str, value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return ",".join(value) if value else "none"
+    raise InvalidSettings(f"{name} must be a list of strings")
+
+
+class UpdateSettings:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def __call__(self, raw_changes: Mapping[str, object]) -> SettingsUpdate:
+        changes = settings_changes(raw_changes)
+        async with self._uow() as uow:
+            current = await uow.settings.get_active()
+            if current is None:
+                raise SettingsMissing
+            try:
+                updated = attrs.evolve(current, **changes)  # type: ignore[arg-type]
+            except TypeError as error:  # pragma: no cover - names were checked above
+                raise InvalidSettings(str(error)) from None
+            await uow.settings.save(updated)
+            stranded = await self._stranded(uow, SlotPolicy(updated))
+            await uow.commit()
+        return SettingsUpdate(updated, stranded)
+
+    async def _stranded(
+        self, uow: UnitOfWork, policy: SlotPolicy
+    ) -> tuple[tuple[Booking, Customer], ...]:
+        now = self._clock.now()
+        query = BookingQuery(date_from=now.date().subtract(days=1), statuses=_HOLDING, limit=_PAGE)
+        stranded: list[tuple[Booking, Customer]] = []
+        while True:
+            page = await uow.bookings.search(query)
+            for booking, customer in page.rows:
+                local = booking.starts_at.in_timezone(policy.settings.tz)
+                if booking.starts_at > now and not policy.fits(local.date(), local.time()):
+                    stranded.append((booking, customer))
+            if query.offset + len(page.rows) >= page.total or not page.rows:
+                return tuple(stranded)
+            query = attrs.evolve(query, offset=query.offset + _PAGE)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
@@ -38,7 +39,9 @@ class Subscription:
     def __init__(self, fanout: EventFanout, since: int | None, queue_size: int) -> None:
         self._fanout = fanout
         self._since = since
-        self._queue: asyncio.Queue[StoredEvent | None] = asyncio.Queue(queue_size)
+        # One spare place, so the end marker always fits without dropping an event.
+        self._limit = queue_size
+        self._queue: asyncio.Queue[StoredEvent | None] = asyncio.Queue(queue_size + 1)
         self.overflowed = False
         #: Set when the subscription ends, so a sender blocked on a dead socket can be cut off.
         self.ended = asyncio.Event()
@@ -46,21 +49,22 @@ class Subscription:
 
     def offer(self, event: StoredEvent) -> None:
         """Called by the tailer; never blocks."""
-        if self.overflowed:
+        if self.ended.is_set():
             return
-        try:
-            self._queue.put_nowait(event)
-        except asyncio.QueueFull:
+        if self._queue.qsize() >= self._limit:
             self.overflowed = True
             self.end()
+            return
+        self._queue.put_nowait(event)
 
     def end(self) -> None:
-        """Stop following: the iterator ends (or raises, if this listener overflowed)."""
+        """Stop following: queued events are still delivered, then the iterator ends (or
+        raises, if this listener overflowed). Nothing queued is dropped, so resuming from the
+        last event the listener really got leaves no gap."""
+        if self.ended.is_set():
+            return
         self._fanout.unsubscribe(self)
         self.ended.set()
-        with contextlib.suppress(asyncio.QueueEmpty):
-            while self._queue.full():
-                self._queue.get_nowait()  # make room for the end marker
         self._queue.put_nowait(None)
 
     async def events(self) -> AsyncIterator[StoredEvent]:
@@ -110,6 +114,8 @@ class EventFanout:
         #: Last event relayed; None until the outbox could be read once.
         self.position: int | None = None
         self.delivered = 0
+        #: Age in seconds of the newest event when it was relayed (None before the first one).
+        self.relay_lag_seconds: float | None = None
 
     @classmethod
     def over(cls, reads: UnitOfWorkFactory, **options: Any) -> EventFanout:
@@ -184,5 +190,8 @@ class EventFanout:
                     subscription.offer(event)
                 self.position = event.event_id
                 self.delivered += 1
+            if batch:
+                newest = batch[-1].occurred_at.timestamp()
+                self.relay_lag_seconds = max(0.0, time.time() - newest)
             if len(batch) < _BATCH:
                 return

@@ -65,6 +65,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return _new_database(request.param, request, tmp_path_factory)
 
 
+@pytest.fixture(scope="module")
+def sqlite_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A migrated SQLite database, for behaviour only the embedded engine has."""
+    return _new_database(SQLITE, request, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def postgres_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A migrated PostgreSQL database, for behaviour only PostgreSQL has (LISTEN/NOTIFY)."""
+    return _new_database(POSTGRES, request, tmp_path_factory)
+
+
 @pytest.fixture
 def fresh_database_url(
     database_url: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -94,6 +94,8 @@ class _DashboardSession:
         self._subscription = subscription
         self._recent_bookings = recent_bookings
         self._send_lock = asyncio.Lock()
+        #: The last event this dashboard was actually sent: where it must resume from.
+        self._last_sent = subscription.last_event_id
 
     async def run(self) -> None:
         tasks = [
@@ -115,7 +117,7 @@ class _DashboardSession:
     async def _close(self) -> None:
         if self._subscription.overflowed:
             code = _TRY_AGAIN_LATER
-            reason = f"too slow; reconnect with since={self._subscription.last_event_id}"
+            reason = f"too slow; reconnect with since={self._last_sent}"
         else:
             code, reason = _GOING_AWAY, "server going away"
         with contextlib.suppress(Exception):
@@ -131,6 +133,7 @@ class _DashboardSession:
         with contextlib.suppress(SubscriptionOverflow):
             async for event in self._subscription.events():
                 await self._send(event.message())
+                self._last_sent = event.event_id
 
     async def _answer_requests(self) -> None:
         with contextlib.suppress(WebSocketDisconnect):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -31,10 +32,28 @@ from tests.support.server import ServerProcess
 pytestmark = pytest.mark.slow
 
 WORKERS = 2
-SAME_SLOT_REQUESTS = 50
-SAME_PHONE_REQUESTS = 20
-LOAD_REQUESTS = 200
-LOAD_CONCURRENCY = 16
+
+
+@dataclass(frozen=True)
+class RaceSizes:
+    """How hard each engine is pushed: the foundation's figures on the embedded SQLite, the
+    production figures (several workers, more agents) on PostgreSQL."""
+
+    same_slot: int
+    same_phone: int
+    load: int
+    load_concurrency: int
+
+
+SIZES = {
+    "sqlite": RaceSizes(same_slot=50, same_phone=20, load=200, load_concurrency=16),
+    "postgresql": RaceSizes(same_slot=100, same_phone=30, load=1000, load_concurrency=32),
+}
+
+
+@pytest.fixture(scope="module")
+def sizes(database_url: str) -> RaceSizes:
+    return SIZES[database_url.split(":", 1)[0].split("+", 1)[0]]
 
 
 @pytest.fixture(scope="module")
@@ -75,19 +94,20 @@ class TestCreateBookingUnderConcurrency:
         client: httpx.AsyncClient,
         server: ServerProcess,
         days: WorkingDays,
+        sizes: RaceSizes,
         database_url: str,
     ) -> None:
         day = days.take()
         service = unique_service("Race for one slot")
         requests = [
-            booking_body(day, "14:00", service_name=service) for _ in range(SAME_SLOT_REQUESTS)
+            booking_body(day, "14:00", service_name=service) for _ in range(sizes.same_slot)
         ]
 
         responses = await asyncio.gather(
             *(client.post(CREATE_PATH, json=request) for request in requests)
         )
 
-        assert statuses(responses) == {201: 1, 409: SAME_SLOT_REQUESTS - 1}, [
+        assert statuses(responses) == {201: 1, 409: sizes.same_slot - 1}, [
             response.text for response in responses if response.status_code not in (201, 409)
         ][:3]
         for response in responses:
@@ -110,11 +130,12 @@ class TestCreateBookingUnderConcurrency:
         client: httpx.AsyncClient,
         server: ServerProcess,
         days: WorkingDays,
+        sizes: RaceSizes,
         database_url: str,
     ) -> None:
         slots = [
             (day, time)
-            for day in days.take_many(SAME_PHONE_REQUESTS // len(SLOT_TIMES))
+            for day in days.take_many(sizes.same_phone // len(SLOT_TIMES))
             for time in SLOT_TIMES
         ]
         first = booking_body(*slots[0], service_name=unique_service("One new phone"))
@@ -126,7 +147,7 @@ class TestCreateBookingUnderConcurrency:
             *(client.post(CREATE_PATH, json=request) for request in requests)
         )
 
-        assert statuses(responses) == {201: SAME_PHONE_REQUESTS}, [
+        assert statuses(responses) == {201: sizes.same_phone}, [
             response.text for response in responses if response.status_code != 201
         ][:3]
         bodies: list[dict[str, Any]] = [response.json() for response in responses]
@@ -147,22 +168,23 @@ class TestCreateBookingUnderConcurrency:
             await count_rows(database_url, "SELECT count(*) FROM customers WHERE phone = $1", phone)
             == 1
         )
-        assert await bookings_of(database_url, first["service_name"]) == SAME_PHONE_REQUESTS
+        assert await bookings_of(database_url, first["service_name"]) == sizes.same_phone
 
     async def test_sustained_concurrent_load_books_every_slot_without_errors(
         self,
         client: httpx.AsyncClient,
         server: ServerProcess,
         days: WorkingDays,
+        sizes: RaceSizes,
         database_url: str,
     ) -> None:
         service = unique_service("Load")
         requests = [
             booking_body(day, time, service_name=service)
-            for day in days.take_many(LOAD_REQUESTS // len(SLOT_TIMES))
+            for day in days.take_many(sizes.load // len(SLOT_TIMES))
             for time in SLOT_TIMES
         ]
-        gate = asyncio.Semaphore(LOAD_CONCURRENCY)
+        gate = asyncio.Semaphore(sizes.load_concurrency)
 
         async def post(request: dict[str, Any]) -> httpx.Response:
             async with gate:
@@ -170,8 +192,8 @@ class TestCreateBookingUnderConcurrency:
 
         responses = await asyncio.gather(*(post(request) for request in requests))
 
-        assert statuses(responses) == {201: LOAD_REQUESTS}, [
+        assert statuses(responses) == {201: sizes.load}, [
             response.text for response in responses if response.status_code != 201
         ][:3]
         assert_no_lock_errors(responses, server)
-        assert await bookings_of(database_url, service) == LOAD_REQUESTS
+        assert await bookings_of(database_url, service) == sizes.load

@@ -41,6 +41,7 @@ _log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./booking.db"
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
+_POOL_WAIT_SECONDS = 30
 #: Execution option that opens a plain deferred transaction (reads) instead of BEGIN IMMEDIATE.
 _READ_ONLY = "booking_read_only"
 
@@ -97,7 +98,9 @@ class SqlDatabase:
                 pool_size=pool_size,
                 max_overflow=pool_size,
                 pool_pre_ping=True,
-                pool_timeout=statement_timeout_ms / 1000,
+                # Waiting for a connection is queueing, not failing: a burst of agents larger
+                # than the pool waits its turn (bounded, so a wedged database still ends in 503).
+                pool_timeout=_POOL_WAIT_SECONDS,
                 connect_args={
                     "timeout": statement_timeout_ms / 1000,
                     "server_settings": {

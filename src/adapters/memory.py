@@ -235,7 +235,9 @@ class _IdempotencyKeys:
         )
 
     async def release(self, key: str) -> None:
-        self._state.keys.pop(key, None)
+        record = self._state.keys.get(key)
+        if record is not None and record.status_code is None:  # only unfinished claims
+            del self._state.keys[key]
 
 
 class InMemoryUnitOfWork:

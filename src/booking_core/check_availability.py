@@ -77,12 +77,13 @@ class CheckAvailability:
         day = first
         while day <= last:
             bookable = policy.bookable_starts(day, now)
+            held = {s for s in bookable if s.in_timezone("UTC") in taken}  # compare in UTC
             days.append(
                 DayAvailability(
                     day=day,
                     closed=policy.day_closure(day),
-                    free=tuple(s.time() for s in bookable if s not in taken),
-                    taken=tuple(s.time() for s in bookable if s in taken),
+                    free=tuple(s.time() for s in bookable if s not in held),
+                    taken=tuple(s.time() for s in bookable if s in held),
                 )
             )
             day = day.add(days=1)

@@ -40,7 +40,7 @@ class SlotPolicy:
         self._check_day(day, start, now)
         if not self.settings.open_time <= time < self.settings.close_time:
             raise OutsideWorkingHours
-        if time not in self.settings.slot_times():
+        if not self.settings.is_slot_start(time):
             raise NotASlotStart
         if (start.hour, start.minute, start.second) != (time.hour, time.minute, time.second):
             raise NotASlotStart("This time does not exist on that day (clock change)")
@@ -69,14 +69,22 @@ class SlotPolicy:
         return (
             self.day_closure(day) is None
             and self.settings.open_time <= time < self.settings.close_time
-            and time in self.settings.slot_times()
+            and self.settings.is_slot_start(time)
         )
 
     def free_starts(
         self, day: pendulum.Date, now: pendulum.DateTime, taken: Set[pendulum.DateTime]
     ) -> list[pendulum.DateTime]:
-        """Starts on ``day`` that a create request would be granted right now."""
-        return [start for start in self.bookable_starts(day, now) if start not in taken]
+        """Starts on ``day`` that a create request would be granted right now.
+
+        ``taken`` holds UTC instants; starts are compared in UTC because Python never finds a
+        local time in a repeated (clock-change) hour equal to its UTC instant.
+        """
+        return [
+            start
+            for start in self.bookable_starts(day, now)
+            if start.in_timezone("UTC") not in taken
+        ]
 
     def nearest_free(
         self,

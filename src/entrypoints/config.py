@@ -19,6 +19,8 @@ BOOKING_INITIAL_PASSWORD        password for auto-created customers (unset: unus
 BOOKING_ADMIN_TOKEN             token for the admin API/WebSocket (unset: ``booking serve``
                                 generates one and prints it once)
 BOOKING_LOG_LEVEL               DEBUG, INFO, WARNING, ERROR or CRITICAL (``INFO``)
+BOOKING_ACCESS_LOG              ``1``/``0`` (also true/false, on/off): one log record per HTTP
+                                request at INFO (``1``)
 BOOKING_MAX_BODY_BYTES          largest accepted request body in bytes (65536)
 BOOKING_DB_POOL_SIZE            database connection pool size per process (10)
 BOOKING_STATEMENT_TIMEOUT_MS    per-statement timeout in milliseconds, 0 = none (5000)
@@ -27,6 +29,16 @@ BOOKING_EVENT_POLL_MS           how often each process polls the event outbox wh
                                 any process, wake it at once)
 BOOKING_SOCKET_QUEUE_SIZE       events buffered per dashboard before a dashboard that does not
                                 read is disconnected (1000)
+BOOKING_RATE_LIMIT              requests per client on ``/api/agent/…``: ``120/minute``,
+                                ``10/second``, ``1000/hour``; ``0`` = no limit (``120/minute``)
+BOOKING_TRUSTED_PROXIES         comma-separated CIDRs of our reverse proxies; only from them is
+                                ``X-Forwarded-For`` believed (none)
+BOOKING_AGENT_API_KEYS          comma-separated keys; when set, agent endpoints require one in
+                                ``X-API-Key`` (unset: the agent endpoints are public)
+BOOKING_ALLOWED_NETWORKS        comma-separated CIDRs; when set, agent endpoints refuse (403)
+                                clients outside them (unset: any address)
+BOOKING_CORS_ORIGINS            comma-separated origins (``https://app.example.com``) allowed
+                                to call the API from a browser (none: no CORS headers)
 ==============================  ========================================================
 
 Empty values count as unset.
@@ -34,14 +46,17 @@ Empty values count as unset.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import pendulum
 from attrs import field, frozen
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from adapters.rate_limit import RateLimit
 from adapters.sql.database import DEFAULT_DATABASE_URL
 from booking_core.parsing import DateOrder
 
@@ -49,9 +64,14 @@ __all__ = ["DEFAULT_DATABASE_URL", "AppConfig", "ConfigError"]
 
 _SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
 _DEFAULT_MAX_BODY_BYTES = 64 * 1024
 _DEFAULT_POOL_SIZE = 10
 _DEFAULT_STATEMENT_TIMEOUT_MS = 5000
+_DEFAULT_RATE_LIMIT = RateLimit(limit=120, window_seconds=60)
+
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
 
 
 class ConfigError(Exception):
@@ -68,11 +88,18 @@ class AppConfig:
     initial_password: str | None = field(default=None, repr=False)
     admin_token: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
+    access_log: bool = True
     max_body_bytes: int = _DEFAULT_MAX_BODY_BYTES
     db_pool_size: int = _DEFAULT_POOL_SIZE
     statement_timeout_ms: int = _DEFAULT_STATEMENT_TIMEOUT_MS
     event_poll_seconds: float = 1.0
     socket_queue_size: int = 1000
+    #: None: no rate limit.
+    rate_limit: RateLimit | None = _DEFAULT_RATE_LIMIT
+    trusted_proxies: Networks = ()
+    agent_api_keys: tuple[str, ...] = field(default=(), repr=False)
+    allowed_networks: Networks = ()
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> AppConfig:
@@ -85,6 +112,7 @@ class AppConfig:
             initial_password=env.optional("BOOKING_INITIAL_PASSWORD"),
             admin_token=env.optional("BOOKING_ADMIN_TOKEN"),
             log_level=_log_level(env.text("BOOKING_LOG_LEVEL", "INFO")),
+            access_log=env.boolean("BOOKING_ACCESS_LOG", default=True),
             max_body_bytes=env.integer("BOOKING_MAX_BODY_BYTES", _DEFAULT_MAX_BODY_BYTES, 1),
             db_pool_size=env.integer("BOOKING_DB_POOL_SIZE", _DEFAULT_POOL_SIZE, 1),
             statement_timeout_ms=env.integer(
@@ -92,6 +120,15 @@ class AppConfig:
             ),
             event_poll_seconds=env.integer("BOOKING_EVENT_POLL_MS", 1000, 10) / 1000,
             socket_queue_size=env.integer("BOOKING_SOCKET_QUEUE_SIZE", 1000, 1),
+            rate_limit=_rate_limit(env.text("BOOKING_RATE_LIMIT", str(_DEFAULT_RATE_LIMIT))),
+            trusted_proxies=_networks(
+                "BOOKING_TRUSTED_PROXIES", env.items("BOOKING_TRUSTED_PROXIES")
+            ),
+            agent_api_keys=env.items("BOOKING_AGENT_API_KEYS"),
+            allowed_networks=_networks(
+                "BOOKING_ALLOWED_NETWORKS", env.items("BOOKING_ALLOWED_NETWORKS")
+            ),
+            cors_origins=tuple(_origin(item) for item in env.items("BOOKING_CORS_ORIGINS")),
         )
 
     @property
@@ -117,6 +154,20 @@ class _Environment:
 
     def text(self, name: str, default: str) -> str:
         return self.optional(name) or default
+
+    def items(self, name: str) -> tuple[str, ...]:
+        """A comma-separated list; blanks around and between items are ignored."""
+        raw = self.optional(name) or ""
+        return tuple(item for part in raw.split(",") if (item := part.strip()))
+
+    def boolean(self, name: str, *, default: bool) -> bool:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        value = raw.lower()
+        if value in _TRUE or value in _FALSE:
+            return value in _TRUE
+        raise ConfigError(f"{name} must be 1 or 0 (true/false, on/off), got {raw!r}")
 
     def integer(self, name: str, default: int, minimum: int) -> int:
         raw = self.optional(name)
@@ -164,3 +215,30 @@ def _log_level(raw: str) -> str:
     if level not in _LOG_LEVELS:
         raise ConfigError(f"BOOKING_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {raw!r}")
     return level
+
+
+def _rate_limit(raw: str) -> RateLimit | None:
+    try:
+        return RateLimit.parse(raw)
+    except ValueError as error:
+        raise ConfigError(f"BOOKING_RATE_LIMIT: {error}") from None
+
+
+def _networks(name: str, items: tuple[str, ...]) -> Networks:
+    try:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in items)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be comma-separated addresses or CIDRs (e.g. 10.0.0.0/8,::1), "
+            f"got {', '.join(items)!r}"
+        ) from None
+
+
+def _origin(raw: str) -> str:
+    """``scheme://host[:port]``, as browsers send it in ``Origin`` (no path, no wildcard)."""
+    parts = urlsplit(raw.rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+        raise ConfigError(
+            f"BOOKING_CORS_ORIGINS items must look like https://app.example.com, got {raw!r}"
+        )
+    return f"{parts.scheme}://{parts.netloc}"

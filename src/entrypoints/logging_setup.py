@@ -1,8 +1,10 @@
 """Stdlib logging, configured once per process from one ``dictConfig``.
 
 The same dictionary is applied by the CLI and handed to uvicorn as its ``log_config``, so the
-server's own loggers (access log included) and ours share one format and level, and every
-worker process uvicorn spawns configures itself identically.
+server's own loggers and ours share one format (a JSON object per line, see
+:mod:`entrypoints.structured_logging`) and level, and every worker process uvicorn spawns
+configures itself identically. The access log is ours (``entrypoints.http.access``, written by
+the HTTP edge with the request id and duration); ``booking serve`` turns uvicorn's off.
 """
 
 from __future__ import annotations
@@ -12,19 +14,20 @@ from typing import Any
 
 __all__ = ["configure_logging", "logging_config"]
 
-_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
+_JSON_FORMATTER = "entrypoints.structured_logging.JsonFormatter"
+#: Written by the HTTP edge (entrypoints.http.request_edge), one record per request.
+_ACCESS_LOGGER = "entrypoints.http.access"
 
 
-def logging_config(level: str) -> dict[str, Any]:
-    """A ``logging.config.dictConfig`` dictionary: everything to stderr at ``level``."""
+def logging_config(level: str, *, access_log: bool = True) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` dictionary: everything to stderr at ``level``; without
+    ``access_log`` the per-request records (INFO) are not written whatever the level."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        # uvicorn sets ``use_colors`` on these two when told to; keep both names for it.
-        "formatters": {
-            "default": {"format": _FORMAT},
-            "access": {"format": _FORMAT},
-        },
+        # uvicorn sets ``use_colors`` on these two when told to; keep both names for it. A new
+        # dict for each: dictConfig pops the "()" key from what it is given.
+        "formatters": {name: {"()": _JSON_FORMATTER} for name in ("default", "access")},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
@@ -39,11 +42,12 @@ def logging_config(level: str) -> dict[str, Any]:
                 name: {"level": level, "handlers": [], "propagate": True}
                 for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
             },
+            _ACCESS_LOGGER: {"level": level if access_log else "WARNING"},
             # Alembic narrates every start-up check at INFO; 'booking migrate' turns it back up.
             "alembic": {"level": "DEBUG" if level == "DEBUG" else "WARNING"},
         },
     }
 
 
-def configure_logging(level: str) -> None:
-    logging.config.dictConfig(logging_config(level))
+def configure_logging(level: str, *, access_log: bool = True) -> None:
+    logging.config.dictConfig(logging_config(level, access_log=access_log))

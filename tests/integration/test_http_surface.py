@@ -43,12 +43,24 @@ class TestCreateBookingRejectsBodiesThatAreNotAJsonObject:
 
         assert_error(response, 400, "invalid_body", NOT_AN_OBJECT)
 
-    async def test_does_not_depend_on_the_content_type(self, client: httpx.AsyncClient) -> None:
+    async def test_refuses_a_body_declared_as_something_other_than_json(
+        self, client: httpx.AsyncClient
+    ) -> None:
         response = await client.post(
             CREATE_PATH, content=b"[1, 2]", headers={"content-type": "text/plain"}
         )
 
-        assert_error(response, 400, "invalid_body", NOT_AN_OBJECT)
+        assert_error(
+            response, 415, "unsupported_media_type", "Content-Type must be application/json"
+        )
+
+    async def test_reads_a_body_without_content_type_as_json(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        request = client.build_request("POST", CREATE_PATH, content=b"[1, 2]")
+        assert "content-type" not in request.headers
+
+        assert_error(await client.send(request), 400, "invalid_body", NOT_AN_OBJECT)
 
     async def test_answers_413_with_our_body_when_the_body_is_too_large(
         self, client: httpx.AsyncClient

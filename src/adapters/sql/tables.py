@@ -32,6 +32,7 @@ __all__ = [
     "events",
     "idempotency_keys",
     "metadata",
+    "rate_limit_counters",
 ]
 
 metadata = MetaData(
@@ -122,6 +123,15 @@ idempotency_keys = Table(
     Column("locked_until", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
     CheckConstraint("state IN ('in_progress', 'completed')", name="state_known"),
+)
+
+#: Requests per client bucket and fixed window (see adapters.sql.rate_limit); PostgreSQL only.
+rate_limit_counters = Table(
+    "rate_limit_counters",
+    metadata,
+    Column("bucket_key", String(100), primary_key=True),
+    Column("window_start", DateTime(timezone=True), primary_key=True, index=True),
+    Column("count", Integer, nullable=False),
 )
 
 events = Table(

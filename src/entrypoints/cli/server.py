@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import sys
+from typing import Any
 
 import uvicorn
 
@@ -21,7 +22,7 @@ from entrypoints.cli.parser import EXIT_OK
 from entrypoints.config import AppConfig
 from entrypoints.logging_setup import logging_config
 
-__all__ = ["ASGI_FACTORY", "migrate_database", "serve"]
+__all__ = ["ASGI_FACTORY", "migrate_database", "serve", "uvicorn_options"]
 
 #: What uvicorn imports in every worker process (a factory: nothing is built at import time).
 ASGI_FACTORY = "entrypoints.asgi:app_from_env"
@@ -45,15 +46,33 @@ def serve(args: argparse.Namespace, config: AppConfig) -> int:
     uvicorn.run(
         ASGI_FACTORY,
         factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_config=logging_config(level),
-        log_level=level.lower(),
-        access_log=True,
-        server_header=False,
+        **uvicorn_options(
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            level=level,
+            access_log=config.access_log,
+        ),
     )
     return EXIT_OK
+
+
+def uvicorn_options(
+    *, host: str, port: int, workers: int, level: str, access_log: bool = True
+) -> dict[str, Any]:
+    """Everything ``serve`` tells uvicorn besides the app (the benchmark's ceiling reuses it)."""
+    return {
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_config": logging_config(level, access_log=access_log),
+        "log_level": level.lower(),
+        # Our HTTP edge writes the access log (JSON, request id, duration, no query string).
+        "access_log": False,
+        # X-Forwarded-For is judged by BOOKING_TRUSTED_PROXIES alone, not by uvicorn's default.
+        "proxy_headers": False,
+        "server_header": False,
+    }
 
 
 def migrate_database(args: argparse.Namespace, config: AppConfig) -> int:

@@ -31,6 +31,7 @@ __all__ = [
     "error_body",
     "error_response",
     "exception_handlers",
+    "framework_error",
     "status_for",
 ]
 
@@ -56,6 +57,10 @@ _HTTP_ERRORS: Final[dict[int, tuple[str, str]]] = {
     HTTPStatus.NOT_FOUND: ("not_found", "Not found"),
     HTTPStatus.METHOD_NOT_ALLOWED: ("method_not_allowed", "Method not allowed"),
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: ("body_too_large", "Request body too large"),
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE: (
+        "unsupported_media_type",
+        "Content-Type must be application/json",
+    ),
     HTTPStatus.TOO_MANY_REQUESTS: ("rate_limited", "Too many requests, please retry later"),
     HTTPStatus.SERVICE_UNAVAILABLE: ("service_unavailable", "Service temporarily unavailable"),
 }
@@ -107,10 +112,15 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
         error.status_code != HTTPStatus.SERVICE_UNAVAILABLE
     ):
         return _internal_error(request, error)
-    code, message = _HTTP_ERRORS.get(
-        error.status_code, ("http_error", HTTPStatus(error.status_code).phrase)
-    )
-    return error_response(error.status_code, code, message, headers=error.headers)
+    return framework_error(error.status_code, headers=error.headers)
+
+
+def framework_error(
+    status: int, *, message: str | None = None, headers: dict[str, str] | None = None
+) -> Response[dict[str, Any]]:
+    """The response for a framework status from the table; ``message`` replaces its wording."""
+    code, default_message = _HTTP_ERRORS.get(status, ("http_error", HTTPStatus(status).phrase))
+    return error_response(status, code, message or default_message, headers=headers)
 
 
 def _internal_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:

@@ -2,8 +2,9 @@
 
 Handlers are built around the objects the composition root made (the use case, the readiness
 check), so there is no module-level state and tests can build as many apps as they like.
-The booking handler reads the raw body itself: agents send JSON with whatever content type their
-tool picks, and the core, not the framework, decides what a valid request is.
+The booking handler reads the raw body itself (a declared non-JSON type is refused earlier, by
+``entrypoints.http.content_type``; a missing one is fine), and the core, not the framework,
+decides what a valid request is.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from http import HTTPStatus
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
 
 from booking_core.check_availability import CheckAvailability
@@ -41,6 +42,7 @@ _REPLAYED_HEADER = "Idempotent-Replayed"
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+_encode_json = msgspec.json.Encoder().encode
 
 _log = logging.getLogger(__name__)
 
@@ -56,7 +58,12 @@ def booking_routes(
         key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
         if key is None:
             result = await create_booking(body)
-            return Response(result.as_response(), status_code=HTTPStatus.CREATED)
+            # Encoded here, once, by msgspec: Litestar would inspect and encode the dict itself.
+            return Response(
+                _encode_json(result.as_response()),
+                status_code=HTTPStatus.CREATED,
+                media_type=MediaType.JSON,
+            )
         return await _idempotent_create(
             create_booking, idempotency_keys, IdempotencyKeys.validate_key(key), body
         )

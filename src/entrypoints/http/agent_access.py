@@ -1,0 +1,153 @@
+"""Who may call the agent endpoints (``/api/agent/…``), and how often.
+
+Checks run in this order, cheapest and least informative first:
+
+1. ``BOOKING_ALLOWED_NETWORKS``: a client address outside them gets ``403 forbidden``.
+2. The rate limit (``BOOKING_RATE_LIMIT``), per client: the API key if it names the client,
+   else the address. It runs before the key check so that guessing keys is rate-limited too;
+   when keys are configured only a *valid* key gets its own bucket (a made-up key per request
+   must not buy a fresh allowance). Over the limit: ``429 rate_limited`` with ``Retry-After``.
+   Every answer that was counted carries ``RateLimit-Limit``, ``-Remaining`` and ``-Reset``.
+3. ``BOOKING_AGENT_API_KEYS``: without a valid ``X-API-Key``, ``401 unauthorized``.
+
+A failing counter store (the database is away) must not take the endpoints down with it: the
+request goes on unlimited and a warning is logged, at most once a minute per process.
+
+It is a Litestar middleware, so it runs after routing (unknown paths and methods get their 404
+and 405 untouched) and inside CORS handling (a browser can read a 429).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from adapters.rate_limit import FixedWindowRateLimiter, RateCounterStore, RateLimitDecision
+from entrypoints.config import AppConfig
+from entrypoints.http.client_identity import (
+    IPNetwork,
+    api_key_of,
+    bucket_key,
+    client_address,
+    in_networks,
+    is_known_key,
+)
+from entrypoints.http.errors import framework_error
+
+__all__ = ["AGENT_PATH_PREFIX", "AgentAccess", "agent_access", "rate_limit_headers"]
+
+AGENT_PATH_PREFIX = "/api/agent/"
+_API_KEY_REQUIRED = "API key required"
+_STORE_WARNING_INTERVAL_S = 60.0
+
+_log = logging.getLogger(__name__)
+
+
+def agent_access(config: AppConfig, store: RateCounterStore) -> AgentAccess:
+    """The middleware for ``config``; ``store`` keeps the counters (unused without a limit)."""
+    return AgentAccess(
+        limiter=FixedWindowRateLimiter(config.rate_limit, store) if config.rate_limit else None,
+        api_keys=config.agent_api_keys,
+        allowed_networks=config.allowed_networks,
+        trusted_proxies=config.trusted_proxies,
+    )
+
+
+def rate_limit_headers(decision: RateLimitDecision) -> dict[str, str]:
+    return {
+        "RateLimit-Limit": str(decision.limit),
+        "RateLimit-Remaining": str(decision.remaining),
+        "RateLimit-Reset": str(decision.reset_seconds),
+    }
+
+
+class AgentAccess(ASGIMiddleware):
+    """Network allow-list, per-client rate limit and API keys for the agent endpoints."""
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(
+        self,
+        *,
+        limiter: FixedWindowRateLimiter | None,
+        api_keys: Sequence[str],
+        allowed_networks: Sequence[IPNetwork],
+        trusted_proxies: Sequence[IPNetwork],
+    ) -> None:
+        self._limiter = limiter
+        self._api_keys = tuple(api_keys)
+        self._allowed_networks = tuple(allowed_networks)
+        self._trusted_proxies = tuple(trusted_proxies)
+        self._store_warned_at: float | None = None
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if not scope["path"].startswith(AGENT_PATH_PREFIX):
+            await next_app(scope, receive, send)
+            return
+        address = client_address(scope, self._trusted_proxies)
+        if self._allowed_networks and not in_networks(address, self._allowed_networks):
+            await self._refuse(scope, receive, send, HTTPStatus.FORBIDDEN)
+            return
+        key = api_key_of(scope)
+        # With keys configured only a valid one names the client; without, any key does.
+        key_is_valid = is_known_key(key, self._api_keys) if self._api_keys else key is not None
+        decision = await self._count(bucket_key(address, key if key_is_valid else None))
+        headers = rate_limit_headers(decision) if decision is not None else {}
+        if decision is not None and not decision.allowed:
+            headers["Retry-After"] = str(decision.reset_seconds)
+            await self._refuse(scope, receive, send, HTTPStatus.TOO_MANY_REQUESTS, headers)
+            return
+        if self._api_keys and not key_is_valid:
+            headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
+            await self._refuse(
+                scope, receive, send, HTTPStatus.UNAUTHORIZED, headers, _API_KEY_REQUIRED
+            )
+            return
+        await next_app(scope, receive, _with_headers(send, headers) if headers else send)
+
+    async def _count(self, bucket: str) -> RateLimitDecision | None:
+        if self._limiter is None:
+            return None
+        try:
+            return await self._limiter.hit(bucket)
+        except Exception as error:
+            now = time.monotonic()
+            if self._store_warned_at is None or now - self._store_warned_at >= (
+                _STORE_WARNING_INTERVAL_S
+            ):
+                self._store_warned_at = now
+                _log.warning("rate limit not enforced, its store failed: %r", error)
+            return None
+
+    @staticmethod
+    async def _refuse(
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        status: HTTPStatus,
+        headers: dict[str, str] | None = None,
+        message: str | None = None,
+    ) -> None:
+        response = framework_error(status, message=message, headers=headers)
+        request: Request[Any, Any, Any] = Request(scope, receive, send)
+        await response.to_asgi_response(app=None, request=request)(scope, receive, send)
+
+
+def _with_headers(send: Send, headers: dict[str, str]) -> Send:
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            response_headers = MutableScopeHeaders.from_message(message)
+            for name, value in headers.items():
+                response_headers[name] = value
+        await send(message)
+
+    return send_with_headers

@@ -1,0 +1,149 @@
+"""``GET /metrics``: this process's counters in the Prometheus text format (version 0.0.4).
+
+Metrics are **per process**. With ``--workers N`` each worker keeps its own and a scrape reaches
+whichever worker accepts it, so scrape each worker (or sum over a ``rate()`` and accept the
+sampling) rather than reading one answer as the service's total.
+
+- ``booking_bookings_created_total``: bookings this process committed (counted on the event it
+  publishes after the commit, so an idempotent replay is not counted twice).
+- ``booking_rejections_total{code}``: requests refused with a client error (4xx) by the booking
+  rules or validation (``slot_taken``, ``off_day``, ``invalid_body``…, and the admin API's own);
+  outages (5xx) and the HTTP layer's refusals (401, 403, 415, 429) are not counted here.
+- ``booking_http_request_duration_seconds{route,method,status_class}``: a histogram; ``route``
+  is the matched route template (``unmatched`` for 404/405), so its labels stay bounded.
+- ``booking_websocket_clients``: dashboards connected to this process now.
+- ``booking_event_lag_seconds``: how old the newest outbox event was when this process relayed
+  it to its dashboards (commit-to-relay latency; absent until the first event is relayed).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Response, get
+from litestar.handlers import HTTPRouteHandler
+from litestar.types import Scope
+
+from adapters.fanout import EventFanout
+from booking_core.errors import BookingError
+from booking_core.events import BOOKING_CREATED, StoredEvent
+from booking_core.ports import Notifier
+from entrypoints.http.errors import status_for
+
+__all__ = ["METRICS_PATH", "CountingNotifier", "Metrics", "metrics_routes"]
+
+METRICS_PATH = "/metrics"
+#: Litestar appends the charset to text/* media types itself.
+_CONTENT_TYPE = "text/plain; version=0.0.4"
+_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class _Histogram:
+    def __init__(self) -> None:
+        self.counts = [0] * (len(_BUCKETS) + 1)  # the last one is +Inf
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(_BUCKETS, value)] += 1
+        self.total += value
+
+
+class Metrics:
+    """The counters of one process; updated in the event loop, so no locking is needed."""
+
+    def __init__(self) -> None:
+        self.bookings_created = 0
+        self.rejections: Counter[str] = Counter()
+        self._durations: dict[tuple[str, str, str], _Histogram] = {}
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        method = method if method in _KNOWN_METHODS else "other"
+        key = (route, method, f"{status // 100}xx")
+        self._durations.setdefault(key, _Histogram()).observe(seconds)
+
+    async def after_exception(self, error: BaseException, scope: Scope) -> None:
+        """A Litestar ``after_exception`` hook: counts client-error refusals by code."""
+        del scope
+        if isinstance(error, BookingError):
+            status = status_for(error)
+            if status is not None and status < HTTPStatus.INTERNAL_SERVER_ERROR:
+                self.rejections[error.code] += 1
+
+    def exposition(self, *, websocket_clients: int, event_lag_seconds: float | None) -> str:
+        lines = [
+            *_header("booking_bookings_created_total", "counter", "Bookings committed."),
+            f"booking_bookings_created_total {self.bookings_created}",
+            *_header("booking_rejections_total", "counter", "Booking requests refused, by code."),
+            *(
+                f"booking_rejections_total{_labels(code=code)} {count}"
+                for code, count in sorted(self.rejections.items())
+            ),
+            *_header(
+                "booking_http_request_duration_seconds", "histogram", "HTTP request duration."
+            ),
+        ]
+        for (route, method, status_class), histogram in sorted(self._durations.items()):
+            lines.extend(_histogram_lines(route, method, status_class, histogram))
+        lines += [
+            *_header("booking_websocket_clients", "gauge", "Dashboards connected now."),
+            f"booking_websocket_clients {websocket_clients}",
+            *_header("booking_event_lag_seconds", "gauge", "Age of the newest event when relayed."),
+        ]
+        if event_lag_seconds is not None:
+            lines.append(f"booking_event_lag_seconds {event_lag_seconds:.6f}")
+        return "\n".join(lines) + "\n"
+
+
+class CountingNotifier:
+    """Wraps the core's notifier: counts created bookings as their events are published."""
+
+    def __init__(self, inner: Notifier, metrics: Metrics) -> None:
+        self._inner = inner
+        self._metrics = metrics
+
+    async def publish(self, events: Sequence[StoredEvent]) -> None:
+        self._metrics.bookings_created += sum(event.type == BOOKING_CREATED for event in events)
+        await self._inner.publish(events)
+
+
+def metrics_routes(metrics: Metrics, fanout: EventFanout) -> list[HTTPRouteHandler]:
+    @get(METRICS_PATH, name="metrics", media_type=_CONTENT_TYPE)
+    async def scrape() -> Response[Any]:
+        text = metrics.exposition(
+            websocket_clients=fanout.subscriber_count,
+            event_lag_seconds=fanout.relay_lag_seconds,
+        )
+        return Response(text, media_type=_CONTENT_TYPE)
+
+    return [scrape]
+
+
+def _header(name: str, kind: str, help_text: str) -> list[str]:
+    return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+
+
+def _labels(**labels: str) -> str:
+    def escape(value: str) -> str:
+        return value.replace("\\", r"\\").replace('"', r"\"").replace("\n", r"\n")
+
+    return "{" + ",".join(f'{name}="{escape(value)}"' for name, value in labels.items()) + "}"
+
+
+def _histogram_lines(
+    route: str, method: str, status_class: str, histogram: _Histogram
+) -> list[str]:
+    name = "booking_http_request_duration_seconds"
+    labels = {"route": route, "method": method, "status_class": status_class}
+    lines = []
+    cumulative = 0
+    for bound, count in zip((*map(str, _BUCKETS), "+Inf"), histogram.counts, strict=True):
+        cumulative += count
+        lines.append(f"{name}_bucket{_labels(**labels, le=bound)} {cumulative}")
+    lines.append(f"{name}_sum{_labels(**labels)} {histogram.total:.6f}")
+    lines.append(f"{name}_count{_labels(**labels)} {cumulative}")
+    return lines

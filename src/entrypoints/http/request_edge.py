@@ -1,0 +1,121 @@
+"""The outermost layer of the app: request ids, the access log, timing and security headers.
+
+It wraps Litestar's whole handler (routing included), unlike a Litestar middleware, which only
+runs for a matched route: a 404, a 405 or a CORS preflight gets a request id, a log line, a
+duration sample and ``nosniff`` like any other response.
+
+- **Request id**: a valid incoming ``X-Request-ID`` (1 to 128 characters of ``A-Z a-z 0-9`` and
+  ``._~:;=+/@-``) is kept, anything else is replaced by a fresh one. It is returned as
+  ``X-Request-ID`` on every response and set in ``REQUEST_ID`` for every log record of the
+  request.
+- **Access log**: one record per HTTP request on the ``entrypoints.http.access`` logger at INFO,
+  with ``method``, ``path`` (never the query string, which may hold a token), ``status``,
+  ``duration_ms`` and ``client`` (the address after trusted proxies). It replaces uvicorn's.
+- **Headers**: ``X-Content-Type-Options: nosniff`` on every response; on HTML responses also a
+  strict Content-Security-Policy, ``X-Frame-Options: DENY`` and ``Referrer-Policy:
+  no-referrer``. A handler that sets one of these itself keeps its own value.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Sequence
+
+from litestar.datastructures import Headers, MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+
+from entrypoints.http.client_identity import IPNetwork, client_address
+from entrypoints.http.metrics import Metrics
+from entrypoints.structured_logging import REQUEST_ID
+
+__all__ = ["HTML_SECURITY_HEADERS", "REQUEST_ID_HEADER", "RequestEdge"]
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._~:;=+/@-]{1,128}")
+_UNMATCHED_ROUTE = "unmatched"
+_NO_RESPONSE_STATUS = 500  # what uvicorn answers when the app fails before responding
+
+HTML_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+        "style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+_access_log = logging.getLogger("entrypoints.http.access")
+
+
+class RequestEdge:
+    """ASGI wrapper around the Litestar handler; see the module docstring."""
+
+    def __init__(
+        self, app: ASGIApp, *, metrics: Metrics, trusted_proxies: Sequence[IPNetwork]
+    ) -> None:
+        self._app = app
+        self._metrics = metrics
+        self._trusted_proxies = tuple(trusted_proxies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """HTTP and WebSocket scopes only: Litestar answers lifespan events before this."""
+        incoming = Headers.from_scope(scope).get(REQUEST_ID_HEADER, "")
+        request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        token = REQUEST_ID.set(request_id)
+        try:
+            if scope["type"] == ScopeType.HTTP:
+                await self._serve_http(scope, receive, send, request_id)
+            else:
+                await self._app(scope, receive, send)
+        finally:
+            REQUEST_ID.reset(token)
+
+    async def _serve_http(
+        self, scope: HTTPScope, receive: Receive, send: Send, request_id: str
+    ) -> None:
+        method: str = scope["method"]
+        path: str = scope["path"]
+        status = _NO_RESPONSE_STATUS
+        started = time.perf_counter()
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                _add_headers(MutableScopeHeaders.from_message(message), request_id)
+            await send(message)
+
+        try:
+            await self._app(scope, receive, send_with_headers)
+        finally:
+            seconds = time.perf_counter() - started
+            route: str = scope.get("path_template") or _UNMATCHED_ROUTE
+            self._metrics.observe_request(route, method, status, seconds)
+            if _access_log.isEnabledFor(logging.INFO):  # BOOKING_ACCESS_LOG=0 skips the work
+                _access_log.info(
+                    "%s %s %s",
+                    method,
+                    path,
+                    status,
+                    extra={
+                        "method": method,
+                        "path": path,
+                        "status": status,
+                        "duration_ms": round(seconds * 1000, 2),
+                        "client": client_address(scope, self._trusted_proxies),
+                    },
+                )
+
+
+def _add_headers(headers: MutableScopeHeaders, request_id: str) -> None:
+    headers[REQUEST_ID_HEADER] = request_id
+    if "x-content-type-options" not in headers:
+        headers["X-Content-Type-Options"] = "nosniff"
+    if headers.get("content-type", "").lower().startswith("text/html"):
+        for name, value in HTML_SECURITY_HEADERS.items():
+            if name not in headers:
+                headers[name] = value

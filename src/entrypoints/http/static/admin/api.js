@@ -1,0 +1,70 @@
+// The admin REST API (docs/admin-api.md), with the token as a Bearer header.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export class AdminApi {
+  /** `onUnauthorized` runs when the server refuses the token (it was changed, say). */
+  constructor(token, { onUnauthorized = () => {} } = {}) {
+    this.token = token;
+    this.onUnauthorized = onUnauthorized;
+  }
+
+  async request(method, path, { query, body } = {}) {
+    const url = new URL(path, location.origin);
+    for (const [key, value] of Object.entries(query || {})) {
+      if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
+    }
+    const headers = { Authorization: `Bearer ${this.token}`, Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(url, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+        cache: "no-store", credentials: "omit",
+      });
+    } catch {
+      throw new ApiError(0, "network", "Could not reach the server. Check the connection and try again.");
+    }
+    let payload = null;
+    try {
+      payload = await response.json();
+    } catch {
+      payload = null;
+    }
+    if (!response.ok || !payload || payload.success === false) {
+      const code = payload?.code || "http_error";
+      const message = payload?.message || `The server answered ${response.status}.`;
+      if (response.status === 401) this.onUnauthorized();
+      throw new ApiError(response.status, code, message);
+    }
+    return payload;
+  }
+
+  listBookings({ from, to, status, page = 1, pageSize = 200 } = {}) {
+    return this.request("GET", "/api/admin/bookings/", {
+      query: { from, to, status, page, page_size: pageSize },
+    });
+  }
+
+  cancelBooking(id) {
+    return this.request("POST", `/api/admin/bookings/${encodeURIComponent(id)}/cancel/`);
+  }
+
+  getSettings() {
+    return this.request("GET", "/api/admin/settings/");
+  }
+
+  updateSettings(changes) {
+    return this.request("PATCH", "/api/admin/settings/", { body: changes });
+  }
+
+  availability(date) {
+    return this.request("GET", "/api/agent/availability/", { query: { date } });
+  }
+}

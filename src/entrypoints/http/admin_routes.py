@@ -31,10 +31,13 @@ from booking_core.request import normalize_phone
 from booking_core.update_settings import UpdateSettings
 from entrypoints.http.dashboard_socket import token_matches
 
-__all__ = ["ADMIN_API_PATH", "admin_router"]
+__all__ = ["ADMIN_API_PATH", "MAX_PAGE", "admin_router"]
 
 ADMIN_API_PATH = "/api/admin"
 _DEFAULT_PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
+#: Ids are 64-bit in storage; a larger one cannot name a booking (and would overflow a query).
+_MAX_ID = 2**63 - 1
 
 
 def admin_router(
@@ -68,6 +71,8 @@ def admin_router(
 
     @get("/bookings/{booking_id:int}/", name="admin_get_booking")
     async def get_booking(booking_id: int) -> Response[Any]:
+        if not 0 < booking_id <= _MAX_ID:
+            raise BookingNotFound
         async with reads() as uow:
             booking = await uow.bookings.get(booking_id)
             customer = None if booking is None else await uow.customers.get(booking.customer_id)
@@ -77,6 +82,8 @@ def admin_router(
 
     @post("/bookings/{booking_id:int}/cancel/", status_code=HTTPStatus.OK, name="admin_cancel")
     async def cancel(booking_id: int) -> Response[Any]:
+        if not 0 < booking_id <= _MAX_ID:
+            raise BookingNotFound
         cancelled = await cancel_booking(booking_id)
         return Response(
             {
@@ -119,7 +126,7 @@ def admin_router(
 
 
 def _booking_query(params: dict[str, str], date_order: DateOrder) -> tuple[BookingQuery, int, int]:
-    page = _positive_int(params, "page", 1, None)
+    page = _positive_int(params, "page", 1, MAX_PAGE)
     page_size = _positive_int(params, "page_size", _DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     status = params.get("status") or None
     if status is not None and status not in {s.value for s in BookingStatus}:
@@ -138,11 +145,10 @@ def _booking_query(params: dict[str, str], date_order: DateOrder) -> tuple[Booki
     )
 
 
-def _positive_int(params: dict[str, str], name: str, default: int, maximum: int | None) -> int:
+def _positive_int(params: dict[str, str], name: str, default: int, maximum: int) -> int:
     raw = params.get(name)
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
-        limit = f" and at most {maximum}" if maximum is not None else ""
-        raise InvalidField(name, f"must be a whole number of at least 1{limit}")
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise InvalidField(name, f"must be a whole number from 1 to {maximum}")
     return int(raw)

@@ -1,0 +1,754 @@
+"""The OpenAPI document (``GET /schema/openapi.json``) against the server it describes.
+
+- The document is valid OpenAPI 3.1, and ``GET /schema`` renders it as a self-contained page.
+- Contract: real servers are driven through every documented status of the create,
+  availability and admin endpoints; each answer's status must be documented for its operation,
+  its ``code`` must be in that status's enum, and its body must validate against the documented
+  schema. Conversely every documented code must have been produced by some request here, unless
+  it is listed in :data:`NOT_PRODUCED_HERE` with the reason, so the document cannot promise codes
+  the server never sends.
+- A bounded schemathesis run fuzzes every operation against the document.
+
+SQLite only: the document does not depend on the engine. Four servers: the main one (every
+ordinary request), one with API keys, an allow-list and a tiny rate limit (401/403/429), one
+whose database is broken on purpose (503s), and one schemathesis may mess up (it PATCHes the
+settings with whatever it generates).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate as validate_openapi
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from booking_core.idempotency import request_fingerprint
+from entrypoints.http.openapi import openapi_document
+from tests.integration.endpoint import CREATE_PATH, booking_body, unique_phone
+from tests.integration.working_days import WorkingDays, today_utc
+from tests.support.server import ADMIN_TOKEN, ServerProcess
+
+OPENAPI_PATH = "/schema/openapi.json"
+DOCS_PATH = "/schema"
+AVAILABILITY = "/api/agent/availability/"
+BOOKINGS = "/api/admin/bookings/"
+BOOKING = "/api/admin/bookings/{booking_id}/"
+CANCEL = "/api/admin/bookings/{booking_id}/cancel/"
+SETTINGS = "/api/admin/settings/"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+TEXT = {"Content-Type": "text/plain"}
+AGENT_KEY = "openapi-test-agent-key"
+#: An address outside the access server's allow-list, sent through its trusted proxy.
+OUTSIDER = {"X-Forwarded-For": "192.0.2.10"}
+#: Codes an operation documents that no request of this module produces, and why.
+NOT_PRODUCED_HERE: dict[str, str] = {
+    "transient_conflict": (
+        "PostgreSQL aborting a transaction three times running (deadlock or serialization "
+        "failure); SQLite serialises writers, so it cannot happen here"
+    ),
+    "internal_error": "our own bugs; no request may produce one on purpose",
+}
+#: Headers the server adds only in some answers: each one sent must be documented there.
+CONDITIONAL_HEADERS = (
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "ratelimit-reset",
+    "retry-after",
+    "idempotent-replayed",
+    "www-authenticate",
+    "allow",
+)
+_DOCUMENT_URI = "urn:booking:openapi"
+_SLOW_CREATE_TIMEOUT_S = 30.0
+
+
+# --- servers --------------------------------------------------------------------------------------
+
+
+def _serve(tmp_path_factory: pytest.TempPathFactory, **env: str) -> ServerProcess:
+    database = tmp_path_factory.mktemp("sqlite") / "booking.db"
+    return ServerProcess(
+        f"sqlite+aiosqlite:///{database}", env=env, log_dir=tmp_path_factory.mktemp("server")
+    )
+
+
+@pytest.fixture(scope="module")
+def database_url(sqlite_database_url: str) -> str:
+    """SQLite only (overrides the suite's fixture, which adds PostgreSQL)."""
+    return sqlite_database_url
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """The main server; rate limited so that its headers show, but never reached."""
+    env = {"BOOKING_RATE_LIMIT": "100000/minute"}
+    log_dir = tmp_path_factory.mktemp("server")
+    with ServerProcess(database_url, env=env, log_dir=log_dir) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def access_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """API keys, an allow-list (loopback only) and two requests per hour per client."""
+    with _serve(
+        tmp_path_factory,
+        BOOKING_AGENT_API_KEYS=AGENT_KEY,
+        BOOKING_RATE_LIMIT="2/hour",
+        BOOKING_ALLOWED_NETWORKS="127.0.0.0/8",
+        BOOKING_TRUSTED_PROXIES="127.0.0.1/32",
+    ) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def outage_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with _serve(tmp_path_factory, BOOKING_RATE_LIMIT="0") as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with _serve(tmp_path_factory, BOOKING_RATE_LIMIT="0") as process:
+        yield process
+
+
+def _client(process: ServerProcess, **headers: str) -> httpx.Client:
+    return httpx.Client(base_url=process.base_url, timeout=_SLOW_CREATE_TIMEOUT_S, headers=headers)
+
+
+def _sql(process: ServerProcess, statement: str, *params: object) -> None:
+    path = process.database_url.removeprefix("sqlite+aiosqlite:///")
+    connection = sqlite3.connect(path, timeout=30)
+    try:
+        with connection:
+            connection.execute(statement, params)
+    finally:
+        connection.close()
+
+
+# --- the document as the judge --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def document(server: ServerProcess) -> dict[str, Any]:
+    with _client(server) as client:
+        response = client.get(OPENAPI_PATH)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _pointer(*parts: str) -> str:
+    return "#/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+class Contract:
+    """Judges answers by the document: status, code, body schema and conditional headers."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        resource = Resource.from_contents(document, default_specification=DRAFT202012)
+        self._registry: Registry[Any] = Registry().with_resource(_DOCUMENT_URI, resource)
+
+    def operation(self, method: str, path: str) -> dict[str, Any]:
+        operation: dict[str, Any] = self.document["paths"][path][method.lower()]
+        return operation
+
+    def documented_codes(self, method: str, path: str) -> set[str]:
+        return {
+            code
+            for response in self.operation(method, path)["responses"].values()
+            for media in response.get("content", {}).values()
+            for code in media["schema"].get("properties", {}).get("code", {}).get("enum", [])
+        }
+
+    def check(self, response: httpx.Response, method: str, path: str | None) -> str | None:
+        """Assert that ``response`` is documented; return its ``code``. ``path=None``: a
+        route-level answer (404 unknown path, 405 unknown method)."""
+        if path is None:
+            name = {404: "NotFound", 405: "MethodNotAllowed"}[response.status_code]
+            documented = self.document["components"]["responses"][name]
+            location: tuple[str, ...] = ("components", "responses", name)
+        else:
+            responses = self.operation(method, path)["responses"]
+            status = str(response.status_code)
+            assert status in responses, (
+                f"{method} {path} answered {status}, which is not documented: {response.text}"
+            )
+            documented = responses[status]
+            location = ("paths", path, method.lower(), "responses", status)
+        return self._check_response(response, documented, location)
+
+    def _check_response(
+        self, response: httpx.Response, documented: dict[str, Any], location: tuple[str, ...]
+    ) -> str | None:
+        assert response.headers.get("x-request-id"), response.headers
+        headers = {name.lower() for name in documented.get("headers", {})}
+        for name in CONDITIONAL_HEADERS:
+            assert name not in response.headers or name in headers, (
+                f"{name} sent but not documented at {location}"
+            )
+        media_type = response.headers["content-type"].split(";")[0].strip()
+        assert media_type in documented["content"], (media_type, location)
+        if media_type != "application/json":
+            return None
+        body = response.json()
+        reference = _DOCUMENT_URI + _pointer(*location, "content", media_type, "schema")
+        validator = Draft202012Validator(
+            {"$ref": reference},
+            registry=self._registry,
+            format_checker=Draft202012Validator.FORMAT_CHECKER,
+        )
+        errors = [error.message for error in validator.iter_errors(body)]
+        assert not errors, f"{location}: {errors} in {body}"
+        code = body.get("code") if isinstance(body, dict) else None
+        return code if isinstance(code, str) else None
+
+
+@pytest.fixture(scope="module")
+def contract(document: dict[str, Any]) -> Contract:
+    return Contract(document)
+
+
+# --- exchanges: requests with the answer each is meant to get ------------------------------------
+
+
+@dataclass(frozen=True)
+class Exchange:
+    label: str
+    method: str
+    #: The documented path template, or None for a route-level answer.
+    path: str | None
+    status: int
+    code: str | None
+    response: httpx.Response
+
+
+class Exchanges:
+    """Sends requests and keeps each answer with the status and code it should have."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+        self.done: list[Exchange] = []
+
+    def send(
+        self,
+        label: str,
+        expected: tuple[int, str | None],
+        method: str,
+        path: str | None,
+        url: str | None = None,
+        **request: Any,
+    ) -> httpx.Response:
+        response = self.client.request(method, url or path or "", **request)
+        self.done.append(Exchange(label, method, path, *expected, response))
+        return response
+
+
+def _admin_url(template: str, booking_id: int) -> str:
+    return template.format(booking_id=booking_id)
+
+
+@pytest.fixture(scope="module")
+def create_exchanges(server: ServerProcess, days: WorkingDays) -> list[Exchange]:
+    """The create endpoint on the main server: every success and refusal it can produce."""
+    day, closed, keyed, replayed_day = days.take_many(4)
+    with _client(server) as client, _client(server, **ADMIN) as admin:
+        run = Exchanges(client)
+
+        def create(label: str, expected: tuple[int, str | None], **request: Any) -> None:
+            run.send(label, expected, "POST", CREATE_PATH, **request)
+
+        created = (201, None)
+        create("basic request", created, json=booking_body(day, "14:00"))
+        complete = booking_body(
+            day,
+            "15:00",
+            first_name="John",
+            last_name="Doe",
+            email="john.doe@example.com",
+            gender="male",
+            country="USA",
+            notes="Agent created booking",
+            status="pending",
+        )
+        create("complete request", created, json=complete)
+        create("taken slot", (409, "slot_taken"), json=booking_body(day, "14:00"))
+        create("before opening", (422, "outside_working_hours"), json=booking_body(day, "09:00"))
+        create("between slots", (422, "not_slot_start"), json=booking_body(day, "14:30"))
+        yesterday = today_utc() - dt.timedelta(days=1)
+        create("yesterday", (422, "booking_in_past"), json=booking_body(yesterday))
+        far = today_utc() + dt.timedelta(days=400)
+        create("past the horizon", (422, "beyond_horizon"), json=booking_body(far))
+        create("a Sunday", (422, "off_day"), json=booking_body(days.sunday()))
+        patched = admin.patch(SETTINGS, json={"closed_dates": [closed.isoformat()]})
+        assert patched.status_code == 200, patched.text
+        create("a closed date", (422, "closed_date"), json=booking_body(closed))
+        create("an array", (400, "invalid_body"), content=b"[]")
+        no_phone = booking_body(day)
+        del no_phone["phone"]
+        create("no phone", (400, "missing_field"), json=no_phone)
+        create(
+            "no such date", (400, "invalid_date"), json=booking_body(day, booking_date="31/02/2027")
+        )
+        create("no such time", (400, "invalid_time"), json=booking_body(day, "25:00"))
+        create("bad e-mail", (400, "invalid_field"), json=booking_body(day, email="nope"))
+        create("too large", (413, "body_too_large"), content=b'{"notes": "' + b"x" * 70_000 + b'"}')
+        create("form body", (415, "unsupported_media_type"), content=b"phone=1", headers=TEXT)
+
+        first = booking_body(keyed, "12:00")
+        key = {"Idempotency-Key": f"openapi-{unique_phone()}"}
+        create("keyed create", created, json=first, headers=key)
+        create("keyed replay", created, json=first, headers=key)
+        other = booking_body(keyed, "13:00")
+        create("key reused", (422, "idempotency_key_reused"), json=other, headers=key)
+        create(
+            "bad key",
+            (400, "invalid_idempotency_key"),
+            json=other,
+            headers={"Idempotency-Key": "a b"},
+        )
+        refused = booking_body(days.sunday())
+        refused_key = {"Idempotency-Key": f"openapi-{unique_phone()}"}
+        create("keyed refusal", (422, "off_day"), json=refused, headers=refused_key)
+        create("replayed refusal", (422, "off_day"), json=refused, headers=refused_key)
+        # A request still running under its key: what a crashed or stuck worker leaves behind
+        # (a live lease, no outcome). Its retry waits for it, then gives up with a 409.
+        running = booking_body(replayed_day)
+        running_key = f"openapi-{unique_phone()}"
+        _claim_key(server, running_key, running)
+        create(
+            "key of a running request",
+            (409, "idempotency_in_progress"),
+            json=running,
+            headers={"Idempotency-Key": running_key},
+        )
+        replays = [e.response for e in run.done if e.label in {"keyed replay", "replayed refusal"}]
+        assert all(r.headers.get("idempotent-replayed") == "true" for r in replays), replays
+    return run.done
+
+
+def _claim_key(process: ServerProcess, key: str, body: dict[str, Any]) -> None:
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    stamp = "%Y-%m-%d %H:%M:%S.%f"
+    _sql(
+        process,
+        "INSERT INTO idempotency_keys (key, fingerprint, state, locked_until, created_at) "
+        "VALUES (?, ?, 'in_progress', ?, ?)",
+        key,
+        request_fingerprint(body),
+        (now + dt.timedelta(hours=1)).strftime(stamp),
+        now.strftime(stamp),
+    )
+
+
+@pytest.fixture(scope="module")
+def availability_exchanges(
+    server: ServerProcess, days: WorkingDays, create_exchanges: list[Exchange]
+) -> list[Exchange]:
+    booked_day = dt.date.fromisoformat(
+        next(e for e in create_exchanges if e.label == "basic request").response.json()["data"][
+            "booking"
+        ]["booking_date"]
+    )
+    with _client(server) as client:
+        run = Exchanges(client)
+
+        def ask(label: str, expected: tuple[int, str | None], **params: str) -> None:
+            run.send(label, expected, "GET", AVAILABILITY, params=params)
+
+        ask("one day", (200, None), date=booked_day.isoformat())
+        last = booked_day + dt.timedelta(days=6)
+        ask(
+            "a week",
+            (200, None),
+            **{"from": booked_day.strftime("%d/%m/%Y"), "to": last.isoformat()},
+        )
+        ask("nothing asked", (400, "missing_field"))
+        ask("no such date", (400, "invalid_date"), date="2027-02-30")
+        ask(
+            "backwards",
+            (400, "invalid_field"),
+            **{"from": last.isoformat(), "to": booked_day.isoformat()},
+        )
+        too_far = booked_day + dt.timedelta(days=40)
+        ask(
+            "too long a range",
+            (400, "invalid_field"),
+            **{"from": booked_day.isoformat(), "to": too_far.isoformat()},
+        )
+    return run.done
+
+
+@pytest.fixture(scope="module")
+def admin_exchanges(server: ServerProcess, days: WorkingDays) -> list[Exchange]:
+    day = days.take()
+    with _client(server) as anonymous, _client(server, **ADMIN) as client:
+        booked = anonymous.post(CREATE_PATH, json=booking_body(day, "16:00"))
+        assert booked.status_code == 201, booked.text
+        booking_id = booked.json()["booking_id"]
+        run = Exchanges(client)
+        stranger = Exchanges(anonymous)
+        bad_token = {"Authorization": "Bearer wrong"}
+
+        for method, template in [
+            ("GET", BOOKINGS),
+            ("GET", BOOKING),
+            ("POST", CANCEL),
+            ("GET", SETTINGS),
+            ("PATCH", SETTINGS),
+        ]:
+            url = _admin_url(template, booking_id)
+            stranger.send("no token", (401, "unauthorized"), method, template, url, json={})
+            stranger.send(
+                "wrong token",
+                (401, "unauthorized"),
+                method,
+                template,
+                url,
+                headers=bad_token,
+                json={},
+            )
+
+        def list_(label: str, expected: tuple[int, str | None], **params: str) -> None:
+            run.send(label, expected, "GET", BOOKINGS, params=params)
+
+        list_("all", (200, None))
+        list_(
+            "filtered",
+            (200, None),
+            **{"from": day.isoformat(), "to": day.isoformat(), "status": "upcoming"},
+            phone=booked.json()["data"]["user"]["phone"],
+            page="1",
+            page_size="10",
+        )
+        list_("bad from", (400, "invalid_date"), **{"from": "yesterday"})
+        list_("bad status", (400, "invalid_field"), status="lost")
+        list_("page size 0", (400, "invalid_field"), page_size="0")
+        list_("page size too big", (400, "invalid_field"), page_size="201")
+
+        one = _admin_url(BOOKING, booking_id)
+        run.send("a booking", (200, None), "GET", BOOKING, one)
+        run.send(
+            "no booking", (404, "booking_not_found"), "GET", BOOKING, _admin_url(BOOKING, 999_999)
+        )
+        run.send("not an id", (404, "not_found"), "GET", BOOKING, "/api/admin/bookings/abc/")
+        run.send(
+            "cancel not an id", (404, "not_found"), "POST", CANCEL, "/api/admin/bookings/x/cancel/"
+        )
+        cancel = _admin_url(CANCEL, booking_id)
+        run.send(
+            "cancel with a text body",
+            (415, "unsupported_media_type"),
+            "POST",
+            CANCEL,
+            cancel,
+            headers=TEXT,
+            content=b"x",
+        )
+        run.send("cancel", (200, None), "POST", CANCEL, cancel)
+        run.send("cancel again", (409, "booking_not_active"), "POST", CANCEL, cancel)
+        run.send(
+            "cancel nothing",
+            (404, "booking_not_found"),
+            "POST",
+            CANCEL,
+            _admin_url(CANCEL, 999_999),
+        )
+
+        run.send("settings", (200, None), "GET", SETTINGS)
+        run.send("change settings", (200, None), "PATCH", SETTINGS, json={"horizon_days": 365})
+        run.send(
+            "unknown setting", (400, "invalid_settings"), "PATCH", SETTINGS, json={"colour": "red"}
+        )
+        run.send(
+            "closing before opening",
+            (400, "invalid_settings"),
+            "PATCH",
+            SETTINGS,
+            json={"close_time": "08:00"},
+        )
+        run.send("settings not an object", (400, "invalid_body"), "PATCH", SETTINGS, content=b"[]")
+        big = b'{"timezone": "' + b"x" * 70_000 + b'"}'
+        run.send("settings too large", (413, "body_too_large"), "PATCH", SETTINGS, content=big)
+        run.send(
+            "settings as text",
+            (415, "unsupported_media_type"),
+            "PATCH",
+            SETTINGS,
+            content=b"{}",
+            headers=TEXT,
+        )
+    return [*stranger.done, *run.done]
+
+
+@pytest.fixture(scope="module")
+def operations_exchanges(server: ServerProcess) -> list[Exchange]:
+    with _client(server) as client:
+        run = Exchanges(client)
+        for path in ["/health", "/ready", "/metrics", "/admin/", DOCS_PATH, OPENAPI_PATH]:
+            run.send(path, (200, None), "GET", path)
+        run.send("unknown path", (404, "not_found"), "GET", None, "/nope")
+        run.send("GET on create", (405, "method_not_allowed"), "GET", None, CREATE_PATH)
+        run.send(
+            "DELETE on settings",
+            (405, "method_not_allowed"),
+            "DELETE",
+            None,
+            SETTINGS,
+            headers=ADMIN,
+        )
+    return run.done
+
+
+@pytest.fixture(scope="module")
+def access_exchanges(access_server: ServerProcess) -> list[Exchange]:
+    """401 without a key, then 429 once the client's two requests are spent; 403 outside."""
+    with _client(access_server) as client:
+        run = Exchanges(client)
+        body = booking_body(WorkingDays().take())
+        run.send(
+            "no key", (401, "unauthorized"), "GET", AVAILABILITY, params={"date": "2027-10-20"}
+        )
+        run.send("no key", (401, "unauthorized"), "POST", CREATE_PATH, json=body)
+        run.send("spent", (429, "rate_limited"), "POST", CREATE_PATH, json=body)
+        run.send("spent", (429, "rate_limited"), "GET", AVAILABILITY, params={"date": "2027-10-20"})
+        run.send("outsider", (403, "forbidden"), "POST", CREATE_PATH, json=body, headers=OUTSIDER)
+        run.send("outsider", (403, "forbidden"), "GET", AVAILABILITY, headers=OUTSIDER)
+        run.send(
+            "valid key",
+            (201, None),
+            "POST",
+            CREATE_PATH,
+            json=body,
+            headers={"X-API-Key": AGENT_KEY},
+        )
+    for exchange in run.done:
+        if exchange.status == 429:
+            assert exchange.response.headers.get("retry-after"), exchange.response.headers
+    return run.done
+
+
+@pytest.fixture(scope="module")
+def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:
+    """Without settings (503 settings_missing), then without tables (503 storage_unavailable)."""
+    body = booking_body(WorkingDays().take())
+    date = {"date": body["booking_date"]}
+    with _client(outage_server, **ADMIN) as client:
+        run = Exchanges(client)
+        _sql(outage_server, "DELETE FROM business_settings")
+        missing = (503, "settings_missing")
+        run.send("no settings", missing, "POST", CREATE_PATH, json=body)
+        run.send("no settings", missing, "GET", AVAILABILITY, params=date)
+        run.send("no settings", missing, "GET", SETTINGS)
+        run.send("no settings", missing, "PATCH", SETTINGS, json={"slot_minutes": 30})
+        # An unmigrated (here: half-dropped) schema is storage the service cannot use.
+        _sql(outage_server, "DROP TABLE business_settings")
+        _sql(outage_server, "DROP TABLE bookings")
+        down = (503, "storage_unavailable")
+        run.send("no tables", down, "GET", "/ready")
+        run.send("no tables", down, "POST", CREATE_PATH, json=body)
+        run.send("no tables", down, "GET", AVAILABILITY, params=date)
+        run.send("no tables", down, "GET", BOOKINGS)
+        run.send("no tables", down, "GET", BOOKING, _admin_url(BOOKING, 1))
+        run.send("no tables", down, "POST", CANCEL, _admin_url(CANCEL, 1))
+        run.send("no tables", down, "GET", SETTINGS)
+        run.send("no tables", down, "PATCH", SETTINGS, json={"slot_minutes": 30})
+    return run.done
+
+
+EXCHANGE_GROUPS = [
+    "create_exchanges",
+    "availability_exchanges",
+    "admin_exchanges",
+    "operations_exchanges",
+    "access_exchanges",
+    "outage_exchanges",
+]
+
+
+@pytest.fixture
+def all_exchanges(request: pytest.FixtureRequest) -> list[Exchange]:
+    return [exchange for name in EXCHANGE_GROUPS for exchange in request.getfixturevalue(name)]
+
+
+# --- the document ---------------------------------------------------------------------------------
+
+
+def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    validate_openapi(document)
+    assert document["openapi"].startswith("3.1")
+
+
+def test_every_route_of_the_server_is_documented(document: dict[str, Any]) -> None:
+    from entrypoints.config import AppConfig  # noqa: PLC0415 - building the app is the test
+    from entrypoints.http.app import create_app  # noqa: PLC0415
+
+    app = create_app(AppConfig(database_url="sqlite+aiosqlite:///unused.db"))
+    documented = {path.rstrip("/") or "/" for path in document["paths"]}
+    documented |= {path.rstrip("/") for path in document["x-websockets"]}
+    served = {
+        route.path.replace(":int}", "}")
+        for route in app.routes
+        if "{file_path:path}" not in route.path  # static assets of documented pages
+    }
+    assert served - documented == set(), "served but not documented"
+    assert documented - served == set(), "documented but not served"
+
+
+def test_the_docs_page_is_self_contained_html_naming_every_path(
+    server: ServerProcess, document: dict[str, Any]
+) -> None:
+    with _client(server) as client:
+        page = client.get(DOCS_PATH)
+        assert page.status_code == 200, page.text
+        assert page.headers["content-type"].startswith("text/html")
+        html = page.text
+        stylesheets = [part.split('"')[0] for part in html.split('rel="stylesheet" href="')[1:]]
+        assert stylesheets, "the page has its stylesheet"
+        for stylesheet in stylesheets:
+            assert stylesheet.startswith("/"), stylesheet
+            assert client.get(stylesheet).status_code == 200, stylesheet
+    assert "<script" not in html.lower()
+    assert 'src="http' not in html
+    assert 'href="http' not in html
+    for path in [*document["paths"], *document["x-websockets"]]:
+        assert f"<code>{path}</code>" in html, path
+
+
+# --- the contract ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("group", EXCHANGE_GROUPS)
+def test_every_answer_is_documented_for_its_operation(
+    request: pytest.FixtureRequest, contract: Contract, group: str
+) -> None:
+    for exchange in request.getfixturevalue(group):
+        response = exchange.response
+        where = f"{exchange.label}: {exchange.method} {response.url}"
+        assert response.status_code == exchange.status, (where, response.text)
+        code = contract.check(response, exchange.method, exchange.path)
+        assert code == exchange.code, (where, response.text)
+
+
+def test_every_documented_code_is_produced(
+    contract: Contract, all_exchanges: list[Exchange]
+) -> None:
+    produced: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for exchange in all_exchanges:
+        if exchange.path is not None and exchange.code is not None:
+            produced[exchange.method.lower(), exchange.path].add(exchange.code)
+    never = {
+        f"{method.upper()} {path}: {code}"
+        for path, item in contract.document["paths"].items()
+        for method in item
+        for code in contract.documented_codes(method, path) - produced[method, path]
+        if code not in NOT_PRODUCED_HERE
+    }
+    assert never == set(), "documented codes that no request here produced"
+
+
+def test_the_create_endpoint_documents_exactly_what_it_produced_here(
+    contract: Contract, all_exchanges: list[Exchange]
+) -> None:
+    produced = {e.code for e in all_exchanges if e.path == CREATE_PATH and e.code is not None}
+    documented = contract.documented_codes("POST", CREATE_PATH)
+
+    assert documented - produced == {"transient_conflict", "internal_error"}
+    assert produced <= documented
+
+
+@pytest.mark.parametrize(
+    ("field", "valid"),
+    [
+        ("service_name", lambda n: "s" * n),
+        ("first_name", lambda n: "f" * n),
+        ("last_name", lambda n: "l" * n),
+        ("country", lambda n: "c" * n),
+        ("notes", lambda n: "n" * n),
+        ("email", lambda n: "e" * (n - len("@example.com")) + "@example.com"),
+    ],
+)
+def test_documented_length_limits_are_the_servers(
+    server: ServerProcess,
+    document: dict[str, Any],
+    field: str,
+    valid: Callable[[int], str],
+) -> None:
+    limit = document["components"]["schemas"]["CreateBookingRequest"]["properties"][field][
+        "maxLength"
+    ]
+    # A past date: the request passes validation only to be refused by the rules (422).
+    yesterday = today_utc() - dt.timedelta(days=1)
+    with _client(server) as client:
+        at_limit = client.post(CREATE_PATH, json=booking_body(yesterday, **{field: valid(limit)}))
+        over = client.post(CREATE_PATH, json=booking_body(yesterday, **{field: valid(limit + 1)}))
+
+    assert at_limit.json()["code"] == "booking_in_past", at_limit.text
+    assert (over.status_code, over.json()["code"]) == (400, "invalid_field"), over.text
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "status"),
+    [
+        ("GET", f"{BOOKINGS}?page={10**20}", 400),
+        ("GET", f"{BOOKINGS}{10**20}/", 404),
+        ("POST", f"{BOOKINGS}{10**20}/cancel/", 404),
+    ],
+)
+def test_huge_numbers_are_refused_not_server_errors(
+    server: ServerProcess, method: str, url: str, status: int
+) -> None:
+    with _client(server, **ADMIN) as client:
+        response = client.request(method, url)
+
+    assert response.status_code == status, response.text
+
+
+# --- fuzzing --------------------------------------------------------------------------------------
+
+# The document the server serves (asserted below) is built by this very function. Loaded at
+# import, not from a fixture: schemathesis' lazy fixture loader does not work with pytest 9.
+fuzzed = schemathesis.openapi.from_dict(openapi_document())
+
+
+def test_the_served_document_is_the_one_fuzzed(document: dict[str, Any]) -> None:
+    assert document == json.loads(json.dumps(openapi_document()))
+
+
+@fuzzed.parametrize()
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
+def test_the_api_holds_to_its_document_under_fuzzing(case: Any, fuzz_server: ServerProcess) -> None:
+    case.call_and_validate(
+        base_url=fuzz_server.base_url,
+        headers=ADMIN,
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ],
+    )

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import SQLITE, engine_of, server_on
+from tests.integration.conftest import server_on
 from tests.integration.dashboards import Dashboard
 from tests.integration.direct_sql import count_rows, run_sql
 from tests.integration.endpoint import (
@@ -785,9 +785,8 @@ class TestAdminSettings:
 def two_workers(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
-    if engine_of(database_url) == SQLITE:
-        pytest.skip("several workers sharing idempotency keys is the PostgreSQL deployment")
-    # Like every test server (tests/support/server.py), without the rate limit.
+    # Keys are shared through the database: on SQLite across processes by its file lock, on
+    # PostgreSQL by its unique index. Like every test server, without the rate limit.
     with server_on(database_url, tmp_path_factory, workers=2) as process:
         yield process
 

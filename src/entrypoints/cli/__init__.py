@@ -1,4 +1,4 @@
-"""The ``booking`` command: ``serve``, ``migrate``, ``settings show|set``.
+"""The ``booking`` command: ``serve``, ``migrate``, ``backup``, ``settings show|set``.
 
 Every failure ends as one line on stderr and a documented exit code (see ``booking --help``);
 tracebacks go to the log at DEBUG level only, because operators need the cause, not our stack.
@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         config = AppConfig.from_env()
     except ConfigError as error:
         return _fail(f"invalid configuration: {error}", EXIT_USAGE)
-    configure_logging(getattr(args, "log_level", None) or config.log_level)
+    configure_logging(
+        getattr(args, "log_level", None) or config.log_level, access_log=config.access_log
+    )
     try:
         return _command(args)(args, config)
     except (UsageError, InvalidSettings) as error:
@@ -62,6 +64,10 @@ def _command(args: argparse.Namespace) -> Command:
         from entrypoints.cli.server import migrate_database  # noqa: PLC0415
 
         return migrate_database
+    if args.command == "backup":
+        from entrypoints.cli.backup import backup  # noqa: PLC0415
+
+        return backup
     from entrypoints.cli.settings import set_settings, show_settings  # noqa: PLC0415
 
     return show_settings if args.settings_command == "show" else set_settings

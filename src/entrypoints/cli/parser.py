@@ -29,7 +29,8 @@ _EPILOG = """\
 exit codes:
   0  success
   1  the command failed (database unreachable, no booking settings, migration failed, ...)
-  2  invalid command line, configuration (BOOKING_* variables) or setting values
+  2  invalid command line, configuration (BOOKING_* variables) or setting values,
+     or a backup that cannot be made as asked (PATH exists, PostgreSQL URL)
 
 Configuration comes from BOOKING_* environment variables; see entrypoints/config.py.
 The embedded SQLite database is migrated by 'serve' and 'settings'; PostgreSQL only by 'migrate'.
@@ -69,7 +70,9 @@ def _clock_time(text: str) -> pendulum.Time:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="booking",
-        description="Agent booking service: run the server, migrate the database, edit settings.",
+        description=(
+            "Agent booking service: run the server, migrate, back up the database, edit settings."
+        ),
         epilog=_EPILOG,
         formatter_class=_raw,
     )
@@ -94,6 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=_raw,
     )
+
+    backup = commands.add_parser(
+        "backup",
+        help="copy the embedded SQLite database to PATH while the server runs",
+        epilog=_EPILOG,
+        formatter_class=_raw,
+    )
+    backup.add_argument("path", metavar="PATH", help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
 
     settings = commands.add_parser("settings", help="show or change the business settings")
     settings_commands = settings.add_subparsers(

@@ -7,10 +7,10 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
-SRC_DIRS := src tests
+SRC_DIRS := src tests bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt typecheck imports lock clean
+.PHONY: help install run test lint fmt typecheck imports lock clean bench bench-tools
 
 help: ## Show this list of targets
 	@echo 'Usage: make TARGET [PY=python3.11] [PYTEST_ARGS=...]'
@@ -33,6 +33,22 @@ run: install ## Migrate the SQLite database and serve on 127.0.0.1:8000 (HOST=, 
 
 test: install lint typecheck imports ## Lint, type-check, check import rules, then run pytest
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The load generator and the PostgreSQL server come from Debian; installing them needs root.
+PG_BIN ?= $(or $(BOOKING_PG_BIN),/usr/lib/postgresql/15/bin)
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+
+bench-tools:
+	@missing=""; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	test -x "$(PG_BIN)/initdb" || missing="$$missing postgresql-15"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "make bench needs:$$missing (apt-get install, as root)"; exit 1; fi; \
+	  echo "installing$$missing"; apt-get update -qq && $(APT_INSTALL) $$missing; \
+	fi
+
+bench: install bench-tools ## Load-test SQLite, PostgreSQL, 1M bookings, dashboards; print a table (BENCH_* vars: bench/run.py)
+	$(BIN)/python -m bench.run
 
 lint: install ## Check style and formatting with ruff (changes nothing)
 	$(BIN)/ruff check $(SRC_DIRS)

@@ -6,6 +6,7 @@ payload is built here, from committed-to-be entities, in the spec's WebSocket me
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pendulum
@@ -23,6 +24,8 @@ __all__ = [
     "customer_document",
     "format_instant",
 ]
+
+_NO_OFFSET = dt.timedelta(0)
 
 BOOKING_CREATED = "booking_created"
 BOOKING_CANCELLED = "booking_cancelled"
@@ -55,7 +58,9 @@ class StoredEvent:
 
 def format_instant(instant: pendulum.DateTime) -> str:
     """UTC, second precision, ``Z`` suffix: ``2025-10-14T12:00:00Z`` as in the spec."""
-    return instant.in_timezone("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Most instants here are UTC already, and converting one is not free in pendulum.
+    utc = instant if instant.utcoffset() == _NO_OFFSET else instant.in_timezone("UTC")
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def booking_document(booking: Booking) -> JsonObject:

@@ -122,7 +122,7 @@ class SlotPolicy:
         if start <= now:
             raise BookingInPast
         today = now.in_timezone(self.settings.tz).date()
-        if (day - today).in_days() > self.settings.horizon_days:
+        if day.toordinal() - today.toordinal() > self.settings.horizon_days:
             raise BeyondHorizon(
                 f"Booking date is more than {self.settings.horizon_days} days ahead"
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cached_property
 
 import pendulum
 from attrs import field, frozen
@@ -95,10 +96,26 @@ class BusinessSettings:
 
     def slot_times(self) -> tuple[pendulum.Time, ...]:
         """Local start times of every slot of a working day, in order."""
+        return self._slot_times
+
+    @cached_property
+    def _slot_times(self) -> tuple[pendulum.Time, ...]:
+        # Built once per settings value: with 1-minute slots a day has up to 1440 of them.
         start = _minute_of_day(self.open_time)
         count = self.working_minutes // self.slot_minutes
         return tuple(
             pendulum.Time(*divmod(start + index * self.slot_minutes, 60)) for index in range(count)
+        )
+
+    def is_slot_start(self, time: pendulum.Time) -> bool:
+        """Whether ``time`` is one of :meth:`slot_times`, by arithmetic rather than a search."""
+        if time.second or time.microsecond:
+            return False
+        offset = _minute_of_day(time) - _minute_of_day(self.open_time)
+        return (
+            offset >= 0
+            and offset % self.slot_minutes == 0
+            and offset // self.slot_minutes < self.working_minutes // self.slot_minutes
         )
 
     def as_document(self) -> dict[str, object]:

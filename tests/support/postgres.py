@@ -52,12 +52,14 @@ _PG_CTL_WAIT_S = 60
 _ORPHAN_GRACE_S = 600
 _SERVER_SETTINGS = (
     "-c listen_addresses=127.0.0.1",
-    # Durability is not under test here, speed is welcome.
+    # Race and load tests open many connections at once.
+    "-c max_connections=200",
+)
+#: Durability is not under test here, speed is welcome (unless ``durable=True``: the benchmark).
+_NON_DURABLE_SETTINGS = (
     "-c fsync=off",
     "-c synchronous_commit=off",
     "-c full_page_writes=off",
-    # Race and load tests open many connections at once.
-    "-c max_connections=200",
 )
 
 
@@ -96,10 +98,13 @@ class PostgresCluster:
         *,
         user: str = DB_USER,
         database: str = DEFAULT_DATABASE,
+        durable: bool = False,
     ) -> None:
         self.bin_dir = bin_dir or pg_bin_dir()
         self.user = user
         self.database = database
+        #: Keep PostgreSQL's default fsync and commit settings (for benchmarks, not tests).
+        self.durable = durable
         self.host = HOST
         self._port: int | None = None
         self._root: Path | None = None
@@ -231,9 +236,8 @@ class PostgresCluster:
         """Start on a free port; retry on another if someone took it between pick and bind."""
         for attempt in range(1, _START_ATTEMPTS + 1):
             port = _free_port()
-            options = " ".join(
-                (*_SERVER_SETTINGS, f"-p {port}", f"-k {shlex.quote(str(self.root))}")
-            )
+            settings = _SERVER_SETTINGS + (() if self.durable else _NON_DURABLE_SETTINGS)
+            options = " ".join((*settings, f"-p {port}", f"-k {shlex.quote(str(self.root))}"))
             result = _run_as_server(
                 [
                     str(self.bin_dir / "pg_ctl"),

@@ -4,8 +4,11 @@ SQLite: WAL so readers never block the writer, ``synchronous=FULL`` so a 201 mea
 on disk, a busy timeout so writers from other processes queue instead of failing, and every
 write transaction opened with ``BEGIN IMMEDIATE`` (taking the write lock up front: a deferred
 transaction that reads then writes can fail with "database is locked" instead of waiting).
-Within one process, writers also queue on an asyncio lock, which is fairer and cheaper than
-SQLite's sleep-and-retry busy handler.
+Within one process, writers take turns on an asyncio lock, which is fairer and cheaper than
+SQLite's sleep-and-retry busy handler, and their commits are grouped (see
+:mod:`adapters.sql.group_commit`): one ``fsync`` makes a whole batch of bookings durable. File
+databases run on :mod:`adapters.sql.sqlite_driver`, which keeps the write path on the event loop,
+and checkpoint their WAL in the background (:mod:`adapters.sql.wal_checkpoint`).
 
 PostgreSQL: a pool sized for one worker, pre-ping so a killed connection is replaced instead of
 failing the next request, and a statement timeout so nothing waits forever.
@@ -13,8 +16,8 @@ failing the next request, and a statement timeout so nothing waits forever.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from types import TracebackType
@@ -26,13 +29,17 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from adapters.sql import sqlite_driver
+from adapters.sql.group_commit import BatchAbandoned, GroupCommit, WriteTurn
 from adapters.sql.idempotency import SqlIdempotencyStore
 from adapters.sql.repositories import (
+    SettingsCache,
     SqlBookingRepository,
     SqlCustomerRepository,
     SqlEventOutbox,
     SqlSettingsRepository,
 )
+from adapters.sql.wal_checkpoint import WalCheckpointer
 from booking_core.errors import StorageUnavailable, TransientConflict
 
 __all__ = ["DEFAULT_DATABASE_URL", "SqlDatabase", "SqlUnitOfWork"]
@@ -76,10 +83,12 @@ def _is_unavailable(error: BaseException) -> bool:
 class SqlDatabase:
     """One engine and what a process needs to run units of work against it."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, checkpointer: WalCheckpointer | None = None) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._checkpointer = checkpointer
+        self._writes = GroupCommit(engine, checkpointer=checkpointer) if self.is_sqlite else None
+        self._settings_cache = SettingsCache()
 
     @classmethod
     def connect(
@@ -87,11 +96,10 @@ class SqlDatabase:
     ) -> SqlDatabase:
         """Build the engine (no I/O happens until first use)."""
         backend = make_url(url).get_backend_name()
+        checkpointer = None
         if backend == "sqlite":
-            engine = create_async_engine(
-                url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000}
-            )
-            _configure_sqlite(engine)
+            engine, checkpointer = _sqlite_engine(url)
+            _configure_sqlite(engine, background_checkpoints=checkpointer is not None)
         elif backend == "postgresql":
             engine = create_async_engine(
                 url,
@@ -112,16 +120,16 @@ class SqlDatabase:
         else:
             msg = f"unsupported database {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg"
             raise ValueError(msg)
-        return cls(engine)
+        return cls(engine, checkpointer=checkpointer)
 
     def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self._write_lock)
+        return SqlUnitOfWork(self.engine, self._writes, settings_cache=self._settings_cache)
 
     def read_unit_of_work(self) -> SqlUnitOfWork:
         """A unit of work for reads only: on SQLite it neither takes nor waits for the write
         lock (WAL readers see the last commit), so dashboards and polls never queue behind
         bookings."""
-        return SqlUnitOfWork(self.engine, None, read_only=True)
+        return SqlUnitOfWork(self.engine, None, read_only=True, settings_cache=self._settings_cache)
 
     async def ping(self) -> None:
         """Reachable *and* migrated: a server on an empty database is not ready."""
@@ -140,20 +148,42 @@ class SqlDatabase:
             raise
 
     async def dispose(self) -> None:
+        if self._writes is not None:
+            await self._writes.wait_idle()
+        if self._checkpointer is not None:
+            await self._checkpointer.close()
         await self.engine.dispose()
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _sqlite_engine(url: str) -> tuple[AsyncEngine, WalCheckpointer | None]:
+    """A file database runs on :mod:`adapters.sql.sqlite_driver` and checkpoints in the
+    background (see those modules why); anything else (in-memory, URI options) on plain
+    aiosqlite with SQLite's own checkpoints."""
+    timeout = _SQLITE_BUSY_TIMEOUT_MS / 1000
+    parsed = make_url(url)
+    path = parsed.database
+    if not path or path == ":memory:" or parsed.query:
+        return create_async_engine(url, connect_args={"timeout": timeout}), None
+    engine = create_async_engine(
+        url, async_creator=functools.partial(sqlite_driver.connect, path, busy_timeout=timeout)
+    )
+    return engine, WalCheckpointer(path, busy_timeout=timeout)
+
+
+def _configure_sqlite(engine: AsyncEngine, *, background_checkpoints: bool) -> None:
+    pragmas = (
+        "journal_mode=WAL",
+        "synchronous=FULL",
+        f"busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}",
+        "foreign_keys=ON",
+        *(("wal_autocheckpoint=0",) if background_checkpoints else ()),
+    )
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=FULL",
-            f"busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}",
-            "foreign_keys=ON",
-        ):
+        for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -173,30 +203,38 @@ class SqlUnitOfWork:
     idempotency: SqlIdempotencyStore
 
     def __init__(
-        self, engine: AsyncEngine, write_lock: asyncio.Lock | None, *, read_only: bool = False
+        self,
+        engine: AsyncEngine,
+        writes: GroupCommit | None,
+        *,
+        read_only: bool = False,
+        settings_cache: SettingsCache | None = None,
     ) -> None:
         self._engine = engine
-        self._write_lock = write_lock
+        self._writes = writes
         self._read_only = read_only
+        self._settings_cache = settings_cache
         self._connection: AsyncConnection | None = None
-        self._holds_lock = False
+        #: SQLite writes: this unit's turn in the current commit batch.
+        self._turn: WriteTurn | None = None
 
     async def __aenter__(self) -> Self:
-        if self._write_lock is not None:
-            await self._write_lock.acquire()
-            self._holds_lock = True
         try:
-            self._connection = await self._engine.connect()
-            if self._read_only:
-                await self._connection.execution_options(**{_READ_ONLY: True})
-            await self._connection.begin()
+            if self._writes is not None:
+                self._turn = await self._writes.turn()
+                self._connection = self._turn.connection
+            else:
+                self._connection = await self._engine.connect()
+                if self._read_only:
+                    await self._connection.execution_options(**{_READ_ONLY: True})
+                await self._connection.begin()
         except BaseException as error:
             await self._close()
             if isinstance(error, Exception) and _is_unavailable(error):
                 raise StorageUnavailable from error
             raise
         connection = self._connection
-        self.settings = SqlSettingsRepository(connection)
+        self.settings = SqlSettingsRepository(connection, self._settings_cache)
         self.customers = SqlCustomerRepository(connection)
         self.bookings = SqlBookingRepository(connection)
         self.events = SqlEventOutbox(connection)
@@ -214,14 +252,21 @@ class SqlUnitOfWork:
             return
         if _is_retryable(exc):
             raise TransientConflict from exc
-        if _is_unavailable(exc):
+        if _is_unavailable(exc) or isinstance(exc, BatchAbandoned):
             raise StorageUnavailable from exc
 
     async def commit(self) -> None:
-        await self._active().commit()
+        """Commit; when this returns, the writes are durable."""
+        if self._turn is not None:
+            await self._turn.commit()
+        else:
+            await self._active().commit()
 
     async def rollback(self) -> None:
-        await self._active().rollback()
+        if self._turn is not None:
+            await self._close()
+        else:
+            await self._active().rollback()
 
     def _active(self) -> AsyncConnection:
         if self._connection is None:
@@ -230,13 +275,12 @@ class SqlUnitOfWork:
         return self._connection
 
     async def _close(self) -> None:
+        turn, self._turn = self._turn, None
+        connection, self._connection = self._connection, None
         try:
-            if self._connection is not None:
-                await self._connection.close()  # rolls back an open transaction
+            if turn is not None:
+                await turn.close()  # rolls back to this unit's savepoint unless it committed
+            elif connection is not None:
+                await connection.close()  # rolls back an open transaction
         except Exception:  # the connection is broken; the pool discards it
             _log.warning("closing a broken database connection failed", exc_info=True)
-        finally:
-            self._connection = None
-            if self._holds_lock and self._write_lock is not None:
-                self._holds_lock = False
-                self._write_lock.release()

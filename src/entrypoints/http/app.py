@@ -17,14 +17,27 @@ from sqlalchemy.engine import make_url
 
 from adapters.clock import SystemClock
 from adapters.fanout import EventFanout
+from adapters.rate_limit import InMemoryRateCounterStore, RateCounterStore
 from adapters.sql.listener import PostgresEventListener
+from booking_core.cancel_booking import CancelBooking
+from booking_core.check_availability import CheckAvailability
 from booking_core.create_agent_booking import CreateAgentBooking
 from booking_core.events import booking_event_payload
+from booking_core.idempotency import IdempotencyKeys
 from booking_core.passwords import hash_password
 from booking_core.ports import Clock, Notifier, UnitOfWorkFactory
+from booking_core.update_settings import UpdateSettings
 from entrypoints.config import AppConfig
+from entrypoints.http.admin_page import admin_page_routes
+from entrypoints.http.admin_routes import admin_router
+from entrypoints.http.agent_access import agent_access
+from entrypoints.http.content_type import require_json_body
+from entrypoints.http.cors import cors_config
 from entrypoints.http.dashboard_socket import RecentBookings, admin_socket_routes
 from entrypoints.http.errors import exception_handlers
+from entrypoints.http.metrics import CountingNotifier, Metrics, metrics_routes
+from entrypoints.http.openapi import schema_routes
+from entrypoints.http.request_edge import RequestEdge
 from entrypoints.http.routes import ReadinessCheck, booking_routes, health_routes
 
 __all__ = ["create_app"]
@@ -53,6 +66,9 @@ def create_app(
     on_startup: list[Callable[[], Any]] = []
     on_shutdown: list[Callable[[], Any]] = []
     listener: PostgresEventListener | None = None
+    metrics = Metrics()
+    # One process (SQLite, or a caller's adapters): counters in memory; PostgreSQL: shared.
+    rate_store: RateCounterStore = InMemoryRateCounterStore()
     if uow_factory is None:
         # Imported here so that apps built on other adapters never load the SQL stack.
         from adapters.sql.database import SqlDatabase  # noqa: PLC0415
@@ -66,6 +82,10 @@ def create_app(
         read_uow_factory = database.read_unit_of_work
         ping = ping or database.ping
         on_shutdown.append(database.dispose)
+        if not database.is_sqlite:
+            from adapters.sql.rate_limit import SqlRateCounterStore  # noqa: PLC0415
+
+            rate_store = SqlRateCounterStore(database.engine)
         _log.info("using database %s", config.safe_database_url)
     reads = read_uow_factory or uow_factory
     fanout = EventFanout.over(
@@ -80,23 +100,44 @@ def create_app(
         on_shutdown.insert(0, listener.stop)
     on_startup.append(fanout.start)
     on_shutdown.insert(0, fanout.stop)
+    clock = clock or SystemClock()
+    notifier = CountingNotifier(notifier or fanout, metrics)
     create_booking = CreateAgentBooking(
         uow_factory,
-        clock or SystemClock(),
-        notifier or fanout,
+        clock,
+        notifier,
         date_order=config.date_order,
         # Hashed once here, not per new customer, so a first booking costs what any other does.
         initial_password_hash=(
             hash_password(config.initial_password) if config.initial_password else None
         ),
+        reads=reads,
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
-            *booking_routes(create_booking),
+            *booking_routes(
+                create_booking,
+                IdempotencyKeys(uow_factory, clock),
+                CheckAvailability(reads, clock, date_order=config.date_order),
+            ),
+            admin_router(
+                config.admin_token,
+                reads,
+                CancelBooking(uow_factory, clock, notifier),
+                UpdateSettings(uow_factory, clock),
+                config.date_order,
+            ),
             *health_routes(ping or _unit_of_work_check(uow_factory)),
+            *admin_page_routes(),
             *admin_socket_routes(fanout, config.admin_token, _recent_bookings(reads)),
+            *metrics_routes(metrics, fanout),
+            *schema_routes(),
         ],
         exception_handlers=exception_handlers(),
+        after_exception=[metrics.after_exception],
+        middleware=[agent_access(config, rate_store)],
+        guards=[require_json_body],
+        cors_config=cors_config(config.cors_origins),
         on_startup=on_startup,
         on_shutdown=on_shutdown,
         request_max_body_size=config.max_body_bytes,
@@ -107,6 +148,11 @@ def create_app(
         # The booking endpoint reads a raw body, so a generated schema would describe nothing.
         openapi_config=None,
     )
+    # Outside Litestar's routing, so 404s and 405s get request ids and access logs too.
+    app.asgi_handler = RequestEdge(
+        app.asgi_handler, metrics=metrics, trusted_proxies=config.trusted_proxies
+    )
+    return app
 
 
 def _recent_bookings(reads: UnitOfWorkFactory) -> RecentBookings:

@@ -21,6 +21,7 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.handlers import WebsocketRouteHandler
 
 from adapters.fanout import EventFanout, Subscription, SubscriptionOverflow
+from booking_core.events import StoredEvent
 
 __all__ = ["ADMIN_SOCKET_PATH", "RecentBookings", "admin_socket_routes", "presented_token"]
 
@@ -59,6 +60,8 @@ def token_matches(presented: str | None, expected: str | None) -> bool:
 def admin_socket_routes(
     fanout: EventFanout, admin_token: str | None, recent_bookings: RecentBookings
 ) -> list[WebsocketRouteHandler]:
+    encoded = _EncodedEvents()
+
     @websocket(ADMIN_SOCKET_PATH, name="admin_bookings_socket")
     async def admin_bookings(socket: WebSocket[Any, Any, Any]) -> None:
         if not token_matches(presented_token(socket.headers, socket.query_params), admin_token):
@@ -70,9 +73,24 @@ def admin_socket_routes(
             return
         await socket.accept()
         subscription = fanout.subscribe(since)
-        await _DashboardSession(socket, subscription, recent_bookings).run()
+        await _DashboardSession(socket, subscription, recent_bookings, encoded).run()
 
     return [admin_bookings]
+
+
+class _EncodedEvents:
+    """The last event's message text: every dashboard gets the same event object from the
+    fan-out within moments, so it is encoded once rather than once per dashboard."""
+
+    def __init__(self) -> None:
+        self._event: StoredEvent | None = None
+        self._text = ""
+
+    def text(self, event: StoredEvent) -> str:
+        if event is not self._event:
+            self._text = msgspec.json.encode(event.message()).decode()
+            self._event = event
+        return self._text
 
 
 def _since(raw: str | None) -> int | bool | None:
@@ -89,10 +107,12 @@ class _DashboardSession:
         socket: WebSocket[Any, Any, Any],
         subscription: Subscription,
         recent_bookings: RecentBookings,
+        encoded: _EncodedEvents,
     ) -> None:
         self._socket = socket
         self._subscription = subscription
         self._recent_bookings = recent_bookings
+        self._encoded = encoded
         self._send_lock = asyncio.Lock()
         #: The last event this dashboard was actually sent: where it must resume from.
         self._last_sent = subscription.last_event_id
@@ -126,13 +146,16 @@ class _DashboardSession:
             )
 
     async def _send(self, message: dict[str, Any]) -> None:
+        await self._send_text(msgspec.json.encode(message).decode())
+
+    async def _send_text(self, text: str) -> None:
         async with self._send_lock:
-            await self._socket.send_text(msgspec.json.encode(message).decode())
+            await self._socket.send_text(text)
 
     async def _forward_events(self) -> None:
         with contextlib.suppress(SubscriptionOverflow):
             async for event in self._subscription.events():
-                await self._send(event.message())
+                await self._send_text(self._encoded.text(event))
                 self._last_sent = event.event_id
 
     async def _answer_requests(self) -> None:

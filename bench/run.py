@@ -1,0 +1,603 @@
+"""``make bench``: every scenario, against the ceilings, as one table with PASS/FAIL.
+
+Scenarios (``BENCH_SCENARIOS``, comma-separated, default all, in this order):
+
+``http``    ceiling: the same Litestar + uvicorn stack answering a canned 201 (bench.ceiling_app)
+``sqlite``  ceiling: raw ``sqlite3`` doing one booking's statements, one thread (sqlite_ceiling)
+``a``       ``booking serve``, SQLite, one worker
+``c``       the same on a database seeded with 1,000,000 bookings and 200,000 customers
+``b``       ``booking serve --workers 2`` on PostgreSQL 15 (a throwaway, durable cluster)
+``notify``  500 dashboards connected, bookings at a steady rate (bench.notify)
+
+Servers (and PostgreSQL) run on core 0, ``wrk`` and the other clients on core 1. Each load
+scenario is a warm-up, then the measured run, both with 32 connections of unique valid bookings
+(distinct slots; 80 % known phones, 20 % new). The server runs with release settings: log
+level WARNING, access log off, rate limit off (all the load comes from one client address).
+
+Durations and sizes come from ``BENCH_*`` variables (see ``Options``); the defaults give a full
+run of about five minutes once the large database is cached (its first build takes minutes).
+``BENCH_SRC=path/to/src`` runs the service from another source tree (e.g. a "before" copy).
+Results also go to ``test-artifacts/bench/<time>/results.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.loadgen import LoadResult, run_wrk, wrk_available
+from bench.processes import CLIENT_CPU, SERVER_CPU, Server, free_port, pin, process_tree
+from bench.seed import cached_sqlite, prepare, seed_postgres, seed_sqlite
+from bench.workload import day0
+
+__all__ = ["main"]
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts" / "bench"
+ADMIN_TOKEN = "bench-admin-token"  # noqa: S105 - a throwaway server's token
+_RESULT_PREFIX = "BENCH_RESULT "
+
+# Targets (issue 7).
+A_MIN_RATIO = 0.5
+A_MAX_P99_MS = 25.0
+C_MAX_DEVIATION = 0.2
+NOTIFY_MAX_P99_MS = 100.0
+
+
+def _number(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
+@dataclass
+class Options:
+    warmup: float = field(default_factory=lambda: _number("BENCH_WARMUP", 5))
+    seconds: float = field(default_factory=lambda: _number("BENCH_SECONDS", 20))
+    sqlite_seconds: float = field(default_factory=lambda: _number("BENCH_SQLITE_SECONDS", 10))
+    connections: int = field(default_factory=lambda: int(_number("BENCH_CONNECTIONS", 32)))
+    wrk_threads: int = field(default_factory=lambda: int(_number("BENCH_WRK_THREADS", 1)))
+    pool: int = field(default_factory=lambda: int(_number("BENCH_POOL", 10_000)))
+    large_customers: int = field(
+        default_factory=lambda: int(_number("BENCH_LARGE_CUSTOMERS", 200_000))
+    )
+    large_bookings: int = field(
+        default_factory=lambda: int(_number("BENCH_LARGE_BOOKINGS", 1_000_000))
+    )
+    dashboards: int = field(default_factory=lambda: int(_number("BENCH_DASHBOARDS", 500)))
+    notify_rate: float = field(default_factory=lambda: _number("BENCH_NOTIFY_RATE", 50))
+    notify_seconds: float = field(default_factory=lambda: _number("BENCH_NOTIFY_SECONDS", 10))
+    scenarios: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            (os.environ.get("BENCH_SCENARIOS") or "http,sqlite,a,c,b,notify").split(",")
+        )
+    )
+    src: str | None = field(default_factory=lambda: os.environ.get("BENCH_SRC") or None)
+    profile: bool = field(default_factory=lambda: os.environ.get("BENCH_PROFILE") == "1")
+
+
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+class Runs:
+    """Slot ranges and run numbers, so no two wrk runs on one database share a slot or phone."""
+
+    def __init__(self) -> None:
+        self.next_slot = 0
+        self.number = 0
+
+    def next(self) -> tuple[int, int]:
+        self.number += 1
+        return self.next_slot, self.number
+
+    def used(self, sent: int) -> None:
+        self.next_slot += sent + 1_000
+
+
+@dataclass
+class Measurement:
+    """One measured load run (after its warm-up)."""
+
+    name: str
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    server_errors: int
+    statuses: dict[int, int]
+    peak_mib: float
+    cpu_ms_per_request: float
+    load_average: str
+
+
+class Bench:
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.dir = ARTIFACTS / time.strftime("%Y%m%d-%H%M%S")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.wrk_log = self.dir / "wrk.log"
+        self.first_day = day0()
+        self.day0_epoch = int(
+            dt.datetime(
+                self.first_day.year, self.first_day.month, self.first_day.day, tzinfo=dt.UTC
+            ).timestamp()
+        )
+        self.results: dict[str, Any] = {}
+
+    # --- environment ----------------------------------------------------------------------------
+
+    def service_env(self, database_url: str) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("BOOKING_")}
+        env |= {
+            "BOOKING_DATABASE_URL": database_url,
+            "BOOKING_ADMIN_TOKEN": ADMIN_TOKEN,
+            "BOOKING_LOG_LEVEL": "WARNING",
+            "BOOKING_ACCESS_LOG": "0",
+            "BOOKING_RATE_LIMIT": "0",
+        }
+        if self.options.src:
+            env["PYTHONPATH"] = str(Path(self.options.src).resolve())
+        return env
+
+    def booking_server(self, database_url: str, name: str, *, workers: int = 1) -> Server:
+        port = free_port()
+        command = [
+            str(Path(sys.executable).parent / "booking"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
+        return Server(
+            command,
+            port=port,
+            env=self.service_env(database_url),
+            cwd=self.dir,
+            log_path=self.dir / f"{name}-server.log",
+            expected_processes=1 if workers == 1 else workers + 1,
+        )
+
+    def base_sqlite(self, name: str) -> str:
+        """A migrated SQLite database with the benchmark settings and the known-phone pool."""
+        path = self.dir / f"{name}.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        prepare(self.service_env(url), self.dir)
+        seed_sqlite(path, customers=self.options.pool)
+        return url
+
+    # --- load -------------------------------------------------------------------------------------
+
+    def load(self, server: Server, name: str, runs: Runs, pool: int) -> Measurement:
+        """Warm up, then measure: wrk on core 1 against ``server``."""
+        options = self.options
+
+        def wrk(seconds: float) -> LoadResult:
+            first, number = runs.next()
+            result = run_wrk(
+                server.url,
+                seconds=seconds,
+                first_slot=first,
+                pool=pool,
+                run=number,
+                day0_epoch=self.day0_epoch,
+                connections=options.connections,
+                threads=options.wrk_threads,
+                log_path=self.wrk_log,
+            )
+            runs.used(result.sent)
+            return result
+
+        _log(f"{name}: warm-up {options.warmup:.0f} s (load average {_load_average()})")
+        wrk(options.warmup)
+        load_average = _load_average()
+        cpu_before = server.cpu_seconds()
+        _log(f"{name}: measuring {options.seconds:.0f} s")
+        with self.profiler(server, name, options.seconds):
+            result = wrk(options.seconds)
+        cpu = server.cpu_seconds() - cpu_before
+        measurement = Measurement(
+            name=name,
+            rate=result.rate,
+            p50_ms=result.p50_ms,
+            p99_ms=result.p99_ms,
+            errors=result.errors,
+            server_errors=result.server_errors,
+            statuses=result.statuses,
+            peak_mib=server.peak_memory_mib(),
+            cpu_ms_per_request=1000 * cpu / max(1, result.requests),
+            load_average=load_average,
+        )
+        _log(
+            f"{name}: {measurement.rate:.0f} req/s, p50 {measurement.p50_ms:.1f} ms, "
+            f"p99 {measurement.p99_ms:.1f} ms, statuses {measurement.statuses}"
+        )
+        self.results[name] = asdict(measurement)
+        return measurement
+
+    @contextmanager
+    def profiler(self, server: Server, name: str, seconds: float) -> Iterator[None]:
+        """With ``BENCH_PROFILE=1``, py-spy samples the server (GIL holders only, i.e. Python
+        CPU time) during the measured run; collapsed stacks go to ``<name>-profile.txt``."""
+        if not self.options.profile:
+            yield
+            return
+        output = self.dir / f"{name}-profile.txt"
+        command = [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--pid",
+            str(server.pid),
+            "--subprocesses",
+            "--gil",
+            "--rate",
+            "200",
+            "--duration",
+            str(max(1, round(seconds))),
+            "--format",
+            "raw",
+            "--output",
+            str(output),
+        ]
+        spy = subprocess.Popen(
+            pin(CLIENT_CPU, command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            yield
+        finally:
+            spy.wait(timeout=60)
+            _log(f"{name}: profile in {output}")
+
+    # --- scenarios --------------------------------------------------------------------------------
+
+    def http_ceiling(self) -> None:
+        port = free_port()
+        command = [sys.executable, "-m", "bench.ceiling_app", "--port", str(port)]
+        env = {key: value for key, value in os.environ.items() if not key.startswith("BOOKING_")}
+        env["PYTHONPATH"] = str(ROOT)
+        server = Server(
+            command, port=port, env=env, cwd=ROOT, log_path=self.dir / "http-server.log"
+        )
+        with server:
+            self.load(server, "http", Runs(), self.options.pool)
+
+    def sqlite_ceiling(self) -> None:
+        url = self.base_sqlite("sqlite-ceiling")
+        path = url.removeprefix("sqlite+aiosqlite:///")
+        _log(f"sqlite: {self.options.sqlite_seconds:.0f} s (load average {_load_average()})")
+        load_average = _load_average()
+        output = subprocess.run(
+            pin(
+                SERVER_CPU,
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.sqlite_ceiling",
+                    path,
+                    f"--seconds={self.options.sqlite_seconds}",
+                    f"--pool={self.options.pool}",
+                ],
+            ),
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        ).stdout
+        result = _result_line(output)
+        result["load_average"] = load_average
+        _log(f"sqlite: {result['rate']:.0f} bookings/s, p99 {result['p99_ms']:.1f} ms")
+        self.results["sqlite"] = result
+
+    def scenario_a(self) -> None:
+        url = self.base_sqlite("a")
+        with self.booking_server(url, "a") as server:
+            self.load(server, "a", Runs(), self.options.pool)
+
+    def scenario_c(self) -> None:
+        path = self.dir / "c.db"
+        options = self.options
+        _log(
+            f"c: seeded database ({options.large_bookings:,} bookings, "
+            f"{options.large_customers:,} customers)"
+        )
+        spent = cached_sqlite(
+            path,
+            ARTIFACTS / "cache",
+            self.service_env(f"sqlite+aiosqlite:///{path}"),
+            customers=options.large_customers,
+            bookings=options.large_bookings,
+        )
+        if spent:
+            _log(f"c: built and cached the seeded database in {spent:.0f} s")
+        with self.booking_server(f"sqlite+aiosqlite:///{path}", "c") as server:
+            self.load(server, "c", Runs(), options.large_customers)
+
+    def scenario_b(self) -> None:
+        sys.path.insert(0, str(ROOT))
+        from tests.support.postgres import PostgresCluster, postgres_available  # noqa: PLC0415
+
+        available, reason = postgres_available()
+        if not available:
+            _log(f"b: skipped: {reason}")
+            self.results["b"] = {"skipped": reason}
+            return
+        with PostgresCluster(durable=True) as cluster:
+            _pin_postgres(cluster.root)
+            env = self.service_env(cluster.url)
+            prepare(env, self.dir)
+            asyncio.run(seed_postgres(cluster.dsn_for(), customers=self.options.pool))
+            with self.booking_server(cluster.url, "b", workers=2) as server:
+                self.load(server, "b", Runs(), self.options.pool)
+
+    def notify_client(self, server: Server) -> subprocess.CompletedProcess[str]:
+        options = self.options
+        return subprocess.run(
+            pin(
+                CLIENT_CPU,
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.notify",
+                    f"--url={server.url}",
+                    f"--token={ADMIN_TOKEN}",
+                    f"--dashboards={options.dashboards}",
+                    f"--rate={options.notify_rate}",
+                    f"--seconds={options.notify_seconds}",
+                    f"--pool={options.pool}",
+                ],
+            ),
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
+        )
+
+    def notifications(self) -> None:
+        options = self.options
+        url = self.base_sqlite("notify")
+        with self.booking_server(url, "notify") as server:
+            _log(
+                f"notify: {options.dashboards} dashboards, {options.notify_rate:.0f} bookings/s "
+                f"for {options.notify_seconds:.0f} s (load average {_load_average()})"
+            )
+            load_average = _load_average()
+            cpu_before, started = server.cpu_seconds(), time.perf_counter()
+            with self.profiler(server, "notify", options.notify_seconds + 5):
+                output = self.notify_client(server)
+            server_cpu_share = (server.cpu_seconds() - cpu_before) / (time.perf_counter() - started)
+            (self.dir / "notify.log").write_text(output.stdout + output.stderr)
+            if output.returncode != 0:
+                raise RuntimeError(f"bench.notify failed; see {self.dir / 'notify.log'}")
+            result = _result_line(output.stdout)
+            result["peak_mib"] = server.peak_memory_mib()
+            result["load_average"] = load_average
+            result["server_cpu_share"] = server_cpu_share
+        _log(
+            f"notify: p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
+            f"lost {result['lost_messages']}"
+        )
+        self.results["notify"] = result
+
+    # --- the whole run ----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        steps: dict[str, Callable[[], None]] = {
+            "http": self.http_ceiling,
+            "sqlite": self.sqlite_ceiling,
+            "a": self.scenario_a,
+            "c": self.scenario_c,
+            "b": self.scenario_b,
+            "notify": self.notifications,
+        }
+        unknown = set(self.options.scenarios) - set(steps)
+        if unknown:
+            _log(f"unknown scenarios {sorted(unknown)}; choose from {', '.join(steps)}")
+            return 2
+        self.results["machine"] = _machine()
+        self.results["options"] = asdict(self.options)
+        for name in self.options.scenarios:
+            steps[name]()
+        (self.dir / "results.json").write_text(json.dumps(self.results, indent=2))
+        ok = report(self.results)
+        _log(f"results and logs in {self.dir}")
+        return 0 if ok else 1
+
+
+def _pin_postgres(root: Path) -> None:
+    """Move the cluster's processes to the server core; backends forked later inherit it."""
+    postmaster = int((root / "data" / "postmaster.pid").read_text().split()[0])
+    for pid in process_tree(postmaster):
+        subprocess.run(
+            ["taskset", "-a", "-p", "-c", SERVER_CPU, str(pid)],
+            capture_output=True,
+            check=False,
+        )
+
+
+def _result_line(output: str) -> dict[str, Any]:
+    for line in output.splitlines():
+        if line.startswith(_RESULT_PREFIX):
+            result: dict[str, Any] = json.loads(line.removeprefix(_RESULT_PREFIX))
+            return result
+    raise RuntimeError(f"no result in:\n{output}")
+
+
+def _machine() -> dict[str, str]:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown",
+    )
+    return {
+        "cpus": str(os.cpu_count()),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "load_average_at_start": _load_average(),
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+# --- the report -----------------------------------------------------------------------------------
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+@contextmanager
+def _table() -> Iterator[Callable[..., None]]:
+    header = (
+        f"{'scenario':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
+        f"{'peak MiB':>9} {'CPU ms/req':>10}  {'x http':>6} {'x sqlite':>8} {'x comb.':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+
+    def row(name: str, values: Mapping[str, Any], ceilings: Mapping[str, float]) -> None:
+        def ratio(key: str) -> str:
+            return f"{values['rate'] / ceilings[key]:.2f}" if ceilings.get(key) else "-"
+
+        peak = values.get("peak_mib")
+        peak_text = "-" if peak is None else f"{peak:.0f}"
+        cpu = values.get("cpu_ms_per_request") or values.get("cpu_us_per_booking", 0) / 1000
+        print(
+            f"{name:<34} {values['rate']:>8.0f} {values['p50_ms']:>8.1f} {values['p99_ms']:>8.1f} "
+            f"{values.get('errors', 0):>7} {peak_text:>9} "
+            f"{cpu:>10.2f}  {ratio('http'):>6} {ratio('sqlite'):>8} {ratio('combined'):>7}"
+        )
+
+    yield row
+
+
+def _verdicts(results: Mapping[str, Any], ceilings: Mapping[str, float]) -> list[tuple[str, bool]]:
+    """Each target of issue 7 that this run measured, and whether it was met."""
+    verdicts: list[tuple[str, bool]] = []
+    a, b, c = results.get("a"), results.get("b"), results.get("c")
+    if a and "combined" in ceilings:
+        ratio = a["rate"] / ceilings["combined"]
+        verdicts.append(
+            (
+                f"(a) throughput {ratio:.2f} x combined ceiling >= {A_MIN_RATIO}",
+                ratio >= A_MIN_RATIO,
+            )
+        )
+    if a:
+        verdicts.append((f"(a) non-2xx: {a['errors']} == 0", a["errors"] == 0))
+        verdicts.append(
+            (f"(a) p99 {a['p99_ms']:.1f} ms <= {A_MAX_P99_MS:.0f} ms", a["p99_ms"] <= A_MAX_P99_MS)
+        )
+    if a and c:
+        rate_ratio = c["rate"] / a["rate"]
+        p99_ratio = c["p99_ms"] / a["p99_ms"]
+        verdicts.append(
+            (
+                f"(c) throughput {rate_ratio:.2f} x (a), within {C_MAX_DEVIATION:.0%}",
+                rate_ratio >= 1 - C_MAX_DEVIATION,
+            )
+        )
+        verdicts.append(
+            (
+                f"(c) p99 {p99_ratio:.2f} x (a), within {C_MAX_DEVIATION:.0%}",
+                p99_ratio <= 1 + C_MAX_DEVIATION,
+            )
+        )
+        verdicts.append((f"(c) non-2xx: {c['errors']} == 0", c["errors"] == 0))
+    if b and "rate" in b:
+        verdicts.append(
+            (
+                f"(b) 5xx: {b['server_errors']} == 0 (non-2xx: {b['errors']})",
+                b["server_errors"] == 0,
+            )
+        )
+        if a:
+            print(f"(b) / (a) throughput: {b['rate'] / a['rate']:.2f}")
+    notify = results.get("notify")
+    if notify:
+        print(
+            f"notifications: {notify['dashboards']} dashboards, {notify['bookings']} bookings at "
+            f"{notify['rate']:.0f}/s: p50 {notify['p50_ms']:.1f} ms, p99 {notify['p99_ms']:.1f} ms "
+            f"(max {notify['max_ms']:.1f}), lost {notify['lost_messages']}, duplicates "
+            f"{notify['duplicates']}, failed bookings {notify['failed_bookings']}, "
+            f"client CPU {notify['client_cpu_share']:.0%}, server CPU "
+            f"{notify.get('server_cpu_share', float('nan')):.0%} (connecting included)"
+        )
+        verdicts.append(
+            (
+                f"notify p99 {notify['p99_ms']:.1f} ms < {NOTIFY_MAX_P99_MS:.0f} ms",
+                notify["p99_ms"] < NOTIFY_MAX_P99_MS,
+            )
+        )
+        verdicts.append(
+            (
+                f"notify lost {notify['lost_messages']} == 0",
+                notify["lost_messages"] == 0 and notify["failed_bookings"] == 0,
+            )
+        )
+    return verdicts
+
+
+def report(results: Mapping[str, Any]) -> bool:
+    """Print the table and the verdicts; return whether every measured target passed."""
+    ceilings: dict[str, float] = {}
+    if "http" in results:
+        ceilings["http"] = results["http"]["rate"]
+    if "sqlite" in results:
+        ceilings["sqlite"] = results["sqlite"]["rate"]
+    if "http" in ceilings and "sqlite" in ceilings:
+        ceilings["combined"] = 1 / (1 / ceilings["http"] + 1 / ceilings["sqlite"])
+    machine = results.get("machine", {})
+    print()
+    print(
+        f"Machine: {machine.get('cpus')} CPUs ({machine.get('cpu_model')}), Python "
+        f"{machine.get('python')}, load average at start {machine.get('load_average_at_start')}"
+    )
+    labels = {
+        "http": "ceiling: HTTP stack, canned 201",
+        "sqlite": "ceiling: raw sqlite3, 1 thread",
+        "a": "(a) SQLite, 1 worker",
+        "c": "(c) SQLite, 1M bookings seeded",
+        "b": "(b) PostgreSQL, 2 workers",
+    }
+    with _table() as row:
+        for name, label in labels.items():
+            values = results.get(name)
+            if values and "rate" in values:
+                row(label, values, ceilings)
+        if "combined" in ceilings:
+            print(f"{'ceiling: combined 1/(1/http+1/sqlite)':<34} {ceilings['combined']:>8.0f}")
+    verdicts = _verdicts(results, ceilings)
+    print()
+    for text, ok in verdicts:
+        print(f"  {_verdict(ok)}  {text}")
+    return all(ok for _, ok in verdicts)
+
+
+def main() -> int:
+    if not wrk_available():
+        _log("wrk and taskset are needed: 'make bench' installs wrk (apt-get install wrk)")
+        return 2
+    return Bench(Options()).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

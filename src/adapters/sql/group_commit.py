@@ -1,0 +1,222 @@
+"""Group commit for SQLite: one durable ``COMMIT`` (one ``fsync``) for the writes of many units
+of work, each still atomic on its own.
+
+With ``synchronous=FULL`` every commit waits for the disk, and SQLite has one writer at a time,
+so committing each booking on its own caps the service at one booking per ``fsync`` however
+fast everything else is (a few hundred a second on a typical virtual disk), with every other
+booking queued behind that wait. Databases that serve many writers group their commits; this
+does the same inside one process:
+
+* Units of work still take turns (the process's write lock): one at a time runs its statements,
+  on the one connection of the current *batch* (a transaction opened with ``BEGIN IMMEDIATE``),
+  inside its own ``SAVEPOINT``. A unit of work that fails rolls back to its savepoint: the
+  batch keeps only what the units that committed wrote.
+* A unit of work that commits releases its savepoint, hands the turn on, and waits until the
+  batch is durably committed; only then does its ``commit()`` return (so a ``201`` still means
+  "on disk", and notifications still follow the commit).
+* When a turn ends and nobody is waiting for the next one (or the batch is full), the batch is
+  committed while the next turns wait, and they start the next batch.
+
+So under no load a unit of work commits alone, exactly as before; under load, the units that
+queued during one ``fsync`` share the next. If a batch's ``COMMIT`` fails, every unit of work in
+it gets the error: none of them answers as if it were stored. Readers use other connections
+and, in WAL mode, see only committed batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+
+from adapters.sql.sqlite_driver import InlineSqliteConnection
+from adapters.sql.wal_checkpoint import WalCheckpointer
+
+__all__ = ["MAX_BATCH", "BatchAbandoned", "GroupCommit", "WriteTurn"]
+
+_log = logging.getLogger(__name__)
+
+#: Units of work committed together at most; bounds how long the first of them waits.
+MAX_BATCH = 64
+# Plain SQL rather than SQLAlchemy's nested transactions, whose SAVEPOINT clauses are compiled
+# anew every time. Turns never overlap, so one name serves them all.
+_SAVEPOINT = "SAVEPOINT unit_of_work"
+_RELEASE = "RELEASE SAVEPOINT unit_of_work"
+_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT unit_of_work"
+
+
+class _Batch:
+    """One ``BEGIN IMMEDIATE`` transaction shared by consecutive turns."""
+
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        transaction: AsyncTransaction,
+        driver: InlineSqliteConnection | None,
+    ) -> None:
+        self.connection = connection
+        self.transaction = transaction
+        #: The driver connection when it can run savepoints inline (no SQLAlchemy round trip).
+        self._driver = driver
+        #: Resolved when the batch is durably committed (or has failed), one per committed turn.
+        self.members: list[asyncio.Future[None]] = []
+        #: A turn could not undo its own writes: nothing of this batch may be committed.
+        self.broken: BaseException | None = None
+
+    @classmethod
+    async def open(cls, engine: AsyncEngine) -> Self:
+        connection = await engine.connect()
+        try:
+            transaction = await connection.begin()
+            driver = (await connection.get_raw_connection()).driver_connection
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await connection.close()
+            raise
+        return cls(
+            connection, transaction, driver if isinstance(driver, InlineSqliteConnection) else None
+        )
+
+    async def execute(self, sql: str) -> None:
+        """One savepoint statement; SQLAlchemy's per-statement work would cost more than it."""
+        if self._driver is not None:
+            self._driver.run_inline(sql)
+        else:
+            await self.connection.exec_driver_sql(sql)
+
+
+class GroupCommit:
+    """The write side of one SQLite database in this process."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        max_batch: int = MAX_BATCH,
+        checkpointer: WalCheckpointer | None = None,
+    ) -> None:
+        self._engine = engine
+        self._max_batch = max_batch
+        #: Told of every durable commit, to checkpoint outside the write path.
+        self._checkpointer = checkpointer
+        self._lock = asyncio.Lock()
+        #: Turns asked for and not yet ended (the one running and those queued for the lock).
+        self._pending = 0
+        self._batch: _Batch | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    async def turn(self) -> WriteTurn:
+        """Wait for this unit of work's turn; it runs inside a fresh savepoint of the batch."""
+        self._pending += 1
+        try:
+            await self._lock.acquire()
+        except BaseException:
+            self._pending -= 1
+            raise
+        try:
+            if self._batch is None:
+                self._batch = await _Batch.open(self._engine)
+            batch = self._batch
+            await batch.execute(_SAVEPOINT)
+        except BaseException as error:
+            if self._batch is not None:
+                self._batch.broken = self._batch.broken or error
+            self._end_turn()
+            raise
+        return WriteTurn(self, batch)
+
+    def _end_turn(self) -> None:
+        """Hand the turn on, or commit the batch if nobody is waiting to join it."""
+        self._pending -= 1
+        batch = self._batch
+        if batch is None:
+            self._lock.release()
+            return
+        if self._pending > 0 and len(batch.members) < self._max_batch and batch.broken is None:
+            self._lock.release()  # the next turn joins this batch
+            return
+        self._batch = None
+        # A task of its own, so that no caller's cancellation can leave members waiting; it
+        # releases the lock when the batch is over.
+        task = asyncio.get_running_loop().create_task(self._finish(batch))
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _finish(self, batch: _Batch) -> None:
+        failure: BaseException | None = None
+        try:
+            if batch.members and batch.broken is None:
+                await batch.transaction.commit()
+                if self._checkpointer is not None:
+                    self._checkpointer.after_commit()
+            else:
+                await batch.transaction.rollback()
+                if batch.broken is not None:
+                    failure = BatchAbandoned()
+                    failure.__cause__ = batch.broken
+        except BaseException as error:
+            failure = error
+        finally:
+            with contextlib.suppress(Exception):
+                await batch.connection.close()
+            self._lock.release()
+        for member in batch.members:
+            if member.done():
+                continue
+            if failure is None:
+                member.set_result(None)
+            elif isinstance(failure, Exception):
+                member.set_exception(failure)
+            else:  # cancelled (shutdown): whether it committed is unknown, so no one says it did
+                member.cancel()
+        if failure is not None and not isinstance(failure, Exception):
+            raise failure
+
+    async def wait_idle(self) -> None:
+        """Wait for batches being committed (for shutdown)."""
+        while self._flushes:
+            await asyncio.gather(*self._flushes, return_exceptions=True)
+
+
+class BatchAbandoned(Exception):
+    """The batch was rolled back because one of its units of work could not be undone."""
+
+
+class WriteTurn:
+    """One unit of work's turn: its connection, its savepoint, its commit."""
+
+    def __init__(self, group: GroupCommit, batch: _Batch) -> None:
+        self.connection = batch.connection
+        self._group = group
+        self._batch = batch
+        self._ended = False
+
+    async def commit(self) -> None:
+        """Keep this unit's writes in the batch and wait until the batch is on disk."""
+        if self._ended:
+            msg = "this unit of work has already ended"
+            raise RuntimeError(msg)
+        await self._batch.execute(_RELEASE)
+        durable = asyncio.get_running_loop().create_future()
+        self._batch.members.append(durable)
+        self._ended = True
+        self._group._end_turn()
+        await durable
+
+    async def close(self) -> None:
+        """End the turn; roll this unit's writes back unless it committed. Safe to repeat."""
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            await self._batch.execute(_ROLLBACK_TO)
+            await self._batch.execute(_RELEASE)
+        except BaseException as error:
+            _log.warning("rolling back a unit of work failed; its batch is abandoned")
+            self._batch.broken = self._batch.broken or error
+            raise
+        finally:
+            self._group._end_turn()

@@ -16,7 +16,8 @@ level WARNING, access log off, rate limit off (all the load comes from one clien
 
 Durations and sizes come from ``BENCH_*`` variables (see ``Options``); the defaults give a full
 run of about five minutes once the large database is cached (its first build takes minutes).
-``BENCH_SRC=path/to/src`` runs the service from another source tree (e.g. a "before" copy).
+``BENCH_SRC=path/to/src`` runs the service from another source tree (e.g. a "before" copy);
+``BENCH_PROFILE=1`` samples the server with py-spy; ``BENCH_KEEP_DB=1`` keeps the databases.
 Results also go to ``test-artifacts/bench/<time>/results.json``.
 """
 
@@ -83,6 +84,7 @@ class Options:
     )
     src: str | None = field(default_factory=lambda: os.environ.get("BENCH_SRC") or None)
     profile: bool = field(default_factory=lambda: os.environ.get("BENCH_PROFILE") == "1")
+    keep_databases: bool = field(default_factory=lambda: os.environ.get("BENCH_KEEP_DB") == "1")
 
 
 def _log(message: str) -> None:
@@ -411,8 +413,13 @@ class Bench:
             return 2
         self.results["machine"] = _machine()
         self.results["options"] = asdict(self.options)
-        for name in self.options.scenarios:
-            steps[name]()
+        try:
+            for name in self.options.scenarios:
+                steps[name]()
+        finally:
+            if not self.options.keep_databases:  # the large one alone is ~700 MB
+                for database in self.dir.glob("*.db*"):
+                    database.unlink()
         (self.dir / "results.json").write_text(json.dumps(self.results, indent=2))
         ok = report(self.results)
         _log(f"results and logs in {self.dir}")

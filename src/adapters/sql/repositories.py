@@ -60,13 +60,6 @@ _encode_json = msgspec.json.Encoder().encode
 _decode_json = msgspec.json.Decoder().decode
 
 
-def _insert(connection: AsyncConnection, table: Any) -> Any:
-    """The dialect's INSERT, which knows ``ON CONFLICT``."""
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 # Statements of the booking path, built once: building a statement (coercing every operand,
 # generating its cache key) cost more than running it. Values are bound at execution.
 _ACTIVE_SETTINGS = select(tables.business_settings).where(tables.business_settings.c.is_active)

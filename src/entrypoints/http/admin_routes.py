@@ -9,7 +9,6 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-import msgspec
 from litestar import Request, Response, Router, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
@@ -20,7 +19,6 @@ from booking_core.entities import BookingStatus
 from booking_core.errors import (
     BookingNotFound,
     InvalidField,
-    InvalidRequestBody,
     SettingsMissing,
 )
 from booking_core.events import booking_event_payload
@@ -29,7 +27,8 @@ from booking_core.ports import UnitOfWorkFactory
 from booking_core.queries import MAX_PAGE_SIZE, BookingQuery
 from booking_core.request import normalize_phone
 from booking_core.update_settings import UpdateSettings
-from entrypoints.http.dashboard_socket import token_matches
+from entrypoints.http.dashboard_socket import bearer_token, token_matches
+from entrypoints.http.routes import json_object
 
 __all__ = ["ADMIN_API_PATH", "MAX_PAGE", "admin_router"]
 
@@ -50,8 +49,7 @@ def admin_router(
     async def require_admin(
         connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
     ) -> None:
-        scheme, _sep, token = connection.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token_matches(token.strip(), admin_token):
+        if not token_matches(bearer_token(connection.headers), admin_token):
             raise NotAuthorizedException(headers={"WWW-Authenticate": "Bearer"})
 
     @get("/bookings/", name="admin_list_bookings")
@@ -103,13 +101,7 @@ def admin_router(
 
     @patch("/settings/", name="admin_update_settings")
     async def change_settings(request: Request[Any, Any, Any]) -> Response[Any]:
-        try:
-            changes = msgspec.json.decode(await request.body())
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-            raise InvalidRequestBody from None
-        if not isinstance(changes, dict):
-            raise InvalidRequestBody
-        update = await update_settings(changes)
+        update = await update_settings(json_object(await request.body()))
         return Response(
             {
                 "success": True,

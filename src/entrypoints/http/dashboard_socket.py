@@ -23,7 +23,14 @@ from litestar.handlers import WebsocketRouteHandler
 from adapters.fanout import EventFanout, Subscription, SubscriptionOverflow
 from booking_core.events import StoredEvent
 
-__all__ = ["ADMIN_SOCKET_PATH", "RecentBookings", "admin_socket_routes", "presented_token"]
+__all__ = [
+    "ADMIN_SOCKET_PATH",
+    "RecentBookings",
+    "admin_socket_routes",
+    "bearer_token",
+    "presented_token",
+    "token_matches",
+]
 
 ADMIN_SOCKET_PATH = "/ws/admin/bookings/"
 #: Number of bookings a ``get_bookings`` request answers with (as the original did).
@@ -40,13 +47,19 @@ RecentBookings = Callable[[int], Awaitable[Sequence[dict[str, Any]]]]
 _log = logging.getLogger(__name__)
 
 
-def presented_token(headers: Any, query: Any) -> str | None:
-    """The admin token from ``Authorization: Bearer …`` or ``?token=…``."""
+def bearer_token(headers: Any) -> str | None:
+    """The credentials of ``Authorization: Bearer …``, if that is what was sent."""
     authorization: str = headers.get("authorization", "")
     scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()
-    token: str | None = query.get("token")
+    return None
+
+
+def presented_token(headers: Any, query: Any) -> str | None:
+    """The admin token from ``Authorization: Bearer …`` or ``?token=…`` (browsers cannot set
+    headers on a WebSocket)."""
+    token: str | None = bearer_token(headers) or query.get("token")
     return token
 
 

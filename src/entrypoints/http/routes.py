@@ -31,6 +31,7 @@ __all__ = [
     "ReadinessCheck",
     "booking_routes",
     "health_routes",
+    "json_object",
 ]
 
 BOOKING_CREATE_PATH = "/api/agent/booking/create/"
@@ -54,7 +55,7 @@ def booking_routes(
 ) -> list[HTTPRouteHandler]:
     @post(BOOKING_CREATE_PATH, status_code=HTTPStatus.CREATED, name="create_agent_booking")
     async def create_agent_booking(request: Request[Any, Any, Any]) -> Response[Any]:
-        body = _json_object(await request.body())
+        body = json_object(await request.body())
         key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
         if key is None:
             result = await create_booking(body)
@@ -129,7 +130,7 @@ def health_routes(check_ready: ReadinessCheck) -> list[HTTPRouteHandler]:
     return [health, ready]
 
 
-def _json_object(raw: bytes) -> dict[str, Any]:
+def json_object(raw: bytes) -> dict[str, Any]:
     """Decode a request body that must be one JSON object.
 
     A UTF-8 byte order mark is tolerated (RFC 8259 allows it; some Windows tools send one).

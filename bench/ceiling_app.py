@@ -1,10 +1,12 @@
 """Ceiling: the service's HTTP stack answering the create request with no database work.
 
-Same Litestar, same uvicorn with the options ``booking serve`` uses (one worker, access log
-off), same route path and method, the body read and decoded the way the real handler does
-(``msgspec``, must be a JSON object), and a ``201`` with a body of the real response's shape
-and size. What the real server does on top of this is the booking itself: validation, policy,
-storage and the outbox, plus the project's own middleware.
+Same Litestar app shell and the same direct lane in front of it that serves the create path in
+the service (``entrypoints.http.booking_endpoint.BookingLane``, with nothing configured for
+agent access), same uvicorn with the options ``booking serve`` uses (one worker, access log
+off), same path and method, the body read and decoded the way the real endpoint does (the
+same ``json_object``: msgspec, must be a JSON object), and a ``201`` with a body of the real
+response's shape and size. What the real server does on top of this is the booking itself:
+validation, policy, storage and the outbox, plus the request-id/metrics edge.
 
     python -m bench.ceiling_app --port 8001
 """
@@ -13,18 +15,17 @@ from __future__ import annotations
 
 import argparse
 import gc
-from typing import Any
 
 import msgspec
 import uvicorn
-from litestar import Litestar, Request, Response, get, post
+from litestar import Litestar, get
 
 from entrypoints.cli.server import uvicorn_options
-from entrypoints.http.routes import BOOKING_CREATE_PATH
+from entrypoints.http.agent_access import AgentAccess
+from entrypoints.http.booking_endpoint import Answer, BookingLane, json_object
 
 __all__ = ["create_app"]
 
-_UTF8_BOM = b"\xef\xbb\xbf"
 _CANNED = msgspec.json.encode(
     {
         "success": True,
@@ -57,12 +58,15 @@ _CANNED = msgspec.json.encode(
 )
 
 
-@post(BOOKING_CREATE_PATH, status_code=201)
-async def create_booking(request: Request[Any, Any, Any]) -> Response[bytes]:
-    body = msgspec.json.decode((await request.body()).removeprefix(_UTF8_BOM))
-    if not isinstance(body, dict):
-        return Response(b'{"success":false}', status_code=400, media_type="application/json")
-    return Response(_CANNED, status_code=201, media_type="application/json")
+class CannedEndpoint:
+    """Decodes the body as the real endpoint does, then answers the canned 201."""
+
+    async def answer(
+        self, *, content_type: str | None, idempotency_key: str | None, raw_body: bytes
+    ) -> Answer:
+        del content_type, idempotency_key
+        json_object(raw_body)  # the benchmark only sends valid bodies
+        return Answer(201, _CANNED)
 
 
 @get("/health")
@@ -71,10 +75,15 @@ async def health() -> dict[str, str]:
 
 
 def create_app() -> Litestar:
-    app = Litestar(
-        route_handlers=[create_booking, health], debug=False, logging_config=None,
-        openapi_config=None,
-    )  # fmt: skip
+    app = Litestar(route_handlers=[health], debug=False, logging_config=None, openapi_config=None)
+    open_access = AgentAccess(limiter=None, api_keys=(), allowed_networks=(), trusted_proxies=())
+    app.asgi_handler = BookingLane(
+        app.asgi_handler,
+        CannedEndpoint(),
+        open_access,
+        max_body_bytes=64 * 1024,
+        cors_enabled=False,
+    )
     gc.collect()
     gc.freeze()  # as entrypoints.asgi does for the service
     return app

@@ -27,8 +27,8 @@ from booking_core.ports import UnitOfWorkFactory
 from booking_core.queries import MAX_PAGE_SIZE, BookingQuery
 from booking_core.request import normalize_phone
 from booking_core.update_settings import UpdateSettings
+from entrypoints.http.booking_endpoint import json_object
 from entrypoints.http.dashboard_socket import bearer_token, token_matches
-from entrypoints.http.routes import json_object
 
 __all__ = ["ADMIN_API_PATH", "MAX_PAGE", "admin_router"]
 

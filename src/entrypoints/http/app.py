@@ -31,6 +31,7 @@ from entrypoints.config import AppConfig
 from entrypoints.http.admin_page import admin_page_routes
 from entrypoints.http.admin_routes import admin_router
 from entrypoints.http.agent_access import agent_access
+from entrypoints.http.booking_endpoint import BookingEndpoint, BookingLane
 from entrypoints.http.content_type import require_json_body
 from entrypoints.http.cors import cors_config
 from entrypoints.http.dashboard_socket import RecentBookings, admin_socket_routes
@@ -113,12 +114,12 @@ def create_app(
         ),
         reads=reads,
     )
+    endpoint = BookingEndpoint(create_booking, IdempotencyKeys(uow_factory, clock), metrics)
+    access = agent_access(config, rate_store)
     app = Litestar(
         route_handlers=[
             *booking_routes(
-                create_booking,
-                IdempotencyKeys(uow_factory, clock),
-                CheckAvailability(reads, clock, date_order=config.date_order),
+                endpoint, CheckAvailability(reads, clock, date_order=config.date_order)
             ),
             admin_router(
                 config.admin_token,
@@ -135,7 +136,7 @@ def create_app(
         ],
         exception_handlers=exception_handlers(),
         after_exception=[metrics.after_exception],
-        middleware=[agent_access(config, rate_store)],
+        middleware=[access],
         guards=[require_json_body],
         cors_config=cors_config(config.cors_origins),
         on_startup=on_startup,
@@ -148,10 +149,16 @@ def create_app(
         # The booking endpoint reads a raw body, so a generated schema would describe nothing.
         openapi_config=None,
     )
-    # Outside Litestar's routing, so 404s and 405s get request ids and access logs too.
-    app.asgi_handler = RequestEdge(
-        app.asgi_handler, metrics=metrics, trusted_proxies=config.trusted_proxies
+    # The create endpoint's direct lane (the hot path) skips Litestar's per-request machinery.
+    lane = BookingLane(
+        app.asgi_handler,
+        endpoint,
+        access,
+        max_body_bytes=config.max_body_bytes,
+        cors_enabled=bool(config.cors_origins),
     )
+    # Outside Litestar's routing, so 404s and 405s get request ids and access logs too.
+    app.asgi_handler = RequestEdge(lane, metrics=metrics, trusted_proxies=config.trusted_proxies)
     return app
 
 

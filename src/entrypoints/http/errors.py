@@ -29,9 +29,10 @@ __all__ = [
     "INTERNAL_ERROR_CODE",
     "STATUS_BY_ERROR_FAMILY",
     "error_body",
-    "error_response",
     "exception_handlers",
     "framework_error",
+    "framework_error_body",
+    "internal_error_body",
     "status_for",
 ]
 
@@ -82,14 +83,13 @@ def error_body(error: BookingError) -> dict[str, Any]:
     return body
 
 
-def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> Response[dict[str, Any]]:
-    return Response(
-        {"success": False, "message": message, "code": code},
-        status_code=status,
-        headers=headers,
-    )
+def _body(code: str, message: str) -> dict[str, Any]:
+    return {"success": False, "message": message, "code": code}
+
+
+def internal_error_body() -> dict[str, Any]:
+    """The body of every 500: no detail, which goes to the log only."""
+    return _body(INTERNAL_ERROR_CODE, _INTERNAL_ERROR_MESSAGE)
 
 
 def _booking_error(request: Request[Any, Any, Any], error: BookingError) -> Response[Any]:
@@ -119,15 +119,17 @@ def framework_error(
     status: int, *, message: str | None = None, headers: dict[str, str] | None = None
 ) -> Response[dict[str, Any]]:
     """The response for a framework status from the table; ``message`` replaces its wording."""
+    return Response(framework_error_body(status, message), status_code=status, headers=headers)
+
+
+def framework_error_body(status: int, message: str | None = None) -> dict[str, Any]:
     code, default_message = _HTTP_ERRORS.get(status, ("http_error", HTTPStatus(status).phrase))
-    return error_response(status, code, message or default_message, headers=headers)
+    return _body(code, message or default_message)
 
 
 def _internal_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     _log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return error_response(
-        HTTPStatus.INTERNAL_SERVER_ERROR, INTERNAL_ERROR_CODE, _INTERNAL_ERROR_MESSAGE
-    )
+    return Response(internal_error_body(), status_code=HTTPStatus.INTERNAL_SERVER_ERROR)
 
 
 def exception_handlers() -> ExceptionHandlersMap:

@@ -72,7 +72,11 @@ class Metrics:
         if isinstance(error, BookingError):
             status = status_for(error)
             if status is not None and status < HTTPStatus.INTERNAL_SERVER_ERROR:
-                self.rejections[error.code] += 1
+                self.count_refusal(error.code)
+
+    def count_refusal(self, code: str) -> None:
+        """A request refused with a client error (4xx) of this code."""
+        self.rejections[code] += 1
 
     def exposition(self, *, websocket_clients: int, event_lag_seconds: float | None) -> str:
         lines = [

@@ -22,9 +22,8 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from litestar.datastructures import Headers, MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
@@ -48,6 +47,12 @@ HTML_SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 
+_REQUEST_ID_NAME = REQUEST_ID_HEADER.lower().encode()
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+_HTML_HEADERS = tuple(
+    (name.lower().encode(), value.encode()) for name, value in HTML_SECURITY_HEADERS.items()
+)
+
 _access_log = logging.getLogger("entrypoints.http.access")
 
 
@@ -63,8 +68,10 @@ class RequestEdge:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """HTTP and WebSocket scopes only: Litestar answers lifespan events before this."""
-        incoming = Headers.from_scope(scope).get(REQUEST_ID_HEADER, "")
-        request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        incoming = _header(scope["headers"], _REQUEST_ID_NAME)
+        request_id = (
+            incoming if incoming and _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        )
         token = REQUEST_ID.set(request_id)
         try:
             if scope["type"] == ScopeType.HTTP:
@@ -86,7 +93,7 @@ class RequestEdge:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                _add_headers(MutableScopeHeaders.from_message(message), request_id)
+                message["headers"] = _with_edge_headers(message.get("headers", ()), request_id)
             await send(message)
 
         try:
@@ -111,11 +118,23 @@ class RequestEdge:
                 )
 
 
-def _add_headers(headers: MutableScopeHeaders, request_id: str) -> None:
-    headers[REQUEST_ID_HEADER] = request_id
-    if "x-content-type-options" not in headers:
-        headers["X-Content-Type-Options"] = "nosniff"
-    if headers.get("content-type", "").lower().startswith("text/html"):
-        for name, value in HTML_SECURITY_HEADERS.items():
-            if name not in headers:
-                headers[name] = value
+def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _with_edge_headers(
+    headers: Iterable[tuple[bytes, bytes]], request_id: str
+) -> list[tuple[bytes, bytes]]:
+    """The response's headers plus ours: raw ASGI pairs, scanned once (the hot path)."""
+    result = [(name, value) for name, value in headers if name.lower() != _REQUEST_ID_NAME]
+    present = {name.lower() for name, _ in result}
+    result.append((_REQUEST_ID_NAME, request_id.encode("latin-1")))
+    if _NOSNIFF[0] not in present:
+        result.append(_NOSNIFF)
+    content_type = next((value for name, value in result if name.lower() == b"content-type"), b"")
+    if content_type.lower().startswith(b"text/html"):
+        result.extend(header for header in _HTML_HEADERS if header[0] not in present)
+    return result

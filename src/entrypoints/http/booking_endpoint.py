@@ -1,0 +1,270 @@
+"""``POST /api/agent/booking/create/``: one answer function, and a direct ASGI lane to it.
+
+The create endpoint is the service's hot path. Measured under load (``make bench``), Litestar's
+per-request machinery around it (routing, the guard, the handler's signature model, response
+objects, the exception middleware) cost nearly as much CPU as the booking itself. So:
+
+- :class:`BookingEndpoint` turns a request (its ``Content-Type``, ``Idempotency-Key`` and raw
+  body) into an :class:`Answer` (status, JSON body, headers). It never raises: every error is
+  rendered here from the one error table (:mod:`entrypoints.http.errors`), so both ways in give
+  byte-identical answers.
+- :class:`BookingLane` sits in front of Litestar and answers ``POST`` requests for that path
+  itself, after the same :class:`~entrypoints.http.agent_access.AgentAccess` checks (network,
+  rate limit, API key) the Litestar middleware applies. Everything else goes on to Litestar:
+  other paths and methods, and, when CORS is configured, any request with an ``Origin`` (the
+  CORS middleware must see those). Litestar's own route for the path calls the same endpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import Any, Protocol, cast
+
+import msgspec
+from attrs import frozen
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
+
+from booking_core.create_agent_booking import CreateAgentBooking
+from booking_core.errors import BookingError, InvalidRequestBody
+from booking_core.idempotency import ClaimOutcome, IdempotencyKeys
+from entrypoints.http.agent_access import AgentAccess
+from entrypoints.http.content_type import is_json_media_type
+from entrypoints.http.errors import (
+    error_body,
+    framework_error_body,
+    internal_error_body,
+    status_for,
+)
+from entrypoints.http.metrics import Metrics
+
+__all__ = [
+    "BOOKING_CREATE_PATH",
+    "IDEMPOTENCY_KEY_HEADER",
+    "Answer",
+    "AnswersCreate",
+    "BookingEndpoint",
+    "BookingLane",
+    "json_object",
+]
+
+BOOKING_CREATE_PATH = "/api/agent/booking/create/"
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+_JSON_CONTENT_TYPE = (b"content-type", b"application/json")
+
+_log = logging.getLogger(__name__)
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """Decode a request body that must be one JSON object.
+
+    A UTF-8 byte order mark is tolerated (RFC 8259 allows it; some Windows tools send one).
+    msgspec reports invalid UTF-8 and excessive nesting with builtin exceptions, not
+    ``DecodeError``, and both are the client's fault, so they get the same 400.
+    """
+    try:
+        body = _decode(raw.removeprefix(_UTF8_BOM))
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        raise InvalidRequestBody from None
+    if not isinstance(body, dict):
+        raise InvalidRequestBody
+    return body
+
+
+@frozen
+class Answer:
+    """A complete HTTP answer: status, encoded JSON body and extra headers."""
+
+    status: int
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def json(cls, status: int, body: object, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
+        return cls(status, _encode(body), headers)
+
+
+class AnswersCreate(Protocol):
+    """What :class:`BookingLane` serves: :class:`BookingEndpoint` (or the benchmark's ceiling)."""
+
+    async def answer(
+        self, *, content_type: str | None, idempotency_key: str | None, raw_body: bytes
+    ) -> Answer: ...
+
+
+class BookingEndpoint:
+    """The create endpoint's behaviour, independent of how the request arrived."""
+
+    def __init__(
+        self, create_booking: CreateAgentBooking, keys: IdempotencyKeys, metrics: Metrics
+    ) -> None:
+        self._create = create_booking
+        self._keys = keys
+        self._metrics = metrics
+
+    async def answer(
+        self, *, content_type: str | None, idempotency_key: str | None, raw_body: bytes
+    ) -> Answer:
+        """The answer to one create request; never raises."""
+        if content_type and not is_json_media_type(content_type.strip()):
+            return _framework_answer(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+        try:
+            body = json_object(raw_body)
+            if idempotency_key is None:
+                result = await self._create(body)
+                return Answer(HTTPStatus.CREATED, _encode(result.as_response()))
+            return await self._idempotent(IdempotencyKeys.validate_key(idempotency_key), body)
+        except BookingError as error:
+            return self._refusal(error)
+        except Exception as error:
+            _log.error("unhandled error on POST %s", BOOKING_CREATE_PATH, exc_info=error)
+            return Answer.json(HTTPStatus.INTERNAL_SERVER_ERROR, internal_error_body())
+
+    async def _idempotent(self, key: str, body: dict[str, Any]) -> Answer:
+        """Run a create under an Idempotency-Key: the first outcome is the outcome, every time.
+
+        A success is recorded by the use case inside the booking's transaction; a refusal
+        (4xx) is recorded right after; a failure a retry may fix (5xx) releases the key.
+        """
+        claim = await self._keys.begin(key, body)
+        if claim.outcome is ClaimOutcome.REPLAY:
+            return Answer.json(claim.status_code or HTTPStatus.OK, claim.body, _REPLAYED)
+        try:
+            result = await self._create(body, idempotency_key=key)
+        except BookingError as error:
+            status = status_for(error)
+            if status is not None and status < HTTPStatus.INTERNAL_SERVER_ERROR:
+                await self._keys.record(key, status, error_body(error))
+            else:
+                await self._keys.release(key)
+            raise
+        except Exception:
+            await self._keys.release(key)
+            raise
+        return Answer(HTTPStatus.CREATED, _encode(result.as_response()))
+
+    def _refusal(self, error: BookingError) -> Answer:
+        status = status_for(error)
+        if status is None:  # a new error family nobody mapped: a bug, not the client's fault
+            _log.error("unmapped error on POST %s", BOOKING_CREATE_PATH, exc_info=error)
+            return Answer.json(HTTPStatus.INTERNAL_SERVER_ERROR, internal_error_body())
+        if status >= HTTPStatus.INTERNAL_SERVER_ERROR:  # the operator must hear of an outage
+            _log.warning(
+                "%s on POST %s: %r", error.code, BOOKING_CREATE_PATH, error.__cause__ or error
+            )
+        else:
+            self._metrics.count_refusal(error.code)
+        return Answer.json(status, error_body(error))
+
+
+_REPLAYED = ((REPLAYED_HEADER, "true"),)
+
+
+def _framework_answer(status: HTTPStatus) -> Answer:
+    return Answer.json(status, framework_error_body(status))
+
+
+_TOO_LARGE = _framework_answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BookingLane:
+    """ASGI: answers ``POST`` to the create path directly; everything else goes to ``app``."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        endpoint: AnswersCreate,
+        access: AgentAccess,
+        *,
+        max_body_bytes: int,
+        cors_enabled: bool,
+    ) -> None:
+        self._app = app
+        self._endpoint = endpoint
+        self._access = access
+        self._max_body_bytes = max_body_bytes
+        self._cors_enabled = cors_enabled
+        # Litestar serves a route with or without its trailing slash; so does the lane.
+        self._route_label = BOOKING_CREATE_PATH.rstrip("/")  # the metrics' label, as Litestar's
+        self._paths = frozenset({BOOKING_CREATE_PATH, self._route_label})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != ScopeType.HTTP
+            or scope["method"] != "POST"
+            or scope["path"] not in self._paths
+            or (self._cors_enabled and _header(scope["headers"], b"origin") is not None)
+        ):
+            await self._app(scope, receive, send)
+            return
+        scope["path_template"] = self._route_label
+        await self._access.handle(scope, receive, send, self._serve)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = await self._answer(cast("HTTPScope", scope), receive)
+        if answer is None:  # the client went away before sending its body
+            return
+        headers = [
+            _JSON_CONTENT_TYPE,
+            (b"content-length", str(len(answer.body)).encode()),
+            *((name.lower().encode(), value.encode()) for name, value in answer.headers),
+        ]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body, "more_body": False})
+
+    async def _answer(self, scope: HTTPScope, receive: Receive) -> Answer | None:
+        raw_headers = scope["headers"]
+        length = _header(raw_headers, b"content-length")
+        too_large = _TOO_LARGE
+        if length is not None and length.isdigit() and int(length) > self._max_body_bytes:
+            return too_large
+        try:
+            body = await _read_body(receive, self._max_body_bytes)
+        except _BodyTooLarge:
+            return too_large
+        if body is None:
+            return None
+        return await self._endpoint.answer(
+            content_type=_header(raw_headers, b"content-type"),
+            idempotency_key=_header(raw_headers, b"idempotency-key"),
+            raw_body=body,
+        )
+
+
+def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
+    """The first value of header ``name`` (ASGI names are lower-case), decoded as Latin-1."""
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None if the client disconnected; at most ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = cast("bytes", message.get("body", b""))
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge
+        if not message.get("more_body", False):
+            if not chunks:
+                return chunk
+            chunks.append(chunk)
+            return b"".join(chunks)
+        chunks.append(chunk)

@@ -12,7 +12,7 @@ import pendulum
 from attrs import frozen
 
 from booking_core.errors import InvalidField, MissingField, SettingsMissing
-from booking_core.events import JsonObject
+from booking_core.events import JsonObject, format_time
 from booking_core.parsing import DateOrder, parse_date
 from booking_core.policy import SlotPolicy
 from booking_core.ports import Clock, UnitOfWorkFactory
@@ -34,8 +34,8 @@ class DayAvailability:
         return {
             "date": self.day.isoformat(),
             "closed": self.closed,
-            "free": [time.strftime("%H:%M:%S") for time in self.free],
-            "taken": [time.strftime("%H:%M:%S") for time in self.taken],
+            "free": [format_time(time) for time in self.free],
+            "taken": [format_time(time) for time in self.taken],
         }
 
 

@@ -28,6 +28,7 @@ from booking_core.events import (
     booking_document,
     booking_event_payload,
     customer_document,
+    format_time,
 )
 from booking_core.parsing import DateOrder
 from booking_core.passwords import UNUSABLE_PASSWORD
@@ -121,7 +122,7 @@ class CreateAgentBooking:
                 wanted.add(days=ALTERNATIVE_SEARCH_DAYS + 1).in_timezone("UTC"),
             )
         return tuple(
-            (start.date().isoformat(), start.strftime("%H:%M:%S"))
+            (start.date().isoformat(), format_time(start.time()))
             for start in policy.nearest_free(wanted, now, taken)
         )
 

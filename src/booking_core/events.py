@@ -23,6 +23,7 @@ __all__ = [
     "booking_event_payload",
     "customer_document",
     "format_instant",
+    "format_time",
 ]
 
 _NO_OFFSET = dt.timedelta(0)
@@ -59,8 +60,17 @@ class StoredEvent:
 def format_instant(instant: pendulum.DateTime) -> str:
     """UTC, second precision, ``Z`` suffix: ``2025-10-14T12:00:00Z`` as in the spec."""
     # Most instants here are UTC already, and converting one is not free in pendulum.
-    utc = instant if instant.utcoffset() == _NO_OFFSET else instant.in_timezone("UTC")
-    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = (
+        instant
+        if instant.tzinfo is pendulum.UTC or instant.utcoffset() == _NO_OFFSET
+        else instant.in_timezone("UTC")
+    )
+    return dt.datetime.strftime(utc, "%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_time(time: dt.time) -> str:
+    """``HH:MM:SS``, as the spec shows booking times."""
+    return time.isoformat(timespec="seconds")
 
 
 def booking_document(booking: Booking) -> JsonObject:
@@ -68,7 +78,7 @@ def booking_document(booking: Booking) -> JsonObject:
         "id": booking.id,
         "service_name": booking.service_name,
         "booking_date": booking.booking_date.isoformat(),
-        "booking_time": booking.booking_time.strftime("%H:%M:%S"),
+        "booking_time": format_time(booking.booking_time),
         "status": booking.status.value,
         "notes": booking.notes,
         "created_at": format_instant(booking.created_at),
@@ -94,7 +104,7 @@ def booking_event_payload(booking: Booking, customer: Customer) -> JsonObject:
         "id": booking.id,
         "service_name": booking.service_name,
         "booking_date": booking.booking_date.isoformat(),
-        "booking_time": booking.booking_time.strftime("%H:%M:%S"),
+        "booking_time": format_time(booking.booking_time),
         "starts_at": format_instant(booking.starts_at),
         "status": booking.status.value,
         "notes": booking.notes,

@@ -8,7 +8,6 @@ clients get.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 
 import pendulum
@@ -25,7 +24,9 @@ REQUIRED_FIELDS = ("phone", "service_name", "booking_date", "booking_time")
 _PHONE_NOISE = re.compile(r"[\s\-.()]")
 _PHONE = re.compile(r"\+?[0-9]{6,15}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_MULTILINE_CONTROLS = frozenset("\n\r\t")
+#: Unicode's control characters (category Cc: C0, DEL and C1); notes may keep tab and newlines.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_EXCEPT_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _GENDERS = frozenset({"male", "female", "other"})
 _MAX_DATE_TIME_LENGTH = 32
 _MAX_EMAIL_LENGTH = 254
@@ -111,8 +112,8 @@ def _optional_text(body: Mapping[object, object], name: str) -> str:
 def _printable(name: str, text: str) -> str:
     """Refuse control characters (a NUL cannot even be stored by PostgreSQL); notes may span
     lines."""
-    allowed = _MULTILINE_CONTROLS if name == "notes" else frozenset()
-    if any(unicodedata.category(char) == "Cc" and char not in allowed for char in text):
+    control = _CONTROL_EXCEPT_MULTILINE if name == "notes" else _CONTROL
+    if control.search(text):
         raise InvalidField(name, "must not contain control characters")
     return text
 

@@ -3,8 +3,12 @@
 The outbox is the source of truth; this process only relays it. It is woken at once when a local
 transaction commits (it is the core's ``Notifier``), by a database notification when another
 process commits (PostgreSQL ``LISTEN``), and otherwise polls, so a lost wake-up costs latency,
-never an event. Each listener has a bounded queue: a listener that does not keep up is dropped
+never an event. Each listener has a bounded buffer: a listener that does not keep up is dropped
 (it can resume with ``since``) and never slows booking creation or the other listeners.
+
+While nobody listens the tailer reads nothing: it forgets its position instead, and the next
+listener to subscribe first looks up where the outbox ends (one small read) and becomes the point
+from which the tailer relays again. So an idle process costs the database nothing per commit.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
@@ -34,63 +39,117 @@ class SubscriptionOverflow(Exception):
 
 
 class Subscription:
-    """One listener: replays what it missed, then follows live events, each exactly once."""
+    """One listener: replays what it missed, then follows live events, each exactly once.
 
-    def __init__(self, fanout: EventFanout, since: int | None, queue_size: int) -> None:
+    It has a single consumer, which calls :meth:`next_batch` (or iterates :meth:`events`): the
+    tailer appends what it reads to a buffer here and wakes that consumer, which then takes
+    everything buffered at once.
+    """
+
+    def __init__(self, fanout: EventFanout, since: int | None, start: int, queue_size: int) -> None:
         self._fanout = fanout
-        self._since = since
-        # One spare place, so the end marker always fits without dropping an event.
+        self._replaying = since is not None
         self._limit = queue_size
-        self._queue: asyncio.Queue[StoredEvent | None] = asyncio.Queue(queue_size + 1)
+        self._pending: deque[StoredEvent] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._loop = asyncio.get_running_loop()
+        self._ended = False
         self.overflowed = False
         #: Set when the subscription ends, so a sender blocked on a dead socket can be cut off.
         self.ended = asyncio.Event()
-        self.last_event_id = since if since is not None else (fanout.position or 0)
+        #: The last event handed to the consumer (or, before any, where it starts).
+        self.last_event_id = since if since is not None else start
 
-    def offer(self, event: StoredEvent) -> None:
-        """Called by the tailer; never blocks."""
-        if self.ended.is_set():
+    def offer(self, events: Sequence[StoredEvent]) -> None:
+        """Called by the tailer with the events it read, in order; never blocks. What does not
+        fit in the buffer ends the subscription as overflowed."""
+        if self._ended:
             return
-        if self._queue.qsize() >= self._limit:
+        room = self._limit - len(self._pending)
+        if len(events) > room:
+            self._pending.extend(events[:room])
             self.overflowed = True
             self.end()
             return
-        self._queue.put_nowait(event)
+        self._pending.extend(events)
+        self._wake()
+
+    def interrupt(self) -> None:
+        """Wake the consumer waiting in :meth:`next_batch`, which then returns an empty batch
+        if there is no event (for a consumer that has other work, such as replies, to do)."""
+        self._wake()
 
     def end(self) -> None:
-        """Stop following: queued events are still delivered, then the iterator ends (or
-        raises, if this listener overflowed). Nothing queued is dropped, so resuming from the
-        last event the listener really got leaves no gap."""
-        if self.ended.is_set():
+        """Stop following: events already offered are still handed out, then :meth:`next_batch`
+        returns ``None`` (or raises, if this listener overflowed). Nothing offered is dropped,
+        so resuming from the last event the listener really got leaves no gap."""
+        if self._ended:
             return
+        self._ended = True
         self._fanout.unsubscribe(self)
         self.ended.set()
-        self._queue.put_nowait(None)
+        self._wake()
 
-    async def events(self) -> AsyncIterator[StoredEvent]:
-        """Missed events (``since``) in order, then live ones; ids strictly increase."""
-        if self._since is not None:
-            while True:
-                batch = await self._fanout.read_after(self.last_event_id, _BATCH)
-                for event in batch:
-                    self.last_event_id = event.event_id
-                    yield event
-                if len(batch) < _BATCH:
-                    break
+    async def next_batch(self) -> list[StoredEvent] | None:
+        """The next events, in order, each once and with strictly increasing ids: first what was
+        missed after ``since`` (read from the outbox a batch at a time), then every live event
+        offered since the previous call. Waits while there is nothing.
+
+        Returns an empty list when woken with nothing new (see :meth:`interrupt`), and ``None``
+        once the subscription has ended and everything offered before was handed out; raises
+        :class:`SubscriptionOverflow` instead if it ended because the listener fell behind.
+        """
+        if self._replaying:
+            batch = await self._fanout.read_after(self.last_event_id, _BATCH)
+            if len(batch) < _BATCH:
+                self._replaying = False
+            if batch:
+                self.last_event_id = batch[-1].event_id
+                return list(batch)
+        woken = False
         while True:
-            item = await self._queue.get()
-            if item is None:
+            events = self._take_pending()
+            if events:
+                return events
+            if self._ended:
                 if self.overflowed:
                     raise SubscriptionOverflow
-                return
-            if item.event_id <= self.last_event_id:
-                continue  # already replayed from the table
-            self.last_event_id = item.event_id
-            yield item
+                return None
+            if woken:
+                return events
+            waiter = self._waiter = self._loop.create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+            woken = True
 
-    def close(self) -> None:
-        self._fanout.unsubscribe(self)
-        self.ended.set()
+    async def events(self) -> AsyncIterator[StoredEvent]:
+        """:meth:`next_batch`, one event at a time: ends with the subscription."""
+        while (batch := await self.next_batch()) is not None:
+            for event in batch:
+                yield event
+
+    def _take_pending(self) -> list[StoredEvent]:
+        """Everything buffered that is newer than what the consumer has (live events that the
+        replay already delivered are skipped)."""
+        pending = self._pending
+        if not pending:
+            return []
+        last = self.last_event_id
+        if pending[0].event_id > last:  # the usual case: ids increase, so all of them are new
+            events = list(pending)
+        else:
+            events = [event for event in pending if event.event_id > last]
+        pending.clear()
+        if events:
+            self.last_event_id = events[-1].event_id
+        return events
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
 
 class EventFanout:
@@ -111,7 +170,8 @@ class EventFanout:
         self._wake = asyncio.Event()
         self._subscribers: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
-        #: Last event relayed; None until the outbox could be read once.
+        #: Last event relayed: every subscriber has been offered every event up to it. None
+        #: while nobody listens (the tailer does not read then) until the next subscription.
         self.position: int | None = None
         self.delivered = 0
         #: Age in seconds of the newest event when it was relayed (None before the first one).
@@ -136,11 +196,7 @@ class EventFanout:
         return len(self._subscribers)
 
     async def start(self) -> None:
-        """Start tailing from the current end of the outbox (live subscribers want new events)."""
-        try:
-            self.position = await self._latest_id()
-        except Exception:  # the database may be down at start; the tailer retries
-            _log.warning("cannot read the event outbox yet; will retry", exc_info=True)
+        """Start the tailer; it reads the outbox only once someone subscribes."""
         self._task = asyncio.create_task(self._run(), name="event-fanout")
 
     async def stop(self) -> None:
@@ -162,8 +218,18 @@ class EventFanout:
         del events  # the table, not this call, decides order and content
         self.wake()
 
-    def subscribe(self, since: int | None = None) -> Subscription:
-        subscription = Subscription(self, since, self._queue_size)
+    async def subscribe(self, since: int | None = None) -> Subscription:
+        """A listener for the events after ``since`` (replayed from the outbox first), or
+        without it for those committed from now on.
+
+        If nobody was listening, the tailer's position is unknown: the end of the outbox is
+        read first and the tailer relays from there. That read raises if the database is away.
+        """
+        if self.position is None:
+            latest = await self._latest_id()
+            if self.position is None:  # no other subscription set it meanwhile
+                self.position = latest
+        subscription = Subscription(self, since, self.position, self._queue_size)
         self._subscribers.add(subscription)
         return subscription
 
@@ -181,16 +247,18 @@ class EventFanout:
                 _log.warning("reading the event outbox failed; retrying", exc_info=True)
 
     async def _drain(self) -> None:
-        if self.position is None:
-            self.position = await self._latest_id()
+        if not self._subscribers or self.position is None:
+            # Nobody to relay to: skip the read and forget the position, which the next
+            # subscription re-establishes (events committed until then are nobody's).
+            self.position = None
+            return
         while True:
             batch = await self.read_after(self.position, _BATCH)
-            for event in batch:
-                for subscription in list(self._subscribers):
-                    subscription.offer(event)
-                self.position = event.event_id
-                self.delivered += 1
             if batch:
+                for subscription in list(self._subscribers):
+                    subscription.offer(batch)
+                self.position = batch[-1].event_id
+                self.delivered += len(batch)
                 newest = batch[-1].occurred_at.timestamp()
                 self.relay_lag_seconds = max(0.0, time.time() - newest)
             if len(batch) < _BATCH:

@@ -603,17 +603,35 @@ class TestMetrics:
         assert created.status_code == 201, created.text
         assert_error(refused, 400, "invalid_date")
 
+        route = 'route="/api/agent/booking/create",method="POST",status_class="2xx"'
+        count = f"booking_http_request_duration_seconds_count{{{route}}}"
+        # The duration is recorded once the response is sent: wait for the 201's.
         after = await wait_for_metric(
-            limited, "booking_event_lag_seconds", lambda value: value is not None and value >= 0
+            limited, count, lambda value: (value or 0) >= before.get(count, 0) + 1
         )
 
         assert (
             after["booking_bookings_created_total"] == before["booking_bookings_created_total"] + 1
         )
         assert after[rejected] == before.get(rejected, 0) + 1
-        route = 'route="/api/agent/booking/create",method="POST",status_class="2xx"'
-        assert after[f"booking_http_request_duration_seconds_count{{{route}}}"] >= 1
         assert after[f'booking_http_request_duration_seconds_bucket{{{route},le="+Inf"}}'] >= 1
+
+    async def test_event_lag_is_measured_once_a_dashboard_has_been_sent_an_event(
+        self, limited: httpx.AsyncClient, limited_server: ServerProcess, days: WorkingDays
+    ) -> None:
+        url = f"{limited_server.ws_url}/ws/admin/bookings/"
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        async with connect(url, additional_headers=headers) as dashboard:
+            await wait_for_metric(limited, "booking_websocket_clients", lambda value: value == 1)
+            created = await limited.post(
+                CREATE_PATH, json=booking_body(days.take()), headers=behind_proxy()
+            )
+            assert created.status_code == 201, created.text
+            message = json.loads(await asyncio.wait_for(dashboard.recv(), _LOG_WAIT_S))
+            assert message["data"]["id"] == created.json()["booking_id"]
+            samples = await scrape(limited)
+        lag = samples["booking_event_lag_seconds"]
+        assert 0 <= lag < _LOG_WAIT_S
 
     async def test_connected_dashboards_are_a_gauge(
         self, limited: httpx.AsyncClient, limited_server: ServerProcess

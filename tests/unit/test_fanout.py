@@ -1,4 +1,5 @@
-"""The outbox fan-out: replay then live, each event once, in order; slow listeners dropped."""
+"""The outbox fan-out: replay then live, each event once, in order; slow listeners dropped; no
+outbox reads while nobody listens."""
 
 from __future__ import annotations
 
@@ -14,10 +15,14 @@ T0 = pendulum.datetime(2026, 11, 25, 10)
 
 
 class Outbox:
-    """A committed event table, as the fan-out sees it."""
+    """A committed event table, as the fan-out sees it; counts the fan-out's reads, and can be
+    made unavailable (the database is away)."""
 
     def __init__(self) -> None:
         self.rows: list[StoredEvent] = []
+        self.reads = 0
+        self.latest_reads = 0
+        self.available = True
 
     def commit(self, count: int = 1) -> list[StoredEvent]:
         new = [
@@ -30,10 +35,18 @@ class Outbox:
         return new
 
     async def after(self, event_id: int, limit: int) -> list[StoredEvent]:
+        self._check()
+        self.reads += 1
         return [e for e in self.rows if e.event_id > event_id][:limit]
 
     async def latest(self) -> int:
+        self._check()
+        self.latest_reads += 1
         return self.rows[-1].event_id if self.rows else 0
+
+    def _check(self) -> None:
+        if not self.available:
+            raise ConnectionError("the database is away")
 
 
 async def take(iterator, count: int) -> list[int]:
@@ -58,7 +71,7 @@ async def outbox_and_fanout():
 class TestEventFanout:
     async def test_live_subscriber_gets_only_new_events_in_order(self, outbox_and_fanout):
         outbox, fanout = outbox_and_fanout
-        events = fanout.subscribe().events()
+        events = (await fanout.subscribe()).events()
         outbox.commit(2)
         await fanout.publish([])
         assert await asyncio.wait_for(take(events, 2), 5) == [4, 5]
@@ -67,7 +80,7 @@ class TestEventFanout:
         self, outbox_and_fanout
     ):
         outbox, fanout = outbox_and_fanout
-        subscription = fanout.subscribe(since=1)
+        subscription = await fanout.subscribe(since=1)
         events = subscription.events()
         outbox.commit(1)  # committed before the replay reads: seen by both paths
         await fanout.publish([])
@@ -82,7 +95,7 @@ class TestEventFanout:
         fanout = EventFanout(outbox.after, outbox.latest, poll_interval=0.05)
         await fanout.start()
         try:
-            events = fanout.subscribe().events()
+            events = (await fanout.subscribe()).events()
             outbox.commit(1)
             assert await asyncio.wait_for(take(events, 1), 5) == [1]
         finally:
@@ -93,8 +106,8 @@ class TestEventFanout:
         fanout = EventFanout(outbox.after, outbox.latest, poll_interval=30, queue_size=5)
         await fanout.start()
         try:
-            slow = fanout.subscribe()
-            fast = fanout.subscribe().events()
+            slow = await fanout.subscribe()
+            fast = (await fanout.subscribe()).events()
             received: list[int] = []
 
             async def read_fast() -> None:
@@ -116,6 +129,132 @@ class TestEventFanout:
 
     async def test_stop_ends_every_subscription(self, outbox_and_fanout):
         _, fanout = outbox_and_fanout
-        events = fanout.subscribe().events()
+        events = (await fanout.subscribe()).events()
         await fanout.stop()
         assert await asyncio.wait_for(take(events, 1), 5) == []
+
+
+async def settle() -> None:
+    """Give the tailer (polling every 10 ms here) several rounds to act on what was committed."""
+    await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+async def idle_fanout():
+    """A fan-out over an outbox of three events, polling often, that nobody listens to yet."""
+    outbox = Outbox()
+    outbox.commit(3)
+    fanout = EventFanout(outbox.after, outbox.latest, poll_interval=0.01)
+    await fanout.start()
+    yield outbox, fanout
+    await fanout.stop()
+
+
+class TestNobodyListening:
+    async def test_the_tailer_reads_nothing_while_nobody_is_subscribed(self, idle_fanout):
+        outbox, fanout = idle_fanout
+        for _ in range(3):
+            outbox.commit(1)
+            await fanout.publish([])
+            await settle()
+        assert (outbox.reads, outbox.latest_reads) == (0, 0)
+        assert fanout.position is None
+
+    async def test_a_live_subscriber_gets_exactly_the_events_committed_after_it_subscribed(
+        self, idle_fanout
+    ):
+        outbox, fanout = idle_fanout
+        outbox.commit(2)  # 4 and 5: committed, never read, before anyone listens
+        await fanout.publish([])
+        await settle()
+        subscription = await fanout.subscribe()
+        assert outbox.latest_reads == 1  # where the outbox ends: one read
+        assert subscription.last_event_id == 5
+        outbox.commit(2)
+        await fanout.publish([])
+        assert await asyncio.wait_for(subscription.next_batch(), 5) == outbox.rows[5:7]
+        outbox.commit(1)
+        await fanout.publish([])
+        assert await asyncio.wait_for(take(subscription.events(), 1), 5) == [8]
+
+    async def test_a_subscriber_with_since_replays_exactly_what_it_missed_then_follows_live(
+        self, idle_fanout
+    ):
+        outbox, fanout = idle_fanout
+        outbox.commit(2)
+        await fanout.publish([])
+        await settle()
+        events = (await fanout.subscribe(since=2)).events()
+        outbox.commit(1)  # 6, committed before the replay reads: seen by both paths
+        await fanout.publish([])
+        replayed = await asyncio.wait_for(take(events, 4), 5)
+        outbox.commit(2)
+        await fanout.publish([])
+        live = await asyncio.wait_for(take(events, 2), 5)
+        assert replayed + live == [3, 4, 5, 6, 7, 8]
+
+    async def test_reading_stops_again_when_the_last_subscriber_leaves(self, idle_fanout):
+        outbox, fanout = idle_fanout
+        first, second = await fanout.subscribe(), await fanout.subscribe()
+        outbox.commit(1)
+        await fanout.publish([])
+        assert await asyncio.wait_for(take(first.events(), 1), 5) == [4]
+        first.end()
+        second.end()
+        await settle()
+        reads = outbox.reads
+        outbox.commit(2)
+        await fanout.publish([])
+        await settle()
+        assert outbox.reads == reads
+        assert fanout.position is None
+        assert fanout.subscriber_count == 0
+
+        again = await fanout.subscribe()  # starts after 6, the end of the outbox now
+        outbox.commit(1)
+        await fanout.publish([])
+        assert await asyncio.wait_for(take(again.events(), 1), 5) == [7]
+
+    async def test_subscribing_fails_while_the_end_of_the_outbox_cannot_be_read(self, idle_fanout):
+        outbox, fanout = idle_fanout
+        outbox.available = False
+        with pytest.raises(ConnectionError):
+            await fanout.subscribe()
+        assert fanout.subscriber_count == 0
+        outbox.available = True
+        subscription = await fanout.subscribe()
+        outbox.commit(1)
+        await fanout.publish([])
+        assert await asyncio.wait_for(take(subscription.events(), 1), 5) == [4]
+
+
+class TestHandOff:
+    async def test_everything_offered_since_the_last_call_comes_as_one_batch(
+        self, outbox_and_fanout
+    ):
+        outbox, fanout = outbox_and_fanout
+        subscription = await fanout.subscribe()
+        outbox.commit(3)
+        await fanout.publish([])
+        await asyncio.sleep(0.05)  # the tailer relays all three before the listener looks
+        batch = await asyncio.wait_for(subscription.next_batch(), 5)
+        assert [event.event_id for event in batch or []] == [4, 5, 6]
+
+    async def test_interrupt_wakes_the_listener_with_an_empty_batch(self, outbox_and_fanout):
+        _, fanout = outbox_and_fanout
+        subscription = await fanout.subscribe()
+        waiting = asyncio.create_task(subscription.next_batch())
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        subscription.interrupt()
+        assert await asyncio.wait_for(waiting, 5) == []
+
+    async def test_events_offered_before_the_end_are_still_handed_out(self, outbox_and_fanout):
+        outbox, fanout = outbox_and_fanout
+        subscription = await fanout.subscribe()
+        outbox.commit(2)
+        await fanout.publish([])
+        await asyncio.sleep(0.05)
+        subscription.end()
+        assert await asyncio.wait_for(take(subscription.events(), 10), 5) == [4, 5]
+        assert await subscription.next_batch() is None

@@ -4,6 +4,10 @@ The socket only relays the outbox (through the process's :class:`EventFanout`), 
 dashboard sees is exactly what was committed, in commit order. ``?since=<event_id>`` replays what
 a dashboard missed before going live; a dashboard that stops reading is disconnected (close code
 1013, "try again later") rather than allowed to slow anyone down, and resumes with ``since``.
+
+Every event goes to every dashboard, so the per-message path is kept short: each event's
+``websocket.send`` message is encoded once and shared by all dashboards, and one task per
+dashboard is its only sender (events and replies alike), so sends need no lock.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -19,6 +24,7 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.handlers import WebsocketRouteHandler
+from litestar.types import WebSocketSendEvent
 
 from adapters.fanout import EventFanout, Subscription, SubscriptionOverflow
 from booking_core.events import StoredEvent
@@ -41,6 +47,8 @@ _POLICY_VIOLATION = 1008
 _TRY_AGAIN_LATER = 1013
 _GOING_AWAY = 1001
 _CLOSE_TIMEOUT_SECONDS = 2.0
+#: Encoded events kept for dashboards that lag behind the newest (see _EncodedEvents).
+_ENCODED_EVENTS_KEPT = 2048
 
 RecentBookings = Callable[[int], Awaitable[Sequence[dict[str, Any]]]]
 
@@ -85,25 +93,41 @@ def admin_socket_routes(
             await socket.close(code=_POLICY_VIOLATION, reason="since must be an event id")
             return
         await socket.accept()
-        subscription = fanout.subscribe(since)
+        try:
+            subscription = await fanout.subscribe(since)
+        except Exception:  # the end of the outbox could not be read: the database is away
+            _log.warning("cannot follow the event outbox for a dashboard", exc_info=True)
+            await _close(socket, _TRY_AGAIN_LATER, "events unavailable; try again later")
+            return
         await _DashboardSession(socket, subscription, recent_bookings, encoded).run()
 
     return [admin_bookings]
 
 
+def _text_message(text: str) -> WebSocketSendEvent:
+    return {"type": "websocket.send", "bytes": None, "text": text}
+
+
 class _EncodedEvents:
-    """The last event's message text: every dashboard gets the same event object from the
-    fan-out within moments, so it is encoded once rather than once per dashboard."""
+    """Each event's ``websocket.send`` message, built once and shared (nothing on the way to the
+    server changes it): every dashboard gets the same event objects from the fan-out, a lagging
+    one a little later, so an event is encoded once rather than once per dashboard. Only that
+    same object finds its message here; an event read again (a replay) is encoded afresh, so a
+    message is never taken for another event with the same id."""
 
-    def __init__(self) -> None:
-        self._event: StoredEvent | None = None
-        self._text = ""
+    def __init__(self, capacity: int = _ENCODED_EVENTS_KEPT) -> None:
+        self._capacity = capacity
+        self._messages: dict[int, tuple[StoredEvent, WebSocketSendEvent]] = {}
 
-    def text(self, event: StoredEvent) -> str:
-        if event is not self._event:
-            self._text = msgspec.json.encode(event.message()).decode()
-            self._event = event
-        return self._text
+    def message(self, event: StoredEvent) -> WebSocketSendEvent:
+        cached = self._messages.get(event.event_id)
+        if cached is not None and cached[0] is event:
+            return cached[1]
+        message = _text_message(msgspec.json.encode(event.message()).decode())
+        if cached is None and len(self._messages) >= self._capacity:
+            del self._messages[next(iter(self._messages))]  # the oldest
+        self._messages[event.event_id] = (event, message)
+        return message
 
 
 def _since(raw: str | None) -> int | bool | None:
@@ -112,8 +136,19 @@ def _since(raw: str | None) -> int | bool | None:
     return int(raw) if raw.isdigit() else False
 
 
+async def _close(socket: WebSocket[Any, Any, Any], code: int, reason: str) -> None:
+    """Close, unless the dashboard is gone already or does not read the close frame either."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(socket.close(code=code, reason=reason), _CLOSE_TIMEOUT_SECONDS)
+
+
 class _DashboardSession:
-    """One connected dashboard: forwards events, answers requests, ends cleanly."""
+    """One connected dashboard: forwards events, answers requests, ends cleanly.
+
+    The forwarding task is the socket's only sender: the task reading requests hands it each
+    reply and waits until it is sent, so a client that sends requests without reading the
+    answers is held back by its own socket, as before, and never buffers replies here.
+    """
 
     def __init__(
         self,
@@ -126,13 +161,14 @@ class _DashboardSession:
         self._subscription = subscription
         self._recent_bookings = recent_bookings
         self._encoded = encoded
-        self._send_lock = asyncio.Lock()
+        #: Replies to send, each with the future its requester waits on.
+        self._replies: deque[tuple[WebSocketSendEvent, asyncio.Future[None]]] = deque()
         #: The last event this dashboard was actually sent: where it must resume from.
         self._last_sent = subscription.last_event_id
 
     async def run(self) -> None:
         tasks = [
-            asyncio.create_task(self._forward_events()),
+            asyncio.create_task(self._forward()),
             asyncio.create_task(self._answer_requests()),
             asyncio.create_task(self._subscription.ended.wait()),
         ]
@@ -144,32 +180,42 @@ class _DashboardSession:
             for outcome in await asyncio.gather(*tasks, return_exceptions=True):
                 if isinstance(outcome, Exception):
                     _log.error("admin socket session failed", exc_info=outcome)
-            self._subscription.close()
-        await self._close()
-
-    async def _close(self) -> None:
+            self._subscription.end()
         if self._subscription.overflowed:
-            code = _TRY_AGAIN_LATER
-            reason = f"too slow; reconnect with since={self._last_sent}"
-        else:
-            code, reason = _GOING_AWAY, "server going away"
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(
-                self._socket.close(code=code, reason=reason), _CLOSE_TIMEOUT_SECONDS
+            await _close(
+                self._socket, _TRY_AGAIN_LATER, f"too slow; reconnect with since={self._last_sent}"
             )
+        else:
+            await _close(self._socket, _GOING_AWAY, "server going away")
 
-    async def _send(self, message: dict[str, Any]) -> None:
-        await self._send_text(msgspec.json.encode(message).decode())
+    async def _forward(self) -> None:
+        """Send replies and events until the subscription ends or the dashboard is gone.
 
-    async def _send_text(self, text: str) -> None:
-        async with self._send_lock:
-            await self._socket.send_text(text)
+        Events go through the connection's own ``send`` with their shared message: it still
+        refuses to send once the dashboard disconnected, and the server raises ``OSError`` for
+        a connection lost before that was seen; both end the session quietly.
+        """
+        send, subscription, replies = self._socket.send, self._subscription, self._replies
+        with contextlib.suppress(SubscriptionOverflow, WebSocketDisconnect, OSError):
+            while True:
+                while replies:
+                    reply, sent = replies[0]
+                    await send(reply)
+                    replies.popleft()
+                    if not sent.done():  # its requester may have been cancelled meanwhile
+                        sent.set_result(None)
+                events = await subscription.next_batch()
+                if events is None:
+                    return
+                for event in events:
+                    await send(self._encoded.message(event))
+                    self._last_sent = event.event_id
 
-    async def _forward_events(self) -> None:
-        with contextlib.suppress(SubscriptionOverflow):
-            async for event in self._subscription.events():
-                await self._send_text(self._encoded.text(event))
-                self._last_sent = event.event_id
+    async def _reply(self, message: dict[str, Any]) -> None:
+        sent = asyncio.get_running_loop().create_future()
+        self._replies.append((_text_message(msgspec.json.encode(message).decode()), sent))
+        self._subscription.interrupt()
+        await sent
 
     async def _answer_requests(self) -> None:
         with contextlib.suppress(WebSocketDisconnect):
@@ -182,13 +228,8 @@ class _DashboardSession:
                 kind = request.get("type") if isinstance(request, dict) else None
                 if kind == "get_bookings":
                     bookings = await self._recent_bookings(RECENT_BOOKINGS)
-                    await self._send({"type": "bookings_data", "data": list(bookings)})
+                    await self._reply({"type": "bookings_data", "data": list(bookings)})
                 elif kind == "ping":
-                    await self._send({"type": "pong"})
+                    await self._reply({"type": "pong"})
                 else:
-                    await self._send(
-                        {
-                            "type": "error",
-                            "message": 'Unknown message; send {"type": "get_bookings"}',
-                        }
-                    )
+                    await self._reply({"type": "error", "message": _UNKNOWN_MESSAGE})

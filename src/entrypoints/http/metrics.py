@@ -13,7 +13,8 @@ sampling) rather than reading one answer as the service's total.
   is the matched route template (``unmatched`` for 404/405), so its labels stay bounded.
 - ``booking_websocket_clients``: dashboards connected to this process now.
 - ``booking_event_lag_seconds``: how old the newest outbox event was when this process relayed
-  it to its dashboards (commit-to-relay latency; absent until the first event is relayed).
+  it to its dashboards (commit-to-relay latency). Absent until this process first relays an
+  event: with no dashboard connected it reads no events, so there is nothing to measure.
 """
 
 from __future__ import annotations

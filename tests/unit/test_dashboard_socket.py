@@ -1,0 +1,206 @@
+"""The admin feed's session, driven in-process over ASGI: replies and events through one sender,
+each event encoded once for every dashboard, a dashboard dropped (1013) with the ``since`` it
+must resume from, and quiet ends when the outbox cannot be read or the connection is gone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from litestar import Litestar
+
+from adapters.fanout import EventFanout
+from entrypoints.http.dashboard_socket import ADMIN_SOCKET_PATH, admin_socket_routes
+from tests.unit.test_fanout import Outbox
+
+TOKEN = "unit-admin-token"
+RECENT = [{"id": 2}, {"id": 1}]
+
+
+class FakeDashboard:
+    """One connection to the app, seen from the client: what it sends, what it gets."""
+
+    def __init__(self, app: Litestar, query: str) -> None:
+        self.inbound: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.outbound: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        #: Cleared to make the server's sends block, as on a client that stopped reading.
+        self.reading = asyncio.Event()
+        self.reading.set()
+        #: Set to make the server's sends fail, as on a connection that was lost.
+        self.lost = False
+        scope: Any = {
+            "type": "websocket",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "scheme": "ws",
+            "server": ("testserver", 80),
+            "client": ("127.0.0.1", 50000),
+            "root_path": "",
+            "path": ADMIN_SOCKET_PATH,
+            "raw_path": ADMIN_SOCKET_PATH.encode(),
+            "query_string": query.encode(),
+            "headers": [(b"host", b"testserver")],
+            "subprotocols": [],
+            "extensions": {},
+        }
+        receive: Any = self.inbound.get
+        send: Any = self._send
+        self.task = asyncio.create_task(app(scope, receive, send))
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.send":
+            if self.lost:
+                raise ConnectionResetError("the connection was lost")
+            await self.reading.wait()
+        await self.outbound.put(message)
+
+    async def open(self) -> None:
+        await self.inbound.put({"type": "websocket.connect"})
+        assert (await self.next())["type"] == "websocket.accept"
+
+    async def next(self) -> dict[str, Any]:
+        return await asyncio.wait_for(self.outbound.get(), 5)
+
+    async def next_json(self) -> dict[str, Any]:
+        message = await self.next()
+        assert message["type"] == "websocket.send", message
+        decoded: dict[str, Any] = json.loads(message["text"])
+        return decoded
+
+    async def request(self, body: dict[str, Any]) -> None:
+        await self.inbound.put({"type": "websocket.receive", "text": json.dumps(body)})
+
+    async def disconnect(self) -> None:
+        await self.inbound.put({"type": "websocket.disconnect", "code": 1000})
+        await asyncio.wait_for(self.task, 5)
+
+
+@pytest.fixture
+async def feed() -> AsyncIterator[tuple[Outbox, EventFanout, Litestar]]:
+    outbox = Outbox()
+    outbox.commit(3)
+    fanout = EventFanout(outbox.after, outbox.latest, poll_interval=30, queue_size=5)
+
+    async def recent_bookings(limit: int) -> list[dict[str, Any]]:
+        return RECENT[:limit]
+
+    app = Litestar(route_handlers=admin_socket_routes(fanout, TOKEN, recent_bookings))
+    await fanout.start()
+    yield outbox, fanout, app
+    await fanout.stop()
+
+
+@contextlib.asynccontextmanager
+async def dashboard(app: Litestar, query: str = "") -> AsyncIterator[FakeDashboard]:
+    connection = FakeDashboard(app, f"token={TOKEN}" + (f"&{query}" if query else ""))
+    await connection.open()
+    try:
+        yield connection
+    finally:
+        connection.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await connection.task
+
+
+async def commit(outbox: Outbox, fanout: EventFanout, count: int = 1) -> None:
+    outbox.commit(count)
+    await fanout.publish([])
+
+
+class TestDashboardSession:
+    async def test_requests_are_answered_and_events_forwarded_in_order(self, feed) -> None:
+        outbox, fanout, app = feed
+        async with dashboard(app) as client:
+            await client.request({"type": "ping"})
+            assert await client.next_json() == {"type": "pong"}
+            await commit(outbox, fanout, 2)
+            first, second = await client.next_json(), await client.next_json()
+            await client.request({"type": "get_bookings"})
+            assert await client.next_json() == {"type": "bookings_data", "data": RECENT}
+            await client.request({"type": "dance"})
+            error = await client.next_json()
+
+        assert [first["event_id"], second["event_id"]] == [4, 5]
+        assert first == {"type": "booking_created", "event_id": 4, "data": {"n": 4}}
+        assert error["type"] == "error"
+        assert "get_bookings" in error["message"]
+        assert "ping" in error["message"]
+
+    async def test_every_dashboard_is_sent_the_same_encoded_message(self, feed) -> None:
+        outbox, fanout, app = feed
+        async with dashboard(app) as one, dashboard(app) as other:
+            for client in (one, other):  # both subscribed before the booking
+                await client.request({"type": "ping"})
+                await client.next_json()
+            await commit(outbox, fanout)
+            sent_to_one, sent_to_other = await one.next(), await other.next()
+        assert sent_to_one is sent_to_other
+        assert json.loads(sent_to_one["text"])["event_id"] == 4
+
+    async def test_a_dashboard_that_stops_reading_is_dropped_with_where_to_resume(
+        self, feed
+    ) -> None:
+        outbox, fanout, app = feed
+        async with dashboard(app) as client:
+            await client.request({"type": "ping"})
+            await client.next_json()
+            await commit(outbox, fanout)
+            assert (await client.next_json())["event_id"] == 4
+            client.reading.clear()
+            await commit(outbox, fanout)  # 5: its send blocks
+            await asyncio.sleep(0.05)
+            await commit(outbox, fanout, 6)  # more than the 5 it may fall behind
+            closed = await client.next()
+            while closed["type"] == "websocket.send":  # nothing gets through while blocked
+                closed = await client.next()
+        assert closed["type"] == "websocket.close"
+        assert closed["code"] == 1013
+        assert "since=4" in closed["reason"]
+        assert fanout.subscriber_count == 0
+
+    async def test_a_dashboard_resuming_with_since_gets_what_it_missed_then_live(
+        self, feed
+    ) -> None:
+        outbox, fanout, app = feed
+        async with dashboard(app, "since=1") as client:
+            replayed = [(await client.next_json())["event_id"] for _ in range(2)]
+            await commit(outbox, fanout)
+            live = (await client.next_json())["event_id"]
+            await client.request({"type": "ping"})
+            assert await client.next_json() == {"type": "pong"}  # and nothing else
+        assert [*replayed, live] == [2, 3, 4]
+
+    async def test_a_disconnected_dashboard_is_unsubscribed(self, feed) -> None:
+        _, fanout, app = feed
+        async with dashboard(app) as client:
+            await client.request({"type": "ping"})
+            await client.next_json()
+            assert fanout.subscriber_count == 1
+            await client.disconnect()
+            assert fanout.subscriber_count == 0
+
+    async def test_a_lost_connection_ends_the_session_quietly(
+        self, feed, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        outbox, fanout, app = feed
+        async with dashboard(app) as client:
+            await client.request({"type": "ping"})
+            await client.next_json()
+            client.lost = True
+            await commit(outbox, fanout)
+            await asyncio.wait_for(client.task, 5)
+        assert fanout.subscriber_count == 0
+        assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+    async def test_without_the_outbox_the_dashboard_is_told_to_try_again_later(self, feed) -> None:
+        outbox, _, app = feed
+        outbox.available = False
+        async with dashboard(app) as client:
+            closed = await client.next()
+        assert closed["type"] == "websocket.close"
+        assert closed["code"] == 1013

@@ -203,6 +203,20 @@ class TestBookingCreatedMessage:
         assert first["event_id"] < second["event_id"]
 
 
+class TestFraming:
+    async def test_messages_are_not_compressed_even_when_the_client_offers_it(
+        self, server: ServerProcess, client: httpx.AsyncClient, days: WorkingDays
+    ) -> None:
+        # The websockets client offers permessage-deflate, as browsers do; compressing every
+        # message once per dashboard would cost more CPU than the rest of sending it.
+        async with Dashboard.open(server) as dashboard:
+            response = dashboard.connection.response
+            assert response is not None
+            assert "Sec-WebSocket-Extensions" not in response.headers
+            created = await book(client, booking_body(days.take(), "12:00"))
+            assert booking_ids([await dashboard.next_event()]) == [created["booking_id"]]
+
+
 class TestAdminToken:
     async def test_a_dashboard_without_the_token_is_refused(self, server: ServerProcess) -> None:
         with pytest.raises(InvalidStatus) as refused:

@@ -11,7 +11,18 @@ from typing import Any
 
 import msgspec
 import pendulum
-from sqlalchemy import Row, String, bindparam, func, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Row,
+    String,
+    Text,
+    bindparam,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -88,8 +99,22 @@ _SLOT_TAKEN = (
 )
 _INSERT_BOOKING = tables.bookings.insert().returning(tables.bookings.c.id)
 _INSERT_EVENT = tables.events.insert().returning(tables.events.c.event_id)
-_LOCK_OUTBOX = select(func.pg_advisory_xact_lock(OUTBOX_LOCK_KEY))
-_NOTIFY_OUTBOX = select(func.pg_notify(EVENTS_CHANNEL, bindparam("event_id", type_=String)))
+#: PostgreSQL: take the outbox lock, insert, and queue the NOTIFY in one round trip, because
+#: the lock is held from here to the commit and every round trip under it serialises appenders.
+#: The insert draws its row from the lock's CTE, so the id is drawn only once the lock is held.
+_APPEND_EVENT_POSTGRES = text(
+    "WITH outbox_lock AS (SELECT pg_advisory_xact_lock(:lock_key)), "
+    "appended AS ("
+    "INSERT INTO events (type, payload, occurred_at) "
+    "SELECT :type, :payload, :occurred_at FROM outbox_lock RETURNING event_id) "
+    "SELECT event_id, pg_notify(:channel, event_id::text) FROM appended"
+).bindparams(
+    bindparam("lock_key", type_=BigInteger),
+    bindparam("type", type_=String),
+    bindparam("payload", type_=Text),
+    bindparam("occurred_at", type_=DateTime(timezone=True)),
+    bindparam("channel", type_=String),
+)
 _EVENTS_AFTER = (
     select(tables.events)
     .where(tables.events.c.event_id > bindparam("after"))
@@ -401,17 +426,17 @@ class SqlEventOutbox:
         self._connection = connection
 
     async def append(self, event: DomainEvent) -> StoredEvent:
-        postgres = self._connection.dialect.name == "postgresql"
-        if postgres:
-            await self._connection.execute(_LOCK_OUTBOX)
         values = {
             "type": event.type,
             "payload": _encode_json(event.payload).decode(),
             "occurred_at": instant_to_db(event.occurred_at),
         }
-        event_id = (await fetch(self._connection, _INSERT_EVENT, values))[0].event_id
-        if postgres:
-            await self._connection.execute(_NOTIFY_OUTBOX, {"event_id": str(event_id)})
+        if self._connection.dialect.name == "postgresql":
+            values |= {"lock_key": OUTBOX_LOCK_KEY, "channel": EVENTS_CHANNEL}
+            result = await self._connection.execute(_APPEND_EVENT_POSTGRES, values)
+            event_id = int(result.scalar_one())
+        else:
+            event_id = (await fetch(self._connection, _INSERT_EVENT, values))[0].event_id
         return StoredEvent(event_id, event.type, event.payload, event.occurred_at)
 
     async def latest_id(self) -> int:

@@ -38,7 +38,6 @@ from adapters.sql.convert import (
 )
 from adapters.sql.fast_path import fetch
 from booking_core.entities import (
-    ACTIVE_STATUSES,
     Booking,
     BookingStatus,
     Customer,
@@ -93,9 +92,14 @@ _SLOT_TAKEN = (
     select(tables.bookings.c.id)
     .where(
         tables.bookings.c.starts_at == bindparam("starts_at"),
-        tables.bookings.c.status != BookingStatus.CANCELLED.value,
+        tables.ACTIVE_BOOKING,
     )
     .limit(1)
+)
+_ACTIVE_STARTS_BETWEEN = select(tables.bookings.c.starts_at).where(
+    tables.bookings.c.starts_at >= bindparam("start"),
+    tables.bookings.c.starts_at < bindparam("end"),
+    tables.ACTIVE_BOOKING,
 )
 _INSERT_BOOKING = tables.bookings.insert().returning(tables.bookings.c.id)
 _INSERT_EVENT = tables.events.insert().returning(tables.events.c.event_id)
@@ -319,13 +323,9 @@ class SqlBookingRepository:
     async def active_starts_between(
         self, start: pendulum.DateTime, end: pendulum.DateTime
     ) -> set[pendulum.DateTime]:
-        bookings = tables.bookings
-        statement = select(bookings.c.starts_at).where(
-            bookings.c.starts_at >= instant_to_db(start),
-            bookings.c.starts_at < instant_to_db(end),
-            bookings.c.status.in_([status.value for status in ACTIVE_STATUSES]),
-        )
-        return {instant_from_db(value) for value in await self._connection.scalars(statement)}
+        values = {"start": instant_to_db(start), "end": instant_to_db(end)}
+        rows = await self._connection.scalars(_ACTIVE_STARTS_BETWEEN, values)
+        return {instant_from_db(value) for value in rows}
 
     async def set_status(self, booking_id: int, status: BookingStatus) -> Booking | None:
         bookings = tables.bookings

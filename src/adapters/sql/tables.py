@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "ACTIVE_BOOKING",
     "ACTIVE_SLOT_INDEX",
     "bookings",
     "business_settings",
@@ -49,7 +50,12 @@ metadata = MetaData(
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 ACTIVE_SLOT_INDEX = "uq_bookings_active_slot"
-_ACTIVE = text("status <> 'cancelled'")
+#: The active-slot index's condition. Queries for active bookings use this very text: both
+#: engines use a partial index only when the query's condition implies the index's, which they
+#: cannot prove for a bound parameter (``status <> ?``, ``status IN (?, ?, ?)``). SQLite then
+#: scans the table, or re-plans the statement on every execution; PostgreSQL's generic plans
+#: cannot use the index at all. The CHECK below makes it equal to "status in ACTIVE_STATUSES".
+ACTIVE_BOOKING = text("status <> 'cancelled'")
 
 business_settings = Table(
     "business_settings",
@@ -107,8 +113,8 @@ bookings = Table(
         ACTIVE_SLOT_INDEX,
         "starts_at",
         unique=True,
-        sqlite_where=_ACTIVE,
-        postgresql_where=_ACTIVE,
+        sqlite_where=ACTIVE_BOOKING,
+        postgresql_where=ACTIVE_BOOKING,
     ),
 )
 

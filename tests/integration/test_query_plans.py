@@ -1,0 +1,107 @@
+"""The queries for active bookings use the active-slot index, on both engines.
+
+A partial index serves a query only when the query's condition implies the index's. With the
+status as a bound parameter (``status <> ?``, ``status IN (?, ?, ?)``) neither engine can prove
+that: SQLite scanned the whole table for the alternatives' range query (a million rows at
+scale) and re-planned the slot check on every execution; a PostgreSQL generic plan cannot use
+the index at all. So these plans are asserted, as the statements are really compiled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.sql import Select
+
+from adapters.sql import repositories, tables
+from booking_core.entities import ACTIVE_STATUSES, BookingStatus
+from tests.integration.conftest import POSTGRES, SQLITE, engine_of
+from tests.integration.direct_sql import run_sql
+from tests.support.server import run_booking
+
+START = dt.datetime(2030, 1, 7, 12, tzinfo=dt.UTC)
+END = START + dt.timedelta(days=15)
+
+#: Each statement of the repositories that reads active bookings, with example parameters.
+STATEMENTS: dict[str, tuple[Select[Any], dict[str, dt.datetime]]] = {
+    "slot_is_taken": (repositories._SLOT_TAKEN, {"starts_at": START}),
+    "active_starts_between": (
+        repositories._ACTIVE_STARTS_BETWEEN,
+        {"start": START, "end": END},
+    ),
+}
+
+
+def test_not_cancelled_is_exactly_the_active_statuses() -> None:
+    # The index's condition stands for ACTIVE_STATUSES because the CHECK constraint allows
+    # these four statuses only.
+    assert set(BookingStatus) - {BookingStatus.CANCELLED} == ACTIVE_STATUSES
+    assert str(tables.ACTIVE_BOOKING) == "status <> 'cancelled'"
+
+
+@pytest.fixture(scope="module")
+def migrated_url(database_url: str) -> str:
+    if engine_of(database_url) == SQLITE:
+        run_booking(["migrate"], database_url)  # PostgreSQL's fixture is migrated already
+    return database_url
+
+
+@pytest.mark.parametrize("name", sorted(STATEMENTS))
+async def test_reads_of_active_bookings_use_the_active_slot_index(
+    migrated_url: str, name: str
+) -> None:
+    statement, parameters = STATEMENTS[name]
+    if engine_of(migrated_url) == POSTGRES:
+        plan = await _postgres_generic_plan(migrated_url, statement, parameters)
+    else:
+        plan = await _sqlite_plan(migrated_url, statement, parameters)
+    assert tables.ACTIVE_SLOT_INDEX in plan, plan
+
+
+async def _sqlite_plan(url: str, statement: Select[Any], parameters: dict[str, Any]) -> str:
+    compiled = statement.compile(dialect=sqlite.dialect())
+    # The SQL as the service runs it: ? placeholders, here written as $n for run_sql.
+    names = compiled.positiontup or []
+    sql = compiled.string
+    for number in range(1, len(names) + 1):
+        sql = sql.replace("?", f"${number}", 1)
+    values = [_sqlite_value(parameters.get(key, compiled.params.get(key))) for key in names]
+    rows = await run_sql(url, f"EXPLAIN QUERY PLAN {sql}", *values)
+    return "\n".join(str(row[-1]) for row in rows)
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):  # SQLAlchemy's SQLite storage format
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+async def _postgres_generic_plan(
+    url: str, statement: Select[Any], parameters: dict[str, Any]
+) -> str:
+    """The plan PostgreSQL would cache for the prepared statement, with sequential scans made
+    as unattractive as possible: an index that can serve the query is then always chosen."""
+    compiled = statement.compile(dialect=asyncpg_dialect.dialect())
+    names = compiled.positiontup or []
+    values = [parameters.get(key, compiled.params.get(key)) for key in names]
+    connection = await asyncpg.connect("postgresql://" + url.removeprefix("postgresql+asyncpg://"))
+    try:
+        await connection.execute("SET plan_cache_mode = force_generic_plan")
+        await connection.execute("SET enable_seqscan = off")
+        await connection.execute(f"PREPARE probe AS {compiled.string}")
+        literals = ", ".join(_postgres_literal(value) for value in values)
+        rows = await connection.fetch(f"EXPLAIN EXECUTE probe({literals})")
+    finally:
+        await connection.close()
+    return "\n".join(row[0] for row in rows)
+
+
+def _postgres_literal(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return f"'{value.isoformat()}'"
+    return str(int(value))

@@ -30,6 +30,7 @@ from booking_core.events import (
     customer_document,
     format_time,
 )
+from booking_core.instants import as_utc
 from booking_core.parsing import DateOrder
 from booking_core.passwords import UNUSABLE_PASSWORD
 from booking_core.policy import ALTERNATIVE_SEARCH_DAYS, SlotPolicy
@@ -135,7 +136,7 @@ class CreateAgentBooking:
                 raise SettingsMissing
             now = self._clock.now()
             start = SlotPolicy(settings).check(request.booking_date, request.booking_time, now)
-            starts_at = start.in_timezone("UTC")
+            starts_at = as_utc(start)
             if await uow.bookings.slot_is_taken(starts_at):
                 raise SlotTaken
             customer, created = await uow.customers.get_or_create(

@@ -13,6 +13,7 @@ import pendulum
 from attrs import frozen
 
 from booking_core.entities import Booking, Customer
+from booking_core.instants import as_utc
 
 __all__ = [
     "BOOKING_CANCELLED",
@@ -25,8 +26,6 @@ __all__ = [
     "format_instant",
     "format_time",
 ]
-
-_NO_OFFSET = dt.timedelta(0)
 
 BOOKING_CREATED = "booking_created"
 BOOKING_CANCELLED = "booking_cancelled"
@@ -59,13 +58,16 @@ class StoredEvent:
 
 def format_instant(instant: pendulum.DateTime) -> str:
     """UTC, second precision, ``Z`` suffix: ``2025-10-14T12:00:00Z`` as in the spec."""
-    # Most instants here are UTC already, and converting one is not free in pendulum.
-    utc = (
-        instant
-        if instant.tzinfo is pendulum.UTC or instant.utcoffset() == _NO_OFFSET
-        else instant.in_timezone("UTC")
+    utc = as_utc(instant)
+    # %-formatting: on the hot path, and about twice as fast as strftime or an f-string.
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (  # noqa: UP031
+        utc.year,
+        utc.month,
+        utc.day,
+        utc.hour,
+        utc.minute,
+        utc.second,
     )
-    return dt.datetime.strftime(utc, "%Y-%m-%dT%H:%M:%SZ")
 
 
 def format_time(time: dt.time) -> str:

@@ -20,6 +20,7 @@ from booking_core.errors import (
     OffDay,
     OutsideWorkingHours,
 )
+from booking_core.instants import as_utc, in_zone, local_datetime
 from booking_core.settings import BusinessSettings
 
 __all__ = ["ALTERNATIVE_SEARCH_DAYS", "SlotPolicy"]
@@ -47,8 +48,8 @@ class SlotPolicy:
         return start
 
     def local_start(self, day: pendulum.Date, time: pendulum.Time) -> pendulum.DateTime:
-        return pendulum.datetime(
-            day.year, day.month, day.day, time.hour, time.minute, time.second, tz=self.settings.tz
+        return local_datetime(
+            day.year, day.month, day.day, time.hour, time.minute, time.second, self.settings.tz
         )
 
     def bookable_starts(
@@ -80,11 +81,7 @@ class SlotPolicy:
         ``taken`` holds UTC instants; starts are compared in UTC because Python never finds a
         local time in a repeated (clock-change) hour equal to its UTC instant.
         """
-        return [
-            start
-            for start in self.bookable_starts(day, now)
-            if start.in_timezone("UTC") not in taken
-        ]
+        return [start for start in self.bookable_starts(day, now) if as_utc(start) not in taken]
 
     def nearest_free(
         self,
@@ -121,7 +118,7 @@ class SlotPolicy:
     ) -> None:
         if start <= now:
             raise BookingInPast
-        today = now.in_timezone(self.settings.tz).date()
+        today = in_zone(now, self.settings.tz).date()
         if day.toordinal() - today.toordinal() > self.settings.horizon_days:
             raise BeyondHorizon(
                 f"Booking date is more than {self.settings.horizon_days} days ahead"

@@ -90,7 +90,7 @@ class BusinessSettings:
     def working_minutes(self) -> int:
         return _minute_of_day(self.close_time) - _minute_of_day(self.open_time)
 
-    @property
+    @cached_property
     def tz(self) -> pendulum.Timezone | pendulum.FixedTimezone:
         return pendulum.timezone(self.timezone)
 

@@ -30,6 +30,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from adapters.sql import sqlite_driver
+from adapters.sql.fast_path import Statements
 from adapters.sql.group_commit import BatchAbandoned, GroupCommit, WriteTurn
 from adapters.sql.idempotency import SqlIdempotencyStore
 from adapters.sql.repositories import (
@@ -234,10 +235,11 @@ class SqlUnitOfWork:
                 raise StorageUnavailable from error
             raise
         connection = self._connection
-        self.settings = SqlSettingsRepository(connection, self._settings_cache)
-        self.customers = SqlCustomerRepository(connection)
-        self.bookings = SqlBookingRepository(connection)
-        self.events = SqlEventOutbox(connection)
+        statements = Statements(connection, self._turn.driver if self._turn else None)
+        self.settings = SqlSettingsRepository(statements, self._settings_cache)
+        self.customers = SqlCustomerRepository(statements)
+        self.bookings = SqlBookingRepository(statements)
+        self.events = SqlEventOutbox(statements)
         self.idempotency = SqlIdempotencyStore(connection)
         return self
 

@@ -6,35 +6,103 @@ switches, the adapter's mutex), while ``sqlite3`` ran the same statement in 3 µ
 runs five of them while holding the write lock, so that overhead, not SQLite, bounded the
 service.
 
-So inside a write transaction on :mod:`adapters.sql.sqlite_driver` (where statements run inline
-anyway), :func:`fetch` runs a statement itself: compiled once by SQLAlchemy for this dialect
-(same SQL), its parameters converted by the column types' own bind processors and its rows by
-their result processors (same storage format, same Python values), and errors re-raised as
-SQLAlchemy's ``DBAPIError`` subclasses (same handling upstream). Anywhere else (PostgreSQL,
-reads, aiosqlite) it is plain ``connection.execute``.
+So a unit of work's :class:`Statements`, given the inline driver of its write turn
+(:mod:`adapters.sql.sqlite_driver`, where statements run inline anyway), runs a statement itself:
+compiled once by SQLAlchemy for this dialect (same SQL), its parameters converted by the column
+types' own bind processors and its rows by their result processors (same storage format, same
+Python values), and errors re-raised as SQLAlchemy's ``DBAPIError`` subclasses (same handling
+upstream). Anywhere else (PostgreSQL, reads, aiosqlite) it is plain ``connection.execute``.
+
+SQLite's date and time types format values in Python for every bind; for the default storage
+formats (the only ones this schema uses) the same text is produced here by one ``%`` operation,
+about three times faster (the unit tests compare the two on generated values).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import sqlite3
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import TypeEngine
 
 from adapters.sql.sqlite_driver import InlineSqliteConnection
 
-__all__ = ["fetch"]
+__all__ = ["Statements", "bind_processor"]
 
-_Processor = Callable[[Any], Any] | None
+_Processor = Callable[[Any], Any]
 #: Row classes are made at run time, from each statement's columns.
 _row_type: Callable[[list[str]], Any] = functools.partial(namedtuple, "Row")
+
+_DATETIME_TEXT = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
+_DATE_TEXT = "%04d-%02d-%02d"
+_TIME_TEXT = "%02d:%02d:%02d.%06d"
+
+
+def _datetime_text(fallback: _Processor) -> _Processor:
+    def process(value: Any) -> Any:
+        if type(value) is dt.datetime:
+            return _DATETIME_TEXT % (
+                value.year,
+                value.month,
+                value.day,
+                value.hour,
+                value.minute,
+                value.second,
+                value.microsecond,
+            )
+        return fallback(value)
+
+    return process
+
+
+def _date_text(fallback: _Processor) -> _Processor:
+    def process(value: Any) -> Any:
+        if type(value) is dt.date:
+            return _DATE_TEXT % (value.year, value.month, value.day)
+        return fallback(value)
+
+    return process
+
+
+def _time_text(fallback: _Processor) -> _Processor:
+    def process(value: Any) -> Any:
+        if type(value) is dt.time:
+            return _TIME_TEXT % (value.hour, value.minute, value.second, value.microsecond)
+        return fallback(value)
+
+    return process
+
+
+#: SQLite's temporal types, their default storage format, and the same formatting done faster.
+_FAST_TEMPORAL: dict[type[TypeEngine[Any]], tuple[str, Callable[[_Processor], _Processor]]] = {
+    sqlite.DATETIME: (sqlite.DATETIME._storage_format, _datetime_text),
+    sqlite.DATE: (sqlite.DATE._storage_format, _date_text),
+    sqlite.TIME: (sqlite.TIME._storage_format, _time_text),
+}
+
+
+def bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> _Processor | None:
+    """The type's bind processor for ``dialect``; for SQLite's date and time types in their
+    default storage format, an equivalent one that skips the general formatting."""
+    impl = type_.dialect_impl(dialect)
+    process = impl.bind_processor(dialect)
+    fast = _FAST_TEMPORAL.get(type(impl))
+    if process is None or fast is None:
+        return process
+    storage_format, make = fast
+    if getattr(impl, "_storage_format", None) != storage_format or getattr(impl, "_reg", None):
+        return process
+    return make(process)
 
 
 class _Compiled:
@@ -45,43 +113,55 @@ class _Compiled:
         compiled = cast("SQLCompiler", clause.compile(dialect=dialect, column_keys=list(keys)))
         self.sql = compiled.string
         names: Sequence[str] = compiled.positiontup or ()
-        self.binds: list[tuple[str, _Processor]] = [
-            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+        #: Each parameter: its name, its value when the caller does not pass it (e.g. a literal
+        #: LIMIT), and its processor.
+        self.binds: list[tuple[str, Any, _Processor | None]] = [
+            (
+                name,
+                compiled.binds[name].effective_value if name not in keys else None,
+                bind_processor(compiled.binds[name].type, dialect),
+            )
             for name in names
         ]
-        #: Values of parameters the caller does not pass (e.g. a literal LIMIT's offset).
-        self.defaults = {
-            name: compiled.binds[name].effective_value for name in names if name not in keys
-        }
         columns = list(getattr(statement, "exported_columns", ()))
-        self.results: list[_Processor] = [
+        processors = [
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         ]
+        #: The result columns that need converting, by position.
+        self.results: list[tuple[int, _Processor]] = [
+            (index, process) for index, process in enumerate(processors) if process is not None
+        ]
         #: Builds a row with attribute access (like SQLAlchemy's) from the processed values.
-        self.make_row: Callable[[Iterable[Any]], Any] | None = None
+        self.make_row: Callable[[Sequence[Any]], Any] | None = None
         if columns:
             row_type = _row_type([column.key for column in columns])
             self.make_row = row_type._make
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        out = []
-        for name, process in self.binds:
-            value = values[name] if name in values else self.defaults[name]
-            out.append(value if process is None or value is None else process(value))
-        return tuple(out)
+        get = values.get
+        return tuple(
+            value if process is None or value is None else process(value)
+            for value, process in (
+                (get(name, default), process) for name, default, process in self.binds
+            )
+        )
 
     def rows(self, raw: list[tuple[Any, ...]]) -> list[Any]:
         make = self.make_row
         if make is None:
             return raw
-        processors = self.results
-        return [
-            make(
-                value if process is None or value is None else process(value)
-                for process, value in zip(processors, values, strict=True)
-            )
-            for values in raw
-        ]
+        results = self.results
+        if not results:
+            return [make(values) for values in raw]
+        rows = []
+        for values in raw:
+            converted = list(values)
+            for index, process in results:
+                value = converted[index]
+                if value is not None:
+                    converted[index] = process(value)
+            rows.append(make(converted))
+        return rows
 
 
 _cache: dict[tuple[int, int, tuple[str, ...]], _Compiled] = {}
@@ -96,32 +176,31 @@ def _compiled(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) ->
     return compiled
 
 
-def _inline_driver(connection: AsyncConnection) -> InlineSqliteConnection | None:
-    try:
-        driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
-    except Exception:  # closed or invalidated: let SQLAlchemy report it
-        return None
-    if isinstance(driver, InlineSqliteConnection) and driver.can_run_inline():
-        return driver
-    return None
+class Statements:
+    """Runs statements in one unit of work's transaction: on ``driver`` directly while it can
+    run them inline (a SQLite write turn), else through SQLAlchemy on ``connection``."""
 
+    def __init__(
+        self, connection: AsyncConnection, driver: InlineSqliteConnection | None = None
+    ) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect
+        self._driver = driver
 
-async def fetch(
-    connection: AsyncConnection,
-    statement: Executable,
-    parameters: Mapping[str, Any] | None = None,
-) -> list[Any]:
-    """Run ``statement`` in ``connection``'s transaction; return its rows (attribute access)."""
-    values = parameters or {}
-    driver = _inline_driver(connection)
-    if driver is None:
-        return list((await connection.execute(statement, dict(values))).all())
-    compiled = _compiled(statement, connection.dialect, tuple(values))
-    bound = compiled.parameters(values)
-    try:
-        raw = driver.run_inline(compiled.sql, bound)
-    except sqlite3.Error as error:
-        raise DBAPIError.instance(
-            compiled.sql, bound, error, sqlite3.Error, dialect=connection.dialect
-        ) from error
-    return compiled.rows(raw)
+    async def fetch(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None
+    ) -> list[Any]:
+        """Run ``statement``; return its rows (attribute access)."""
+        values = parameters or {}
+        driver = self._driver
+        if driver is None or not driver.can_run_inline():
+            return list((await self.connection.execute(statement, dict(values))).all())
+        compiled = _compiled(statement, self.dialect, tuple(values))
+        bound = compiled.parameters(values)
+        try:
+            raw = driver.run_inline(compiled.sql, bound)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(
+                compiled.sql, bound, error, sqlite3.Error, dialect=self.dialect
+            ) from error
+        return compiled.rows(raw)

@@ -59,8 +59,8 @@ class _Batch:
     ) -> None:
         self.connection = connection
         self.transaction = transaction
-        #: The driver connection when it can run savepoints inline (no SQLAlchemy round trip).
-        self._driver = driver
+        #: The driver connection when it can run statements inline (no SQLAlchemy round trip).
+        self.driver = driver
         #: Resolved when the batch is durably committed (or has failed), one per committed turn.
         self.members: list[asyncio.Future[None]] = []
         #: A turn could not undo its own writes: nothing of this batch may be committed.
@@ -82,8 +82,8 @@ class _Batch:
 
     async def execute(self, sql: str) -> None:
         """One savepoint statement; SQLAlchemy's per-statement work would cost more than it."""
-        if self._driver is not None:
-            self._driver.run_inline(sql)
+        if self.driver is not None:
+            self.driver.run_inline(sql)
         else:
             await self.connection.exec_driver_sql(sql)
 
@@ -190,6 +190,8 @@ class WriteTurn:
 
     def __init__(self, group: GroupCommit, batch: _Batch) -> None:
         self.connection = batch.connection
+        #: The batch's driver connection, when statements can run on it inline.
+        self.driver = batch.driver
         self._group = group
         self._batch = batch
         self._ended = False

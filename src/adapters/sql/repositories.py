@@ -1,7 +1,8 @@
 """SQL repositories: explicit row ⇄ entity mapping over SQLAlchemy Core.
 
-Every repository works on the connection of the unit of work that made it, so everything it does
-is inside that transaction.
+Every repository works on the connection of the unit of work that made it (through its
+:class:`~adapters.sql.fast_path.Statements`, which runs the booking path's statements inline on
+SQLite), so everything it does is inside that transaction.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql import tables
 from adapters.sql.convert import (
@@ -36,7 +36,7 @@ from adapters.sql.convert import (
     time_from_db,
     time_to_db,
 )
-from adapters.sql.fast_path import fetch
+from adapters.sql.fast_path import Statements
 from booking_core.entities import (
     Booking,
     BookingStatus,
@@ -168,18 +168,19 @@ class SettingsCache:
 
 
 class SqlSettingsRepository:
-    def __init__(self, connection: AsyncConnection, cache: SettingsCache | None = None) -> None:
-        self._connection = connection
+    def __init__(self, statements: Statements, cache: SettingsCache | None = None) -> None:
+        self._statements = statements
+        self._connection = statements.connection
         self._cache = cache or SettingsCache()
 
     async def get_active(self) -> BusinessSettings | None:
-        raw = await fetch(self._connection, _ACTIVE_SETTINGS_RAW)
+        raw = await self._statements.fetch(_ACTIVE_SETTINGS_RAW)
         if not raw:
             return None
         cache = self._cache
         row = tuple(raw[0])
         if cache.row != row or cache.settings is None:
-            typed = await fetch(self._connection, _ACTIVE_SETTINGS)
+            typed = await self._statements.fetch(_ACTIVE_SETTINGS)
             if not typed:  # pragma: no cover - read in the same transaction as the raw row
                 return None
             cache.settings, cache.row = _settings_from_row(typed[0]), row
@@ -210,11 +211,12 @@ def _customer_from_row(row: Row[Any]) -> Customer:
 
 
 class SqlCustomerRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    def __init__(self, statements: Statements) -> None:
+        self._statements = statements
+        self._connection = statements.connection
 
     async def get_by_phone(self, phone: str) -> Customer | None:
-        rows = await fetch(self._connection, _CUSTOMER_BY_PHONE, {"phone": phone})
+        rows = await self._statements.fetch(_CUSTOMER_BY_PHONE, {"phone": phone})
         return _customer_from_row(rows[0]) if rows else None
 
     async def get(self, customer_id: int) -> Customer | None:
@@ -244,8 +246,8 @@ class SqlCustomerRepository:
             "is_active": True,
             "created_at": instant_to_db(now),
         }
-        statement = _INSERT_CUSTOMER[self._connection.dialect.name]
-        rows = await fetch(self._connection, statement, values)
+        statement = _INSERT_CUSTOMER[self._statements.dialect.name]
+        rows = await self._statements.fetch(statement, values)
         if rows:
             return _customer_from_row(rows[0]), True
         existing = await self.get_by_phone(profile.phone)
@@ -279,11 +281,12 @@ def _is_active_slot_violation(error: IntegrityError) -> bool:
 
 
 class SqlBookingRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    def __init__(self, statements: Statements) -> None:
+        self._statements = statements
+        self._connection = statements.connection
 
     async def slot_is_taken(self, starts_at: pendulum.DateTime) -> bool:
-        rows = await fetch(self._connection, _SLOT_TAKEN, {"starts_at": instant_to_db(starts_at)})
+        rows = await self._statements.fetch(_SLOT_TAKEN, {"starts_at": instant_to_db(starts_at)})
         return bool(rows)
 
     async def add(self, booking: NewBooking) -> Booking:
@@ -298,7 +301,7 @@ class SqlBookingRepository:
             "created_at": instant_to_db(booking.created_at),
         }
         try:
-            booking_id = (await fetch(self._connection, _INSERT_BOOKING, values))[0].id
+            booking_id = (await self._statements.fetch(_INSERT_BOOKING, values))[0].id
         except IntegrityError as error:
             if _is_active_slot_violation(error):
                 raise SlotTaken from error
@@ -422,8 +425,9 @@ class SqlEventOutbox:
     so other processes' tailers wake for committed events only.
     """
 
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    def __init__(self, statements: Statements) -> None:
+        self._statements = statements
+        self._connection = statements.connection
 
     async def append(self, event: DomainEvent) -> StoredEvent:
         values = {
@@ -431,12 +435,12 @@ class SqlEventOutbox:
             "payload": _encode_json(event.payload).decode(),
             "occurred_at": instant_to_db(event.occurred_at),
         }
-        if self._connection.dialect.name == "postgresql":
+        if self._statements.dialect.name == "postgresql":
             values |= {"lock_key": OUTBOX_LOCK_KEY, "channel": EVENTS_CHANNEL}
             result = await self._connection.execute(_APPEND_EVENT_POSTGRES, values)
             event_id = int(result.scalar_one())
         else:
-            event_id = (await fetch(self._connection, _INSERT_EVENT, values))[0].event_id
+            event_id = (await self._statements.fetch(_INSERT_EVENT, values))[0].event_id
         return StoredEvent(event_id, event.type, event.payload, event.occurred_at)
 
     async def latest_id(self) -> int:

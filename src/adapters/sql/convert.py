@@ -17,8 +17,13 @@ _NO_OFFSET = dt.timedelta(0)
 
 
 def instant_to_db(instant: pendulum.DateTime) -> dt.datetime:
-    # Converting an instant that is already UTC is not free in pendulum: skip it.
-    utc = instant if instant.utcoffset() == _NO_OFFSET else instant.in_timezone("UTC")
+    # Converting an instant that is already UTC is not free in pendulum (nor is asking a
+    # pendulum zone for its offset): skip it.
+    utc = (
+        instant
+        if instant.tzinfo is pendulum.UTC or instant.utcoffset() == _NO_OFFSET
+        else instant.in_timezone("UTC")
+    )
     return dt.datetime(
         utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, dt.UTC
     )

@@ -137,14 +137,13 @@ class _Compiled:
             row_type = _row_type([column.key for column in columns])
             self.make_row = row_type._make
 
-    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+    def parameters(self, values: Mapping[str, Any]) -> list[Any]:
         get = values.get
-        return tuple(
-            value if process is None or value is None else process(value)
-            for value, process in (
-                (get(name, default), process) for name, default, process in self.binds
-            )
-        )
+        bound = []
+        for name, default, process in self.binds:
+            value = get(name, default)
+            bound.append(value if process is None or value is None else process(value))
+        return bound
 
     def rows(self, raw: list[tuple[Any, ...]]) -> list[Any]:
         make = self.make_row

@@ -19,9 +19,9 @@ duration sample and ``nosniff`` like any other response.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 
 from litestar.enums import ScopeType
@@ -70,7 +70,7 @@ class RequestEdge:
         """HTTP and WebSocket scopes only: Litestar answers lifespan events before this."""
         incoming = _header(scope["headers"], _REQUEST_ID_NAME)
         request_id = (
-            incoming if incoming and _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+            incoming if incoming and _VALID_REQUEST_ID.fullmatch(incoming) else _new_request_id()
         )
         token = REQUEST_ID.set(request_id)
         try:
@@ -116,6 +116,11 @@ class RequestEdge:
                         "client": client_address(scope, self._trusted_proxies),
                     },
                 )
+
+
+def _new_request_id() -> str:
+    """128 random bits as 32 hex digits (what ``uuid4().hex`` gave, at a fifth of the cost)."""
+    return os.urandom(16).hex()
 
 
 def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:

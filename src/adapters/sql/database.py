@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util import await_
 
 from adapters.sql import sqlite_driver
 from adapters.sql.fast_path import Statements
@@ -191,7 +192,11 @@ def _configure_sqlite(engine: AsyncEngine, *, background_checkpoints: bool) -> N
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         read_only = connection.get_execution_options().get(_READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        driver = connection.connection.driver_connection
+        if not read_only and isinstance(driver, sqlite_driver.InlineSqliteConnection):
+            await_(driver.begin_write())  # straight to the driver: see begin_write
+        else:
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class SqlUnitOfWork:

@@ -11,9 +11,11 @@ does the same inside one process:
   on the one connection of the current *batch* (a transaction opened with ``BEGIN IMMEDIATE``),
   inside its own ``SAVEPOINT``. A unit of work that fails rolls back to its savepoint: the
   batch keeps only what the units that committed wrote.
-* A unit of work that commits releases its savepoint, hands the turn on, and waits until the
-  batch is durably committed; only then does its ``commit()`` return (so a ``201`` still means
-  "on disk", and notifications still follow the commit).
+* A unit of work that commits hands the turn on and waits until the batch is durably
+  committed; only then does its ``commit()`` return (so a ``201`` still means "on disk", and
+  notifications still follow the commit). Its savepoint simply stays: the next unit's nests
+  inside it, ``ROLLBACK TO`` undoes the most recent one (the failing unit's own), and the
+  batch's ``COMMIT`` ends them all, so no ``RELEASE`` statement is needed per unit.
 * When a turn ends and nobody is waiting for the next one (or the batch is full), the batch is
   committed while the next turns wait, and they start the next batch.
 
@@ -44,7 +46,6 @@ MAX_BATCH = 64
 # Plain SQL rather than SQLAlchemy's nested transactions, whose SAVEPOINT clauses are compiled
 # anew every time. Turns never overlap, so one name serves them all.
 _SAVEPOINT = "SAVEPOINT unit_of_work"
-_RELEASE = "RELEASE SAVEPOINT unit_of_work"
 _ROLLBACK_TO = "ROLLBACK TO SAVEPOINT unit_of_work"
 
 
@@ -247,7 +248,6 @@ class WriteTurn:
         if self._ended:
             msg = "this unit of work has already ended"
             raise RuntimeError(msg)
-        await self._batch.execute(_RELEASE)
         durable = asyncio.get_running_loop().create_future()
         self._batch.members.append(durable)
         self._ended = True
@@ -261,7 +261,6 @@ class WriteTurn:
         self._ended = True
         try:
             await self._batch.execute(_ROLLBACK_TO)
-            await self._batch.execute(_RELEASE)
         except BaseException as error:
             _log.warning("rolling back a unit of work failed; its batch is abandoned")
             self._batch.broken = self._batch.broken or error

@@ -10,8 +10,9 @@ SQLite's sleep-and-retry busy handler, and their commits are grouped (see
 databases run on :mod:`adapters.sql.sqlite_driver`, which keeps the write path on the event loop,
 and checkpoint their WAL in the background (:mod:`adapters.sql.wal_checkpoint`).
 
-PostgreSQL: a pool sized for one worker, pre-ping so a killed connection is replaced instead of
-failing the next request, and a statement timeout so nothing waits forever.
+PostgreSQL: a pool sized for one worker, connections that sat idle pinged before use so a killed
+one is replaced instead of failing the next request (:mod:`adapters.sql.idle_ping`), and a
+statement timeout so nothing waits forever.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from adapters.sql import sqlite_driver
 from adapters.sql.fast_path import Statements
 from adapters.sql.group_commit import BatchAbandoned, GroupCommit, WriteTurn
 from adapters.sql.idempotency import SqlIdempotencyStore
+from adapters.sql.idle_ping import ping_idle_connections
 from adapters.sql.repositories import (
     SettingsCache,
     SqlBookingRepository,
@@ -107,7 +109,6 @@ class SqlDatabase:
                 url,
                 pool_size=pool_size,
                 max_overflow=pool_size,
-                pool_pre_ping=True,
                 # Waiting for a connection is queueing, not failing: a burst of agents larger
                 # than the pool waits its turn (bounded, so a wedged database still ends in 503).
                 pool_timeout=_POOL_WAIT_SECONDS,
@@ -119,6 +120,7 @@ class SqlDatabase:
                     },
                 },
             )
+            ping_idle_connections(engine)  # instead of pool_pre_ping: see idle_ping
         else:
             msg = f"unsupported database {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg"
             raise ValueError(msg)

@@ -178,11 +178,11 @@ class TestGroupCommit:
         assert turn.driver is not None
         broken = turn.connection
         turn.driver._conn.close()  # the connection dies under the batch
-        with pytest.raises(Exception, match="closed"):
-            try:
+        try:
+            with pytest.raises(Exception, match="closed"):
                 await asyncio.wait_for(turn.commit(), 5)
-            finally:
-                await turn.close()  # as the unit of work always does, on its way out
+        finally:
+            await turn.close()  # as the unit of work always does, on its way out
 
         again = await group.turn()
         assert again.connection is not broken

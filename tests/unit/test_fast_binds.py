@@ -13,7 +13,7 @@ from sqlalchemy import Boolean, Date, DateTime, Integer, String, Time
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeEngine
 
-from adapters.sql.fast_path import bind_processor
+from adapters.sql.compiled import bind_processor
 
 DIALECT = sqlite.dialect()
 

@@ -1,205 +1,148 @@
-"""The booking path's statements, run straight on the SQLite driver inside a write transaction.
+"""The booking path's statements, run straight on the driver inside the unit's transaction.
 
-Measured on the benchmark machine, executing one small statement through SQLAlchemy's async
-``Connection.execute`` cost about 150 µs of CPU (execution context, result object, greenlet
-switches, the adapter's mutex), while ``sqlite3`` ran the same statement in 3 µs. A booking
-runs five of them while holding the write lock, so that overhead, not SQLite, bounded the
-service.
+Measured on the benchmark machine, one small statement through SQLAlchemy's async
+``Connection.execute`` cost about 150-250 µs of CPU (execution context, result object, greenlet
+switches, the adapter's mutex), while the driver ran it in a few µs (``sqlite3``) or about 80 µs
+(asyncpg, round trip included). A booking runs six of them, so that overhead, not the database,
+bounded the service.
 
-So a unit of work's :class:`Statements`, given the inline driver of its write turn
-(:mod:`adapters.sql.sqlite_driver`, where statements run inline anyway), runs a statement itself:
-compiled once by SQLAlchemy for this dialect (same SQL), its parameters converted by the column
-types' own bind processors and its rows by their result processors (same storage format, same
-Python values), and errors re-raised as SQLAlchemy's ``DBAPIError`` subclasses (same handling
-upstream). Anywhere else (PostgreSQL, reads, aiosqlite) it is plain ``connection.execute``.
+So a unit of work's :class:`Statements` runs a statement itself whenever a *direct runner* can
+take it: the SQL compiled once by SQLAlchemy for the dialect (:mod:`adapters.sql.compiled`:
+same SQL, parameters and rows converted by the column types' own processors), executed on the
+driver, its errors re-raised as the same SQLAlchemy ``DBAPIError`` subclasses SQLAlchemy would
+raise (so slot-taken, retryable and unavailable errors are handled upstream as before).
 
-SQLite's date and time types format values in Python for every bind; for the default storage
-formats (the only ones this schema uses) the same text is produced here by one ``%`` operation,
-about three times faster (the unit tests compare the two on generated values).
+* **SQLite**: inside a write turn, on :mod:`adapters.sql.sqlite_driver` (statements there run
+  inline anyway: the turn holds the write lock).
+* **PostgreSQL** (asyncpg): once the unit's transaction has begun on the server. SQLAlchemy's
+  adapter sends ``BEGIN`` with its first statement, so that one goes through SQLAlchemy; every
+  later one runs on the same asyncpg connection, inside that transaction.
+
+Anything else (reads outside a turn, statements before the transaction began, other drivers)
+is plain ``connection.execute``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import sqlite3
-from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql import ClauseElement, Executable
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.sql import Executable
 
+from adapters.sql.compiled import compiled
 from adapters.sql.sqlite_driver import InlineSqliteConnection
 
-__all__ = ["Statements", "bind_processor"]
-
-_Processor = Callable[[Any], Any]
-#: Row classes are made at run time, from each statement's columns.
-_row_type: Callable[[list[str]], Any] = functools.partial(namedtuple, "Row")
-
-_DATETIME_TEXT = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
-_DATE_TEXT = "%04d-%02d-%02d"
-_TIME_TEXT = "%02d:%02d:%02d.%06d"
+__all__ = ["Statements"]
 
 
-def _datetime_text(fallback: _Processor) -> _Processor:
-    def process(value: Any) -> Any:
-        if type(value) is dt.datetime:
-            return _DATETIME_TEXT % (
-                value.year,
-                value.month,
-                value.day,
-                value.hour,
-                value.minute,
-                value.second,
-                value.microsecond,
+class _DirectRunner(Protocol):
+    def ready(self) -> bool:
+        """Whether a statement may run directly now."""
+
+    async def run(self, sql: str, parameters: Sequence[Any]) -> Sequence[Sequence[Any]]:
+        """Run it; raise SQLAlchemy's ``DBAPIError`` subclass for a failure."""
+
+
+class _SqliteInline:
+    def __init__(self, driver: InlineSqliteConnection, dialect: Dialect) -> None:
+        self._driver = driver
+        self._dialect = dialect
+
+    def ready(self) -> bool:
+        return self._driver.can_run_inline()
+
+    async def run(self, sql: str, parameters: Sequence[Any]) -> Sequence[Sequence[Any]]:
+        try:
+            return self._driver.run_inline(sql, parameters)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(
+                sql, parameters, error, sqlite3.Error, dialect=self._dialect
+            ) from error
+
+
+class _AsyncpgDirect:
+    """The unit's asyncpg connection, used once its transaction is open on the server.
+
+    Failures are translated by SQLAlchemy's own asyncpg adapter (``_handle_exception``: the
+    same exception classes, ``sqlstate`` and message SQLAlchemy would give), and a lost
+    connection is invalidated, as SQLAlchemy does, so the pool never hands it out again.
+    """
+
+    def __init__(self, connection: AsyncConnection, dialect: Dialect) -> None:
+        pooled = connection.sync_connection.connection  # type: ignore[union-attr]
+        self._connection = connection
+        self._adapted: Any = pooled.dbapi_connection  # SQLAlchemy's adapter around asyncpg
+        self._asyncpg: Any = pooled.driver_connection  # the asyncpg connection itself
+        self._dialect = dialect
+
+    def ready(self) -> bool:
+        return bool(self._asyncpg.is_in_transaction())
+
+    async def run(self, sql: str, parameters: Sequence[Any]) -> Sequence[Sequence[Any]]:
+        try:
+            rows: Sequence[Sequence[Any]] = await self._asyncpg.fetch(sql, *parameters)
+        except Exception as error:
+            translated = self._translate(error)
+            lost = self._dialect.is_disconnect(translated, self._adapted, None)
+            wrapped = DBAPIError.instance(
+                sql,
+                parameters,
+                translated,
+                self._dialect.loaded_dbapi.Error,
+                dialect=self._dialect,
+                connection_invalidated=lost,
             )
-        return fallback(value)
-
-    return process
-
-
-def _date_text(fallback: _Processor) -> _Processor:
-    def process(value: Any) -> Any:
-        if type(value) is dt.date:
-            return _DATE_TEXT % (value.year, value.month, value.day)
-        return fallback(value)
-
-    return process
-
-
-def _time_text(fallback: _Processor) -> _Processor:
-    def process(value: Any) -> Any:
-        if type(value) is dt.time:
-            return _TIME_TEXT % (value.hour, value.minute, value.second, value.microsecond)
-        return fallback(value)
-
-    return process
-
-
-#: SQLite's temporal types, their default storage format, and the same formatting done faster.
-_FAST_TEMPORAL: dict[type[TypeEngine[Any]], tuple[str, Callable[[_Processor], _Processor]]] = {
-    sqlite.DATETIME: (sqlite.DATETIME._storage_format, _datetime_text),
-    sqlite.DATE: (sqlite.DATE._storage_format, _date_text),
-    sqlite.TIME: (sqlite.TIME._storage_format, _time_text),
-}
-
-
-def bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> _Processor | None:
-    """The type's bind processor for ``dialect``; for SQLite's date and time types in their
-    default storage format, an equivalent one that skips the general formatting."""
-    impl = type_.dialect_impl(dialect)
-    process = impl.bind_processor(dialect)
-    fast = _FAST_TEMPORAL.get(type(impl))
-    if process is None or fast is None:
-        return process
-    storage_format, make = fast
-    if getattr(impl, "_storage_format", None) != storage_format or getattr(impl, "_reg", None):
-        return process
-    return make(process)
-
-
-class _Compiled:
-    """One statement compiled for one dialect and one set of parameter names."""
-
-    def __init__(self, statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> None:
-        clause = cast("ClauseElement", statement)
-        compiled = cast("SQLCompiler", clause.compile(dialect=dialect, column_keys=list(keys)))
-        self.sql = compiled.string
-        names: Sequence[str] = compiled.positiontup or ()
-        #: Each parameter: its name, its value when the caller does not pass it (e.g. a literal
-        #: LIMIT), and its processor.
-        self.binds: list[tuple[str, Any, _Processor | None]] = [
-            (
-                name,
-                compiled.binds[name].effective_value if name not in keys else None,
-                bind_processor(compiled.binds[name].type, dialect),
-            )
-            for name in names
-        ]
-        columns = list(getattr(statement, "exported_columns", ()))
-        processors = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
-        ]
-        #: The result columns that need converting, by position.
-        self.results: list[tuple[int, _Processor]] = [
-            (index, process) for index, process in enumerate(processors) if process is not None
-        ]
-        #: Builds a row with attribute access (like SQLAlchemy's) from the processed values.
-        self.make_row: Callable[[Sequence[Any]], Any] | None = None
-        if columns:
-            row_type = _row_type([column.key for column in columns])
-            self.make_row = row_type._make
-
-    def parameters(self, values: Mapping[str, Any]) -> list[Any]:
-        get = values.get
-        bound = []
-        for name, default, process in self.binds:
-            value = get(name, default)
-            bound.append(value if process is None or value is None else process(value))
-        return bound
-
-    def rows(self, raw: list[tuple[Any, ...]]) -> list[Any]:
-        make = self.make_row
-        if make is None:
-            return raw
-        results = self.results
-        if not results:
-            return [make(values) for values in raw]
-        rows = []
-        for values in raw:
-            converted = list(values)
-            for index, process in results:
-                value = converted[index]
-                if value is not None:
-                    converted[index] = process(value)
-            rows.append(make(converted))
+            if lost:
+                await self._connection.invalidate(translated)
+            raise wrapped from error
         return rows
 
+    def _translate(self, error: Exception) -> Any:
+        try:
+            self._adapted._handle_exception(error)  # always raises the translated error
+        except Exception as translated:
+            return translated
+        return error  # pragma: no cover - _handle_exception never returns
 
-_cache: dict[tuple[int, int, tuple[str, ...]], _Compiled] = {}
 
-
-def _compiled(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
-    # The statements are module constants, so their ids are stable for the process.
-    key = (id(statement), id(dialect), keys)
-    compiled = _cache.get(key)
-    if compiled is None:
-        compiled = _cache[key] = _Compiled(statement, dialect, keys)
-    return compiled
+def _direct_runner(
+    connection: AsyncConnection, driver: InlineSqliteConnection | None
+) -> _DirectRunner | None:
+    dialect = connection.dialect
+    if driver is not None:
+        return _SqliteInline(driver, dialect)
+    if dialect.name == "postgresql" and dialect.driver == "asyncpg":
+        return _AsyncpgDirect(connection, dialect)
+    return None
 
 
 class Statements:
-    """Runs statements in one unit of work's transaction: on ``driver`` directly while it can
-    run them inline (a SQLite write turn), else through SQLAlchemy on ``connection``."""
+    """Runs statements in one unit of work's transaction: directly when a runner can take
+    them (see the module docstring), else through SQLAlchemy on ``connection``.
+
+    ``driver`` is the write turn's SQLite driver; without one, a SQLite unit (a read) always
+    goes through SQLAlchemy.
+    """
 
     def __init__(
         self, connection: AsyncConnection, driver: InlineSqliteConnection | None = None
     ) -> None:
         self.connection = connection
         self.dialect = connection.dialect
-        self._driver = driver
+        self._runner = _direct_runner(connection, driver)
 
     async def fetch(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
     ) -> list[Any]:
         """Run ``statement``; return its rows (attribute access)."""
         values = parameters or {}
-        driver = self._driver
-        if driver is None or not driver.can_run_inline():
+        runner = self._runner
+        if runner is None or not runner.ready():
             return list((await self.connection.execute(statement, dict(values))).all())
-        compiled = _compiled(statement, self.dialect, tuple(values))
-        bound = compiled.parameters(values)
-        try:
-            raw = driver.run_inline(compiled.sql, bound)
-        except sqlite3.Error as error:
-            raise DBAPIError.instance(
-                compiled.sql, bound, error, sqlite3.Error, dialect=self.dialect
-            ) from error
-        return compiled.rows(raw)
+        statement_for = compiled(statement, self.dialect, tuple(values))
+        bound = statement_for.parameters(values)
+        return statement_for.rows(await runner.run(statement_for.sql, bound))

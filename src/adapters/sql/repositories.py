@@ -437,8 +437,7 @@ class SqlEventOutbox:
         }
         if self._statements.dialect.name == "postgresql":
             values |= {"lock_key": OUTBOX_LOCK_KEY, "channel": EVENTS_CHANNEL}
-            result = await self._connection.execute(_APPEND_EVENT_POSTGRES, values)
-            event_id = int(result.scalar_one())
+            event_id = int((await self._statements.fetch(_APPEND_EVENT_POSTGRES, values))[0][0])
         else:
             event_id = (await self._statements.fetch(_INSERT_EVENT, values))[0].event_id
         return StoredEvent(event_id, event.type, event.payload, event.occurred_at)

@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-__all__ = ["count_rows", "run_sql"]
+__all__ = ["count_rows", "run_sql", "terminate_backend"]
 
 _SQLITE_PREFIX = "sqlite+aiosqlite:///"
 _POSTGRES_PREFIX = "postgresql+asyncpg://"
@@ -53,3 +53,15 @@ def _run_sqlite(path: str, sql: str, params: Sequence[Any]) -> list[tuple[Any, .
             return [tuple(row) for row in connection.execute(sql, params)]
     finally:
         connection.close()
+
+
+async def terminate_backend(database_url: str, pid: int) -> None:
+    """Kill one PostgreSQL server process (a connection), as an operator or a crash would."""
+    connection = await asyncpg.connect(
+        "postgresql://" + database_url.removeprefix(_POSTGRES_PREFIX)
+    )
+    try:
+        # With a timeout (ms), PostgreSQL 14+ answers only once the process has exited.
+        assert await connection.fetchval("SELECT pg_terminate_backend($1, 10000)", pid)
+    finally:
+        await connection.close()

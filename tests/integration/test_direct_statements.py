@@ -12,13 +12,14 @@ from collections.abc import AsyncIterator
 
 import pendulum
 import pytest
+from sqlalchemy import text
 
 from adapters.sql.database import SqlDatabase, SqlUnitOfWork
 from adapters.sql.migrate import migrate
 from booking_core.entities import BookingStatus, CustomerProfile, NewBooking
-from booking_core.errors import SlotTaken
+from booking_core.errors import SlotTaken, StorageUnavailable
 from tests.integration.conftest import SQLITE, engine_of
-from tests.integration.direct_sql import count_rows
+from tests.integration.direct_sql import count_rows, terminate_backend
 
 NOW = pendulum.datetime(2026, 12, 3, 9, tz="UTC")
 _PHONES = itertools.count(700_000_000)
@@ -76,12 +77,9 @@ async def stored_bookings(url: str, starts_at: pendulum.DateTime) -> int:
 
 
 class TestDirectStatements:
-    async def test_they_run_directly_once_the_transaction_is_open(
-        self, database: SqlDatabase
-    ) -> None:
+    async def test_they_run_directly_from_the_units_start(self, database: SqlDatabase) -> None:
         async with database.unit_of_work() as uow:
-            assert await uow.settings.get_active() is not None
-            # The premise of the tests below: the next statements take the direct path.
+            # The premise of the tests below: even the first statement takes the direct path.
             assert uow.bookings._statements._runner is not None
             assert uow.bookings._statements._runner.ready()
 
@@ -117,3 +115,25 @@ class TestDirectStatements:
                 await book(uow, fresh_phone(), starts_at)  # no pre-check: the index decides
 
         assert (await stored_bookings(migrated_url, starts_at)) == 1
+
+
+@pytest.mark.postgres
+class TestLostConnection:
+    async def test_a_connection_lost_before_begin_is_storage_unavailable_then_replaced(
+        self, postgres_database_url: str
+    ) -> None:
+        database = SqlDatabase.connect(postgres_database_url, pool_size=1)
+        try:
+            async with database.unit_of_work() as uow:
+                pid = (await uow.bookings._statements.fetch(text("SELECT pg_backend_pid()")))[0][0]
+            await terminate_backend(postgres_database_url, pid)
+
+            # Back in use at once (no idle ping): BEGIN meets the dead connection.
+            with pytest.raises(StorageUnavailable):
+                async with database.unit_of_work():
+                    pass
+
+            async with database.unit_of_work() as uow:
+                assert await uow.settings.get_active() is not None
+        finally:
+            await database.dispose()

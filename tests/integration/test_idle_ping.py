@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.sql.idle_ping import ping_idle_connections
+from tests.integration.direct_sql import terminate_backend
 
 pytestmark = pytest.mark.postgres
 
@@ -40,21 +40,12 @@ async def backend_pid(engine: AsyncEngine) -> int:
         return int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
 
 
-async def terminate(database_url: str, pid: int) -> None:
-    connection = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
-    try:
-        # With a timeout (ms), PostgreSQL 14+ answers only once the process has exited.
-        assert await connection.fetchval("SELECT pg_terminate_backend($1, 10000)", pid)
-    finally:
-        await connection.close()
-
-
 class TestIdlePing:
     async def test_a_connection_killed_while_idle_is_replaced_before_use(
         self, engine: AsyncEngine, postgres_database_url: str
     ) -> None:
         first = await backend_pid(engine)
-        await terminate(postgres_database_url, first)
+        await terminate_backend(postgres_database_url, first)
         await asyncio.sleep(IDLE_SECONDS * 2)  # the pooled connection is now "idle"
 
         second = await backend_pid(engine)  # no error: the ping found it dead
@@ -66,7 +57,7 @@ class TestIdlePing:
         self, engine: AsyncEngine, postgres_database_url: str
     ) -> None:
         first = await backend_pid(engine)
-        await terminate(postgres_database_url, first)
+        await terminate_backend(postgres_database_url, first)
 
         # Straight back into use: no ping, so the dead connection is used and fails...
         with pytest.raises(DBAPIError) as failed:

@@ -236,13 +236,14 @@ class SqlUnitOfWork:
                 if self._read_only:
                     await self._connection.execution_options(**{_READ_ONLY: True})
                 await self._connection.begin()
+            connection = self._connection
+            statements = Statements(connection, self._turn.driver if self._turn else None)
+            await statements.begin()
         except BaseException as error:
             await self._close()
             if isinstance(error, Exception) and _is_unavailable(error):
                 raise StorageUnavailable from error
             raise
-        connection = self._connection
-        statements = Statements(connection, self._turn.driver if self._turn else None)
         self.settings = SqlSettingsRepository(statements, self._settings_cache)
         self.customers = SqlCustomerRepository(statements)
         self.bookings = SqlBookingRepository(statements)

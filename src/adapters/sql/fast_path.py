@@ -14,9 +14,10 @@ raise (so slot-taken, retryable and unavailable errors are handled upstream as b
 
 * **SQLite**: inside a write turn, on :mod:`adapters.sql.sqlite_driver` (statements there run
   inline anyway: the turn holds the write lock).
-* **PostgreSQL** (asyncpg): once the unit's transaction has begun on the server. SQLAlchemy's
-  adapter sends ``BEGIN`` with its first statement, so that one goes through SQLAlchemy; every
-  later one runs on the same asyncpg connection, inside that transaction.
+* **PostgreSQL** (asyncpg): once the unit's transaction has begun on the server, on the same
+  asyncpg connection, inside that transaction. SQLAlchemy's adapter would send ``BEGIN`` with
+  the unit's first statement; :meth:`Statements.begin` has it sent when the unit starts, so
+  that first statement can run directly too.
 
 Anything else (reads outside a turn, statements before the transaction began, other drivers)
 is plain ``connection.execute``.
@@ -43,6 +44,9 @@ class _DirectRunner(Protocol):
     def ready(self) -> bool:
         """Whether a statement may run directly now."""
 
+    async def begin(self) -> None:
+        """Open the unit's transaction on the server, if that has not happened yet."""
+
     async def run(self, sql: str, parameters: Sequence[Any]) -> Sequence[Sequence[Any]]:
         """Run it; raise SQLAlchemy's ``DBAPIError`` subclass for a failure."""
 
@@ -54,6 +58,9 @@ class _SqliteInline:
 
     def ready(self) -> bool:
         return self._driver.can_run_inline()
+
+    async def begin(self) -> None:
+        """Nothing to do: the write turn began the transaction (``BEGIN IMMEDIATE``)."""
 
     async def run(self, sql: str, parameters: Sequence[Any]) -> Sequence[Sequence[Any]]:
         try:
@@ -82,24 +89,37 @@ class _AsyncpgDirect:
     def ready(self) -> bool:
         return bool(self._asyncpg.is_in_transaction())
 
+    async def begin(self) -> None:
+        """Send ``BEGIN`` now, as SQLAlchemy's adapter would with the unit's first statement,
+        so that statement can run directly too (the adapter then sees its transaction open)."""
+        if self._adapted._transaction is None:
+            try:
+                await self._adapted._start_transaction()
+            except Exception as error:
+                raise await self._failure("BEGIN", (), error) from error
+
     async def run(self, sql: str, parameters: Sequence[Any]) -> Sequence[Sequence[Any]]:
         try:
             rows: Sequence[Sequence[Any]] = await self._asyncpg.fetch(sql, *parameters)
         except Exception as error:
-            translated = self._translate(error)
-            lost = self._dialect.is_disconnect(translated, self._adapted, None)
-            wrapped = DBAPIError.instance(
-                sql,
-                parameters,
-                translated,
-                self._dialect.loaded_dbapi.Error,
-                dialect=self._dialect,
-                connection_invalidated=lost,
-            )
-            if lost:
-                await self._connection.invalidate(translated)
-            raise wrapped from error
+            raise await self._failure(sql, parameters, error) from error
         return rows
+
+    async def _failure(self, sql: str, parameters: Sequence[Any], error: Exception) -> Exception:
+        """The SQLAlchemy error for a driver error; invalidates the connection if it is lost."""
+        translated = self._translate(error)
+        lost = self._dialect.is_disconnect(translated, self._adapted, None)
+        wrapped: Exception = DBAPIError.instance(
+            sql,
+            parameters,
+            translated,
+            self._dialect.loaded_dbapi.Error,
+            dialect=self._dialect,
+            connection_invalidated=lost,
+        )
+        if lost:
+            await self._connection.invalidate(translated)
+        return wrapped
 
     def _translate(self, error: Exception) -> Any:
         try:
@@ -134,6 +154,12 @@ class Statements:
         self.connection = connection
         self.dialect = connection.dialect
         self._runner = _direct_runner(connection, driver)
+
+    async def begin(self) -> None:
+        """Called once the unit's SQLAlchemy transaction has begun: open it on the server at
+        once, so that even the unit's first statement can run directly."""
+        if self._runner is not None:
+            await self._runner.begin()
 
     async def fetch(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None

@@ -225,6 +225,7 @@ class SqlUnitOfWork:
         self._connection: AsyncConnection | None = None
         #: SQLite writes: this unit's turn in the current commit batch.
         self._turn: WriteTurn | None = None
+        self._statements: Statements | None = None
 
     async def __aenter__(self) -> Self:
         try:
@@ -237,7 +238,9 @@ class SqlUnitOfWork:
                     await self._connection.execution_options(**{_READ_ONLY: True})
                 await self._connection.begin()
             connection = self._connection
-            statements = Statements(connection, self._turn.driver if self._turn else None)
+            statements = self._statements = Statements(
+                connection, self._turn.driver if self._turn else None
+            )
             await statements.begin()
         except BaseException as error:
             await self._close()
@@ -270,7 +273,10 @@ class SqlUnitOfWork:
         if self._turn is not None:
             await self._turn.commit()
         else:
-            await self._active().commit()
+            connection = self._active()
+            if self._statements is not None:
+                await self._statements.commit()
+            await connection.commit()
 
     async def rollback(self) -> None:
         if self._turn is not None:
@@ -287,6 +293,7 @@ class SqlUnitOfWork:
     async def _close(self) -> None:
         turn, self._turn = self._turn, None
         connection, self._connection = self._connection, None
+        self._statements = None
         try:
             if turn is not None:
                 await turn.close()  # rolls back to this unit's savepoint unless it committed

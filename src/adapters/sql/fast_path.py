@@ -47,6 +47,9 @@ class _DirectRunner(Protocol):
     async def begin(self) -> None:
         """Open the unit's transaction on the server, if that has not happened yet."""
 
+    async def commit(self) -> None:
+        """Commit the unit's transaction on the server, if that is this runner's to do."""
+
     async def run(self, sql: str, parameters: Sequence[Any]) -> Sequence[Sequence[Any]]:
         """Run it; raise SQLAlchemy's ``DBAPIError`` subclass for a failure."""
 
@@ -61,6 +64,9 @@ class _SqliteInline:
 
     async def begin(self) -> None:
         """Nothing to do: the write turn began the transaction (``BEGIN IMMEDIATE``)."""
+
+    async def commit(self) -> None:
+        """Nothing to do: the batch commits (:mod:`adapters.sql.group_commit`)."""
 
     async def run(self, sql: str, parameters: Sequence[Any]) -> Sequence[Sequence[Any]]:
         try:
@@ -97,6 +103,17 @@ class _AsyncpgDirect:
                 await self._adapted._start_transaction()
             except Exception as error:
                 raise await self._failure("BEGIN", (), error) from error
+
+    async def commit(self) -> None:
+        """``COMMIT`` the moment the unit asks, through the adapter's own transaction object
+        (SQLAlchemy's commit then finds nothing left to do). The outbox lock is held until the
+        commit, so every bit of client work before it delays all other appenders."""
+        transaction = self._adapted._transaction
+        if transaction is not None:
+            try:
+                await self._adapted._call_and_discard(transaction.commit)
+            except Exception as error:
+                raise await self._failure("COMMIT", (), error) from error
 
     async def run(self, sql: str, parameters: Sequence[Any]) -> Sequence[Sequence[Any]]:
         try:
@@ -160,6 +177,11 @@ class Statements:
         once, so that even the unit's first statement can run directly."""
         if self._runner is not None:
             await self._runner.begin()
+
+    async def commit(self) -> None:
+        """Commit directly if the runner can (before SQLAlchemy's own, now empty, commit)."""
+        if self._runner is not None:
+            await self._runner.commit()
 
     async def fetch(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None

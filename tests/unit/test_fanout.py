@@ -4,6 +4,7 @@ outbox reads while nobody listens."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pendulum
 import pytest
@@ -58,14 +59,23 @@ async def take(iterator, count: int) -> list[int]:
     return ids
 
 
-@pytest.fixture
-async def outbox_and_fanout():
+@contextlib.asynccontextmanager
+async def running_fanout(poll_interval: float):
+    """A started fan-out over an outbox of three committed events."""
     outbox = Outbox()
     outbox.commit(3)
-    fanout = EventFanout(outbox.after, outbox.latest, poll_interval=30)
+    fanout = EventFanout(outbox.after, outbox.latest, poll_interval=poll_interval)
     await fanout.start()
-    yield outbox, fanout
-    await fanout.stop()
+    try:
+        yield outbox, fanout
+    finally:
+        await fanout.stop()
+
+
+@pytest.fixture
+async def outbox_and_fanout():
+    async with running_fanout(poll_interval=30) as running:
+        yield running
 
 
 class TestEventFanout:
@@ -142,12 +152,8 @@ async def settle() -> None:
 @pytest.fixture
 async def idle_fanout():
     """A fan-out over an outbox of three events, polling often, that nobody listens to yet."""
-    outbox = Outbox()
-    outbox.commit(3)
-    fanout = EventFanout(outbox.after, outbox.latest, poll_interval=0.01)
-    await fanout.start()
-    yield outbox, fanout
-    await fanout.stop()
+    async with running_fanout(poll_interval=0.01) as running:
+        yield running
 
 
 class TestNobodyListening:
@@ -228,6 +234,14 @@ class TestNobodyListening:
         assert await asyncio.wait_for(take(subscription.events(), 1), 5) == [4]
 
 
+async def relayed(fanout: EventFanout, up_to: int) -> None:
+    """Wait, with a timeout, until the tailer has offered every event up to ``up_to``."""
+    async with asyncio.timeout(5):
+        # The fan-out signals nothing when it relays; its position is what can be watched.
+        while fanout.position is None or fanout.position < up_to:  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+
+
 class TestHandOff:
     async def test_everything_offered_since_the_last_call_comes_as_one_batch(
         self, outbox_and_fanout
@@ -236,7 +250,7 @@ class TestHandOff:
         subscription = await fanout.subscribe()
         outbox.commit(3)
         await fanout.publish([])
-        await asyncio.sleep(0.05)  # the tailer relays all three before the listener looks
+        await relayed(fanout, up_to=6)  # all three are offered before the listener looks
         batch = await asyncio.wait_for(subscription.next_batch(), 5)
         assert [event.event_id for event in batch or []] == [4, 5, 6]
 
@@ -254,7 +268,7 @@ class TestHandOff:
         subscription = await fanout.subscribe()
         outbox.commit(2)
         await fanout.publish([])
-        await asyncio.sleep(0.05)
+        await relayed(fanout, up_to=5)
         subscription.end()
         assert await asyncio.wait_for(take(subscription.events(), 10), 5) == [4, 5]
         assert await subscription.next_batch() is None

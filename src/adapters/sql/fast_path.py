@@ -83,6 +83,11 @@ class _AsyncpgDirect:
     Failures are translated by SQLAlchemy's own asyncpg adapter (``_handle_exception``: the
     same exception classes, ``sqlstate`` and message SQLAlchemy would give), and a lost
     connection is invalidated, as SQLAlchemy does, so the pool never hands it out again.
+
+    Beginning and committing go through the adapter's own transaction handling
+    (``_start_transaction``, ``_transaction``, ``_call_and_discard``), so the adapter's state
+    always matches the server's. These are SQLAlchemy internals, pinned by the lock file; the
+    tests of ``test_direct_statements.py`` fail if they stop behaving as used here.
     """
 
     def __init__(self, connection: AsyncConnection, dialect: Dialect) -> None:

@@ -8,9 +8,9 @@ booking queued behind that wait. Databases that serve many writers group their c
 does the same inside one process:
 
 * Units of work still take turns (the process's write lock): one at a time runs its statements,
-  on the one connection of the current *batch* (a transaction opened with ``BEGIN IMMEDIATE``),
-  inside its own ``SAVEPOINT``. A unit of work that fails rolls back to its savepoint: the
-  batch keeps only what the units that committed wrote.
+  on the process's one writer connection, in the current *batch* (a transaction opened with
+  ``BEGIN IMMEDIATE``), inside its own ``SAVEPOINT``. A unit of work that fails rolls back to
+  its savepoint: the batch keeps only what the units that committed wrote.
 * A unit of work that commits hands the turn on and waits until the batch is durably
   committed; only then does its ``commit()`` return (so a ``201`` still means "on disk", and
   notifications still follow the commit). Its savepoint simply stays: the next unit's nests

@@ -10,10 +10,11 @@ This driver speaks the same interface to the same dialect (``async_creator``) bu
 call where it runs:
 
 * **On the connection's thread**, exactly as with ``aiosqlite``: whatever can *wait*. That is
-  ``BEGIN IMMEDIATE`` (it may wait up to the busy timeout for another process's write lock),
-  ``COMMIT`` (the ``fsync`` that makes a 201 durable), closing, and every statement run outside
-  a write transaction (reads such as the admin listings may scan many rows, and the event
-  loop must not stall on them).
+  ``BEGIN IMMEDIATE`` when another process holds the write lock (it waits up to the busy
+  timeout; :meth:`InlineSqliteConnection.begin_write` first tries the lock without waiting,
+  inline), ``COMMIT`` (the ``fsync`` that makes a 201 durable), closing, and every statement
+  run outside a write transaction (reads such as the admin listings may scan many rows, and
+  the event loop must not stall on them).
 * **Inline, on the event loop**: statements inside a write transaction. The transaction holds
   SQLite's write lock (``BEGIN IMMEDIATE``), so in WAL mode nothing can make them wait, and
   they are the booking path's few index lookups and inserts: microseconds each.

@@ -55,17 +55,22 @@ class AgentBookingResult:
 
     def as_response(self) -> JsonObject:
         """The spec's success body."""
-        return {
-            "success": True,
-            "message": "Booking created successfully",
-            "user_created": self.customer_created,
-            "user_id": self.customer.id,
-            "booking_id": self.booking.id,
-            "data": {
-                "booking": booking_document(self.booking),
-                "user": customer_document(self.customer, created=self.customer_created),
-            },
-        }
+        return _success_body(self.booking, self.customer, customer_created=self.customer_created)
+
+
+def _success_body(booking: Booking, customer: Customer, *, customer_created: bool) -> JsonObject:
+    """The spec's success body for a booking (it does not mention the event)."""
+    return {
+        "success": True,
+        "message": "Booking created successfully",
+        "user_created": customer_created,
+        "user_id": customer.id,
+        "booking_id": booking.id,
+        "data": {
+            "booking": booking_document(booking),
+            "user": customer_document(customer, created=customer_created),
+        },
+    }
 
 
 class CreateAgentBooking:
@@ -154,14 +159,16 @@ class CreateAgentBooking:
                     created_at=now,
                 )
             )
+            if idempotency_key is not None:
+                body = _success_body(booking, customer, customer_created=created)
+                await uow.idempotency.complete(idempotency_key, CREATED_STATUS, body)
+            # The event goes last, right before the commit: an outbox may order its events by
+            # holding a lock from the append to the commit (PostgreSQL's does), so nothing
+            # else should happen in between.
             event = await uow.events.append(
                 DomainEvent(BOOKING_CREATED, booking_event_payload(booking, customer), now)
             )
-            result = AgentBookingResult(booking, customer, created, event)
-            if idempotency_key is not None:
-                await uow.idempotency.complete(
-                    idempotency_key, CREATED_STATUS, result.as_response()
-                )
             await uow.commit()
+        result = AgentBookingResult(booking, customer, created, event)
         await self._notifier.publish([event])
         return result

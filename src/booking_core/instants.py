@@ -1,4 +1,4 @@
-"""Instants on the booking path: to UTC, to the business zone, and as the spec's text.
+"""Instants on the booking path: to UTC, to the business zone, and wall-clock ones built.
 
 pendulum makes time zones safe, but its conversions are not cheap (several microseconds each,
 on the hot path of every booking), and most instants here are in UTC already, as is the default

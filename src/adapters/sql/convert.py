@@ -10,6 +10,8 @@ import datetime as dt
 
 import pendulum
 
+from booking_core.instants import as_utc
+
 __all__ = ["date_from_db", "date_to_db", "instant_from_db", "instant_to_db", "time_from_db"]
 
 
@@ -17,13 +19,7 @@ _NO_OFFSET = dt.timedelta(0)
 
 
 def instant_to_db(instant: pendulum.DateTime) -> dt.datetime:
-    # Converting an instant that is already UTC is not free in pendulum (nor is asking a
-    # pendulum zone for its offset): skip it.
-    utc = (
-        instant
-        if instant.tzinfo is pendulum.UTC or instant.utcoffset() == _NO_OFFSET
-        else instant.in_timezone("UTC")
-    )
+    utc = as_utc(instant)
     return dt.datetime(
         utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, dt.UTC
     )

@@ -85,8 +85,7 @@ class _Writer:
     """The connection every batch of this process runs on.
 
     One connection for all batches, kept open between them: checking a connection out of the
-    pool and back in for every batch cost about a fifth of a millisecond of CPU, and SQLite
-    keeps the connection's page cache warm (its own commits do not invalidate it).
+    pool and back in for every batch cost about a fifth of a millisecond of CPU.
     """
 
     def __init__(self, connection: AsyncConnection, driver: InlineSqliteConnection | None):
@@ -160,13 +159,10 @@ class GroupCommit:
 
     async def _usable_writer(self) -> _Writer:
         """The writer, connected (again) if it is not yet or no longer usable."""
-        writer = self._writer
-        if writer is None or not writer.usable:
-            self._writer = None
-            if writer is not None:
-                await writer.close()
-            writer = self._writer = await _Writer.connect(self._engine)
-        return writer
+        if self._writer is None or not self._writer.usable:
+            await self._discard_writer()
+            self._writer = await _Writer.connect(self._engine)
+        return self._writer
 
     async def _discard_writer(self) -> None:
         """After a failed commit or rollback the connection's state is unknown: never reuse it."""

@@ -138,22 +138,25 @@ class InlineSqliteConnection:
         tried once without waiting, and only if it is taken does the statement go to the thread,
         where it waits up to the busy timeout as before.
         """
-        pending = self._pending
-        if pending is not None and not pending.done():
-            await asyncio.wait([pending])
         connection = self._conn
-        connection.execute("PRAGMA busy_timeout = 0")
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            taken = False
-        except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-                raise
-            taken = True
-        finally:
-            connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
-        if taken:
-            await self._call(lambda: connection.execute("BEGIN IMMEDIATE"), on_thread=True)
+
+        def begin() -> Any:
+            return connection.execute("BEGIN IMMEDIATE")
+
+        def try_without_waiting() -> bool:
+            connection.execute("PRAGMA busy_timeout = 0")
+            try:
+                begin()
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+                return False
+            finally:
+                connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            return True
+
+        if not await self._call(try_without_waiting, on_thread=False):
+            await self._call(begin, on_thread=True)
         self.writing = True
 
     def cursor(self) -> _CursorContext:

@@ -18,7 +18,7 @@ import pendulum
 from booking_core.entities import Booking, BookingStatus, Customer, CustomerProfile, NewBooking
 from booking_core.errors import SlotTaken
 from booking_core.events import DomainEvent, JsonObject, StoredEvent
-from booking_core.idempotency import ClaimOutcome, IdempotencyClaim
+from booking_core.ports import ClaimOutcome, IdempotencyClaim
 from booking_core.queries import BookingPage, BookingQuery
 from booking_core.settings import BusinessSettings
 
@@ -95,7 +95,7 @@ class _Customers:
     def __init__(self, state: _State) -> None:
         self._state = state
 
-    async def get_by_phone(self, phone: str) -> Customer | None:
+    def _by_phone(self, phone: str) -> Customer | None:
         return next((c for c in self._state.customers.values() if c.phone == phone), None)
 
     async def get(self, customer_id: int) -> Customer | None:
@@ -105,7 +105,7 @@ class _Customers:
         self, profile: CustomerProfile, password_hash: str, now: pendulum.DateTime
     ) -> tuple[Customer, bool]:
         del password_hash  # kept by the SQL adapter; nothing here reads it
-        if existing := await self.get_by_phone(profile.phone):
+        if existing := self._by_phone(profile.phone):
             return existing, False
         customer = Customer(
             id=len(self._state.customers) + 1,

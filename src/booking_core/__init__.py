@@ -6,6 +6,7 @@ Import what you need from here; adapters (storage, notification) are supplied by
 from booking_core.create_agent_booking import AgentBookingResult, CreateAgentBooking
 from booking_core.entities import (
     ACTIVE_STATUSES,
+    OPEN_STATUSES,
     Booking,
     BookingStatus,
     Customer,
@@ -55,6 +56,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "BOOKING_CANCELLED",
     "BOOKING_CREATED",
+    "OPEN_STATUSES",
     "UNUSABLE_PASSWORD",
     "AgentBookingResult",
     "BeyondHorizon",

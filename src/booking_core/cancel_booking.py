@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from booking_core.entities import Booking, BookingStatus, Customer
-from booking_core.errors import BookingNotActive, BookingNotFound
+from booking_core.entities import Booking, Customer
+from booking_core.errors import BookingNotFound
 from booking_core.events import BOOKING_CANCELLED, DomainEvent, StoredEvent, booking_event_payload
 from booking_core.ports import Clock, Notifier, UnitOfWorkFactory
 
 __all__ = ["CancelBooking", "CancelledBooking"]
-
-_CANCELLABLE = frozenset({BookingStatus.UPCOMING, BookingStatus.PENDING})
 
 
 @frozen
@@ -34,9 +32,7 @@ class CancelBooking:
             booking = await uow.bookings.get(booking_id)
             if booking is None:
                 raise BookingNotFound
-            if booking.status not in _CANCELLABLE:
-                raise BookingNotActive(f"Booking is {booking.status.value}, not cancellable")
-            cancelled = await uow.bookings.set_status(booking_id, BookingStatus.CANCELLED)
+            cancelled = await uow.bookings.set_status(booking_id, booking.cancel().status)
             customer = await uow.customers.get(booking.customer_id)
             if cancelled is None or customer is None:  # pragma: no cover - same transaction
                 raise BookingNotFound

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import enum
 
+import attrs
 import pendulum
 from attrs import frozen
 
+from booking_core.errors import BookingNotActive
+
 __all__ = [
     "ACTIVE_STATUSES",
+    "OPEN_STATUSES",
     "Booking",
     "BookingStatus",
     "Customer",
@@ -28,8 +32,9 @@ class BookingStatus(enum.StrEnum):
 ACTIVE_STATUSES = frozenset(
     {BookingStatus.UPCOMING, BookingStatus.PENDING, BookingStatus.COMPLETED}
 )
-#: Statuses an agent may create a booking in.
-CREATABLE_STATUSES = frozenset({BookingStatus.UPCOMING, BookingStatus.PENDING})
+#: Statuses of a booking that is still to happen: the ones an agent may create a booking in,
+#: the only ones that can be cancelled, and the ones a change of the rules can strand.
+OPEN_STATUSES = frozenset({BookingStatus.UPCOMING, BookingStatus.PENDING})
 
 
 @frozen
@@ -94,4 +99,16 @@ class Booking:
 
     @property
     def is_active(self) -> bool:
+        """Whether it holds its slot."""
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_open(self) -> bool:
+        """Whether it is still to happen (upcoming or pending)."""
+        return self.status in OPEN_STATUSES
+
+    def cancel(self) -> Booking:
+        """This booking cancelled; only an open booking can be (:class:`BookingNotActive`)."""
+        if not self.is_open:
+            raise BookingNotActive(f"Booking is {self.status.value}, not cancellable")
+        return attrs.evolve(self, status=BookingStatus.CANCELLED)

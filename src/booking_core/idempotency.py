@@ -12,12 +12,9 @@ for it, because a success is recorded atomically with the booking.
 from __future__ import annotations
 
 import asyncio
-import enum
 import hashlib
 import json
 import re
-
-from attrs import frozen
 
 from booking_core.errors import (
     IdempotencyKeyReused,
@@ -25,25 +22,11 @@ from booking_core.errors import (
     InvalidIdempotencyKey,
 )
 from booking_core.events import JsonObject
-from booking_core.ports import Clock, UnitOfWorkFactory
+from booking_core.ports import ClaimOutcome, Clock, IdempotencyClaim, UnitOfWorkFactory
 
 __all__ = ["ClaimOutcome", "IdempotencyClaim", "IdempotencyKeys", "request_fingerprint"]
 
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
-
-
-class ClaimOutcome(enum.Enum):
-    NEW = "new"  # this request owns the key: run it
-    REPLAY = "replay"  # a recorded outcome exists: answer with it
-    MISMATCH = "mismatch"  # the key was used with another body
-    IN_PROGRESS = "in_progress"  # another request with this key is running
-
-
-@frozen
-class IdempotencyClaim:
-    outcome: ClaimOutcome
-    status_code: int | None = None
-    body: JsonObject | None = None
 
 
 def request_fingerprint(body: object) -> str:

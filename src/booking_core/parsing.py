@@ -31,6 +31,7 @@ _TIME_24 = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
 _TIME_12 = re.compile(r"([0-9]{1,2}):([0-9]{2}) ?([AaPp][Mm])")
 
 _MONTHS_IN_YEAR = 12
+_HOURS_ON_A_12_HOUR_CLOCK = 12
 
 
 def parse_date(text: str, order: DateOrder = DateOrder.DMY) -> pendulum.Date:
@@ -59,10 +60,10 @@ def parse_time(text: str) -> pendulum.Time:
         return _make_time(hour, minute, second)
     if match := _TIME_12.fullmatch(value):
         hour, minute = int(match[1]), int(match[2])
-        if not 1 <= hour <= _MONTHS_IN_YEAR:  # a 12-hour clock also has 12 hours
+        if not 1 <= hour <= _HOURS_ON_A_12_HOUR_CLOCK:
             raise InvalidTime
         is_pm = match[3].lower() == "pm"
-        hour = hour % 12 + (12 if is_pm else 0)
+        hour = hour % _HOURS_ON_A_12_HOUR_CLOCK + (_HOURS_ON_A_12_HOUR_CLOCK if is_pm else 0)
         return _make_time(hour, minute, 0)
     raise InvalidTime
 

@@ -6,25 +6,26 @@ back unless :meth:`UnitOfWork.commit` is called, and the repositories it exposes
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import Protocol, Self
 
 import pendulum
+from attrs import frozen
 
 from booking_core.entities import Booking, BookingStatus, Customer, CustomerProfile, NewBooking
 from booking_core.events import DomainEvent, JsonObject, StoredEvent
 from booking_core.queries import BookingPage, BookingQuery
 from booking_core.settings import BusinessSettings
 
-if TYPE_CHECKING:
-    from booking_core.idempotency import IdempotencyClaim
-
 __all__ = [
     "BookingRepository",
+    "ClaimOutcome",
     "Clock",
     "CustomerRepository",
     "EventOutbox",
+    "IdempotencyClaim",
     "IdempotencyStore",
     "Notifier",
     "SettingsRepository",
@@ -48,8 +49,6 @@ class SettingsRepository(Protocol):
 
 
 class CustomerRepository(Protocol):
-    async def get_by_phone(self, phone: str) -> Customer | None: ...
-
     async def get(self, customer_id: int) -> Customer | None: ...
 
     async def get_or_create(
@@ -102,6 +101,22 @@ class EventOutbox(Protocol):
     async def latest_id(self) -> int:
         """The largest committed event id (0 when there is none)."""
         ...
+
+
+class ClaimOutcome(enum.Enum):
+    NEW = "new"  # this request owns the key: run it
+    REPLAY = "replay"  # a recorded outcome exists: answer with it
+    MISMATCH = "mismatch"  # the key was used with another body
+    IN_PROGRESS = "in_progress"  # another request with this key is running
+
+
+@frozen
+class IdempotencyClaim:
+    """What :meth:`IdempotencyStore.claim` found: with ``REPLAY``, the recorded outcome."""
+
+    outcome: ClaimOutcome
+    status_code: int | None = None
+    body: JsonObject | None = None
 
 
 class IdempotencyStore(Protocol):

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import pendulum
 from attrs import frozen
 
-from booking_core.entities import CREATABLE_STATUSES, BookingStatus, CustomerProfile
+from booking_core.entities import OPEN_STATUSES, BookingStatus, CustomerProfile
 from booking_core.errors import InvalidField, InvalidRequestBody, MissingField
 from booking_core.parsing import DateOrder, parse_date, parse_time
 
@@ -143,6 +143,6 @@ def _status(body: Mapping[object, object]) -> BookingStatus:
     status = _optional_text(body, "status").lower()
     if not status:
         return BookingStatus.UPCOMING
-    if status not in CREATABLE_STATUSES:
+    if status not in OPEN_STATUSES:
         raise InvalidField("status", "must be upcoming or pending")
     return BookingStatus(status)

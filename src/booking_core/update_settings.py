@@ -12,7 +12,7 @@ import attrs
 import pendulum
 from attrs import frozen
 
-from booking_core.entities import Booking, BookingStatus, Customer
+from booking_core.entities import OPEN_STATUSES, Booking, Customer
 from booking_core.errors import InvalidSettings, InvalidTime, SettingsMissing
 from booking_core.parsing import parse_time
 from booking_core.policy import SlotPolicy
@@ -23,7 +23,6 @@ from booking_core.settings import BusinessSettings, parse_closed_dates, parse_of
 __all__ = ["SettingsUpdate", "UpdateSettings", "settings_changes"]
 
 _PAGE = 1000
-_HOLDING = frozenset({BookingStatus.UPCOMING, BookingStatus.PENDING})
 
 
 @frozen
@@ -96,7 +95,9 @@ class UpdateSettings:
         self, uow: UnitOfWork, policy: SlotPolicy
     ) -> tuple[tuple[Booking, Customer], ...]:
         now = self._clock.now()
-        query = BookingQuery(date_from=now.date().subtract(days=1), statuses=_HOLDING, limit=_PAGE)
+        query = BookingQuery(
+            date_from=now.date().subtract(days=1), statuses=OPEN_STATUSES, limit=_PAGE
+        )
         stranded: list[tuple[Booking, Customer]] = []
         while True:
             page = await uow.bookings.search(query)

@@ -53,15 +53,15 @@ from urllib.parse import urlsplit
 
 import pendulum
 from attrs import field, frozen
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from adapters.rate_limit import RateLimit
-from adapters.sql.database import DEFAULT_DATABASE_URL
 from booking_core.parsing import DateOrder
 
 __all__ = ["DEFAULT_DATABASE_URL", "AppConfig", "ConfigError"]
 
+#: The embedded default. Kept here, not imported from the SQL adapter, so that reading the
+#: configuration loads no database stack (an app built on other adapters never loads it).
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./booking.db"
 _SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -132,14 +132,24 @@ class AppConfig:
         )
 
     @property
+    def database_backend(self) -> str:
+        """``sqlite`` or ``postgresql``: the URL's scheme without its driver."""
+        return _backend(self.database_url) or ""
+
+    @property
     def uses_embedded_database(self) -> bool:
         """True for SQLite, which the service migrates itself on ``serve``."""
-        return make_url(self.database_url).get_backend_name() == "sqlite"
+        return self.database_backend == "sqlite"
 
     @property
     def safe_database_url(self) -> str:
-        """The database URL with any password masked, for logs and messages."""
-        return make_url(self.database_url).render_as_string(hide_password=True)
+        """The database URL with any password masked (as ``***``), for logs and messages."""
+        parts = urlsplit(self.database_url)
+        if parts.password is None:
+            return self.database_url
+        host = parts.netloc.rpartition("@")[2]
+        masked = f"{parts.username or ''}:***@{host}"
+        return self.database_url.replace(parts.netloc, masked, 1)
 
 
 class _Environment:
@@ -182,12 +192,14 @@ class _Environment:
         return value
 
 
+def _backend(url: str) -> str | None:
+    """The database kind of a SQLAlchemy URL (``dialect[+driver]://...``), or None."""
+    scheme, separator, _ = url.partition("://")
+    return scheme.partition("+")[0].lower() if separator and scheme else None
+
+
 def _database_url(raw: str) -> str:
-    try:
-        backend = make_url(raw).get_backend_name()
-    except ArgumentError:
-        backend = None
-    if backend not in _SUPPORTED_BACKENDS:
+    if _backend(raw) not in _SUPPORTED_BACKENDS:
         raise ConfigError(
             "BOOKING_DATABASE_URL must be a SQLite or PostgreSQL URL "
             "(e.g. sqlite+aiosqlite:///./booking.db or postgresql+asyncpg://user@host/db)"

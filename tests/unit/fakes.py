@@ -61,9 +61,6 @@ class _PasswordKeepingCustomers:
         self._inner = inner
         self._pending = pending
 
-    async def get_by_phone(self, phone: str) -> Customer | None:
-        return await self._inner.get_by_phone(phone)
-
     async def get(self, customer_id: int) -> Customer | None:
         return await self._inner.get(customer_id)
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.sql import tables
 from adapters.sql.convert import instant_from_db, instant_to_db
 from booking_core.events import JsonObject
-from booking_core.idempotency import ClaimOutcome, IdempotencyClaim
+from booking_core.ports import ClaimOutcome, IdempotencyClaim
 
 __all__ = ["SqlIdempotencyStore"]
 

@@ -13,12 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from litestar import Litestar
-from sqlalchemy.engine import make_url
 
 from adapters.clock import SystemClock
 from adapters.fanout import EventFanout
 from adapters.rate_limit import InMemoryRateCounterStore, RateCounterStore
-from adapters.sql.listener import PostgresEventListener
 from booking_core.cancel_booking import CancelBooking
 from booking_core.check_availability import CheckAvailability
 from booking_core.create_agent_booking import CreateAgentBooking
@@ -66,7 +64,6 @@ def create_app(
     """
     on_startup: list[Callable[[], Any]] = []
     on_shutdown: list[Callable[[], Any]] = []
-    listener: PostgresEventListener | None = None
     metrics = Metrics()
     # One process (SQLite, or a caller's adapters): counters in memory; PostgreSQL: shared.
     rate_store: RateCounterStore = InMemoryRateCounterStore()
@@ -92,9 +89,9 @@ def create_app(
     fanout = EventFanout.over(
         reads, poll_interval=config.event_poll_seconds, queue_size=config.socket_queue_size
     )
-    if make_url(config.database_url).get_backend_name() == "postgresql" and (
-        read_uow_factory is not None
-    ):
+    if config.database_backend == "postgresql" and read_uow_factory is not None:
+        from adapters.sql.listener import PostgresEventListener  # noqa: PLC0415
+
         # Commits in other processes arrive by NOTIFY; polling covers a lost listener.
         listener = PostgresEventListener(config.database_url, fanout.wake)
         on_startup.append(listener.start)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final
 
-from booking_core.entities import CREATABLE_STATUSES, BookingStatus
+from booking_core.entities import OPEN_STATUSES, BookingStatus
 from booking_core.queries import MAX_PAGE_SIZE
 from booking_core.request import REQUIRED_FIELDS
 from booking_core.settings import WEEKDAY_NAMES
@@ -337,7 +337,7 @@ def _create_request_schema() -> JsonObject:
             rf"^[^{_CONTROLS_BUT_LINES}]*$",
         ),
         "status": {
-            "enum": [*sorted(status.value for status in CREATABLE_STATUSES), None],
+            "enum": [*sorted(status.value for status in OPEN_STATUSES), None],
             "description": "Any case; `upcoming` when left out.",
         },
     }
@@ -375,7 +375,7 @@ def _create_response_schemas() -> dict[str, JsonObject]:
                 "service_name": {"type": "string"},
                 "booking_date": schema_ref("Date"),
                 "booking_time": schema_ref("Time"),
-                "status": {"enum": sorted(status.value for status in CREATABLE_STATUSES)},
+                "status": {"enum": sorted(status.value for status in OPEN_STATUSES)},
                 "notes": {"type": "string"},
                 "created_at": schema_ref("Instant"),
             }

@@ -1,0 +1,52 @@
+"""Behaviour that lives on the entities themselves (booking_core.entities)."""
+
+from __future__ import annotations
+
+import pytest
+
+from booking_core import OPEN_STATUSES, Booking, BookingStatus
+from booking_core.errors import BookingNotActive
+from tests.unit.builders import NOW, TOMORROW
+
+
+def _booking(status: BookingStatus) -> Booking:
+    return Booking(
+        id=7,
+        customer_id=3,
+        service_name="Legal Consultation",
+        booking_date=TOMORROW,
+        booking_time=NOW.time(),
+        starts_at=NOW.add(days=1),
+        status=status,
+        notes="",
+        created_at=NOW,
+    )
+
+
+class TestBookingCancel:
+    @pytest.mark.parametrize("status", sorted(OPEN_STATUSES))
+    def test_an_open_booking_becomes_cancelled_and_frees_its_slot(
+        self, status: BookingStatus
+    ) -> None:
+        booking = _booking(status)
+
+        cancelled = booking.cancel()
+
+        assert cancelled.status is BookingStatus.CANCELLED
+        assert not cancelled.is_active
+        assert cancelled.id == booking.id
+        assert booking.status is status  # the original value is unchanged
+
+    @pytest.mark.parametrize("status", [BookingStatus.COMPLETED, BookingStatus.CANCELLED])
+    def test_a_booking_that_is_no_longer_open_cannot_be_cancelled(
+        self, status: BookingStatus
+    ) -> None:
+        with pytest.raises(BookingNotActive, match=f"Booking is {status.value}"):
+            _booking(status).cancel()
+
+
+class TestOpenStatuses:
+    def test_open_statuses_are_the_creatable_ones_and_hold_their_slot(self) -> None:
+        assert {status.value for status in OPEN_STATUSES} == {"upcoming", "pending"}
+        assert all(_booking(status).is_active for status in OPEN_STATUSES)
+        assert not _booking(BookingStatus.COMPLETED).is_open

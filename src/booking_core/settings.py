@@ -7,7 +7,9 @@ never reach the policy.
 
 from __future__ import annotations
 
+import functools
 import re
+import zoneinfo
 from collections.abc import Iterable
 from functools import cached_property
 
@@ -16,7 +18,13 @@ from attrs import field, frozen
 
 from booking_core.errors import InvalidSettings
 
-__all__ = ["WEEKDAY_NAMES", "BusinessSettings", "parse_closed_dates", "parse_off_days"]
+__all__ = [
+    "WEEKDAY_NAMES",
+    "BusinessSettings",
+    "is_iana_timezone",
+    "parse_closed_dates",
+    "parse_off_days",
+]
 
 #: ISO weekday numbers (Monday = 1 … Sunday = 7) by their three-letter names.
 WEEKDAY_NAMES: dict[str, int] = {
@@ -50,6 +58,28 @@ def _frozen_dates(values: Iterable[pendulum.Date]) -> frozenset[pendulum.Date]:
     return frozenset(values)
 
 
+#: Names the time zone database may hold that are not zones of the IANA database, or that
+#: mean something else on every host: the host's own zone, a placeholder, a template, and the
+#: ``posix/`` and ``right/`` (leap-second) copies some systems install.
+_HOST_DEPENDENT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
+_HOST_DEPENDENT_PREFIXES = ("posix/", "right/")
+
+
+@functools.cache
+def _iana_timezones() -> frozenset[str]:
+    return frozenset(
+        name
+        for name in zoneinfo.available_timezones()
+        if name not in _HOST_DEPENDENT_ZONES and not name.startswith(_HOST_DEPENDENT_PREFIXES)
+    )
+
+
+def is_iana_timezone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone (``Europe/Berlin``, ``UTC``) that means the same
+    on every host: a business's hours must not move because a server's ``localtime`` did."""
+    return name in _iana_timezones()
+
+
 @frozen
 class BusinessSettings:
     """Opening hours, off days, slot length, time zone, horizon and closed dates."""
@@ -81,10 +111,8 @@ class BusinessSettings:
             raise InvalidSettings("at least one weekday must be a working day")
         if not 0 <= self.horizon_days <= _MAX_HORIZON_DAYS:
             raise InvalidSettings(f"horizon must be between 0 and {_MAX_HORIZON_DAYS} days")
-        try:
-            pendulum.timezone(self.timezone)
-        except Exception as error:  # pendulum raises several types for unknown zones
-            raise InvalidSettings(f"unknown time zone {self.timezone!r}") from error
+        if not is_iana_timezone(self.timezone):
+            raise InvalidSettings(f"unknown time zone {self.timezone!r}")
 
     @property
     def working_minutes(self) -> int:

@@ -51,11 +51,11 @@ import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-import pendulum
 from attrs import field, frozen
 
 from adapters.rate_limit import RateLimit
 from booking_core.parsing import DateOrder
+from booking_core.settings import is_iana_timezone
 
 __all__ = ["DEFAULT_DATABASE_URL", "AppConfig", "ConfigError"]
 
@@ -208,10 +208,10 @@ def _database_url(raw: str) -> str:
 
 
 def _timezone(raw: str) -> str:
-    try:
-        pendulum.timezone(raw)
-    except Exception:  # pendulum raises several types for unknown zones
-        raise ConfigError(f"BOOKING_TIMEZONE {raw!r} is not a known time zone") from None
+    if not is_iana_timezone(raw):
+        raise ConfigError(
+            f"BOOKING_TIMEZONE {raw!r} is not an IANA time zone name (e.g. Europe/Berlin)"
+        )
     return raw
 
 

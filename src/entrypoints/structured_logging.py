@@ -19,6 +19,7 @@ import logging
 import re
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import unquote_plus
 
 __all__ = ["REQUEST_ID", "JsonFormatter", "redact"]
 
@@ -26,8 +27,12 @@ __all__ = ["REQUEST_ID", "JsonFormatter", "redact"]
 REQUEST_ID: ContextVar[str | None] = ContextVar("booking_request_id", default=None)
 
 _REDACTED = "[redacted]"
-_SECRET_PARAMETER = re.compile(
-    r"(?i)([?&;](?:token|access_token|api_key|apikey|key|password|secret)=)[^&;\s\"'#]*"
+#: A query parameter: separator, name, ``=``, value (which ends at the next separator).
+_QUERY_PARAMETER = re.compile(r"([?&;])([^=&;?#\s\"']{1,100})=([^&;\s\"'#]*)")
+#: Parameter names that carry credentials, compared after percent-decoding: a server decodes
+#: ``?%74oken=`` to ``token`` too, so the log must not be fooled by the spelling.
+_SECRET_NAMES = frozenset(
+    {"token", "access_token", "api_key", "apikey", "key", "password", "secret"}
 )
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"',;]+")
 
@@ -39,7 +44,14 @@ _STANDARD_ATTRIBUTES = frozenset(
 
 def redact(text: str) -> str:
     """``text`` with credential-looking query parameters and bearer tokens masked."""
-    return _BEARER.sub(rf"\1{_REDACTED}", _SECRET_PARAMETER.sub(rf"\1{_REDACTED}", text))
+    return _BEARER.sub(rf"\1{_REDACTED}", _QUERY_PARAMETER.sub(_mask_secret_parameter, text))
+
+
+def _mask_secret_parameter(match: re.Match[str]) -> str:
+    separator, name, _ = match.groups()
+    if unquote_plus(name).strip().lower() not in _SECRET_NAMES:
+        return match[0]
+    return f"{separator}{name}={_REDACTED}"
 
 
 class JsonFormatter(logging.Formatter):

@@ -162,6 +162,23 @@ class TestJsonFormatter:
         assert "since=3&token=[redacted]" in str(document["message"])
         assert "abc" not in str(self.format("Authorization: Bearer abc")["message"])
 
+    @pytest.mark.parametrize(
+        "query",
+        ["?%74oken=s3cret", "?since=1&%54OKEN=s3cret", "?to%6Ben=s3cret", "?api%5Fkey=s3cret"],
+    )
+    def test_masks_credentials_however_their_name_is_spelled(self, query: str) -> None:
+        message = str(self.format(f"WebSocket /ws/admin/bookings/{query} [accepted]")["message"])
+
+        assert "s3cret" not in message
+        assert "=[redacted]" in message
+
+    def test_leaves_other_parameters_alone(self) -> None:
+        message = str(
+            self.format("GET /api/agent/availability/?date=2027-01-04&tokens=5")["message"]
+        )
+
+        assert message.endswith("?date=2027-01-04&tokens=5")
+
 
 class TestHardeningConfiguration:
     def test_defaults(self) -> None:
@@ -199,6 +216,10 @@ class TestHardeningConfiguration:
             ("BOOKING_ALLOWED_NETWORKS", "10.0.0.0/33"),
             ("BOOKING_CORS_ORIGINS", "*"),
             ("BOOKING_CORS_ORIGINS", "https://app.example.com/path"),
+            ("BOOKING_TIMEZONE", "localtime"),
+            ("BOOKING_TIMEZONE", "right/UTC"),
+            ("BOOKING_DATABASE_URL", "mysql://db/booking"),
+            ("BOOKING_DATABASE_URL", "booking.db"),
         ],
     )
     def test_refuses_bad_values(self, name: str, value: str) -> None:

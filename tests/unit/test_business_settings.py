@@ -74,6 +74,12 @@ class TestBusinessSettings:
             {"off_days": frozenset({8})},
             {"timezone": "Mars/Olympus_Mons"},
             {"timezone": ""},
+            # Host-dependent names: what they mean depends on the server, not the business.
+            {"timezone": "localtime"},
+            {"timezone": "Factory"},
+            {"timezone": "posixrules"},
+            {"timezone": "right/UTC"},
+            {"timezone": "posix/Europe/Berlin"},
             {"horizon_days": -1},
             {"horizon_days": 3661},
         ],

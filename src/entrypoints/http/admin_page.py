@@ -11,6 +11,8 @@ upgraded service never runs against a stale ``app.js``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ from litestar import Request, Response, Router
 from litestar.datastructures import CacheControlHeader
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
+
+from entrypoints.http.errors import framework_error
 
 __all__ = ["ADMIN_PAGE_PATH", "STATIC_DIRECTORY", "admin_page_routes"]
 
@@ -29,16 +33,32 @@ STATIC_DIRECTORY = Path(__file__).resolve().parent / "static" / "admin"
 _BARE_PATH = ADMIN_PAGE_PATH.rstrip("/")
 
 
-async def _redirect_bare_path(request: Request[Any, Any, Any]) -> Response[Any] | None:
-    """Litestar routes ``/admin`` and ``/admin/`` alike; only the latter is the page's URL.
+def _page_files() -> frozenset[str]:
+    """The paths below ``/admin/`` that name a file of the page ("" is the page itself)."""
+    files = {path.relative_to(STATIC_DIRECTORY).as_posix() for path in STATIC_DIRECTORY.rglob("*")}
+    return frozenset({"", *files})
 
-    Litestar strips the trailing slash from ``scope["path"]``, so the check reads the path as
-    the client sent it (``raw_path``, which ASGI servers set).
-    """
-    raw_path: bytes = request.scope.get("raw_path") or request.scope["path"].encode()
-    if raw_path.rstrip(b"/") == _BARE_PATH.encode() and not raw_path.endswith(b"/"):
-        return Redirect(ADMIN_PAGE_PATH)
-    return None
+
+def _before_request(
+    files: frozenset[str],
+) -> Callable[[Request[Any, Any, Any]], Awaitable[Response[Any] | None]]:
+    async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | None:
+        """Redirect ``/admin`` to ``/admin/``, and answer 404 for anything but the page's files.
+
+        Litestar routes ``/admin`` and ``/admin/`` alike; only the latter is the page's URL, so
+        the check reads the path as the client sent it (``raw_path``, which ASGI servers set;
+        Litestar strips the trailing slash from ``scope["path"]``). Only the known files are
+        handed to the file system: a NUL or an over-long name in the URL would otherwise reach
+        ``open()`` and fail as a server error.
+        """
+        raw_path: bytes = request.scope.get("raw_path") or request.scope["path"].encode()
+        if raw_path.rstrip(b"/") == _BARE_PATH.encode() and not raw_path.endswith(b"/"):
+            return Redirect(ADMIN_PAGE_PATH)
+        if request.scope["path"].removeprefix(_BARE_PATH).strip("/") not in files:
+            return framework_error(HTTPStatus.NOT_FOUND)
+        return None
+
+    return before_request
 
 
 def admin_page_routes() -> list[Router]:
@@ -48,7 +68,7 @@ def admin_page_routes() -> list[Router]:
             directories=[STATIC_DIRECTORY],
             html_mode=True,
             name="admin_page",
-            before_request=_redirect_bare_path,
+            before_request=_before_request(_page_files()),
             cache_control=CacheControlHeader(no_cache=True),
         )
     ]

@@ -27,6 +27,13 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 #: Unicode's control characters (category Cc: C0, DEL and C1); notes may keep tab and newlines.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_EXCEPT_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: Invisible characters that change how the text around them is shown: bidirectional
+#: embeddings, overrides, isolates and marks (U+202E turns "gnp.exe" into "exe.png"), zero-width
+#: spaces and joiners that make two names look identical, and the byte order mark. Zero-width
+#: (non-)joiners (U+200C, U+200D) stay allowed: Persian and Indic names and emoji need them.
+_INVISIBLE = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+#: Unicode's line and paragraph separators: a line break in a one-line field.
+_LINE_SEPARATOR = re.compile("[\u2028\u2029]")
 _GENDERS = frozenset({"male", "female", "other"})
 _MAX_DATE_TIME_LENGTH = 32
 _MAX_EMAIL_LENGTH = 254
@@ -110,11 +117,14 @@ def _optional_text(body: Mapping[object, object], name: str) -> str:
 
 
 def _printable(name: str, text: str) -> str:
-    """Refuse control characters (a NUL cannot even be stored by PostgreSQL); notes may span
-    lines."""
-    control = _CONTROL_EXCEPT_MULTILINE if name == "notes" else _CONTROL
-    if control.search(text):
+    """Refuse control characters (a NUL cannot even be stored by PostgreSQL) and invisible
+    characters that would make the text display as something else; notes may span lines."""
+    multiline = name == "notes"
+    control = _CONTROL_EXCEPT_MULTILINE if multiline else _CONTROL
+    if control.search(text) or (not multiline and _LINE_SEPARATOR.search(text)):
         raise InvalidField(name, "must not contain control characters")
+    if _INVISIBLE.search(text):
+        raise InvalidField(name, "must not contain invisible or text-direction characters")
     return text
 
 

@@ -260,3 +260,44 @@ class TestStatus:
     def test_rejects_any_other_status(self, status: str) -> None:
         with pytest.raises(InvalidField, match=r"^Invalid status: must be upcoming or pending"):
             BookingRequest.from_mapping(basic_body(status=status))
+
+
+class TestInvisibleCharacters:
+    """Text that would display as something else on the dashboard is refused."""
+
+    @pytest.mark.parametrize("name", ["first_name", "last_name", "service_name", "country"])
+    @pytest.mark.parametrize(
+        "character",
+        ["\u202e", "\u202a", "\u2066", "\u2069", "\u200b", "\u200e", "\u200f", "\u2060", "\ufeff"],
+    )
+    def test_refuses_direction_controls_and_zero_width_spaces(
+        self, name: str, character: str
+    ) -> None:
+        with pytest.raises(InvalidField, match="invisible or text-direction") as raised:
+            BookingRequest.from_mapping(basic_body(**{name: f"Ann{character}e"}))
+        assert raised.value.message.startswith(f"Invalid {name}")
+
+    @pytest.mark.parametrize("name", ["first_name", "last_name", "service_name", "country"])
+    @pytest.mark.parametrize("character", ["\u2028", "\u2029"])
+    def test_refuses_line_separators_in_one_line_fields(self, name: str, character: str) -> None:
+        with pytest.raises(InvalidField, match="control characters"):
+            BookingRequest.from_mapping(basic_body(**{name: f"Ann{character}Lee"}))
+
+    def test_notes_may_span_lines_but_not_reverse_text(self) -> None:
+        request = BookingRequest.from_mapping(basic_body(notes="first\u2028second\nthird"))
+        assert request.notes == "first\u2028second\nthird"
+
+        with pytest.raises(InvalidField, match="invisible or text-direction"):
+            BookingRequest.from_mapping(basic_body(notes="call \u202eback"))
+
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "\u0645\u0647\u0633\u0627\u200c\u0631\u0636\u0627\u06cc\u06cc",  # Persian, ZWNJ
+            "\U0001f469\u200d\U0001f4bb Dev",  # an emoji sequence, ZWJ
+            "Zo\u00eb",
+            "\u674e\u5c0f\u9f8d",
+        ],
+    )
+    def test_keeps_joiners_that_scripts_and_emoji_need(self, name: str) -> None:
+        assert BookingRequest.from_mapping(basic_body(first_name=name)).customer.first_name == name

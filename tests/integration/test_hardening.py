@@ -6,6 +6,7 @@ limit (and the other protections) switched on. Rate-limit tests give every clien
 identity (an address behind the trusted proxy, or an API key), so they never share a bucket, and
 they check that all their requests fell into one window (``RateLimit-Reset`` never went up),
 trying again with a fresh identity in the rare case that a minute boundary fell in between.
+Only a configured API key is an identity; an IPv6 client is its /64.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from tests.support.server import ADMIN_TOKEN, ServerProcess, run_booking
 RATE = 120
 ORIGIN = "https://dashboard.example"
 API_KEYS = ("it-agent-key-one-7f3a9c", "it-agent-key-two-c91d55")
+#: A third configured key, used by one rate-limit test only (so no other test spends it).
+RATE_KEY = "it-agent-key-rate-5d0e61"
 WRONG_KEY = "it-wrong-key-0b1e2d"
 RATE_LIMITED = "Too many requests, please retry later"
 CSP = (
@@ -88,7 +91,7 @@ def guarded_server(
     """API keys required, only 127.0.0.1 allowed, no trusted proxy."""
     env = {
         "BOOKING_RATE_LIMIT": f"{RATE}/minute",
-        "BOOKING_AGENT_API_KEYS": ",".join(API_KEYS),
+        "BOOKING_AGENT_API_KEYS": ",".join((*API_KEYS, RATE_KEY)),
         "BOOKING_ALLOWED_NETWORKS": "127.0.0.1/32",
         "BOOKING_LOG_LEVEL": "INFO",
     }
@@ -222,21 +225,61 @@ class TestRateLimitPerClient:
             await limited.post(CREATE_PATH, json={}, headers=behind_proxy())
         )
 
-    async def test_an_api_key_is_a_client_of_its_own(self, limited: httpx.AsyncClient) -> None:
+    async def test_an_unconfigured_api_key_buys_no_allowance_of_its_own(
+        self, limited: httpx.AsyncClient
+    ) -> None:
+        """Without configured keys, a made-up key per request is still the same address."""
         address = fresh_address()
 
-        def keyed() -> dict[str, str]:
+        def new_key_each_time() -> dict[str, str]:
             return {"X-API-Key": fresh_key(), "X-Forwarded-For": address}
 
-        headers, _, over = await spend_allowance(limited, keyed)
+        for _ in range(_ATTEMPTS):
+            allowed = [
+                await limited.post(CREATE_PATH, json={}, headers=new_key_each_time())
+                for _ in range(RATE)
+            ]
+            over = await limited.post(CREATE_PATH, json={}, headers=new_key_each_time())
+            if one_window([*allowed, over]):
+                break
+            address = fresh_address()
 
-        assert_rate_limited(over)
-        other_key_same_address = {"X-API-Key": fresh_key(), "X-Forwarded-For": address}
-        assert_counted_as_fresh_client(
-            await limited.post(CREATE_PATH, json={}, headers=other_key_same_address)
+        assert [int(r.headers["ratelimit-remaining"]) for r in allowed] == list(
+            range(RATE - 1, -1, -1)
         )
-        same_key_elsewhere = headers | {"X-Forwarded-For": fresh_address()}
-        assert_rate_limited(await limited.post(CREATE_PATH, json={}, headers=same_key_elsewhere))
+        assert_rate_limited(over)
+
+    async def test_a_configured_api_key_is_a_client_of_its_own(
+        self, guarded: httpx.AsyncClient
+    ) -> None:
+        """Every request comes from 127.0.0.1, which other tests also use: the key's own
+        bucket starts full and runs out on its own."""
+        headers, allowed, over = await spend_allowance(guarded, lambda: {"X-API-Key": RATE_KEY})
+
+        assert {response.status_code for response in allowed} == {400}
+        assert allowed[0].headers["ratelimit-remaining"] == str(RATE - 1)
+        assert_rate_limited(over)
+        assert headers == {"X-API-Key": RATE_KEY}
+
+    async def test_ipv6_clients_are_counted_by_their_64_bit_network(
+        self, limited: httpx.AsyncClient
+    ) -> None:
+        """A host that takes a new address in its /64 for every request is one client."""
+        for attempt in range(_ATTEMPTS):
+            network = ipaddress.ip_network(f"2001:db8:{attempt}:{uuid.uuid4().int % 65535:x}::/64")
+            hosts = (str(network.network_address + n + 1) for n in itertools.count())
+            responses = [
+                await limited.post(CREATE_PATH, json={}, headers={"X-Forwarded-For": next(hosts)})
+                for _ in range(RATE + 1)
+            ]
+            if one_window(responses):
+                break
+        other_network = str(ipaddress.ip_address(f"2001:db8:ffff:{attempt}::1"))
+
+        assert_rate_limited(responses[-1])
+        assert_counted_as_fresh_client(
+            await limited.post(CREATE_PATH, json={}, headers={"X-Forwarded-For": other_network})
+        )
 
     async def test_the_client_is_the_right_most_address_not_of_a_trusted_proxy(
         self, limited: httpx.AsyncClient
@@ -309,13 +352,17 @@ class TestRateLimitAcrossWorkers:
         url = postgres_cluster.create_database(f"booking_it_rl_{uuid.uuid4().hex[:8]}")
         run_booking(["migrate"], url)
         rate = 20
-        env = {"BOOKING_RATE_LIMIT": f"{rate}/minute", "BOOKING_LOG_LEVEL": "INFO"}
+        keys = [fresh_key() for _ in range(_ATTEMPTS)]  # only configured keys name a client
+        env = {
+            "BOOKING_RATE_LIMIT": f"{rate}/minute",
+            "BOOKING_LOG_LEVEL": "INFO",
+            "BOOKING_AGENT_API_KEYS": ",".join(keys),
+        }
         log_dir = tmp_path_factory.mktemp("two-workers")
         with ServerProcess(url, workers=2, env=env, log_dir=log_dir) as process:
             async with contextlib.AsyncExitStack() as stack:
                 workers = await connections_to_two_workers(process, stack)
-                for _ in range(_ATTEMPTS):
-                    key = fresh_key()
+                for key in keys:
                     # Alternate: with a count per process each worker would allow ``rate``.
                     responses = [
                         await workers[n % 2].post(CREATE_PATH, json={}, headers={"X-API-Key": key})

@@ -10,7 +10,7 @@ import pytest
 
 from adapters.rate_limit import FixedWindowRateLimiter, InMemoryRateCounterStore, RateLimit
 from entrypoints.config import AppConfig, ConfigError
-from entrypoints.http.client_identity import client_address, is_known_key
+from entrypoints.http.client_identity import bucket_key, client_address, is_known_key
 from entrypoints.http.content_type import is_json_media_type
 from entrypoints.structured_logging import REQUEST_ID, JsonFormatter
 
@@ -225,3 +225,21 @@ class TestHardeningConfiguration:
     def test_refuses_bad_values(self, name: str, value: str) -> None:
         with pytest.raises(ConfigError, match=name):
             AppConfig.from_env({name: value})
+
+
+class TestRateLimitBucket:
+    def test_an_ipv4_client_is_its_address(self) -> None:
+        assert bucket_key("198.51.100.7", None) == "ip:198.51.100.7"
+
+    def test_an_ipv6_client_is_its_64_bit_network(self) -> None:
+        first = bucket_key("2001:db8:1:2:aaaa::1", None)
+
+        assert first == "ip:2001:db8:1:2::/64"
+        assert bucket_key("2001:db8:1:2:ffff:1:2:3", None) == first
+        assert bucket_key("2001:db8:1:3::1", None) != first
+
+    def test_a_key_is_hashed_never_kept(self) -> None:
+        bucket = bucket_key("198.51.100.7", "agent-key")
+
+        assert bucket.startswith("key:")
+        assert "agent-key" not in bucket

@@ -3,10 +3,12 @@
 Checks run in this order, cheapest and least informative first:
 
 1. ``BOOKING_ALLOWED_NETWORKS``: a client address outside them gets ``403 forbidden``.
-2. The rate limit (``BOOKING_RATE_LIMIT``), per client: the API key if it names the client,
-   else the address. It runs before the key check so that guessing keys is rate-limited too;
-   when keys are configured only a *valid* key gets its own bucket (a made-up key per request
-   must not buy a fresh allowance). Over the limit: ``429 rate_limited`` with ``Retry-After``.
+2. The rate limit (``BOOKING_RATE_LIMIT``), per client: a *configured* API key names the
+   client, anything else is counted by address (an IPv6 address by its /64, which one host
+   usually has whole). It runs before the key check so that guessing keys is rate-limited too.
+   A key that is not configured never gets a bucket of its own: with no keys configured at all
+   a client could otherwise send a made-up key per request and never be limited. Over the
+   limit: ``429 rate_limited`` with ``Retry-After``.
    Every answer that was counted carries ``RateLimit-Limit``, ``-Remaining`` and ``-Reset``.
 3. ``BOOKING_AGENT_API_KEYS``: without a valid ``X-API-Key``, ``401 unauthorized``.
 
@@ -102,8 +104,8 @@ class AgentAccess(ASGIMiddleware):
             await self._refuse(scope, receive, send, HTTPStatus.FORBIDDEN)
             return
         key = api_key_of(scope)
-        # With keys configured only a valid one names the client; without, any key does.
-        key_is_valid = is_known_key(key, self._api_keys) if self._api_keys else key is not None
+        # Only a configured key names the client; any other is the sender's to invent.
+        key_is_valid = bool(self._api_keys) and is_known_key(key, self._api_keys)
         decision = await self._count(bucket_key(address, key if key_is_valid else None))
         headers = rate_limit_headers(decision) if decision is not None else {}
         if decision is not None and not decision.allowed:

@@ -83,8 +83,18 @@ def is_known_key(key: str | None, keys: Sequence[str]) -> bool:
     return matched and key is not None
 
 
+#: IPv6 clients are counted by network: a host is usually given a whole /64, and could
+#: otherwise take a fresh address (and a fresh allowance) for every request.
+_IPV6_CLIENT_PREFIX = 64
+
+
 def bucket_key(address: str, key: str | None) -> str:
-    """The rate-limit bucket: a hash of the API key (never the key itself), else the address."""
+    """The rate-limit bucket: a hash of the API key (never the key itself), else the address
+    (an IPv6 address by its /64 network)."""
     if key is not None:
         return "key:" + hashlib.sha256(key.encode()).hexdigest()
+    parsed = _parse_address(address)
+    if isinstance(parsed, ipaddress.IPv6Address):
+        network = ipaddress.IPv6Network((parsed, _IPV6_CLIENT_PREFIX), strict=False)
+        return f"ip:{network}"
     return "ip:" + address

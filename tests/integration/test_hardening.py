@@ -546,6 +546,86 @@ class TestCors:
         assert not [name for name in response.headers if name.startswith("access-control-")]
 
 
+class TestCrossSiteBrowserWrites:
+    """A page on another site cannot make its visitors' browsers book (no preflight needed for
+    ``fetch(url, {mode: "no-cors", body: blob})``); agents, which send no browser headers, and
+    the origins CORS allows are unaffected."""
+
+    @staticmethod
+    def no_cors_post(client: httpx.AsyncClient, headers: dict[str, str]) -> Any:
+        """What the browser sends for a ``no-cors`` fetch with a Blob body: no Content-Type."""
+        body = json.dumps(
+            {
+                "phone": "5550123",
+                "service_name": "Legal Consultation",
+                "booking_date": "2030-01-07",
+                "booking_time": "14:00",
+            }
+        ).encode()
+        return client.post(CREATE_PATH, content=body, headers=headers)
+
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            pytest.param(
+                {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, id="cross-site"
+            ),
+            pytest.param(
+                {"Sec-Fetch-Site": "same-site", "Origin": "https://evil.dashboard.example"},
+                id="same-site",
+            ),
+            pytest.param({"Origin": "https://evil.example"}, id="origin-only"),
+            pytest.param({"Origin": "null"}, id="opaque-origin"),
+        ],
+    )
+    async def test_a_page_of_another_site_is_refused(
+        self, limited: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        response = await self.no_cors_post(limited, headers | behind_proxy())
+
+        assert_error(response, 403, "forbidden", "Cross-site browser requests are not allowed")
+
+    async def test_it_is_refused_from_inside_the_allowed_network_too(
+        self, guarded: httpx.AsyncClient
+    ) -> None:
+        headers = {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}
+        response = await self.no_cors_post(guarded, headers | {"X-API-Key": API_KEYS[0]})
+
+        assert_error(response, 403, "forbidden", "Cross-site browser requests are not allowed")
+
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            pytest.param({}, id="an-agent"),
+            pytest.param({"Sec-Fetch-Site": "cross-site", "Origin": ORIGIN}, id="cors-origin"),
+            pytest.param({"Sec-Fetch-Site": "same-origin"}, id="same-origin"),
+            pytest.param({"Sec-Fetch-Site": "none"}, id="typed-by-the-user"),
+        ],
+    )
+    async def test_agents_and_allowed_origins_go_through(
+        self, limited: httpx.AsyncClient, headers: dict[str, str]
+    ) -> None:
+        response = await limited.post(CREATE_PATH, json={}, headers=headers | behind_proxy())
+
+        assert_error(response, 400, "missing_field")
+
+    async def test_the_servers_own_origin_goes_through(
+        self, limited: httpx.AsyncClient, limited_server: ServerProcess
+    ) -> None:
+        headers = {"Origin": limited_server.base_url} | behind_proxy()
+        response = await limited.post(CREATE_PATH, json={}, headers=headers)
+
+        assert_error(response, 400, "missing_field")
+
+    async def test_reads_are_not_affected(self, limited: httpx.AsyncClient) -> None:
+        headers = {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}
+        response = await limited.get(
+            "/api/agent/availability/", params={"date": "2030-01-07"}, headers=headers
+        )
+
+        assert response.status_code == 200, response.text
+
+
 class TestSecurityHeaders:
     async def test_the_dashboard_page_gets_the_html_security_headers(
         self, limited: httpx.AsyncClient

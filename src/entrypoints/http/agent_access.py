@@ -2,6 +2,13 @@
 
 Checks run in this order, cheapest and least informative first:
 
+0. Cross-site browser writes: a ``POST``/``PUT``/``PATCH``/``DELETE`` that a browser sent on
+   behalf of a page from another site (``Sec-Fetch-Site: cross-site`` or ``same-site``, or,
+   from browsers that do not send that header, an ``Origin`` other than the server's own) gets
+   ``403 forbidden``, unless its ``Origin`` is one of ``BOOKING_CORS_ORIGINS``. A page can
+   send a body without a preflight (``mode: "no-cors"``, no ``Content-Type``), so without this
+   any web page could make its visitors' browsers book, from inside an allowed network too.
+   Agents and servers send neither header and are not affected.
 1. ``BOOKING_ALLOWED_NETWORKS``: a client address outside them gets ``403 forbidden``.
 2. The rate limit (``BOOKING_RATE_LIMIT``), per client: a *configured* API key names the
    client, anything else is counted by address (an IPv6 address by its /64, which one host
@@ -49,6 +56,10 @@ __all__ = ["AGENT_PATH_PREFIX", "AgentAccess", "agent_access", "rate_limit_heade
 
 AGENT_PATH_PREFIX = "/api/agent/"
 _API_KEY_REQUIRED = "API key required"
+_CROSS_SITE_REFUSED = "Cross-site browser requests are not allowed"
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: ``Sec-Fetch-Site`` values that mean "a page of another origin made this request".
+_OTHER_SITE = frozenset({b"cross-site", b"same-site"})
 _STORE_WARNING_INTERVAL_S = 60.0
 
 _log = logging.getLogger(__name__)
@@ -61,6 +72,7 @@ def agent_access(config: AppConfig, store: RateCounterStore) -> AgentAccess:
         api_keys=config.agent_api_keys,
         allowed_networks=config.allowed_networks,
         trusted_proxies=config.trusted_proxies,
+        cors_origins=config.cors_origins,
     )
 
 
@@ -84,17 +96,24 @@ class AgentAccess(ASGIMiddleware):
         api_keys: Sequence[str],
         allowed_networks: Sequence[IPNetwork],
         trusted_proxies: Sequence[IPNetwork],
+        cors_origins: Sequence[str] = (),
     ) -> None:
         self._limiter = limiter
         self._api_keys = tuple(api_keys)
         self._allowed_networks = tuple(allowed_networks)
         self._trusted_proxies = tuple(trusted_proxies)
+        self._cors_origins = frozenset(origin.encode("latin-1") for origin in cors_origins)
         self._store_warned_at: float | None = None
         self._open = limiter is None and not self._api_keys and not self._allowed_networks
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if not scope["path"].startswith(AGENT_PATH_PREFIX):
             await next_app(scope, receive, send)
+            return
+        if scope.get("method") in _WRITE_METHODS and self._cross_site(scope):
+            await self._refuse(
+                scope, receive, send, HTTPStatus.FORBIDDEN, message=_CROSS_SITE_REFUSED
+            )
             return
         if self._open:  # nothing configured: nothing to check (the benchmark's set-up)
             await next_app(scope, receive, send)
@@ -119,6 +138,23 @@ class AgentAccess(ASGIMiddleware):
             )
             return
         await next_app(scope, receive, _with_headers(send, headers) if headers else send)
+
+    def _cross_site(self, scope: Scope) -> bool:
+        """Whether a browser sent this for a page of another site that CORS does not allow."""
+        fetch_site = origin = host = None
+        for name, value in scope["headers"]:
+            if name == b"sec-fetch-site":
+                fetch_site = value
+            elif name == b"origin":
+                origin = value
+            elif name == b"host":
+                host = value
+        if origin is not None and origin in self._cors_origins:
+            return False
+        if fetch_site is not None:
+            return fetch_site.lower() in _OTHER_SITE
+        # Older browsers: an Origin that is not this server's own (``null`` included).
+        return origin is not None and origin.partition(b"://")[2] != host
 
     async def _count(self, bucket: str) -> RateLimitDecision | None:
         if self._limiter is None:

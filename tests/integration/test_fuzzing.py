@@ -234,7 +234,8 @@ INJECTIONS = {
     "template": "{{7*7}}",
     "jndi": "${jndi:ldap://x}",
     "path": "../../etc/passwd",
-    "rtl": "\u202eexe.gnp\u202c \u2067isolate\u2069 \u200fmark",
+    "rtl": "\u0645\u0631\u062d\u0628\u0627 \u05e9\u05dc\u05d5\u05dd mixed",
+    "joiners": "\U0001f469\u200d\U0001f4bb \u0915\u094d\u200d\u0937",
     "quotes": '"\' \\" %s %n',
 }
 _FREE_TEXT = ("first_name", "last_name", "service_name", "notes", "country")
@@ -267,6 +268,21 @@ class TestInjectionPayloads:
         assert event["notes"] == payload, event
         assert event["user_details"]["first_name"] == payload, event
         assert event["user_details"]["email"] == email, event
+
+
+class TestTextDirectionTricks:
+    def test_are_refused_before_anything_is_stored(self, any_server: ServerProcess):
+        day = _DAYS.take()
+        trick = "\u202eexe.gnp\u202c \u2067isolate\u2069 \u200fmark"
+        body = booking_body(day, "13:00", service_name=trick)
+        with httpx.Client(base_url=any_server.base_url, timeout=30.0) as client:
+            response = client.post(CREATE_PATH, json=body)
+            retry = client.post(CREATE_PATH, json=booking_body(day, "13:00"))
+
+        assert response.status_code == 400, response.text
+        assert response.json()["code"] == "invalid_field"
+        assert "service_name" in response.json()["message"]
+        assert retry.status_code == 201, retry.text  # the refused request held nothing
 
 
 def _sync(coroutine: Any) -> Any:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from booking_core.idempotency import IdempotencyClaim
 
 __all__ = [
+    "BookingQueries",
     "BookingRepository",
     "Clock",
     "CustomerRepository",
@@ -42,8 +43,8 @@ class Clock(Protocol):
 class SettingsRepository(Protocol):
     async def get_active(self) -> BusinessSettings | None: ...
 
-    async def save(self, settings: BusinessSettings) -> None:
-        """Replace the active settings (creating them if there are none)."""
+    async def save(self, settings: BusinessSettings, *, now: pendulum.DateTime) -> None:
+        """Replace the active settings (creating them if there are none), changed at ``now``."""
         ...
 
 
@@ -82,6 +83,10 @@ class BookingRepository(Protocol):
         ...
 
     async def set_status(self, booking_id: int, status: BookingStatus) -> Booking | None: ...
+
+
+class BookingQueries(Protocol):
+    """The read side's listings (admin pages, dashboards), apart from the write path's port."""
 
     async def recent(self, limit: int) -> Sequence[tuple[Booking, Customer]]:
         """The newest bookings (by id, newest first) with their customers."""
@@ -137,6 +142,9 @@ class UnitOfWork(Protocol):
 
     @property
     def bookings(self) -> BookingRepository: ...
+
+    @property
+    def queries(self) -> BookingQueries: ...
 
     @property
     def events(self) -> EventOutbox: ...

@@ -1,0 +1,196 @@
+"""Where one unit of work's transaction lives, per engine and kind: its statement runner, its
+commit, its end.
+
+* SQLite writes: a turn of the group-commit writer (:class:`~adapters.sql.group_commit.WriteTurn`,
+  a plain ``sqlite3`` connection).
+* SQLite reads: a SQLAlchemy connection of the aiosqlite engine (:class:`SqlalchemySession`);
+  statements go through ``exec_driver_sql``, which hands the SQL text to the driver as it is.
+* PostgreSQL: a connection from SQLAlchemy's pool, whose asyncpg connection
+  (``(await connection.get_raw_connection()).driver_connection``) runs the transaction with
+  asyncpg's own API (:class:`AsyncpgSession`).
+
+Why SQLAlchemy's pool rather than an asyncpg pool of its own for PostgreSQL: one pool serves the
+booking path, the admin listings (SQLAlchemy Core), readiness and the rate-limit counters, so
+pool size, the wait for a free connection (bounded, then 503), the statement timeout, the idle
+ping (:mod:`adapters.sql.idle_ping`) and disposal at shutdown stay in one place, and the
+booking path pays no SQLAlchemy statement machinery: a booking's statements, ``BEGIN`` and
+``COMMIT`` are asyncpg calls (docs/performance.md has the A/B figures).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sql.failures import asyncpg_failure, connection_lost, is_unavailable
+from adapters.sql.group_commit import WriteTurn
+from adapters.sql.statements import Row, StatementRunner
+from booking_core.errors import StorageUnavailable
+
+__all__ = ["AsyncpgSession", "Session", "SqlalchemySession", "WriterSession"]
+
+_log = logging.getLogger(__name__)
+
+
+class Session(Protocol):
+    @property
+    def runner(self) -> StatementRunner: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+    async def close(self) -> None:
+        """End the transaction (rolling back whatever was not committed); never raises."""
+        ...
+
+
+class WriterSession:
+    """A SQLite write unit: its turn in the current commit batch."""
+
+    def __init__(self, turn: WriteTurn) -> None:
+        self._turn = turn
+
+    @property
+    def runner(self) -> StatementRunner:
+        return self._turn
+
+    async def commit(self) -> None:
+        """Returns once the batch holding this unit's writes is durable."""
+        await self._turn.commit()
+
+    async def rollback(self) -> None:
+        await self._turn.close()
+
+    async def close(self) -> None:
+        try:
+            await self._turn.close()  # rolls back to this unit's savepoint unless it committed
+        except Exception:  # the batch is abandoned; its members learn it from the batch
+            _log.warning("ending a write turn failed", exc_info=True)
+
+
+class SqlalchemySession:
+    """A unit of reads on a SQLAlchemy connection (SQLite: the ``BEGIN`` is deferred, so it
+    never takes the write lock)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    @property
+    def runner(self) -> StatementRunner:
+        return self
+
+    async def fetch(self, sql: str, parameters: Sequence[Any] = ()) -> Sequence[Row]:
+        try:
+            result = await self._connection.exec_driver_sql(sql, tuple(parameters))
+        except DBAPIError as error:
+            if is_unavailable(error):
+                raise StorageUnavailable from error
+            raise
+        return result.all() if result.returns_rows else []
+
+    async def commit(self) -> None:
+        await self._connection.commit()
+
+    async def rollback(self) -> None:
+        await self._connection.rollback()
+
+    async def close(self) -> None:
+        try:
+            await self._connection.close()  # rolls back an open transaction
+        except Exception:  # the connection is broken; the pool discards it
+            _log.warning("closing a broken database connection failed", exc_info=True)
+
+
+class AsyncpgSession:
+    """A PostgreSQL unit on the asyncpg connection of a pooled SQLAlchemy connection.
+
+    ``BEGIN`` is sent when the unit starts and ``COMMIT`` the moment it commits, both with
+    asyncpg's own transaction API (the outbox's ordering lock is held until the commit, so no
+    client work should sit before it). SQLAlchemy never sees this transaction: its connection
+    only lends the asyncpg connection and takes it back, and the session ends the transaction
+    itself before it does. A connection that failed in a way that means it is gone is
+    invalidated, so the pool never hands it out again.
+    """
+
+    def __init__(self, connection: AsyncConnection, driver: Any) -> None:
+        self._connection = connection
+        self._driver = driver
+        self._transaction: Any = None
+        self._lost = False
+
+    @classmethod
+    async def begin(cls, connection: AsyncConnection) -> AsyncpgSession:
+        """Begin on ``connection`` (closing it if that fails)."""
+        session = cls(connection, (await connection.get_raw_connection()).driver_connection)
+        try:
+            await session.start()
+        except BaseException:
+            await session.close()
+            raise
+        return session
+
+    async def start(self) -> None:
+        """Send ``BEGIN``."""
+        transaction = self._driver.transaction()
+        await self._call(transaction.start)
+        self._transaction = transaction
+
+    @property
+    def runner(self) -> StatementRunner:
+        return self
+
+    async def fetch(self, sql: str, parameters: Sequence[Any] = ()) -> Sequence[Row]:
+        try:
+            rows: Sequence[Row] = await self._driver.fetch(sql, *parameters)
+        except Exception as error:
+            failure = self._failure(error)
+            if failure is error:
+                raise
+            raise failure from error
+        return rows
+
+    async def commit(self) -> None:
+        transaction, self._transaction = self._transaction, None
+        if transaction is not None:
+            await self._call(transaction.commit)
+
+    async def rollback(self) -> None:
+        """Roll back, and go on in a new transaction (as a SQLAlchemy connection would)."""
+        transaction, self._transaction = self._transaction, None
+        if transaction is not None:
+            await self._call(transaction.rollback)
+        await self.start()
+
+    async def close(self) -> None:
+        transaction, self._transaction = self._transaction, None
+        try:
+            if transaction is not None and not self._lost:
+                await self._call(transaction.rollback)
+        except BaseException:
+            self._lost = True  # its state is unknown: never hand it out again
+        try:
+            if self._lost or self._driver.is_closed():
+                await self._connection.invalidate()
+            await self._connection.close()
+        except Exception:
+            _log.warning("closing a broken database connection failed", exc_info=True)
+
+    async def _call(self, step: Any) -> None:
+        try:
+            await step()
+        except Exception as error:
+            failure = self._failure(error)
+            if failure is error:
+                raise
+            raise failure from error
+
+    def _failure(self, error: Exception) -> Exception:
+        """The domain error for ``error``; remembers whether the connection is gone."""
+        if connection_lost(error) or self._driver.is_closed():
+            self._lost = True
+        return asyncpg_failure(error)

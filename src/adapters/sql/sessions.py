@@ -136,8 +136,14 @@ class AsyncpgSession:
 
     async def start(self) -> None:
         """Send ``BEGIN``."""
-        transaction = self._driver.transaction()
-        await self._call(transaction.start)
+        try:
+            transaction = self._driver.transaction()
+            await transaction.start()
+        except Exception as error:
+            failure = self._failure(error)
+            if failure is error:
+                raise
+            raise failure from error
         self._transaction = transaction
 
     @property

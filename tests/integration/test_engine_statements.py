@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import attrs
@@ -168,90 +168,106 @@ class TestTransactions:
         assert page.rows[0][1].phone == phone
 
 
+def plain(value: Any) -> Any:
+    """An entity's fields without its id (ids come from each engine's own sequence)."""
+    if attrs.has(type(value)):
+        return {k: v for k, v in attrs.asdict(value, recurse=False).items() if k != "id"}
+    return value
+
+
+Note = Callable[[str, Any], None]
+STARTS_AT = pendulum.datetime(2031, 3, 3, 10, tz="UTC")
+
+
+async def settings_customers_bookings_events(database: SqlDatabase, note: Note) -> None:
+    async with database.unit_of_work() as uow:
+        settings = await uow.settings.get_active()
+        assert settings is not None
+        changed = attrs.evolve(settings, slot_minutes=15, closed_dates={STARTS_AT.date()})
+        await uow.settings.save(changed, now=NOW)
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        note("settings", await uow.settings.get_active() == changed)
+        customer, created = await uow.customers.get_or_create(
+            CustomerProfile(phone="+15550100", first_name="Ada", email="ada@example.com"),
+            "hash",
+            NOW,
+        )
+        note("customer created", (plain(customer), created))
+        again, created = await uow.customers.get_or_create(
+            CustomerProfile(phone="+15550100"), "other", NOW
+        )
+        note("customer again", (again == customer, created))
+        note("customer by id", await uow.customers.get(customer.id) == customer)
+        note("customer by phone", await uow.customers.get_by_phone("+15550100") == customer)
+        note("slot free", await uow.bookings.slot_is_taken(STARTS_AT))
+        booking = await uow.bookings.add(new_booking(customer.id, STARTS_AT))
+        note("booking", plain(booking))
+        note("slot taken", await uow.bookings.slot_is_taken(STARTS_AT))
+        note("get", await uow.bookings.get(booking.id) == booking)
+        note(
+            "starts between",
+            await uow.bookings.active_starts_between(STARTS_AT, STARTS_AT.add(hours=1)),
+        )
+        cancelled = await uow.bookings.set_status(booking.id, BookingStatus.CANCELLED)
+        note("cancelled", plain(cancelled))
+        note("slot after cancel", await uow.bookings.slot_is_taken(STARTS_AT))
+        note("missing", await uow.bookings.set_status(10**9, BookingStatus.CANCELLED))
+        before = await uow.events.latest_id()
+        event = await uow.events.append(DomainEvent("booking.created", {"n": [1, "a"]}, NOW))
+        note("event", (event.event_id > before, event.payload, event.occurred_at))
+        after = await uow.events.after(before, 10)
+        note("events after", [(e.type, e.payload, e.occurred_at) for e in after])
+        note("latest", await uow.events.latest_id() == event.event_id)
+        await uow.commit()
+
+
+async def idempotency_keys(database: SqlDatabase, note: Note) -> None:
+    async with database.unit_of_work() as uow:
+        keys = uow.idempotency
+        lease, expired = NOW.add(seconds=30), NOW.subtract(days=1)
+        claim = await keys.claim("k", "f", now=NOW, lease_until=lease, expired_before=expired)
+        note("claim", claim)
+        claim = await keys.claim("k", "f", now=NOW, lease_until=lease, expired_before=expired)
+        note("claim again", claim)
+        claim = await keys.claim("k", "g", now=NOW, lease_until=lease, expired_before=expired)
+        note("other fingerprint", claim)
+        later = NOW.add(minutes=1)
+        claim = await keys.claim("k", "f", now=later, lease_until=later, expired_before=expired)
+        note("lease over", claim)
+        await keys.complete("k", 201, {"success": True})
+        await keys.release("k")  # a completed key stays
+        claim = await keys.claim("k", "f", now=NOW, lease_until=lease, expired_before=expired)
+        note("replay", claim)
+        claim = await keys.claim(
+            "k", "f", now=NOW, lease_until=lease, expired_before=NOW.add(seconds=1)
+        )
+        note("expired", claim)
+        await keys.release("k")
+        claim = await keys.claim("k", "f", now=NOW, lease_until=lease, expired_before=expired)
+        note("released", claim)
+        await uow.commit()
+
+
+async def listings(database: SqlDatabase, note: Note) -> None:
+    async with database.read_unit_of_work() as uow:
+        page = await uow.queries.search(BookingQuery(phone="+15550100"))
+        note("search", (page.total, [plain(b) for b, _ in page.rows]))
+        note("recent", [(plain(b), plain(c)) for b, c in await uow.queries.recent(5)])
+
+
 async def transcript(url: str) -> list[tuple[str, Any]]:
-    """Every repository operation once, in order, with what it answered (ids left out: they
-    come from each engine's own sequence)."""
+    """Every repository operation once, in order, with what it answered."""
     database = SqlDatabase.connect(url)
     steps: list[tuple[str, Any]] = []
 
     def note(step: str, value: Any) -> None:
         steps.append((step, value))
 
-    def plain(value: Any) -> Any:
-        if attrs.has(type(value)):
-            return {k: v for k, v in attrs.asdict(value, recurse=False).items() if k != "id"}
-        return value
-
-    starts_at = pendulum.datetime(2031, 3, 3, 10, tz="UTC")
     try:
-        async with database.unit_of_work() as uow:
-            settings = await uow.settings.get_active()
-            assert settings is not None
-            changed = attrs.evolve(settings, slot_minutes=15, closed_dates={starts_at.date()})
-            await uow.settings.save(changed, now=NOW)
-            await uow.commit()
-        async with database.unit_of_work() as uow:
-            note("settings", await uow.settings.get_active() == changed)
-            customer, created = await uow.customers.get_or_create(
-                CustomerProfile(phone="+15550100", first_name="Ada", email="ada@example.com"),
-                "hash",
-                NOW,
-            )
-            note("customer created", (plain(customer), created))
-            again, created = await uow.customers.get_or_create(
-                CustomerProfile(phone="+15550100"), "other", NOW
-            )
-            note("customer again", (again == customer, created))
-            note("customer by id", await uow.customers.get(customer.id) == customer)
-            note("customer by phone", await uow.customers.get_by_phone("+15550100") == customer)
-            note("slot free", await uow.bookings.slot_is_taken(starts_at))
-            booking = await uow.bookings.add(new_booking(customer.id, starts_at))
-            note("booking", plain(booking))
-            note("slot taken", await uow.bookings.slot_is_taken(starts_at))
-            note("get", await uow.bookings.get(booking.id) == booking)
-            note(
-                "starts between",
-                await uow.bookings.active_starts_between(starts_at, starts_at.add(hours=1)),
-            )
-            cancelled = await uow.bookings.set_status(booking.id, BookingStatus.CANCELLED)
-            note("cancelled", plain(cancelled))
-            note("slot after cancel", await uow.bookings.slot_is_taken(starts_at))
-            note("missing", await uow.bookings.set_status(10**9, BookingStatus.CANCELLED))
-            before = await uow.events.latest_id()
-            event = await uow.events.append(DomainEvent("booking.created", {"n": [1, "a"]}, NOW))
-            note("event", (event.event_id > before, event.payload, event.occurred_at))
-            after = await uow.events.after(before, 10)
-            note("events after", [(e.type, e.payload, e.occurred_at) for e in after])
-            note("latest", await uow.events.latest_id() == event.event_id)
-            await uow.commit()
-        async with database.unit_of_work() as uow:
-            keys = uow.idempotency
-            lease, expired = NOW.add(seconds=30), NOW.subtract(days=1)
-            claim = await keys.claim("k", "f", now=NOW, lease_until=lease, expired_before=expired)
-            note("claim", claim)
-            claim = await keys.claim("k", "f", now=NOW, lease_until=lease, expired_before=expired)
-            note("claim again", claim)
-            claim = await keys.claim("k", "g", now=NOW, lease_until=lease, expired_before=expired)
-            note("other fingerprint", claim)
-            later = NOW.add(minutes=1)
-            claim = await keys.claim("k", "f", now=later, lease_until=later, expired_before=expired)
-            note("lease over", claim)
-            await keys.complete("k", 201, {"success": True})
-            await keys.release("k")  # a completed key stays
-            claim = await keys.claim("k", "f", now=NOW, lease_until=lease, expired_before=expired)
-            note("replay", claim)
-            claim = await keys.claim(
-                "k", "f", now=NOW, lease_until=lease, expired_before=NOW.add(seconds=1)
-            )
-            note("expired", claim)
-            await keys.release("k")
-            claim = await keys.claim("k", "f", now=NOW, lease_until=lease, expired_before=expired)
-            note("released", claim)
-            await uow.commit()
-        async with database.read_unit_of_work() as uow:
-            page = await uow.queries.search(BookingQuery(phone="+15550100"))
-            note("search", (page.total, [plain(b) for b, _ in page.rows]))
-            note("recent", [(plain(b), plain(c)) for b, c in await uow.queries.recent(5)])
+        await settings_customers_bookings_events(database, note)
+        await idempotency_keys(database, note)
+        await listings(database, note)
     finally:
         await database.dispose()
     return steps
@@ -305,14 +321,19 @@ class TestLostConnection:
         self, postgres_database_url: str
     ) -> None:
         database = SqlDatabase.connect(postgres_database_url, pool_size=1)
+        killed: list[int] = []
+
+        async def lose_the_connection_midway() -> None:
+            async with database.unit_of_work() as uow:
+                killed.append(await backend_in_transaction(postgres_database_url))
+                await terminate_backend(postgres_database_url, killed[0])
+                await uow.settings.get_active()
+
         try:
             with pytest.raises(StorageUnavailable):
-                async with database.unit_of_work() as uow:
-                    pid = await backend_in_transaction(postgres_database_url)
-                    await terminate_backend(postgres_database_url, pid)
-                    await uow.settings.get_active()
+                await lose_the_connection_midway()
 
-            assert await backend_of_next_unit(database, postgres_database_url) != pid
+            assert await backend_of_next_unit(database, postgres_database_url) not in killed
         finally:
             await database.dispose()
 

@@ -39,8 +39,8 @@ def sqlalchemy_value(type_: TypeEngine[Any], text: str) -> Any:
 
 
 instants = st.datetimes(
-    min_value=dt.datetime(1970, 1, 2),
-    max_value=dt.datetime(9998, 12, 30),
+    min_value=dt.datetime(1970, 1, 2),  # noqa: DTZ001 - hypothesis bounds are naive
+    max_value=dt.datetime(9998, 12, 30),  # noqa: DTZ001 - hypothesis bounds are naive
     timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30))]),
 ).map(pendulum.instance)
 

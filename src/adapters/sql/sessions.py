@@ -120,7 +120,7 @@ class AsyncpgSession:
     def __init__(self, connection: AsyncConnection, driver: Any) -> None:
         self._connection = connection
         self._driver = driver
-        self._transaction: Any = None
+        self._begun: Any = None
         self._lost = False
 
     @classmethod
@@ -144,7 +144,7 @@ class AsyncpgSession:
             if failure is error:
                 raise
             raise failure from error
-        self._transaction = transaction
+        self._begun = transaction
 
     @property
     def runner(self) -> StatementRunner:
@@ -161,19 +161,19 @@ class AsyncpgSession:
         return rows
 
     async def commit(self) -> None:
-        transaction, self._transaction = self._transaction, None
+        transaction, self._begun = self._begun, None
         if transaction is not None:
             await self._call(transaction.commit)
 
     async def rollback(self) -> None:
         """Roll back, and go on in a new transaction (as a SQLAlchemy connection would)."""
-        transaction, self._transaction = self._transaction, None
+        transaction, self._begun = self._begun, None
         if transaction is not None:
             await self._call(transaction.rollback)
         await self.start()
 
     async def close(self) -> None:
-        transaction, self._transaction = self._transaction, None
+        transaction, self._begun = self._begun, None
         try:
             if transaction is not None and not self._lost:
                 await self._call(transaction.rollback)

@@ -20,8 +20,8 @@ booking path pays no SQLAlchemy statement machinery: a booking's statements, ``B
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -34,6 +34,7 @@ from booking_core.errors import StorageUnavailable
 __all__ = ["AsyncpgSession", "Session", "SqlalchemySession", "WriterSession"]
 
 _log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 class Session(Protocol):
@@ -136,49 +137,46 @@ class AsyncpgSession:
 
     async def start(self) -> None:
         """Send ``BEGIN``."""
-        try:
+
+        async def begin() -> Any:
             transaction = self._driver.transaction()
             await transaction.start()
-        except Exception as error:
-            failure = self._failure(error)
-            if failure is error:
-                raise
-            raise failure from error
-        self._begun = transaction
+            return transaction
+
+        self._begun = await self._driver_call(begin)
 
     @property
     def runner(self) -> StatementRunner:
         return self
 
     async def fetch(self, sql: str, parameters: Sequence[Any] = ()) -> Sequence[Row]:
-        try:
-            rows: Sequence[Row] = await self._driver.fetch(sql, *parameters)
-        except Exception as error:
-            failure = self._failure(error)
-            if failure is error:
-                raise
-            raise failure from error
+        rows: Sequence[Row] = await self._driver_call(lambda: self._driver.fetch(sql, *parameters))
         return rows
 
     async def commit(self) -> None:
         transaction, self._begun = self._begun, None
         if transaction is not None:
-            await self._call(transaction.commit)
+            await self._driver_call(transaction.commit)
 
     async def rollback(self) -> None:
         """Roll back, and go on in a new transaction (as a SQLAlchemy connection would)."""
         transaction, self._begun = self._begun, None
         if transaction is not None:
-            await self._call(transaction.rollback)
+            await self._driver_call(transaction.rollback)
         await self.start()
 
     async def close(self) -> None:
         transaction, self._begun = self._begun, None
         try:
             if transaction is not None and not self._lost:
-                await self._call(transaction.rollback)
-        except BaseException:
+                await self._driver_call(transaction.rollback)
+        except Exception:
             self._lost = True  # its state is unknown: never hand it out again
+        finally:
+            await self._give_back()
+
+    async def _give_back(self) -> None:
+        """Return the connection to the pool, or drop it from the pool if it is gone."""
         try:
             if self._lost or self._driver.is_closed():
                 await self._connection.invalidate()
@@ -186,14 +184,18 @@ class AsyncpgSession:
         except Exception:
             _log.warning("closing a broken database connection failed", exc_info=True)
 
-    async def _call(self, step: Any) -> None:
+    async def _driver_call(self, call: Callable[[], Awaitable[_T]]) -> _T:
+        """Await one asyncpg call; its failure as the domain's error."""
         try:
-            await step()
+            return await call()
         except Exception as error:
             failure = self._failure(error)
             if failure is error:
                 raise
             raise failure from error
+        except BaseException:
+            self._lost = True  # cancelled mid-call: the protocol's state is unknown
+            raise
 
     def _failure(self, error: Exception) -> Exception:
         """The domain error for ``error``; remembers whether the connection is gone."""

@@ -11,10 +11,11 @@ bookings durable. The WAL is checkpointed in the background (:mod:`adapters.sql.
 Reads (read units of work, the admin listings, readiness) use SQLAlchemy's aiosqlite engine,
 whose connections begin deferred transactions and never take the write lock.
 
-PostgreSQL: a pool sized for one worker, connections that sat idle pinged before use so a killed
-one is replaced instead of failing the next request (:mod:`adapters.sql.idle_ping`), a
-statement timeout so nothing waits forever, and every unit of work on its connection's asyncpg
-connection (:mod:`adapters.sql.sessions`).
+PostgreSQL: units of work run on an asyncpg pool of their own (:mod:`adapters.sql.postgres_pool`
+says why and what it keeps), with asyncpg's own transactions (:mod:`adapters.sql.sessions`);
+SQLAlchemy's engine serves the admin listings, readiness and the rate-limit counters, its idle
+connections pinged before use (:mod:`adapters.sql.idle_ping`). Both are sized for one worker and
+set a statement timeout so nothing waits forever.
 
 Which SQL runs is :mod:`adapters.sql.sqlite_statements` or :mod:`adapters.sql.postgres_statements`;
 what a driver error means is :mod:`adapters.sql.failures`.
@@ -37,6 +38,7 @@ from adapters.sql.failures import is_retryable, is_unavailable, sqlite_failure
 from adapters.sql.group_commit import BatchAbandoned, GroupCommit
 from adapters.sql.idempotency import SqlIdempotencyStore
 from adapters.sql.idle_ping import ping_idle_connections
+from adapters.sql.postgres_pool import PostgresPool
 from adapters.sql.postgres_statements import POSTGRES
 from adapters.sql.repositories import (
     SettingsCache,
@@ -68,15 +70,17 @@ class SqlDatabase:
         engine: AsyncEngine,
         *,
         writes: GroupCommit | None = None,
+        units: PostgresPool | None = None,
         checkpointer: WalCheckpointer | None = None,
     ) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        if self.is_sqlite and writes is None:
-            msg = "a SQLite database needs its writer (use SqlDatabase.connect)"
+        if (writes is None) if self.is_sqlite else (units is None):
+            msg = "the database's units of work have no connections (use SqlDatabase.connect)"
             raise ValueError(msg)
         self.statements: EngineStatements = SQLITE if self.is_sqlite else POSTGRES
         self._writes = writes
+        self._units = units
         self._checkpointer = checkpointer
         self._settings_cache = SettingsCache()
 
@@ -105,7 +109,13 @@ class SqlDatabase:
                 },
             )
             ping_idle_connections(engine)  # instead of pool_pre_ping: see idle_ping
-            return cls(engine)
+            units = PostgresPool(
+                url,
+                size=2 * pool_size,
+                wait_seconds=_POOL_WAIT_SECONDS,
+                statement_timeout_ms=statement_timeout_ms,
+            )
+            return cls(engine, units=units)
         msg = f"unsupported database {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg"
         raise ValueError(msg)
 
@@ -136,17 +146,17 @@ class SqlDatabase:
 
     async def session(self, *, read_only: bool) -> Session:
         """Begin one unit of work's transaction (see :mod:`adapters.sql.sessions`)."""
+        if self._units is not None:
+            return await AsyncpgSession.begin(self._units)
         if self._writes is not None and not read_only:
             return WriterSession(await self._writes.turn())
         connection = await self.engine.connect()
         try:
-            if self.is_sqlite:
-                await connection.begin()
-                return SqlalchemySession(connection)
+            await connection.begin()
         except BaseException:
             await connection.close()
             raise
-        return await AsyncpgSession.begin(connection)
+        return SqlalchemySession(connection)
 
     @property
     def settings_cache(self) -> SettingsCache:
@@ -157,6 +167,8 @@ class SqlDatabase:
             await self._writes.wait_idle()
         if self._checkpointer is not None:
             await self._checkpointer.close()
+        if self._units is not None:
+            await self._units.close()
         await self.engine.dispose()
 
 

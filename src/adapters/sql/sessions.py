@@ -5,16 +5,9 @@ commit, its end.
   a plain ``sqlite3`` connection).
 * SQLite reads: a SQLAlchemy connection of the aiosqlite engine (:class:`SqlalchemySession`);
   statements go through ``exec_driver_sql``, which hands the SQL text to the driver as it is.
-* PostgreSQL: a connection from SQLAlchemy's pool, whose asyncpg connection
-  (``(await connection.get_raw_connection()).driver_connection``) runs the transaction with
-  asyncpg's own API (:class:`AsyncpgSession`).
-
-Why SQLAlchemy's pool rather than an asyncpg pool of its own for PostgreSQL: one pool serves the
-booking path, the admin listings (SQLAlchemy Core), readiness and the rate-limit counters, so
-pool size, the wait for a free connection (bounded, then 503), the statement timeout, the idle
-ping (:mod:`adapters.sql.idle_ping`) and disposal at shutdown stay in one place, and the
-booking path pays no SQLAlchemy statement machinery: a booking's statements, ``BEGIN`` and
-``COMMIT`` are asyncpg calls (docs/performance.md has the A/B figures).
+* PostgreSQL: an asyncpg connection from the units' own pool
+  (:mod:`adapters.sql.postgres_pool`, which says why it is not SQLAlchemy's), whose transaction
+  is run with asyncpg's own API (:class:`AsyncpgSession`).
 """
 
 from __future__ import annotations
@@ -28,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.failures import asyncpg_failure, connection_lost, is_unavailable
 from adapters.sql.group_commit import WriteTurn
+from adapters.sql.postgres_pool import PostgresPool
 from adapters.sql.statements import Row, StatementRunner
 from booking_core.errors import StorageUnavailable
 
@@ -108,26 +102,25 @@ class SqlalchemySession:
 
 
 class AsyncpgSession:
-    """A PostgreSQL unit on the asyncpg connection of a pooled SQLAlchemy connection.
+    """A PostgreSQL unit on one asyncpg connection of the units' pool.
 
     ``BEGIN`` is sent when the unit starts and ``COMMIT`` the moment it commits, both with
     asyncpg's own transaction API (the outbox's ordering lock is held until the commit, so no
-    client work should sit before it). SQLAlchemy never sees this transaction: its connection
-    only lends the asyncpg connection and takes it back, and the session ends the transaction
-    itself before it does. A connection that failed in a way that means it is gone is
-    invalidated, so the pool never hands it out again.
+    client work should sit before it). The session always ends its transaction before it gives
+    the connection back; a connection that failed in a way that means it is gone, or whose
+    state is unknown (a call cancelled midway), is terminated instead, so the pool replaces it.
     """
 
-    def __init__(self, connection: AsyncConnection, driver: Any) -> None:
-        self._connection = connection
+    def __init__(self, pool: PostgresPool, driver: Any) -> None:
+        self._pool = pool
         self._driver = driver
         self._begun: Any = None
         self._lost = False
 
     @classmethod
-    async def begin(cls, connection: AsyncConnection) -> AsyncpgSession:
-        """Begin on ``connection`` (closing it if that fails)."""
-        session = cls(connection, (await connection.get_raw_connection()).driver_connection)
+    async def begin(cls, pool: PostgresPool) -> AsyncpgSession:
+        """Take a connection from ``pool`` and begin on it (giving it back if that fails)."""
+        session = cls(pool, await pool.acquire())
         try:
             await session.start()
         except BaseException:
@@ -176,13 +169,11 @@ class AsyncpgSession:
             await self._give_back()
 
     async def _give_back(self) -> None:
-        """Return the connection to the pool, or drop it from the pool if it is gone."""
+        """Return the connection to the pool, terminated if it is gone or its state unknown."""
         try:
-            if self._lost or self._driver.is_closed():
-                await self._connection.invalidate()
-            await self._connection.close()
+            await self._pool.release(self._driver, lost=self._lost or self._driver.is_closed())
         except Exception:
-            _log.warning("closing a broken database connection failed", exc_info=True)
+            _log.warning("giving back a broken database connection failed", exc_info=True)
 
     async def _driver_call(self, call: Callable[[], Awaitable[_T]]) -> _T:
         """Await one asyncpg call; its failure as the domain's error."""

@@ -87,7 +87,12 @@ class _Settings:
     async def get_active(self) -> BusinessSettings | None:
         return self._state.settings
 
-    async def save(self, settings: BusinessSettings) -> None:
+    async def save(
+        self,
+        settings: BusinessSettings,
+        *,
+        now: pendulum.DateTime,  # noqa: ARG002 - nothing here records when settings changed
+    ) -> None:
         self._state.settings = settings
 
 
@@ -158,6 +163,11 @@ class _Bookings:
         updated = attrs.evolve(booking, status=status)
         self._state.bookings[booking_id] = updated
         return updated
+
+
+class _BookingQueries:
+    def __init__(self, state: _State) -> None:
+        self._state = state
 
     async def search(self, query: BookingQuery) -> BookingPage:
         matches = sorted(
@@ -252,6 +262,7 @@ class InMemoryUnitOfWork:
         self.settings = _Settings(state)
         self.customers = _Customers(state)
         self.bookings = _Bookings(state)
+        self.queries = _BookingQueries(state)
         self.events = _Events(state)
         self.idempotency = _IdempotencyKeys(state)
 

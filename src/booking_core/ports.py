@@ -20,6 +20,7 @@ from booking_core.queries import BookingPage, BookingQuery
 from booking_core.settings import BusinessSettings
 
 __all__ = [
+    "BookingQueries",
     "BookingRepository",
     "ClaimOutcome",
     "Clock",
@@ -43,8 +44,8 @@ class Clock(Protocol):
 class SettingsRepository(Protocol):
     async def get_active(self) -> BusinessSettings | None: ...
 
-    async def save(self, settings: BusinessSettings) -> None:
-        """Replace the active settings (creating them if there are none)."""
+    async def save(self, settings: BusinessSettings, *, now: pendulum.DateTime) -> None:
+        """Replace the active settings (creating them if there are none), changed at ``now``."""
         ...
 
 
@@ -81,6 +82,10 @@ class BookingRepository(Protocol):
         ...
 
     async def set_status(self, booking_id: int, status: BookingStatus) -> Booking | None: ...
+
+
+class BookingQueries(Protocol):
+    """The read side's listings (admin pages, dashboards), apart from the write path's port."""
 
     async def recent(self, limit: int) -> Sequence[tuple[Booking, Customer]]:
         """The newest bookings (by id, newest first) with their customers."""
@@ -152,6 +157,9 @@ class UnitOfWork(Protocol):
 
     @property
     def bookings(self) -> BookingRepository: ...
+
+    @property
+    def queries(self) -> BookingQueries: ...
 
     @property
     def events(self) -> EventOutbox: ...

@@ -86,7 +86,7 @@ class UpdateSettings:
                 updated = attrs.evolve(current, **changes)  # type: ignore[arg-type]
             except TypeError as error:  # pragma: no cover - names were checked above
                 raise InvalidSettings(str(error)) from None
-            await uow.settings.save(updated)
+            await uow.settings.save(updated, now=self._clock.now())
             stranded = await self._stranded(uow, SlotPolicy(updated))
             await uow.commit()
         return SettingsUpdate(updated, stranded)
@@ -100,7 +100,7 @@ class UpdateSettings:
         )
         stranded: list[tuple[Booking, Customer]] = []
         while True:
-            page = await uow.bookings.search(query)
+            page = await uow.queries.search(query)
             for booking, customer in page.rows:
                 local = booking.starts_at.in_timezone(policy.settings.tz)
                 if booking.starts_at > now and not policy.fits(local.date(), local.time()):

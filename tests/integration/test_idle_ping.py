@@ -1,9 +1,13 @@
-"""PostgreSQL pool connections are pinged before use only after sitting idle.
+"""PostgreSQL pool connections that sat idle are checked or closed before they are used again.
 
-A connection whose server process died while it waited in the pool is replaced before anyone
-uses it, once it has been idle past the threshold; a connection back in use right after its
-last transaction is handed out without the ping's round trips (so, as documented, a connection
-killed in that moment costs its request an error).
+SQLAlchemy's pool (listings, readiness, rate-limit counters) pings them; the units of work's
+asyncpg pool (adapters.sql.postgres_pool) closes them instead, bounds the wait for a connection,
+and replaces a lost one.
+
+SQLAlchemy's pool: a connection whose server process died while it waited in the pool is
+replaced before anyone uses it, once it has been idle past the threshold; a connection back in
+use right after its last transaction is handed out without the ping's round trips (so, as
+documented, a connection killed in that moment costs its request an error).
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.sql.idle_ping import ping_idle_connections
-from tests.integration.direct_sql import terminate_backend
+from adapters.sql.postgres_pool import PostgresPool
+from booking_core.errors import StorageUnavailable
+from tests.integration.direct_sql import run_sql, terminate_backend
 
 pytestmark = pytest.mark.postgres
 
@@ -65,3 +71,65 @@ class TestIdlePing:
         assert failed.value.connection_invalidated
         # ...and the pool, told of the disconnect, connects afresh for the next request.
         assert await backend_pid(engine) != first
+
+
+async def backends(url: str, pid: int) -> int:
+    rows = await run_sql(url, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid)
+    return int(rows[0][0])
+
+
+@pytest.fixture
+async def units_pool(postgres_database_url: str) -> AsyncIterator[PostgresPool]:
+    """The units of work's asyncpg pool: one connection, closed after IDLE_SECONDS idle."""
+    pool = PostgresPool(
+        postgres_database_url,
+        size=1,
+        wait_seconds=0.2,
+        statement_timeout_ms=5000,
+        idle_seconds=IDLE_SECONDS,
+    )
+    yield pool
+    await pool.close()
+
+
+async def pid_of_next(pool: PostgresPool) -> int:
+    connection = await pool.acquire()
+    try:
+        return int(await connection.fetchval("SELECT pg_backend_pid()"))
+    finally:
+        await pool.release(connection, lost=False)
+
+
+class TestUnitsPool:
+    async def test_a_connection_idle_too_long_is_closed_not_reused(
+        self, units_pool: PostgresPool, postgres_database_url: str
+    ) -> None:
+        first = await pid_of_next(units_pool)
+        for _ in range(200):  # the pool closes it once it has been idle (10 s at most)
+            if not await backends(postgres_database_url, first):
+                break
+            await asyncio.sleep(IDLE_SECONDS / 4)
+        else:
+            raise AssertionError(f"backend {first} still open after 10 s")
+
+        assert await pid_of_next(units_pool) != first
+
+    async def test_a_connection_reused_at_once_is_the_same(self, units_pool: PostgresPool) -> None:
+        assert await pid_of_next(units_pool) == await pid_of_next(units_pool)
+
+    async def test_waiting_for_a_connection_is_bounded_then_storage_unavailable(
+        self, units_pool: PostgresPool
+    ) -> None:
+        held = await units_pool.acquire()
+        try:
+            with pytest.raises(StorageUnavailable):
+                await units_pool.acquire()
+        finally:
+            await units_pool.release(held, lost=False)
+
+    async def test_a_lost_connection_is_replaced(self, units_pool: PostgresPool) -> None:
+        connection = await units_pool.acquire()
+        first = int(await connection.fetchval("SELECT pg_backend_pid()"))
+        await units_pool.release(connection, lost=True)
+
+        assert await pid_of_next(units_pool) != first

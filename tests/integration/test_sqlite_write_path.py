@@ -1,10 +1,11 @@
-"""SQLite's write path, on a real database file: the lean driver and the group commit.
+"""SQLite's write path, on a real database file: the writer connection and the group commit.
 
 The end-to-end tests show what an agent sees (no double booking, nothing lost under kill -9);
 these pin down the parts underneath that they rely on: ``BEGIN IMMEDIATE`` takes a free lock
-without a thread hand-off and waits for a taken one without stalling the event loop, each unit
-of work in a shared batch stays atomic on its own, and the one writer connection is reused
-across batches but never after it failed.
+without a thread hand-off and waits for a taken one on the writer's thread without stalling the
+event loop, each unit of work in a shared batch stays atomic on its own, a batch whose commit
+fails fails every unit in it, and the one writer connection is reused across batches but never
+after it failed.
 """
 
 from __future__ import annotations
@@ -16,15 +17,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
-from adapters.sql import sqlite_driver
-from adapters.sql.database import SqlDatabase
 from adapters.sql.group_commit import GroupCommit, WriteTurn
-from adapters.sql.sqlite_driver import InlineSqliteConnection
+from adapters.sql.sqlite_writer import SqliteWriter
 
 #: How long another process holds SQLite's write lock in the lock tests.
 HOLD_SECONDS = 0.3
+PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=10000")
 
 
 @pytest.fixture
@@ -37,18 +36,37 @@ def database_file(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-async def database(database_file: Path) -> AsyncIterator[SqlDatabase]:
-    database = SqlDatabase.connect(f"sqlite+aiosqlite:///{database_file}")
-    yield database
-    await database.dispose()
+class Writers:
+    """Opens writers for a GroupCommit and remembers each one it opened."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self.opened: list[SqliteWriter] = []
+
+    async def open(self) -> SqliteWriter:
+        writer = await SqliteWriter.open(str(self._path), busy_timeout_ms=10_000, pragmas=PRAGMAS)
+        self.opened.append(writer)
+        return writer
 
 
 @pytest.fixture
-async def group(database: SqlDatabase) -> AsyncIterator[GroupCommit]:
-    group = GroupCommit(database.engine)
+def writers(database_file: Path) -> Writers:
+    return Writers(database_file)
+
+
+@pytest.fixture
+async def group(writers: Writers) -> AsyncIterator[GroupCommit]:
+    group = GroupCommit(writers.open)
     yield group
     await group.wait_idle()
+
+
+@pytest.fixture
+async def writer(writers: Writers) -> AsyncIterator[SqliteWriter]:
+    writer = await writers.open()
+    yield writer
+    await writer.rollback()
+    await writer.close()
 
 
 def stored(path: Path) -> list[str]:
@@ -60,7 +78,7 @@ def stored(path: Path) -> list[str]:
 
 
 async def insert(turn: WriteTurn, body: str) -> None:
-    await turn.connection.execute(text("INSERT INTO notes (body) VALUES (:body)"), {"body": body})
+    await turn.fetch("INSERT INTO notes (body) VALUES (?)", (body,))
 
 
 class HeldWriteLock:
@@ -82,23 +100,15 @@ class HeldWriteLock:
             self._connection.execute("ROLLBACK")
 
 
-@pytest.fixture
-async def driver(database_file: Path) -> AsyncIterator[InlineSqliteConnection]:
-    driver = await sqlite_driver.connect(str(database_file), busy_timeout=10)
-    yield driver
-    await driver.rollback()
-    await driver.close()
-
-
 class TestBeginWrite:
-    async def test_a_free_lock_is_taken_inline(self, driver: InlineSqliteConnection) -> None:
-        await driver.begin_write()
-        assert driver.writing
-        assert driver.can_run_inline()  # no thread call was needed, none is in flight
-        assert driver.run_inline("SELECT count(*) FROM notes") == [(0,)]
+    async def test_a_free_lock_is_taken_inline(self, writer: SqliteWriter) -> None:
+        await writer.begin()
+        assert writer.in_transaction
+        # Statements run inline only with no thread call in flight: none was needed.
+        assert writer.execute("SELECT count(*) FROM notes") == [(0,)]
 
     async def test_a_taken_lock_is_waited_for_on_the_thread_while_the_loop_runs(
-        self, driver: InlineSqliteConnection, database_file: Path
+        self, writer: SqliteWriter, database_file: Path
     ) -> None:
         ticks = 0
 
@@ -112,26 +122,30 @@ class TestBeginWrite:
             ticker = asyncio.create_task(tick())
             asyncio.get_running_loop().call_later(HOLD_SECONDS, held.release)
             started = time.monotonic()
-            await asyncio.wait_for(driver.begin_write(), 10)
+            await asyncio.wait_for(writer.begin(), 10)
             waited = time.monotonic() - started
             ticker.cancel()
-        assert driver.writing
+        assert writer.in_transaction
         assert waited >= HOLD_SECONDS * 0.9
         assert ticks >= 10  # the event loop kept running while it waited
 
     async def test_the_busy_timeout_is_restored_after_the_attempt(
-        self, driver: InlineSqliteConnection, database_file: Path
+        self, writer: SqliteWriter, database_file: Path
     ) -> None:
         with HeldWriteLock(database_file) as held:
             asyncio.get_running_loop().call_later(HOLD_SECONDS, held.release)
-            await asyncio.wait_for(driver.begin_write(), 10)
-        await driver.rollback()
-        assert driver._conn.execute("PRAGMA busy_timeout").fetchone() == (10_000,)
+            await asyncio.wait_for(writer.begin(), 10)
+        await writer.rollback()
+        assert writer.execute("PRAGMA busy_timeout") == [(10_000,)]
+
+    async def test_the_writer_pragmas_are_applied(self, writer: SqliteWriter) -> None:
+        assert writer.execute("PRAGMA journal_mode") == [("wal",)]
+        assert writer.execute("PRAGMA synchronous") == [(2,)]  # FULL
 
 
 class TestGroupCommit:
     async def test_units_in_one_batch_commit_or_roll_back_each_on_its_own(
-        self, group: GroupCommit, database_file: Path
+        self, group: GroupCommit, writers: Writers, database_file: Path
     ) -> None:
         first = await group.turn()
         await insert(first, "kept")
@@ -146,11 +160,21 @@ class TestGroupCommit:
         await second.close()  # fails: only its own insert is undone
 
         third = await asyncio.wait_for(third_turn, 5)
-        assert third.connection is first.connection  # the same batch
         await insert(third, "also kept")
         await asyncio.wait_for(asyncio.gather(committing, third.commit()), 5)
 
         assert stored(database_file) == ["kept", "also kept"]
+        assert len(writers.opened) == 1  # one batch, one writer
+
+    async def test_a_failed_statement_leaves_the_rest_of_its_unit_to_the_unit(
+        self, group: GroupCommit, database_file: Path
+    ) -> None:
+        turn = await group.turn()
+        await insert(turn, "duplicate")
+        with pytest.raises(sqlite3.IntegrityError):
+            await insert(turn, "duplicate")
+        await turn.commit()  # the unit decides: the first insert is kept
+        assert stored(database_file) == ["duplicate"]
 
     async def test_commit_returns_once_the_batch_is_committed(
         self, group: GroupCommit, database_file: Path
@@ -161,31 +185,36 @@ class TestGroupCommit:
         await asyncio.wait_for(turn.commit(), 5)
         assert stored(database_file) == ["durable"]
 
-    async def test_the_writer_connection_serves_batch_after_batch(self, group: GroupCommit) -> None:
-        connections = []
+    async def test_the_writer_connection_serves_batch_after_batch(
+        self, group: GroupCommit, writers: Writers
+    ) -> None:
         for index in range(3):
             turn = await group.turn()
-            connections.append(turn.connection)
             await insert(turn, f"note {index}")
             await turn.commit()
-        assert connections[0] is connections[1] is connections[2]
+        assert len(writers.opened) == 1
 
-    async def test_a_writer_whose_commit_failed_is_replaced(
-        self, group: GroupCommit, database_file: Path
+    async def test_a_failed_batch_commit_fails_every_member_and_the_writer_is_replaced(
+        self, group: GroupCommit, writers: Writers, database_file: Path
     ) -> None:
-        turn = await group.turn()
-        await insert(turn, "lost")
-        assert turn.driver is not None
-        broken = turn.connection
-        turn.driver._conn.close()  # the connection dies under the batch
+        first = await group.turn()
+        await insert(first, "lost 1")
+        second_turn = asyncio.create_task(group.turn())
+        await asyncio.sleep(0)
+        first_commit = asyncio.create_task(first.commit())
+        second = await asyncio.wait_for(second_turn, 5)
+        await insert(second, "lost 2")
+        await writers.opened[0].close()  # the connection dies under the batch
         try:
-            with pytest.raises(Exception, match="closed"):
-                await asyncio.wait_for(turn.commit(), 5)
+            outcomes = await asyncio.wait_for(
+                asyncio.gather(first_commit, second.commit(), return_exceptions=True), 5
+            )
         finally:
-            await turn.close()  # as the unit of work always does, on its way out
+            await second.close()  # as the unit of work always does, on its way out
+        assert all(isinstance(outcome, sqlite3.Error) for outcome in outcomes), outcomes
 
         again = await group.turn()
-        assert again.connection is not broken
         await insert(again, "stored")
         await again.commit()
         assert stored(database_file) == ["stored"]
+        assert len(writers.opened) == 2

@@ -85,6 +85,7 @@ class PasswordKeepingUnitOfWork:
     def _expose(self) -> None:
         self.settings = self._inner.settings
         self.bookings = self._inner.bookings
+        self.queries = self._inner.queries
         self.events = self._inner.events
         self.customers = _PasswordKeepingCustomers(self._inner.customers, self._pending)
 

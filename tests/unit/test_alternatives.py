@@ -248,7 +248,7 @@ class TestAlternativesOfARefusal:
         error: type[BookingError],
     ) -> None:
         async with store.unit_of_work() as uow:
-            await uow.settings.save(BusinessSettings(closed_dates={CHRISTMAS}))
+            await uow.settings.save(BusinessSettings(closed_dates={CHRISTMAS}), now=clock.now())
             await uow.commit()
         create = CreateAgentBooking(store.unit_of_work, clock, InMemoryNotifier())
 
@@ -268,7 +268,7 @@ class TestAlternativesOfARefusal:
         for hour in HOURS:
             await book(create_booking, TOMORROW, f"{hour}:00")
         async with store.unit_of_work() as uow:
-            await uow.settings.save(BusinessSettings(horizon_days=0))
+            await uow.settings.save(BusinessSettings(horizon_days=0), now=clock.now())
             await uow.commit()
         clock.advance(hours=14)  # 00:00 on the 26th, now the only day that can be booked
 

@@ -30,7 +30,7 @@ from booking_core.check_availability import (
     CheckAvailability,
     DayAvailability,
 )
-from tests.unit.builders import NEXT_SUNDAY, TODAY, TOMORROW, basic_body
+from tests.unit.builders import NEXT_SUNDAY, NOW, TODAY, TOMORROW, basic_body
 
 CHRISTMAS = pendulum.Date(2026, 12, 25)  # a Friday
 ALL_SLOTS = ("12:00:00", "13:00:00", "14:00:00", "15:00:00", "16:00:00")
@@ -59,7 +59,7 @@ async def book(create: CreateAgentBooking, day: pendulum.Date, time: str) -> int
 
 async def save_settings(store: InMemoryStore, settings: BusinessSettings) -> None:
     async with store.unit_of_work() as uow:
-        await uow.settings.save(settings)
+        await uow.settings.save(settings, now=NOW)
         await uow.commit()
 
 

@@ -262,7 +262,7 @@ class TestUpdateSettings:
         self, store: InMemoryStore, clock: FixedClock
     ) -> None:
         async with store.unit_of_work() as uow:
-            await uow.settings.save(BusinessSettings(closed_dates={CHRISTMAS}))
+            await uow.settings.save(BusinessSettings(closed_dates={CHRISTMAS}), now=clock.now())
             await uow.commit()
 
         update = await UpdateSettings(store.unit_of_work, clock)(

@@ -72,7 +72,7 @@ async def cancel(store: InMemoryStore, booking_id: int) -> None:
 
 async def change_settings(store: InMemoryStore, settings: BusinessSettings) -> None:
     async with store.unit_of_work() as uow:
-        await uow.settings.save(settings)
+        await uow.settings.save(settings, now=NOW)
         await uow.commit()
 
 

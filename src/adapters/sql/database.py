@@ -4,94 +4,84 @@ SQLite: WAL so readers never block the writer, ``synchronous=FULL`` so a 201 mea
 on disk, a busy timeout so writers from other processes queue instead of failing, and every
 write transaction opened with ``BEGIN IMMEDIATE`` (taking the write lock up front: a deferred
 transaction that reads then writes can fail with "database is locked" instead of waiting).
-Within one process, writers take turns on an asyncio lock, which is fairer and cheaper than
-SQLite's sleep-and-retry busy handler, and their commits are grouped (see
-:mod:`adapters.sql.group_commit`): one ``fsync`` makes a whole batch of bookings durable. File
-databases run on :mod:`adapters.sql.sqlite_driver`, which keeps the write path on the event loop,
-and checkpoint their WAL in the background (:mod:`adapters.sql.wal_checkpoint`).
+Every write unit of work runs on the process's one writer, a plain ``sqlite3`` connection
+(:mod:`adapters.sql.sqlite_writer`); within the process, writers take turns on it and their
+commits are grouped (:mod:`adapters.sql.group_commit`): one ``fsync`` makes a whole batch of
+bookings durable. The WAL is checkpointed in the background (:mod:`adapters.sql.wal_checkpoint`).
+Reads (read units of work, the admin listings, readiness) use SQLAlchemy's aiosqlite engine,
+whose connections begin deferred transactions and never take the write lock.
 
-PostgreSQL: a pool sized for one worker, connections that sat idle pinged before use so a killed
-one is replaced instead of failing the next request (:mod:`adapters.sql.idle_ping`), and a
-statement timeout so nothing waits forever.
+PostgreSQL: units of work run on an asyncpg pool of their own (:mod:`adapters.sql.postgres_pool`
+says why and what it keeps), with asyncpg's own transactions (:mod:`adapters.sql.sessions`);
+SQLAlchemy's engine serves the admin listings, readiness and the rate-limit counters, its idle
+connections pinged before use (:mod:`adapters.sql.idle_ping`). Both are sized for one worker and
+set a statement timeout so nothing waits forever.
+
+Which SQL runs is :mod:`adapters.sql.sqlite_statements` or :mod:`adapters.sql.postgres_statements`;
+what a driver error means is :mod:`adapters.sql.failures`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.util import await_
 
-from adapters.sql import sqlite_driver
-from adapters.sql.fast_path import Statements
-from adapters.sql.group_commit import BatchAbandoned, GroupCommit, WriteTurn
+from adapters.sql.failures import is_retryable, is_unavailable, sqlite_failure
+from adapters.sql.group_commit import BatchAbandoned, GroupCommit
 from adapters.sql.idempotency import SqlIdempotencyStore
 from adapters.sql.idle_ping import ping_idle_connections
+from adapters.sql.postgres_pool import PostgresPool
+from adapters.sql.postgres_statements import POSTGRES
 from adapters.sql.repositories import (
     SettingsCache,
+    SqlBookingQueries,
     SqlBookingRepository,
     SqlCustomerRepository,
     SqlEventOutbox,
     SqlSettingsRepository,
 )
+from adapters.sql.sessions import AsyncpgSession, Session, SqlalchemySession, WriterSession
+from adapters.sql.sqlite_statements import SQLITE
+from adapters.sql.sqlite_writer import SqliteWriter
+from adapters.sql.statements import EngineStatements
 from adapters.sql.wal_checkpoint import WalCheckpointer
 from booking_core.errors import StorageUnavailable, TransientConflict
 
 __all__ = ["DEFAULT_DATABASE_URL", "SqlDatabase", "SqlUnitOfWork"]
 
-_log = logging.getLogger(__name__)
-
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./booking.db"
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 _POOL_WAIT_SECONDS = 30
-#: Execution option that opens a plain deferred transaction (reads) instead of BEGIN IMMEDIATE.
-_READ_ONLY = "booking_read_only"
-
-
-#: SQLSTATEs after which PostgreSQL says the whole transaction may simply be run again.
-_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
-
-
-def _is_retryable(error: BaseException) -> bool:
-    return isinstance(error, DBAPIError) and (
-        getattr(error.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
-    )
-
-
-#: SQLSTATE classes (and codes) meaning the database, not the request, is at fault: connection
-#: exceptions, insufficient resources, operator intervention (admin shutdown, terminated
-#: backend), invalid authorization or database name, and a schema that was never migrated.
-_UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "28", "3D", "53", "57", "42P01")
-
-
-def _is_unavailable(error: BaseException) -> bool:
-    """Errors that mean "the database cannot be used right now", not "your request is wrong"."""
-    if isinstance(error, DBAPIError):
-        sqlstate = getattr(error.orig, "sqlstate", None) or ""
-        if error.connection_invalidated or sqlstate.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES):
-            return True
-    return isinstance(
-        error, OperationalError | InterfaceError | PoolTimeoutError | OSError | TimeoutError
-    )
 
 
 class SqlDatabase:
     """One engine and what a process needs to run units of work against it."""
 
-    def __init__(self, engine: AsyncEngine, *, checkpointer: WalCheckpointer | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        writes: GroupCommit | None = None,
+        units: PostgresPool | None = None,
+        checkpointer: WalCheckpointer | None = None,
+    ) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
+        if (writes is None) if self.is_sqlite else (units is None):
+            msg = "the database's units of work have no connections (use SqlDatabase.connect)"
+            raise ValueError(msg)
+        self.statements: EngineStatements = SQLITE if self.is_sqlite else POSTGRES
+        self._writes = writes
+        self._units = units
         self._checkpointer = checkpointer
-        self._writes = GroupCommit(engine, checkpointer=checkpointer) if self.is_sqlite else None
         self._settings_cache = SettingsCache()
 
     @classmethod
@@ -100,11 +90,9 @@ class SqlDatabase:
     ) -> SqlDatabase:
         """Build the engine (no I/O happens until first use)."""
         backend = make_url(url).get_backend_name()
-        checkpointer = None
         if backend == "sqlite":
-            engine, checkpointer = _sqlite_engine(url)
-            _configure_sqlite(engine, background_checkpoints=checkpointer is not None)
-        elif backend == "postgresql":
+            return _sqlite_database(url)
+        if backend == "postgresql":
             engine = create_async_engine(
                 url,
                 pool_size=pool_size,
@@ -121,71 +109,106 @@ class SqlDatabase:
                 },
             )
             ping_idle_connections(engine)  # instead of pool_pre_ping: see idle_ping
-        else:
-            msg = f"unsupported database {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg"
-            raise ValueError(msg)
-        return cls(engine, checkpointer=checkpointer)
+            units = PostgresPool(
+                url,
+                size=2 * pool_size,
+                wait_seconds=_POOL_WAIT_SECONDS,
+                statement_timeout_ms=statement_timeout_ms,
+            )
+            return cls(engine, units=units)
+        msg = f"unsupported database {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg"
+        raise ValueError(msg)
 
     def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self._writes, settings_cache=self._settings_cache)
+        return SqlUnitOfWork(self, read_only=False)
 
     def read_unit_of_work(self) -> SqlUnitOfWork:
         """A unit of work for reads only: on SQLite it neither takes nor waits for the write
         lock (WAL readers see the last commit), so dashboards and polls never queue behind
         bookings."""
-        return SqlUnitOfWork(self.engine, None, read_only=True, settings_cache=self._settings_cache)
+        return SqlUnitOfWork(self, read_only=True)
 
     async def ping(self) -> None:
         """Reachable *and* migrated: a server on an empty database is not ready."""
-        async with self._reader() as connection:
+        async with self.reader() as connection:
             await connection.execute(text("SELECT 1 FROM business_settings LIMIT 1"))
 
     @contextlib.asynccontextmanager
-    async def _reader(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for reads that never takes SQLite's write lock."""
+    async def reader(self) -> AsyncIterator[AsyncConnection]:
+        """A SQLAlchemy connection for reads that never takes SQLite's write lock."""
         try:
             async with self.engine.connect() as connection:
-                yield await connection.execution_options(**{_READ_ONLY: True})
+                yield connection
         except Exception as error:
-            if _is_unavailable(error):
+            if is_unavailable(error):
                 raise StorageUnavailable from error
             raise
+
+    async def session(self, *, read_only: bool) -> Session:
+        """Begin one unit of work's transaction (see :mod:`adapters.sql.sessions`)."""
+        if self._units is not None:
+            return await AsyncpgSession.begin(self._units)
+        if self._writes is not None and not read_only:
+            return WriterSession(await self._writes.turn())
+        connection = await self.engine.connect()
+        try:
+            await connection.begin()
+        except BaseException:
+            await connection.close()
+            raise
+        return SqlalchemySession(connection)
+
+    @property
+    def settings_cache(self) -> SettingsCache:
+        return self._settings_cache
 
     async def dispose(self) -> None:
         if self._writes is not None:
             await self._writes.wait_idle()
         if self._checkpointer is not None:
             await self._checkpointer.close()
+        if self._units is not None:
+            await self._units.close()
         await self.engine.dispose()
 
 
-def _sqlite_engine(url: str) -> tuple[AsyncEngine, WalCheckpointer | None]:
-    """A file database runs on :mod:`adapters.sql.sqlite_driver` and checkpoints in the
-    background (see those modules why); anything else (in-memory, URI options) on plain
-    aiosqlite with SQLite's own checkpoints."""
-    timeout = _SQLITE_BUSY_TIMEOUT_MS / 1000
+def _sqlite_database(url: str) -> SqlDatabase:
+    """A file database: reads on SQLAlchemy's aiosqlite engine, writes on the group-commit
+    writer's own ``sqlite3`` connection to the same file, checkpoints in the background."""
     parsed = make_url(url)
     path = parsed.database
-    if not path or path == ":memory:" or parsed.query:
-        return create_async_engine(url, connect_args={"timeout": timeout}), None
-    engine = create_async_engine(
-        url, async_creator=functools.partial(sqlite_driver.connect, path, busy_timeout=timeout)
-    )
-    return engine, WalCheckpointer(path, busy_timeout=timeout)
-
-
-def _configure_sqlite(engine: AsyncEngine, *, background_checkpoints: bool) -> None:
+    if not path or path == ":memory:" or path.startswith("file:"):
+        # The writer and the readers are separate connections: they must share a file.
+        msg = f"SQLite needs a database file, not {path or 'an empty path'!r}"
+        raise ValueError(msg)
+    timeout = _SQLITE_BUSY_TIMEOUT_MS / 1000
     pragmas = (
         "journal_mode=WAL",
         "synchronous=FULL",
         f"busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}",
         "foreign_keys=ON",
-        *(("wal_autocheckpoint=0",) if background_checkpoints else ()),
+        "wal_autocheckpoint=0",  # WalCheckpointer checkpoints instead
     )
+    engine = create_async_engine(url, connect_args={"timeout": timeout})
+    _configure_sqlite_reads(engine, pragmas)
+    checkpointer = WalCheckpointer(path, busy_timeout=timeout)
+    writes = GroupCommit(
+        functools.partial(
+            SqliteWriter.open, path, busy_timeout_ms=_SQLITE_BUSY_TIMEOUT_MS, pragmas=pragmas
+        ),
+        checkpointer=checkpointer,
+    )
+    return SqlDatabase(engine, writes=writes, checkpointer=checkpointer)
+
+
+def _configure_sqlite_reads(engine: AsyncEngine, pragmas: tuple[str, ...]) -> None:
+    """SQLAlchemy's recipe for explicit SQLite transactions (its pysqlite/aiosqlite docs): the
+    driver's implicit transactions off, ``BEGIN`` emitted on SQLAlchemy's ``begin``. Deferred,
+    because these connections only read."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
@@ -193,12 +216,21 @@ def _configure_sqlite(engine: AsyncEngine, *, background_checkpoints: bool) -> N
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        read_only = connection.get_execution_options().get(_READ_ONLY, False)
-        driver = connection.connection.driver_connection
-        if not read_only and isinstance(driver, sqlite_driver.InlineSqliteConnection):
-            await_(driver.begin_write())  # straight to the driver: see begin_write
-        else:
-            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN")
+
+
+def _storage_error(error: BaseException) -> Exception | None:
+    """The domain error a unit of work ends with, for an error the runners did not map."""
+    if isinstance(error, sqlite3.Error):  # a batch's COMMIT failed
+        failure = sqlite_failure(error)
+        return None if failure is error else failure
+    if isinstance(error, BatchAbandoned):
+        return StorageUnavailable()
+    if is_retryable(error):
+        return TransientConflict()
+    if is_unavailable(error):
+        return StorageUnavailable()
+    return None
 
 
 class SqlUnitOfWork:
@@ -207,51 +239,31 @@ class SqlUnitOfWork:
     settings: SqlSettingsRepository
     customers: SqlCustomerRepository
     bookings: SqlBookingRepository
+    queries: SqlBookingQueries
     events: SqlEventOutbox
     idempotency: SqlIdempotencyStore
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        writes: GroupCommit | None,
-        *,
-        read_only: bool = False,
-        settings_cache: SettingsCache | None = None,
-    ) -> None:
-        self._engine = engine
-        self._writes = writes
+    def __init__(self, database: SqlDatabase, *, read_only: bool) -> None:
+        self._database = database
         self._read_only = read_only
-        self._settings_cache = settings_cache
-        self._connection: AsyncConnection | None = None
-        #: SQLite writes: this unit's turn in the current commit batch.
-        self._turn: WriteTurn | None = None
-        self._statements: Statements | None = None
+        self._session: Session | None = None
 
     async def __aenter__(self) -> Self:
+        database = self._database
         try:
-            if self._writes is not None:
-                self._turn = await self._writes.turn()
-                self._connection = self._turn.connection
-            else:
-                self._connection = await self._engine.connect()
-                if self._read_only:
-                    await self._connection.execution_options(**{_READ_ONLY: True})
-                await self._connection.begin()
-            connection = self._connection
-            statements = self._statements = Statements(
-                connection, self._turn.driver if self._turn else None
-            )
-            await statements.begin()
-        except BaseException as error:
-            await self._close()
-            if isinstance(error, Exception) and _is_unavailable(error):
-                raise StorageUnavailable from error
-            raise
-        self.settings = SqlSettingsRepository(statements, self._settings_cache)
-        self.customers = SqlCustomerRepository(statements)
-        self.bookings = SqlBookingRepository(statements)
-        self.events = SqlEventOutbox(statements)
-        self.idempotency = SqlIdempotencyStore(connection)
+            session = self._session = await database.session(read_only=self._read_only)
+        except Exception as error:
+            failure = _storage_error(error)
+            if failure is None:
+                raise
+            raise failure from error
+        run, sql = session.runner, database.statements
+        self.settings = SqlSettingsRepository(run, sql, database.settings_cache)
+        self.customers = SqlCustomerRepository(run, sql)
+        self.bookings = SqlBookingRepository(run, sql)
+        self.queries = SqlBookingQueries(database.reader)
+        self.events = SqlEventOutbox(run, sql)
+        self.idempotency = SqlIdempotencyStore(run, sql)
         return self
 
     async def __aexit__(
@@ -260,44 +272,24 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await self._close()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
         if exc is None:
             return
-        if _is_retryable(exc):
-            raise TransientConflict from exc
-        if _is_unavailable(exc) or isinstance(exc, BatchAbandoned):
-            raise StorageUnavailable from exc
+        failure = _storage_error(exc)
+        if failure is not None:
+            raise failure from exc
 
     async def commit(self) -> None:
         """Commit; when this returns, the writes are durable."""
-        if self._turn is not None:
-            await self._turn.commit()
-        else:
-            connection = self._active()
-            if self._statements is not None:
-                await self._statements.commit()
-            await connection.commit()
+        await self._active().commit()
 
     async def rollback(self) -> None:
-        if self._turn is not None:
-            await self._close()
-        else:
-            await self._active().rollback()
+        await self._active().rollback()
 
-    def _active(self) -> AsyncConnection:
-        if self._connection is None:
+    def _active(self) -> Session:
+        if self._session is None:
             msg = "the unit of work is used outside 'async with'"
             raise RuntimeError(msg)
-        return self._connection
-
-    async def _close(self) -> None:
-        turn, self._turn = self._turn, None
-        connection, self._connection = self._connection, None
-        self._statements = None
-        try:
-            if turn is not None:
-                await turn.close()  # rolls back to this unit's savepoint unless it committed
-            elif connection is not None:
-                await connection.close()  # rolls back an open transaction
-        except Exception:  # the connection is broken; the pool discards it
-            _log.warning("closing a broken database connection failed", exc_info=True)
+        return self._session

@@ -8,7 +8,8 @@ booking queued behind that wait. Databases that serve many writers group their c
 does the same inside one process:
 
 * Units of work still take turns (the process's write lock): one at a time runs its statements,
-  on the process's one writer connection, in the current *batch* (a transaction opened with
+  on the process's one writer connection (:class:`~adapters.sql.sqlite_writer.SqliteWriter`, a
+  plain ``sqlite3`` connection), in the current *batch* (a transaction opened with
   ``BEGIN IMMEDIATE``), inside its own ``SAVEPOINT``. A unit of work that fails rolls back to
   its savepoint: the batch keeps only what the units that committed wrote.
 * A unit of work that commits hands the turn on and waits until the batch is durably
@@ -30,11 +31,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Self
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
-
-from adapters.sql.sqlite_driver import InlineSqliteConnection
+from adapters.sql.failures import sqlite_failure
+from adapters.sql.sqlite_writer import SqliteWriter
+from adapters.sql.statements import Row
 from adapters.sql.wal_checkpoint import WalCheckpointer
 
 __all__ = ["MAX_BATCH", "BatchAbandoned", "GroupCommit", "WriteTurn"]
@@ -43,8 +46,7 @@ _log = logging.getLogger(__name__)
 
 #: Units of work committed together at most; bounds how long the first of them waits.
 MAX_BATCH = 64
-# Plain SQL rather than SQLAlchemy's nested transactions, whose SAVEPOINT clauses are compiled
-# anew every time. Turns never overlap, so one name serves them all.
+# Turns never overlap, so one savepoint name serves them all.
 _SAVEPOINT = "SAVEPOINT unit_of_work"
 _ROLLBACK_TO = "ROLLBACK TO SAVEPOINT unit_of_work"
 
@@ -52,79 +54,31 @@ _ROLLBACK_TO = "ROLLBACK TO SAVEPOINT unit_of_work"
 class _Batch:
     """One ``BEGIN IMMEDIATE`` transaction shared by consecutive turns."""
 
-    def __init__(
-        self,
-        connection: AsyncConnection,
-        transaction: AsyncTransaction,
-        driver: InlineSqliteConnection | None,
-    ) -> None:
-        self.connection = connection
-        self.transaction = transaction
-        #: The driver connection when it can run statements inline (no SQLAlchemy round trip).
-        self.driver = driver
+    def __init__(self, writer: SqliteWriter) -> None:
+        self.writer = writer
         #: Resolved when the batch is durably committed (or has failed), one per committed turn.
         self.members: list[asyncio.Future[None]] = []
         #: A turn could not undo its own writes: nothing of this batch may be committed.
         self.broken: BaseException | None = None
 
-    @classmethod
-    async def open(cls, writer: _Writer) -> Self:
-        """Begin a batch on the writer's connection (``BEGIN IMMEDIATE``, see the engine's
-        ``begin`` hook)."""
-        return cls(writer.connection, await writer.connection.begin(), writer.driver)
-
-    async def execute(self, sql: str) -> None:
-        """One savepoint statement; SQLAlchemy's per-statement work would cost more than it."""
-        if self.driver is not None:
-            self.driver.run_inline(sql)
-        else:
-            await self.connection.exec_driver_sql(sql)
-
-
-class _Writer:
-    """The connection every batch of this process runs on.
-
-    One connection for all batches, kept open between them: checking a connection out of the
-    pool and back in for every batch cost about a fifth of a millisecond of CPU.
-    """
-
-    def __init__(self, connection: AsyncConnection, driver: InlineSqliteConnection | None):
-        self.connection = connection
-        self.driver = driver
-        #: Something failed on it in a way that may have left it in an unknown state.
-        self.suspect = False
-
-    @classmethod
-    async def connect(cls, engine: AsyncEngine) -> Self:
-        connection = await engine.connect()
-        try:
-            driver = (await connection.get_raw_connection()).driver_connection
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await connection.close()
-            raise
-        return cls(connection, driver if isinstance(driver, InlineSqliteConnection) else None)
-
-    @property
-    def usable(self) -> bool:
-        return not (self.suspect or self.connection.closed or self.connection.invalidated)
-
-    async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.connection.close()
-
 
 class GroupCommit:
-    """The write side of one SQLite database in this process."""
+    """The write side of one SQLite database in this process.
+
+    ``open_writer`` connects the writer; it is called again whenever the writer may have been
+    left in an unknown state (a failed ``BEGIN``, ``COMMIT`` or ``ROLLBACK``): one writer
+    connection serves batch after batch otherwise, because opening one per batch cost more CPU
+    than the batch's statements.
+    """
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        open_writer: Callable[[], Awaitable[SqliteWriter]],
         *,
         max_batch: int = MAX_BATCH,
         checkpointer: WalCheckpointer | None = None,
     ) -> None:
-        self._engine = engine
+        self._open_writer = open_writer
         self._max_batch = max_batch
         #: Told of every durable commit, to checkpoint outside the write path.
         self._checkpointer = checkpointer
@@ -132,7 +86,7 @@ class GroupCommit:
         #: Turns asked for and not yet ended (the one running and those queued for the lock).
         self._pending = 0
         self._batch: _Batch | None = None
-        self._writer: _Writer | None = None
+        self._writer: SqliteWriter | None = None
         self._flushes: set[asyncio.Task[None]] = set()
 
     async def turn(self) -> WriteTurn:
@@ -145,32 +99,36 @@ class GroupCommit:
             raise
         try:
             if self._batch is None:
-                self._batch = await _Batch.open(await self._usable_writer())
+                writer = await self._usable_writer()
+                try:
+                    await writer.begin()
+                except BaseException:
+                    await self._discard_writer()  # whether it began is unknown: start afresh
+                    raise
+                self._batch = _Batch(writer)
             batch = self._batch
-            await batch.execute(_SAVEPOINT)
+            batch.writer.execute(_SAVEPOINT)
         except BaseException as error:
             if self._batch is not None:
                 self._batch.broken = self._batch.broken or error
-            elif self._writer is not None:
-                self._writer.suspect = True  # the batch did not begin: start afresh next time
-            self._end_turn()
+            self.end_turn()
             raise
         return WriteTurn(self, batch)
 
-    async def _usable_writer(self) -> _Writer:
-        """The writer, connected (again) if it is not yet or no longer usable."""
-        if self._writer is None or not self._writer.usable:
-            await self._discard_writer()
-            self._writer = await _Writer.connect(self._engine)
+    async def _usable_writer(self) -> SqliteWriter:
+        if self._writer is None:
+            self._writer = await self._open_writer()
         return self._writer
 
     async def _discard_writer(self) -> None:
-        """After a failed commit or rollback the connection's state is unknown: never reuse it."""
+        """After a failed begin, commit or rollback the connection's state is unknown: never
+        reuse it."""
         writer, self._writer = self._writer, None
         if writer is not None:
-            await writer.close()
+            with contextlib.suppress(Exception):
+                await writer.close()
 
-    def _end_turn(self) -> None:
+    def end_turn(self) -> None:
         """Hand the turn on, or commit the batch if nobody is waiting to join it."""
         self._pending -= 1
         batch = self._batch
@@ -191,11 +149,11 @@ class GroupCommit:
         failure: BaseException | None = None
         try:
             if batch.members and batch.broken is None:
-                await batch.transaction.commit()
+                await batch.writer.commit()
                 if self._checkpointer is not None:
                     self._checkpointer.after_commit()
             else:
-                await batch.transaction.rollback()
+                await batch.writer.rollback()
                 if batch.broken is not None:
                     failure = BatchAbandoned()
                     failure.__cause__ = batch.broken
@@ -229,15 +187,27 @@ class BatchAbandoned(Exception):
 
 
 class WriteTurn:
-    """One unit of work's turn: its connection, its savepoint, its commit."""
+    """One unit of work's turn: its statements (inline on the writer), its savepoint, its
+    commit. It is the unit's :class:`~adapters.sql.statements.StatementRunner`."""
 
     def __init__(self, group: GroupCommit, batch: _Batch) -> None:
-        self.connection = batch.connection
-        #: The batch's driver connection, when statements can run on it inline.
-        self.driver = batch.driver
         self._group = group
         self._batch = batch
+        self._writer = batch.writer
         self._ended = False
+
+    async def fetch(self, sql: str, parameters: Sequence[Any] = ()) -> Sequence[Row]:
+        if self._ended:
+            msg = "this unit of work has already ended"
+            raise RuntimeError(msg)
+        try:
+            rows: list[Row] = self._writer.execute(sql, parameters)
+        except sqlite3.Error as error:
+            failure = sqlite_failure(error)
+            if failure is error:
+                raise
+            raise failure from error
+        return rows
 
     async def commit(self) -> None:
         """Keep this unit's writes in the batch and wait until the batch is on disk."""
@@ -247,7 +217,7 @@ class WriteTurn:
         durable = asyncio.get_running_loop().create_future()
         self._batch.members.append(durable)
         self._ended = True
-        self._group._end_turn()
+        self._group.end_turn()
         await durable
 
     async def close(self) -> None:
@@ -256,10 +226,10 @@ class WriteTurn:
             return
         self._ended = True
         try:
-            await self._batch.execute(_ROLLBACK_TO)
+            self._writer.execute(_ROLLBACK_TO)
         except BaseException as error:
             _log.warning("rolling back a unit of work failed; its batch is abandoned")
             self._batch.broken = self._batch.broken or error
             raise
         finally:
-            self._group._end_turn()
+            self._group.end_turn()

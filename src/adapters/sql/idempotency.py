@@ -8,27 +8,22 @@ are serialised anyway. Take-overs of dead claims are conditional updates for the
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pendulum
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.sql import tables
-from adapters.sql.convert import instant_from_db, instant_to_db
+from adapters.sql.statements import EngineStatements, StatementRunner
 from booking_core.events import JsonObject
 from booking_core.ports import ClaimOutcome, IdempotencyClaim
 
 __all__ = ["SqlIdempotencyStore"]
 
-_IN_PROGRESS = "in_progress"
 _COMPLETED = "completed"
 
 
 class SqlIdempotencyStore:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    def __init__(self, run: StatementRunner, sql: EngineStatements) -> None:
+        self._run = run
+        self._sql = sql
 
     async def claim(
         self,
@@ -39,63 +34,34 @@ class SqlIdempotencyStore:
         lease_until: pendulum.DateTime,
         expired_before: pendulum.DateTime,
     ) -> IdempotencyClaim:
-        keys = tables.idempotency_keys
-        await self._connection.execute(
-            delete(keys).where(keys.c.created_at < instant_to_db(expired_before))
+        run, sql = self._run, self._sql
+        await run.fetch(sql.delete_expired_keys, (sql.instant_to_db(expired_before),))
+        inserted = await run.fetch(
+            sql.claim_key,
+            (key, fingerprint, sql.instant_to_db(lease_until), sql.instant_to_db(now)),
         )
-        insert: Any = (
-            postgresql.insert(keys)
-            if self._connection.dialect.name == "postgresql"
-            else sqlite.insert(keys)
-        )
-        inserted = await self._connection.execute(
-            insert.values(
-                key=key,
-                fingerprint=fingerprint,
-                state=_IN_PROGRESS,
-                locked_until=instant_to_db(lease_until),
-                created_at=instant_to_db(now),
-            )
-            .on_conflict_do_nothing(index_elements=[keys.c.key])
-            .returning(keys.c.key)
-        )
-        if inserted.first() is not None:
+        if inserted:
             return IdempotencyClaim(ClaimOutcome.NEW)
-        row = (await self._connection.execute(select(keys).where(keys.c.key == key))).one()
-        if row.fingerprint != fingerprint:
+        stored_fingerprint, state, status_code, body, locked_until = (
+            await run.fetch(sql.key_record, (key,))
+        )[0]
+        if stored_fingerprint != fingerprint:
             return IdempotencyClaim(ClaimOutcome.MISMATCH)
-        if row.state == _COMPLETED:
-            return IdempotencyClaim(
-                ClaimOutcome.REPLAY, row.status_code, json.loads(row.response_body)
+        if state == _COMPLETED:
+            return IdempotencyClaim(ClaimOutcome.REPLAY, status_code, json.loads(body))
+        if sql.instant_from_db(locked_until) < now:
+            # Conditional on the lease as read, so of racing take-overs exactly one wins.
+            taken_over = await run.fetch(
+                sql.take_over_key, (sql.instant_to_db(lease_until), key, locked_until)
             )
-        if instant_from_db(row.locked_until) < now:
-            taken_over = await self._connection.execute(
-                update(keys)
-                .where(
-                    keys.c.key == key,
-                    keys.c.state == _IN_PROGRESS,
-                    keys.c.locked_until == row.locked_until,
-                )
-                .values(locked_until=instant_to_db(lease_until))
-            )
-            if taken_over.rowcount == 1:
+            if taken_over:
                 return IdempotencyClaim(ClaimOutcome.NEW)
         return IdempotencyClaim(ClaimOutcome.IN_PROGRESS)
 
     async def complete(self, key: str, status_code: int, body: JsonObject) -> None:
-        keys = tables.idempotency_keys
-        await self._connection.execute(
-            update(keys)
-            .where(keys.c.key == key)
-            .values(
-                state=_COMPLETED,
-                status_code=status_code,
-                response_body=json.dumps(body, separators=(",", ":")),
-            )
+        await self._run.fetch(
+            self._sql.complete_key, (status_code, json.dumps(body, separators=(",", ":")), key)
         )
 
     async def release(self, key: str) -> None:
-        keys = tables.idempotency_keys
-        await self._connection.execute(
-            delete(keys).where(keys.c.key == key, keys.c.state == _IN_PROGRESS)
-        )
+        await self._run.fetch(self._sql.release_key, (key,))

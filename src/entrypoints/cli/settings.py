@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from adapters.clock import SystemClock
 from adapters.sql.database import SqlDatabase
 from adapters.sql.migrate import migrate
 from booking_core.errors import SettingsMissing
@@ -63,7 +64,7 @@ def set_settings(args: argparse.Namespace, config: AppConfig) -> int:
             # With no settings yet, start from the defaults a first migration would seed.
             current = await uow.settings.get_active() or BusinessSettings(timezone=config.timezone)
             updated = attrs.evolve(current, **changes)
-            await uow.settings.save(updated)
+            await uow.settings.save(updated, now=SystemClock().now())
             await uow.commit()
         return updated
 

@@ -56,7 +56,7 @@ def admin_router(
     async def list_bookings(request: Request[Any, Any, Any]) -> Response[Any]:
         query, page, page_size = _booking_query(dict(request.query_params), date_order)
         async with reads() as uow:
-            found = await uow.bookings.search(query)
+            found = await uow.queries.search(query)
         return Response(
             {
                 "success": True,

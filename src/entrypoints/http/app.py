@@ -162,7 +162,7 @@ def create_app(
 def _recent_bookings(reads: UnitOfWorkFactory) -> RecentBookings:
     async def recent(limit: int) -> list[dict[str, Any]]:
         async with reads() as uow:
-            rows = await uow.bookings.recent(limit)
+            rows = await uow.queries.recent(limit)
         return [booking_event_payload(booking, customer) for booking, customer in rows]
 
     return recent

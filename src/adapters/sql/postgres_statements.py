@@ -1,0 +1,110 @@
+"""PostgreSQL's statements, as plain SQL text for asyncpg (``$n`` placeholders).
+
+Values go to asyncpg as ``datetime``/``date``/``time`` objects (``timestamptz`` instants in
+UTC), which it encodes in the binary protocol; rows come back the same way.
+
+The outbox append takes the outbox's ordering lock, inserts the event and queues its ``NOTIFY``
+in one statement (one round trip): the lock is held from here to the commit, and every round
+trip under it makes the other appenders wait (see ``SqlEventOutbox``). The insert draws its row
+from the lock's CTE, so the event id is drawn only once the lock is held.
+"""
+
+from __future__ import annotations
+
+from adapters.sql import tables
+from adapters.sql.convert import (
+    date_from_db,
+    date_to_db,
+    instant_from_db,
+    instant_to_db,
+    time_from_db,
+    time_to_db,
+)
+from adapters.sql.statements import EngineStatements
+
+__all__ = ["EVENTS_CHANNEL", "OUTBOX_LOCK_KEY", "POSTGRES"]
+
+#: Key of the advisory lock that orders outbox appends (see SqlEventOutbox).
+OUTBOX_LOCK_KEY = 0x0B00C1E7
+#: Channel notified (on commit) when the outbox grows.
+EVENTS_CHANNEL = "booking_events"
+
+_ACTIVE = tables.ACTIVE_BOOKING.text
+SETTINGS_COLUMNS = (
+    "id, open_time, close_time, off_days, slot_minutes, timezone, horizon_days, closed_dates, "
+    "updated_at"
+)
+CUSTOMER_COLUMNS = "id, phone, first_name, last_name, email, gender, country, is_active, created_at"
+BOOKING_COLUMNS = (
+    "id, customer_id, service_name, booking_date, booking_time, starts_at, status, notes, "
+    "created_at"
+)
+
+POSTGRES = EngineStatements(
+    engine="postgresql",
+    active_settings=f"SELECT {SETTINGS_COLUMNS} FROM business_settings WHERE is_active",
+    update_settings=(
+        "UPDATE business_settings SET open_time = $1, close_time = $2, off_days = $3, "
+        "slot_minutes = $4, timezone = $5, horizon_days = $6, closed_dates = $7, "
+        "updated_at = $8 WHERE is_active RETURNING id"
+    ),
+    insert_settings=(
+        "INSERT INTO business_settings (is_active, open_time, close_time, off_days, "
+        "slot_minutes, timezone, horizon_days, closed_dates, updated_at) "
+        "VALUES (true, $1, $2, $3, $4, $5, $6, $7, $8)"
+    ),
+    customer_by_phone=f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone = $1",
+    customer_by_id=f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1",
+    insert_customer=(
+        "INSERT INTO customers (phone, first_name, last_name, email, gender, country, "
+        "password_hash, is_active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        f"ON CONFLICT (phone) DO NOTHING RETURNING {CUSTOMER_COLUMNS}"
+    ),
+    slot_taken=f"SELECT id FROM bookings WHERE starts_at = $1 AND {_ACTIVE} LIMIT 1",
+    insert_booking=(
+        "INSERT INTO bookings (customer_id, service_name, booking_date, booking_time, "
+        "starts_at, status, notes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+        "RETURNING id"
+    ),
+    booking_by_id=f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = $1",
+    active_starts_between=(
+        f"SELECT starts_at FROM bookings WHERE starts_at >= $1 AND starts_at < $2 AND {_ACTIVE}"
+    ),
+    set_status=f"UPDATE bookings SET status = $1 WHERE id = $2 RETURNING {BOOKING_COLUMNS}",
+    append_event=(
+        f"WITH outbox_lock AS (SELECT pg_advisory_xact_lock({OUTBOX_LOCK_KEY})), "
+        "appended AS ("
+        "INSERT INTO events (type, payload, occurred_at) "
+        "SELECT $1::varchar, $2::text, $3::timestamptz FROM outbox_lock RETURNING event_id) "
+        f"SELECT event_id, pg_notify('{EVENTS_CHANNEL}', event_id::text) FROM appended"
+    ),
+    latest_event_id="SELECT coalesce(max(event_id), 0) FROM events",
+    events_after=(
+        "SELECT event_id, type, payload, occurred_at FROM events WHERE event_id > $1 "
+        "ORDER BY event_id LIMIT $2"
+    ),
+    delete_expired_keys="DELETE FROM idempotency_keys WHERE created_at < $1",
+    claim_key=(
+        "INSERT INTO idempotency_keys (key, fingerprint, state, locked_until, created_at) "
+        "VALUES ($1, $2, 'in_progress', $3, $4) ON CONFLICT (key) DO NOTHING RETURNING key"
+    ),
+    key_record=(
+        "SELECT fingerprint, state, status_code, response_body, locked_until "
+        "FROM idempotency_keys WHERE key = $1"
+    ),
+    take_over_key=(
+        "UPDATE idempotency_keys SET locked_until = $1 "
+        "WHERE key = $2 AND state = 'in_progress' AND locked_until = $3 RETURNING key"
+    ),
+    complete_key=(
+        "UPDATE idempotency_keys SET state = 'completed', status_code = $1, "
+        "response_body = $2 WHERE key = $3"
+    ),
+    release_key="DELETE FROM idempotency_keys WHERE key = $1 AND state = 'in_progress'",
+    instant_to_db=instant_to_db,
+    instant_from_db=instant_from_db,
+    date_to_db=date_to_db,
+    date_from_db=date_from_db,
+    time_to_db=time_to_db,
+    time_from_db=time_from_db,
+)

@@ -1,0 +1,149 @@
+"""SQLite's statements, as plain SQL text, and its values in SQLAlchemy's storage formats.
+
+The schema is SQLAlchemy's (``tables.py``, Alembic), so values are written in exactly the text
+SQLAlchemy's SQLite types write and read (``DateTime``: ``YYYY-MM-DD HH:MM:SS.ffffff``, ``Date``:
+``YYYY-MM-DD``, ``Time``: ``HH:MM:SS.ffffff``; ``Boolean``: 1/0): databases written before keep
+working and SQLAlchemy reads (the admin listings, backups, the benchmark's seed) see the same
+values. ``tests/unit/test_sqlite_values.py`` compares the text with SQLAlchemy's own processors.
+
+The formatting is one ``%`` operation per value: SQLAlchemy's processors build a dict per value
+and cost about three times as much (measured in the first round, see docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+
+from adapters.sql import tables
+from adapters.sql.convert import instant_from_db as _instant_from_datetime
+from adapters.sql.statements import EngineStatements
+from booking_core.instants import as_utc
+
+__all__ = [
+    "SQLITE",
+    "date_from_text",
+    "date_text",
+    "instant_from_text",
+    "instant_text",
+    "time_from_text",
+    "time_text",
+]
+
+_DATETIME_TEXT = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
+_DATE_TEXT = "%04d-%02d-%02d"
+_TIME_TEXT = "%02d:%02d:%02d.%06d"
+
+
+def instant_text(instant: pendulum.DateTime) -> str:
+    """An instant as SQLAlchemy's SQLite ``DateTime`` stores it: UTC, without an offset."""
+    utc = as_utc(instant)
+    return _DATETIME_TEXT % (
+        utc.year,
+        utc.month,
+        utc.day,
+        utc.hour,
+        utc.minute,
+        utc.second,
+        utc.microsecond,
+    )
+
+
+def instant_from_text(value: str) -> pendulum.DateTime:
+    return _instant_from_datetime(dt.datetime.fromisoformat(value))
+
+
+def date_text(value: dt.date) -> str:
+    return _DATE_TEXT % (value.year, value.month, value.day)
+
+
+def date_from_text(value: str) -> pendulum.Date:
+    day = dt.date.fromisoformat(value)
+    return pendulum.Date(day.year, day.month, day.day)
+
+
+def time_text(value: dt.time) -> str:
+    """A time of day, as the service keeps it: to the second."""
+    return _TIME_TEXT % (value.hour, value.minute, value.second, 0)
+
+
+def time_from_text(value: str) -> pendulum.Time:
+    time = dt.time.fromisoformat(value)
+    return pendulum.Time(time.hour, time.minute, time.second)
+
+
+_ACTIVE = tables.ACTIVE_BOOKING.text
+SETTINGS_COLUMNS = (
+    "id, open_time, close_time, off_days, slot_minutes, timezone, horizon_days, closed_dates, "
+    "updated_at"
+)
+CUSTOMER_COLUMNS = "id, phone, first_name, last_name, email, gender, country, is_active, created_at"
+BOOKING_COLUMNS = (
+    "id, customer_id, service_name, booking_date, booking_time, starts_at, status, notes, "
+    "created_at"
+)
+
+SQLITE = EngineStatements(
+    engine="sqlite",
+    active_settings=f"SELECT {SETTINGS_COLUMNS} FROM business_settings WHERE is_active",
+    update_settings=(
+        "UPDATE business_settings SET open_time = ?, close_time = ?, off_days = ?, "
+        "slot_minutes = ?, timezone = ?, horizon_days = ?, closed_dates = ?, updated_at = ? "
+        "WHERE is_active RETURNING id"
+    ),
+    insert_settings=(
+        "INSERT INTO business_settings (is_active, open_time, close_time, off_days, "
+        "slot_minutes, timezone, horizon_days, closed_dates, updated_at) "
+        "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    customer_by_phone=f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone = ?",
+    customer_by_id=f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?",
+    insert_customer=(
+        "INSERT INTO customers (phone, first_name, last_name, email, gender, country, "
+        "password_hash, is_active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        f"ON CONFLICT (phone) DO NOTHING RETURNING {CUSTOMER_COLUMNS}"
+    ),
+    slot_taken=f"SELECT id FROM bookings WHERE starts_at = ? AND {_ACTIVE} LIMIT 1",
+    insert_booking=(
+        "INSERT INTO bookings (customer_id, service_name, booking_date, booking_time, "
+        "starts_at, status, notes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    ),
+    booking_by_id=f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = ?",
+    active_starts_between=(
+        f"SELECT starts_at FROM bookings WHERE starts_at >= ? AND starts_at < ? AND {_ACTIVE}"
+    ),
+    set_status=f"UPDATE bookings SET status = ? WHERE id = ? RETURNING {BOOKING_COLUMNS}",
+    append_event=(
+        "INSERT INTO events (type, payload, occurred_at) VALUES (?, ?, ?) RETURNING event_id"
+    ),
+    latest_event_id="SELECT coalesce(max(event_id), 0) FROM events",
+    events_after=(
+        "SELECT event_id, type, payload, occurred_at FROM events WHERE event_id > ? "
+        "ORDER BY event_id LIMIT ?"
+    ),
+    delete_expired_keys="DELETE FROM idempotency_keys WHERE created_at < ?",
+    claim_key=(
+        "INSERT INTO idempotency_keys (key, fingerprint, state, locked_until, created_at) "
+        "VALUES (?, ?, 'in_progress', ?, ?) ON CONFLICT (key) DO NOTHING RETURNING key"
+    ),
+    key_record=(
+        "SELECT fingerprint, state, status_code, response_body, locked_until "
+        "FROM idempotency_keys WHERE key = ?"
+    ),
+    take_over_key=(
+        "UPDATE idempotency_keys SET locked_until = ? "
+        "WHERE key = ? AND state = 'in_progress' AND locked_until = ? RETURNING key"
+    ),
+    complete_key=(
+        "UPDATE idempotency_keys SET state = 'completed', status_code = ?, response_body = ? "
+        "WHERE key = ?"
+    ),
+    release_key="DELETE FROM idempotency_keys WHERE key = ? AND state = 'in_progress'",
+    instant_to_db=instant_text,
+    instant_from_db=instant_from_text,
+    date_to_db=date_text,
+    date_from_db=date_from_text,
+    time_to_db=time_text,
+    time_from_db=time_from_text,
+)

@@ -1,0 +1,78 @@
+"""What the repositories run: one engine's statements as plain SQL, and the runner they go to.
+
+Each engine has one module of SQL text (:mod:`adapters.sql.sqlite_statements`,
+:mod:`adapters.sql.postgres_statements`) that fills in :class:`EngineStatements`: the same
+statements in the same order, with that engine's placeholders and casts, and the value codecs
+that turn domain values into what the engine's driver stores (SQLite: the text SQLAlchemy's
+types write; PostgreSQL: ``datetime`` values asyncpg encodes). The repositories are written once
+against this shape, so every statement has one path, and a test runs the same operations on both
+engines (``tests/integration/test_engine_statements.py``).
+
+A :class:`StatementRunner` is where one unit of work's statements go: the SQLite writer's own
+``sqlite3`` connection, a SQLAlchemy connection for SQLite reads, or the unit's asyncpg
+connection. It raises the domain's storage errors (``SlotTaken``, ``TransientConflict``,
+``StorageUnavailable``) for what the engine reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import pendulum
+from attrs import frozen
+
+__all__ = ["EngineStatements", "Row", "StatementRunner"]
+
+#: One result row, its columns in the statement's order.
+Row = Sequence[Any]
+
+
+class StatementRunner(Protocol):
+    async def fetch(self, sql: str, parameters: Sequence[Any] = ()) -> Sequence[Row]:
+        """Run ``sql`` in the unit's transaction; its rows (none for a statement without)."""
+        ...
+
+
+@frozen
+class EngineStatements:
+    """One engine's SQL for every statement the repositories run, and its value codecs.
+
+    Rows come back in the column order written in each statement (see the ``*_COLUMNS`` text of
+    the engine modules); the repositories read them by position.
+    """
+
+    engine: str
+    # business_settings
+    active_settings: str
+    update_settings: str
+    insert_settings: str
+    # customers
+    customer_by_phone: str
+    customer_by_id: str
+    insert_customer: str
+    # bookings
+    slot_taken: str
+    insert_booking: str
+    booking_by_id: str
+    active_starts_between: str
+    set_status: str
+    # events
+    append_event: str
+    latest_event_id: str
+    events_after: str
+    # idempotency_keys
+    delete_expired_keys: str
+    claim_key: str
+    key_record: str
+    take_over_key: str
+    complete_key: str
+    release_key: str
+    # codecs
+    instant_to_db: Callable[[pendulum.DateTime], Any]
+    instant_from_db: Callable[[Any], pendulum.DateTime]
+    date_to_db: Callable[[dt.date], Any]
+    date_from_db: Callable[[Any], pendulum.Date]
+    time_to_db: Callable[[dt.time], Any]
+    time_from_db: Callable[[Any], pendulum.Time]

@@ -18,7 +18,6 @@ objects, the exception middleware) cost nearly as much CPU as the booking itself
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any, Protocol, cast
 
@@ -39,6 +38,7 @@ from entrypoints.http.errors import (
     status_for,
 )
 from entrypoints.http.metrics import Metrics
+from entrypoints.http.request_edge import header_value
 
 __all__ = [
     "BOOKING_CREATE_PATH",
@@ -204,7 +204,7 @@ class BookingLane:
             scope["type"] != ScopeType.HTTP
             or scope["method"] != "POST"
             or scope["path"] not in self._paths
-            or (self._cors_enabled and _header(scope["headers"], b"origin") is not None)
+            or (self._cors_enabled and header_value(scope["headers"], b"origin") is not None)
         ):
             await self._app(scope, receive, send)
             return
@@ -225,7 +225,7 @@ class BookingLane:
 
     async def _answer(self, scope: HTTPScope, receive: Receive) -> Answer | None:
         raw_headers = scope["headers"]
-        length = _header(raw_headers, b"content-length")
+        length = header_value(raw_headers, b"content-length")
         too_large = _TOO_LARGE
         if length is not None and length.isdigit() and int(length) > self._max_body_bytes:
             return too_large
@@ -236,18 +236,10 @@ class BookingLane:
         if body is None:
             return None
         return await self._endpoint.answer(
-            content_type=_header(raw_headers, b"content-type"),
-            idempotency_key=_header(raw_headers, b"idempotency-key"),
+            content_type=header_value(raw_headers, b"content-type"),
+            idempotency_key=header_value(raw_headers, b"idempotency-key"),
             raw_body=body,
         )
-
-
-def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
-    """The first value of header ``name`` (ASGI names are lower-case), decoded as Latin-1."""
-    for key, value in headers:
-        if key == name:
-            return value.decode("latin-1")
-    return None
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

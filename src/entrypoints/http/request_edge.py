@@ -23,13 +23,16 @@ import os
 import re
 import time
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from entrypoints.http.client_identity import IPNetwork, client_address
-from entrypoints.http.metrics import Metrics
 from entrypoints.structured_logging import REQUEST_ID
+
+if TYPE_CHECKING:  # metrics' route is documented by entrypoints.http.openapi, which imports this
+    from entrypoints.http.metrics import Metrics
 
 __all__ = ["HTML_SECURITY_HEADERS", "REQUEST_ID_HEADER", "RequestEdge", "header_value"]
 

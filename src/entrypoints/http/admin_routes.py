@@ -13,7 +13,7 @@ from http import HTTPStatus
 from typing import Annotated, Any, Final
 
 import msgspec
-from litestar import Request, Router, get, patch, post
+from litestar import Controller, HttpMethod, Request, Response, Router, get, patch, post, route
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
@@ -57,7 +57,7 @@ from entrypoints.http.presenters import (
     booking_views,
     settings_view,
 )
-from entrypoints.http.request_bodies import ACCEPTED_DATE, PHONE, SettingsChangesRequest
+from entrypoints.http.request_bodies import DATE_OR_EMPTY, PHONE_OR_EMPTY, SettingsChangesRequest
 
 __all__ = ["ADMIN_API_PATH", "MAX_PAGE", "admin_router"]
 
@@ -72,7 +72,8 @@ _SECURITY: Final[list[dict[str, list[str]]]] = [{"AdminToken": []}]
 _UNAUTHORIZED: Final = framework_case(HTTPStatus.UNAUTHORIZED)
 #: A booking id that is not a whole number matches no route: the framework's 404.
 _NOT_AN_ID: Final = framework_case(HTTPStatus.NOT_FOUND)
-_DATE: Final = {"type": "string", "maxLength": 32, "pattern": ACCEPTED_DATE}
+# Every query parameter left empty counts as not given.
+_DATE: Final = {"type": "string", "pattern": DATE_OR_EMPTY}
 _STATUSES: Final = [status.value for status in BookingStatus]
 _BookingId = Annotated[
     int,
@@ -83,8 +84,20 @@ _BookingId = Annotated[
 ]
 
 
+#: Whole numbers in ASCII digits (leading zeros allowed), 1 to the maximum, or empty.
+_WHOLE_NUMBERS: Final = {
+    MAX_PAGE: "0*(?:[1-9][0-9]{0,5}|1000000)",
+    MAX_PAGE_SIZE: "0*(?:[1-9][0-9]?|1[0-9]{2}|200)",
+}
+
+
 def _page_number(maximum: int, default: int) -> dict[str, Any]:
-    return {"type": "integer", "minimum": 1, "maximum": maximum, "default": default}
+    """Documented as the text :func:`_positive_int` accepts (an empty value is the default)."""
+    return {
+        "type": "string",
+        "pattern": f"^(?:{_WHOLE_NUMBERS[maximum]})?$",
+        "default": str(default),
+    }
 
 
 def admin_router(
@@ -115,10 +128,15 @@ def admin_router(
         last: Annotated[str | None, query("to", "Last booking date, inclusive.", _DATE)] = None,
         status: Annotated[
             str | None,
-            query("status", "Only bookings in this status.", {"type": "string", "enum": _STATUSES}),
+            query(
+                "status",
+                "Only bookings in this status.",
+                {"type": "string", "enum": ["", *_STATUSES]},
+            ),
         ] = None,
         phone: Annotated[
-            str | None, query("phone", "Customer's phone.", {"type": "string", "pattern": PHONE})
+            str | None,
+            query("phone", "Customer's phone.", {"type": "string", "pattern": PHONE_OR_EMPTY}),
         ] = None,
         page: Annotated[str | None, query("page", "Page.", _page_number(MAX_PAGE, 1))] = None,
         page_size: Annotated[
@@ -195,23 +213,6 @@ def admin_router(
         cancelled = await cancel_booking(booking_id)
         return CancelledBookingView(data=booking_view(cancelled.booking, cancelled.customer))
 
-    @get(
-        "/settings/",
-        name="admin_get_settings",
-        operation_id="adminGetSettings",
-        summary="The business settings",
-        tags=_TAGS,
-        security=_SECURITY,
-        operation_class=DocumentedOperation,
-        responses=refusals(_UNAUTHORIZED, SettingsMissing, StorageUnavailable),
-    )
-    async def get_settings() -> SettingsEnvelope:
-        async with reads() as uow:
-            settings = await uow.settings.get_active()
-        if settings is None:
-            raise SettingsMissing
-        return SettingsEnvelope(data=settings_view(settings))
-
     async def apply_changes(raw_body: bytes) -> SettingsUpdated:
         """The core judges the body as sent (fields in its order, its messages)."""
         update = await update_settings(SettingsChanges.from_mapping(json_object(raw_body)))
@@ -226,35 +227,76 @@ def admin_router(
         raw_body = await request.body()
         return None if _decodes_as_changes(raw_body) else await apply_changes(raw_body)
 
-    @patch(
-        "/settings/",
-        name="admin_update_settings",
-        operation_id="adminUpdateSettings",
-        summary="Change some of the business settings",
-        description="Lists the active future bookings the new settings strand (they are kept).",
-        before_request=answer_unless_typed,
-        tags=_TAGS,
-        security=_SECURITY,
-        operation_class=DocumentedOperation,
-        responses=refusals(
-            _UNAUTHORIZED,
-            InvalidRequestBody,
-            InvalidSettings,
-            *(error for error in domain_error_classes() if issubclass(error, ServiceUnavailable)),
-            framework_case(HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
-            framework_case(HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
-        ),
-    )
-    async def change_settings(
-        request: Request[Any, Any, Any],
-        data: JSONBody[SettingsChangesRequest],
-    ) -> SettingsUpdated:
-        del data  # the gate's type; the core reads the body as sent (its check order)
-        return await apply_changes(await request.body())
+    class SettingsController(Controller):
+        """The settings: GET and PATCH, and the OPTIONS answer naming both.
+
+        Litestar makes an OPTIONS handler for a path when its first method is registered and
+        keeps it when a second one joins, so its ``Allow`` named one method only; this one
+        reads the methods the app routes to the path.
+        """
+
+        path = "/settings/"
+
+        @route("/", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
+        async def allowed_methods(self, request: Request[Any, Any, Any]) -> Response[None]:
+            methods = request.app.route_handler_method_map[ADMIN_API_PATH + self.path.rstrip("/")]
+            return Response(
+                None,
+                status_code=HTTPStatus.NO_CONTENT,
+                headers={"Allow": ", ".join(sorted(methods))},
+            )
+
+        @get(
+            "/",
+            name="admin_get_settings",
+            operation_id="adminGetSettings",
+            summary="The business settings",
+            tags=_TAGS,
+            security=_SECURITY,
+            operation_class=DocumentedOperation,
+            responses=refusals(_UNAUTHORIZED, SettingsMissing, StorageUnavailable),
+        )
+        async def get_settings(self) -> SettingsEnvelope:
+            async with reads() as uow:
+                settings = await uow.settings.get_active()
+            if settings is None:
+                raise SettingsMissing
+            return SettingsEnvelope(data=settings_view(settings))
+
+        @patch(
+            "/",
+            name="admin_update_settings",
+            operation_id="adminUpdateSettings",
+            summary="Change some of the business settings",
+            description="Lists the active future bookings the new settings strand (they are kept).",
+            before_request=answer_unless_typed,
+            tags=_TAGS,
+            security=_SECURITY,
+            operation_class=DocumentedOperation,
+            responses=refusals(
+                _UNAUTHORIZED,
+                InvalidRequestBody,
+                InvalidSettings,
+                *(
+                    error
+                    for error in domain_error_classes()
+                    if issubclass(error, ServiceUnavailable)
+                ),
+                framework_case(HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
+                framework_case(HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
+            ),
+        )
+        async def change_settings(
+            self,
+            request: Request[Any, Any, Any],
+            data: JSONBody[SettingsChangesRequest],
+        ) -> SettingsUpdated:
+            del data  # the gate's type; the core reads the body as sent (its check order)
+            return await apply_changes(await request.body())
 
     return Router(
         path=ADMIN_API_PATH,
-        route_handlers=[list_bookings, get_booking, cancel, get_settings, change_settings],
+        route_handlers=[list_bookings, get_booking, cancel, SettingsController],
         guards=[require_admin],
     )
 

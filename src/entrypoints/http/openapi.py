@@ -26,6 +26,7 @@ from typing import Annotated, Any, ClassVar, Final, Literal
 
 import msgspec
 from litestar import Response, Router
+from litestar.enums import ParamType
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import (
@@ -37,6 +38,7 @@ from litestar.openapi.spec import (
     OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Parameter,
     PathItem,
     Reference,
     Schema,
@@ -295,7 +297,7 @@ def query(name: str, description: str, schema: dict[str, Any]) -> Any:
     are the contract; Litestar's own validation would answer with its own words.
     """
     return QueryParameter(
-        query=name, description=description, required=False, schema_extra={"oneOf": None, **schema}
+        name=name, description=description, required=False, schema_extra={"oneOf": None, **schema}
     )
 
 
@@ -310,9 +312,15 @@ class DocumentedOperation(Operation):
       the API-key challenge; other operations' 401 is the admin token's ``Bearer`` challenge;
     - an operation taking an ``Idempotency-Key`` marks replayed answers (success, 400, 409, 422)
       with ``Idempotent-Replayed``.
+
+    And every query parameter of this API reads an empty value as not given
+    (``allowEmptyValue``; Litestar declares the opposite by default).
     """
 
     def __post_init__(self) -> None:
+        for parameter in self.parameters or ():
+            if isinstance(parameter, Parameter) and parameter.param_in == ParamType.QUERY:
+                parameter.allow_empty_value = True
         schemes = {name for requirement in self.security or () for name in requirement}
         agent = _AGENT_SCHEME in schemes
         replayable = any(

@@ -52,7 +52,7 @@ from entrypoints.http.presenters import (
     availability_view,
 )
 from entrypoints.http.request_bodies import (
-    ACCEPTED_DATE,
+    DATE_OR_EMPTY,
     IDEMPOTENCY_KEY_HEADER,
     CreateBookingRequest,
 )
@@ -73,7 +73,8 @@ ReadinessCheck = Callable[[], Awaitable[None]]
 
 _log = logging.getLogger(__name__)
 
-_DATE = {"type": "string", "maxLength": 32, "pattern": ACCEPTED_DATE}
+#: Empty counts as not given; anything else must be a date (``AvailabilityQuery.parse``).
+_DATE = {"type": "string", "pattern": DATE_OR_EMPTY}
 
 
 def _agent_access_cases() -> tuple[Any, ...]:
@@ -150,7 +151,7 @@ def booking_routes(
         idempotency_key: Annotated[
             str | None,
             HeaderParameter(
-                header=IDEMPOTENCY_KEY_HEADER,
+                name=IDEMPOTENCY_KEY_HEADER,
                 description=(
                     "Makes a retried create safe: the first request with a key is run and its "
                     "outcome (201, or a 400/409/422 refusal) recorded; a retry with the same key "

@@ -57,7 +57,9 @@ __all__ = [
     "AnswersCreate",
     "BookingEndpoint",
     "BookingLane",
+    "booking_request",
     "json_object",
+    "request_of",
 ]
 
 BOOKING_CREATE_PATH = "/api/agent/booking/create/"
@@ -86,6 +88,34 @@ def json_object(raw: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidRequestBody
     return body
+
+
+def booking_request(raw_body: bytes, date_order: DateOrder) -> BookingRequest:
+    """Decode as the Struct (the hot path); a body it refuses gets the core's refusal."""
+    try:
+        fields = _decode_request(raw_body)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return BookingRequest.from_mapping(json_object(raw_body), date_order)
+    return request_of(fields, date_order)
+
+
+def request_of(fields: CreateBookingRequest, date_order: DateOrder) -> BookingRequest:
+    """The core's command for a decoded body: the core still validates every field (trims,
+    normalises, parses) and owns the messages."""
+    return BookingRequest.from_fields(
+        phone=fields.phone,
+        service_name=fields.service_name,
+        booking_date=fields.booking_date,
+        booking_time=fields.booking_time,
+        first_name=fields.first_name,
+        last_name=fields.last_name,
+        email=fields.email,
+        gender=fields.gender,
+        country=fields.country,
+        notes=fields.notes,
+        status=fields.status,
+        date_order=date_order,
+    )
 
 
 @frozen
@@ -133,7 +163,7 @@ class BookingEndpoint:
             return _framework_answer(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
         try:
             if idempotency_key is None:
-                result = await self._create(self._request_from(raw_body))
+                result = await self._create(booking_request(raw_body, self._date_order))
                 return Answer(HTTPStatus.CREATED, _encode(self.created(result)))
             body = json_object(raw_body)  # an invalid body is reported before an invalid key
             return await self._idempotent(IdempotencyKeys.validate_key(idempotency_key), body)
@@ -154,37 +184,11 @@ class BookingEndpoint:
 
     async def book(self, fields: CreateBookingRequest) -> BookingCreated:
         """Book a decoded request; raise the core's refusal."""
-        return self.created(await self._create(self.request_of(fields)))
+        return self.created(await self._create(request_of(fields, self._date_order)))
 
     @staticmethod
     def created(result: AgentBookingResult) -> BookingCreated:
         return booking_created(result.booking, result.customer, result.customer_created)
-
-    def request_of(self, fields: CreateBookingRequest) -> BookingRequest:
-        """The core's command for a decoded body: the core still validates every field (trims,
-        normalises, parses) and owns the messages."""
-        return BookingRequest.from_fields(
-            phone=fields.phone,
-            service_name=fields.service_name,
-            booking_date=fields.booking_date,
-            booking_time=fields.booking_time,
-            first_name=fields.first_name,
-            last_name=fields.last_name,
-            email=fields.email,
-            gender=fields.gender,
-            country=fields.country,
-            notes=fields.notes,
-            status=fields.status,
-            date_order=self._date_order,
-        )
-
-    def _request_from(self, raw_body: bytes) -> BookingRequest:
-        """Decode as the Struct (the hot path); a body it refuses gets the core's refusal."""
-        try:
-            fields = _decode_request(raw_body)
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-            return BookingRequest.from_mapping(json_object(raw_body), self._date_order)
-        return self.request_of(fields)
 
     async def _idempotent(self, key: str, body: dict[str, Any]) -> Answer:
         """Run a create under an Idempotency-Key: the first outcome is the outcome, every time.

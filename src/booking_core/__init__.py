@@ -3,7 +3,12 @@
 Import what you need from here; adapters (storage, notification) are supplied by the caller.
 """
 
-from booking_core.create_agent_booking import AgentBookingResult, CreateAgentBooking
+from booking_core.check_availability import AvailabilityQuery, CheckAvailability
+from booking_core.create_agent_booking import (
+    AgentBookingResult,
+    CreateAgentBooking,
+    IdempotentSuccess,
+)
 from booking_core.entities import (
     ACTIVE_STATUSES,
     Booking,
@@ -50,6 +55,7 @@ from booking_core.ports import (
 )
 from booking_core.request import BookingRequest, normalize_phone
 from booking_core.settings import BusinessSettings, parse_closed_dates, parse_off_days
+from booking_core.update_settings import SettingsChanges, UpdateSettings
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -57,6 +63,7 @@ __all__ = [
     "BOOKING_CREATED",
     "UNUSABLE_PASSWORD",
     "AgentBookingResult",
+    "AvailabilityQuery",
     "BeyondHorizon",
     "Booking",
     "BookingError",
@@ -66,6 +73,7 @@ __all__ = [
     "BookingRequest",
     "BookingStatus",
     "BusinessSettings",
+    "CheckAvailability",
     "Clock",
     "ClosedDate",
     "CreateAgentBooking",
@@ -75,6 +83,7 @@ __all__ = [
     "DateOrder",
     "DomainEvent",
     "EventOutbox",
+    "IdempotentSuccess",
     "InvalidDate",
     "InvalidField",
     "InvalidRequestBody",
@@ -88,6 +97,7 @@ __all__ = [
     "OutsideWorkingHours",
     "RequestValidationError",
     "ServiceUnavailable",
+    "SettingsChanges",
     "SettingsMissing",
     "SettingsRepository",
     "SlotPolicy",
@@ -97,6 +107,7 @@ __all__ = [
     "TransientConflict",
     "UnitOfWork",
     "UnitOfWorkFactory",
+    "UpdateSettings",
     "hash_password",
     "normalize_phone",
     "parse_closed_dates",

@@ -25,7 +25,7 @@ from importlib import metadata
 from typing import Annotated, Any, ClassVar, Final, Literal
 
 import msgspec
-from litestar import Response, Router
+from litestar import MediaType, Response, Router
 from litestar.enums import ParamType
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -64,7 +64,6 @@ from entrypoints.http.docs_page import DocsPage
 from entrypoints.http.errors import (
     INTERNAL_ERROR_CODE,
     STATUS_BY_ERROR_FAMILY,
-    framework_error,
     framework_error_body,
     internal_error_body,
     status_for,
@@ -563,7 +562,8 @@ async def _json_not_found(response: Response[Any]) -> Response[Any]:
     """Litestar's schema router answers unknown ``/schema/...`` paths with an HTML page; every
     error of this service is a JSON body from the error table."""
     if response.status_code == HTTPStatus.NOT_FOUND:
-        return framework_error(HTTPStatus.NOT_FOUND)
+        body = framework_error_body(HTTPStatus.NOT_FOUND)
+        return Response(body, status_code=HTTPStatus.NOT_FOUND, media_type=MediaType.JSON)
     return response
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import msgspec
 from attrs import frozen
@@ -46,10 +46,12 @@ from entrypoints.http.errors import (
     internal_error_body,
     status_for,
 )
-from entrypoints.http.metrics import Metrics
 from entrypoints.http.presenters import BookingCreated, booking_created, created_outcome
 from entrypoints.http.request_bodies import CreateBookingRequest
 from entrypoints.http.request_edge import header_value
+
+if TYPE_CHECKING:  # imported by entrypoints.http.openapi, which the metrics' route imports
+    from entrypoints.http.metrics import Metrics
 
 __all__ = [
     "BOOKING_CREATE_PATH",

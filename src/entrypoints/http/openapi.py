@@ -58,6 +58,7 @@ from booking_core.errors import (
     InvalidSettings,
     MissingField,
 )
+from entrypoints.http.booking_endpoint import REPLAYED_HEADER
 from entrypoints.http.client_identity import API_KEY_HEADER
 from entrypoints.http.dashboard_socket import ADMIN_SOCKET_PATH, RECENT_BOOKINGS
 from entrypoints.http.docs_page import DocsPage
@@ -91,7 +92,6 @@ __all__ = [
 
 OPENAPI_JSON_PATH: Final = "/schema/openapi.json"
 DOCS_PAGE_PATH: Final = "/schema"
-REPLAYED_HEADER: Final = "Idempotent-Replayed"
 #: The agent endpoints' security: public unless the operator configured API keys.
 AGENT_SECURITY: Final[list[dict[str, list[str]]]] = [{}, {"AgentApiKey": []}]
 _JSON: Final = "application/json"

@@ -3,7 +3,12 @@
 Import what you need from here; adapters (storage, notification) are supplied by the caller.
 """
 
-from booking_core.create_agent_booking import AgentBookingResult, CreateAgentBooking
+from booking_core.check_availability import AvailabilityQuery, CheckAvailability
+from booking_core.create_agent_booking import (
+    AgentBookingResult,
+    CreateAgentBooking,
+    IdempotentSuccess,
+)
 from booking_core.entities import (
     ACTIVE_STATUSES,
     OPEN_STATUSES,
@@ -51,6 +56,7 @@ from booking_core.ports import (
 )
 from booking_core.request import BookingRequest, normalize_phone
 from booking_core.settings import BusinessSettings, parse_closed_dates, parse_off_days
+from booking_core.update_settings import SettingsChanges, UpdateSettings
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -59,6 +65,7 @@ __all__ = [
     "OPEN_STATUSES",
     "UNUSABLE_PASSWORD",
     "AgentBookingResult",
+    "AvailabilityQuery",
     "BeyondHorizon",
     "Booking",
     "BookingError",
@@ -68,6 +75,7 @@ __all__ = [
     "BookingRequest",
     "BookingStatus",
     "BusinessSettings",
+    "CheckAvailability",
     "Clock",
     "ClosedDate",
     "CreateAgentBooking",
@@ -77,6 +85,7 @@ __all__ = [
     "DateOrder",
     "DomainEvent",
     "EventOutbox",
+    "IdempotentSuccess",
     "InvalidDate",
     "InvalidField",
     "InvalidRequestBody",
@@ -90,6 +99,7 @@ __all__ = [
     "OutsideWorkingHours",
     "RequestValidationError",
     "ServiceUnavailable",
+    "SettingsChanges",
     "SettingsMissing",
     "SettingsRepository",
     "SlotPolicy",
@@ -99,6 +109,7 @@ __all__ = [
     "TransientConflict",
     "UnitOfWork",
     "UnitOfWorkFactory",
+    "UpdateSettings",
     "hash_password",
     "normalize_phone",
     "parse_closed_dates",

@@ -6,21 +6,58 @@ as free here is one a create request would be granted now (unless someone books 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import pendulum
 from attrs import frozen
 
 from booking_core.errors import InvalidField, MissingField, SettingsMissing
-from booking_core.events import JsonObject, format_time
 from booking_core.parsing import DateOrder, parse_date
 from booking_core.policy import SlotPolicy
 from booking_core.ports import Clock, UnitOfWorkFactory
 from booking_core.settings import BusinessSettings
 
-__all__ = ["MAX_AVAILABILITY_DAYS", "Availability", "CheckAvailability", "DayAvailability"]
+__all__ = [
+    "MAX_AVAILABILITY_DAYS",
+    "Availability",
+    "AvailabilityQuery",
+    "CheckAvailability",
+    "DayAvailability",
+]
 
 MAX_AVAILABILITY_DAYS = 31
+
+
+@frozen
+class AvailabilityQuery:
+    """The days to report on, ``first`` to ``last`` inclusive: at most 31 days, in order."""
+
+    first: pendulum.Date
+    last: pendulum.Date
+
+    def __attrs_post_init__(self) -> None:
+        if self.last < self.first:
+            raise InvalidField("to", "must not be before from")
+        if (self.last - self.first).in_days() >= MAX_AVAILABILITY_DAYS:
+            raise InvalidField("to", f"a range covers at most {MAX_AVAILABILITY_DAYS} days")
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        date: str | None = None,
+        first: str | None = None,
+        last: str | None = None,
+        date_order: DateOrder = DateOrder.DMY,
+    ) -> AvailabilityQuery:
+        """From the texts an agent sent (any accepted date format; empty counts as absent):
+        ``date`` for one day, else ``first`` and optionally ``last``. The core parses them, so
+        library users and HTTP clients get the same messages."""
+        if date:
+            day = parse_date(date, date_order)
+            return cls(day, day)
+        if not first:
+            raise MissingField("date")
+        start = parse_date(first, date_order)
+        return cls(start, parse_date(last, date_order) if last else start)
 
 
 @frozen
@@ -30,40 +67,20 @@ class DayAvailability:
     free: tuple[pendulum.Time, ...]
     taken: tuple[pendulum.Time, ...]
 
-    def as_document(self) -> JsonObject:
-        return {
-            "date": self.day.isoformat(),
-            "closed": self.closed,
-            "free": [format_time(time) for time in self.free],
-            "taken": [format_time(time) for time in self.taken],
-        }
-
 
 @frozen
 class Availability:
     settings: BusinessSettings
     days: tuple[DayAvailability, ...]
 
-    def as_response(self) -> JsonObject:
-        return {
-            "success": True,
-            "timezone": self.settings.timezone,
-            "slot_minutes": self.settings.slot_minutes,
-            "days": [day.as_document() for day in self.days],
-        }
-
 
 class CheckAvailability:
-    def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, *, date_order: DateOrder = DateOrder.DMY
-    ) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
-        self._date_order = date_order
 
-    async def __call__(self, query: Mapping[str, str]) -> Availability:
-        """``{"date": …}`` or ``{"from": …, "to": …}`` (at most 31 days), any date format."""
-        first, last = self._range(query)
+    async def __call__(self, query: AvailabilityQuery) -> Availability:
+        first, last = query.first, query.last
         async with self._uow() as uow:
             settings = await uow.settings.get_active()
             if settings is None:
@@ -88,17 +105,3 @@ class CheckAvailability:
             )
             day = day.add(days=1)
         return Availability(settings, tuple(days))
-
-    def _range(self, query: Mapping[str, str]) -> tuple[pendulum.Date, pendulum.Date]:
-        if query.get("date"):
-            day = parse_date(query["date"], self._date_order)
-            return day, day
-        if not query.get("from"):
-            raise MissingField("date")
-        first = parse_date(query["from"], self._date_order)
-        last = parse_date(query["to"], self._date_order) if query.get("to") else first
-        if last < first:
-            raise InvalidField("to", "must not be before from")
-        if (last - first).in_days() >= MAX_AVAILABILITY_DAYS:
-            raise InvalidField("to", f"a range covers at most {MAX_AVAILABILITY_DAYS} days")
-        return first, last

@@ -1,13 +1,14 @@
-"""The agent booking use case: validate, apply the policy, store, then announce.
+"""The agent booking use case: apply the policy to a validated request, store, then announce.
 
-Everything that must be atomic happens in one unit of work: the customer (if new), the booking
-and its ``booking_created`` outbox event. Only after the commit is the notifier asked to publish,
-so no listener ever hears of a booking that was rolled back.
+Everything that must be atomic happens in one unit of work: the customer (if new), the booking,
+the outcome recorded under an idempotency key (if any) and the ``booking_created`` outbox event.
+Only after the commit is the notifier asked to publish, so no listener ever hears of a booking
+that was rolled back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 
 from attrs import frozen
 
@@ -25,25 +26,30 @@ from booking_core.events import (
     DomainEvent,
     JsonObject,
     StoredEvent,
-    booking_document,
     booking_event_payload,
-    customer_document,
     format_time,
 )
 from booking_core.instants import as_utc
-from booking_core.parsing import DateOrder
 from booking_core.passwords import UNUSABLE_PASSWORD
 from booking_core.policy import ALTERNATIVE_SEARCH_DAYS, SlotPolicy
 from booking_core.ports import Clock, Notifier, UnitOfWorkFactory
 from booking_core.request import BookingRequest
 
-__all__ = ["CREATED_STATUS", "TRANSIENT_ATTEMPTS", "AgentBookingResult", "CreateAgentBooking"]
+__all__ = [
+    "TRANSIENT_ATTEMPTS",
+    "AgentBookingResult",
+    "CreateAgentBooking",
+    "IdempotentSuccess",
+    "RenderedOutcome",
+]
 
 #: How often a transaction that storage aborted as retryable (deadlock, serialization failure)
 #: is run again before the caller gets the error. A slot-taken conflict is never retried.
 TRANSIENT_ATTEMPTS = 3
-#: The spec's success status, recorded with an idempotent response so a replay is identical.
-CREATED_STATUS = 201
+
+#: An outcome as a caller records it under an idempotency key: a status code and a JSON body.
+#: Opaque to the core, which only stores it; what the numbers and keys mean is the caller's.
+RenderedOutcome = tuple[int, JsonObject]
 
 
 @frozen
@@ -53,24 +59,19 @@ class AgentBookingResult:
     customer_created: bool
     event: StoredEvent
 
-    def as_response(self) -> JsonObject:
-        """The spec's success body."""
-        return _success_body(self.booking, self.customer, customer_created=self.customer_created)
 
+@frozen
+class IdempotentSuccess:
+    """An idempotency key the caller already claimed, and how the caller answers a success.
 
-def _success_body(booking: Booking, customer: Customer, *, customer_created: bool) -> JsonObject:
-    """The spec's success body for a booking (it does not mention the event)."""
-    return {
-        "success": True,
-        "message": "Booking created successfully",
-        "user_created": customer_created,
-        "user_id": customer.id,
-        "booking_id": booking.id,
-        "data": {
-            "booking": booking_document(booking),
-            "user": customer_document(customer, created=customer_created),
-        },
-    }
+    The success is recorded under ``key`` inside the booking's own transaction, so a retry can
+    never find a booking without its recorded answer; ``render`` turns the booked customer and
+    booking into that answer (``customer_created`` says whether the phone was new), so the
+    answer's shape stays with the caller (the HTTP layer) and out of the core.
+    """
+
+    key: str
+    render: Callable[[Booking, Customer, bool], RenderedOutcome]
 
 
 class CreateAgentBooking:
@@ -82,7 +83,6 @@ class CreateAgentBooking:
         clock: Clock,
         notifier: Notifier,
         *,
-        date_order: DateOrder = DateOrder.DMY,
         initial_password_hash: str | None = None,
         reads: UnitOfWorkFactory | None = None,
     ) -> None:
@@ -90,22 +90,21 @@ class CreateAgentBooking:
         self._reads = reads or uow
         self._clock = clock
         self._notifier = notifier
-        self._date_order = date_order
         self._password_hash = initial_password_hash or UNUSABLE_PASSWORD
 
     async def __call__(
-        self, body: Mapping[str, object] | object, *, idempotency_key: str | None = None
+        self, request: BookingRequest, *, idempotency: IdempotentSuccess | None = None
     ) -> AgentBookingResult:
-        """Book from a raw request body; raise a :class:`~booking_core.errors.BookingError`.
+        """Book ``request``; raise a :class:`~booking_core.errors.BookingError` if refused.
 
-        With an ``idempotency_key`` (already claimed, see :mod:`booking_core.idempotency`), the
-        success response is recorded under that key in the booking's own transaction, so a
-        retry can never find a booking without its recorded response.
+        Build ``request`` with :meth:`BookingRequest.from_mapping` from a raw body (the
+        validation messages are the core's), or with its constructor from typed values. With
+        ``idempotency`` (a key already claimed, see :mod:`booking_core.idempotency`), the
+        success is recorded under the key in the booking's transaction.
         """
-        request = BookingRequest.from_mapping(body, self._date_order)
         for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
             try:
-                return await self._book(request, idempotency_key)
+                return await self._book(request, idempotency)
             except TransientConflict:
                 if attempt == TRANSIENT_ATTEMPTS:
                     raise
@@ -133,7 +132,7 @@ class CreateAgentBooking:
         )
 
     async def _book(
-        self, request: BookingRequest, idempotency_key: str | None
+        self, request: BookingRequest, idempotency: IdempotentSuccess | None
     ) -> AgentBookingResult:
         async with self._uow() as uow:
             settings = await uow.settings.get_active()
@@ -159,9 +158,9 @@ class CreateAgentBooking:
                     created_at=now,
                 )
             )
-            if idempotency_key is not None:
-                body = _success_body(booking, customer, customer_created=created)
-                await uow.idempotency.complete(idempotency_key, CREATED_STATUS, body)
+            if idempotency is not None:
+                status_code, body = idempotency.render(booking, customer, created)
+                await uow.idempotency.complete(idempotency.key, status_code, body)
             # The event goes last, right before the commit: an outbox may order its events by
             # holding a lock from the append to the commit (PostgreSQL's does), so nothing
             # else should happen in between.

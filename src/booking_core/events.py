@@ -1,7 +1,8 @@
-"""Domain events and the JSON documents the spec defines for bookings.
+"""Domain events, and the payload the spec defines for a booking event.
 
 Events are written to an outbox in the same transaction as the booking they describe, so their
 payload is built here, from committed-to-be entities, in the spec's WebSocket message format.
+(HTTP answers are the HTTP layer's: ``entrypoints.http.presenters``.)
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ __all__ = [
     "BOOKING_CREATED",
     "DomainEvent",
     "StoredEvent",
-    "booking_document",
     "booking_event_payload",
-    "customer_document",
     "format_instant",
     "format_time",
 ]
@@ -73,31 +72,6 @@ def format_instant(instant: pendulum.DateTime) -> str:
 def format_time(time: dt.time) -> str:
     """``HH:MM:SS``, as the spec shows booking times."""
     return time.isoformat(timespec="seconds")
-
-
-def booking_document(booking: Booking) -> JsonObject:
-    return {
-        "id": booking.id,
-        "service_name": booking.service_name,
-        "booking_date": booking.booking_date.isoformat(),
-        "booking_time": format_time(booking.booking_time),
-        "status": booking.status.value,
-        "notes": booking.notes,
-        "created_at": format_instant(booking.created_at),
-    }
-
-
-def customer_document(customer: Customer, *, created: bool) -> JsonObject:
-    return {
-        "id": customer.id,
-        "username": customer.username,
-        "first_name": customer.first_name,
-        "last_name": customer.last_name,
-        "email": customer.email,
-        "phone": customer.phone,
-        "is_active": customer.is_active,
-        "created": created,
-    }
 
 
 def booking_event_payload(booking: Booking, customer: Customer) -> JsonObject:

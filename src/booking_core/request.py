@@ -17,9 +17,20 @@ from booking_core.entities import OPEN_STATUSES, BookingStatus, CustomerProfile
 from booking_core.errors import InvalidField, InvalidRequestBody, MissingField
 from booking_core.parsing import DateOrder, parse_date, parse_time
 
-__all__ = ["REQUIRED_FIELDS", "BookingRequest", "normalize_phone"]
+__all__ = ["FIELDS", "REQUIRED_FIELDS", "BookingRequest", "normalize_phone"]
 
 REQUIRED_FIELDS = ("phone", "service_name", "booking_date", "booking_time")
+#: Every field a create request reads; others are ignored.
+FIELDS = (
+    *REQUIRED_FIELDS,
+    "first_name",
+    "last_name",
+    "email",
+    "gender",
+    "country",
+    "notes",
+    "status",
+)
 
 _PHONE_NOISE = re.compile(r"[\s\-.()]")
 _PHONE = re.compile(r"\+?[0-9]{6,15}")
@@ -58,30 +69,65 @@ class BookingRequest:
         """Validate a raw request body (checks in ``DESIGN.md`` order; first failure wins)."""
         if not isinstance(body, Mapping):
             raise InvalidRequestBody
+        return cls.from_fields(**{name: body.get(name) for name in FIELDS}, date_order=date_order)
+
+    @classmethod
+    def from_fields(  # noqa: PLR0913 - one parameter per field of the request
+        cls,
+        *,
+        phone: object,
+        service_name: object,
+        booking_date: object,
+        booking_time: object,
+        first_name: object = None,
+        last_name: object = None,
+        email: object = None,
+        gender: object = None,
+        country: object = None,
+        notes: object = None,
+        status: object = None,
+        date_order: DateOrder = DateOrder.DMY,
+    ) -> BookingRequest:
+        """Validate the fields of a request as received: ``None`` is absent, a string is
+        checked, anything else is refused. :meth:`from_mapping` and a decoded typed body (the
+        HTTP layer's) both come here, so they refuse alike, in the same order."""
+        body = {
+            "phone": phone,
+            "service_name": service_name,
+            "booking_date": booking_date,
+            "booking_time": booking_time,
+            "first_name": first_name,
+            "last_name": last_name,
+            "email": email,
+            "gender": gender,
+            "country": country,
+            "notes": notes,
+            "status": status,
+        }
         required = {name: _required_text(body, name) for name in REQUIRED_FIELDS}
-        phone = normalize_phone(required["phone"])
-        service_name = _printable("service_name", required["service_name"])
-        if len(service_name) > _SERVICE_NAME_LIMIT:
+        phone_number = normalize_phone(required["phone"])
+        service = _printable("service_name", required["service_name"])
+        if len(service) > _SERVICE_NAME_LIMIT:
             raise InvalidField("service_name", f"at most {_SERVICE_NAME_LIMIT} characters")
         if len(required["booking_date"]) > _MAX_DATE_TIME_LENGTH:
             raise InvalidField("booking_date", "too long")
-        booking_date = parse_date(required["booking_date"], date_order)
+        day = parse_date(required["booking_date"], date_order)
         if len(required["booking_time"]) > _MAX_DATE_TIME_LENGTH:
             raise InvalidField("booking_time", "too long")
-        booking_time = parse_time(required["booking_time"])
+        time = parse_time(required["booking_time"])
         texts = {name: _bounded_text(body, name, limit) for name, limit in _TEXT_LIMITS.items()}
         return cls(
             customer=CustomerProfile(
-                phone=phone,
+                phone=phone_number,
                 first_name=texts["first_name"],
                 last_name=texts["last_name"],
                 email=_email(body),
                 gender=_gender(body),
                 country=texts["country"],
             ),
-            service_name=service_name,
-            booking_date=booking_date,
-            booking_time=booking_time,
+            service_name=service,
+            booking_date=day,
+            booking_time=time,
             notes=texts["notes"],
             status=_status(body),
         )
@@ -95,7 +141,7 @@ def normalize_phone(raw: str) -> str:
     return phone
 
 
-def _required_text(body: Mapping[object, object], name: str) -> str:
+def _required_text(body: Mapping[str, object], name: str) -> str:
     value = body.get(name)
     if value is None:
         raise MissingField(name)
@@ -107,7 +153,7 @@ def _required_text(body: Mapping[object, object], name: str) -> str:
     return text
 
 
-def _optional_text(body: Mapping[object, object], name: str) -> str:
+def _optional_text(body: Mapping[str, object], name: str) -> str:
     value = body.get(name)
     if value is None:
         return ""
@@ -128,28 +174,28 @@ def _printable(name: str, text: str) -> str:
     return text
 
 
-def _bounded_text(body: Mapping[object, object], name: str, limit: int) -> str:
+def _bounded_text(body: Mapping[str, object], name: str, limit: int) -> str:
     text = _optional_text(body, name)
     if len(text) > limit:
         raise InvalidField(name, f"at most {limit} characters")
     return text
 
 
-def _email(body: Mapping[object, object]) -> str:
+def _email(body: Mapping[str, object]) -> str:
     email = _optional_text(body, "email")
     if email and (len(email) > _MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(email)):
         raise InvalidField("email", "not a valid e-mail address")
     return email
 
 
-def _gender(body: Mapping[object, object]) -> str:
+def _gender(body: Mapping[str, object]) -> str:
     gender = _optional_text(body, "gender").lower()
     if gender and gender not in _GENDERS:
         raise InvalidField("gender", "must be male, female or other")
     return gender
 
 
-def _status(body: Mapping[object, object]) -> BookingStatus:
+def _status(body: Mapping[str, object]) -> BookingStatus:
     status = _optional_text(body, "status").lower()
     if not status:
         return BookingStatus.UPCOMING

@@ -146,18 +146,6 @@ class BusinessSettings:
             and offset // self.slot_minutes < self.working_minutes // self.slot_minutes
         )
 
-    def as_document(self) -> dict[str, object]:
-        """The settings as the admin API shows them."""
-        return {
-            "open_time": self.open_time.strftime("%H:%M"),
-            "close_time": self.close_time.strftime("%H:%M"),
-            "off_days": self.off_day_names(),
-            "slot_minutes": self.slot_minutes,
-            "timezone": self.timezone,
-            "horizon_days": self.horizon_days,
-            "closed_dates": [day.isoformat() for day in sorted(self.closed_dates)],
-        }
-
     def off_day_names(self) -> list[str]:
         names = {number: name for name, number in WEEKDAY_NAMES.items()}
         return [names[number] for number in sorted(self.off_days)]

@@ -20,7 +20,7 @@ from booking_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from booking_core.queries import BookingQuery
 from booking_core.settings import BusinessSettings, parse_closed_dates, parse_off_days
 
-__all__ = ["SettingsUpdate", "UpdateSettings", "settings_changes"]
+__all__ = ["SettingsChanges", "SettingsUpdate", "UpdateSettings"]
 
 _PAGE = 1000
 
@@ -31,27 +31,49 @@ class SettingsUpdate:
     stranded: tuple[tuple[Booking, Customer], ...]
 
 
-def settings_changes(raw: Mapping[str, object]) -> dict[str, object]:
-    """Validate a partial settings document (the admin API's shape) into attribute changes."""
-    changes: dict[str, object] = {}
-    for name, value in raw.items():
-        if name in {"open_time", "close_time"}:
-            changes[name] = _time(name, value)
-        elif name in {"slot_minutes", "horizon_days"}:
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise InvalidSettings(f"{name} must be a whole number")
-            changes[name] = value
-        elif name == "timezone":
-            if not isinstance(value, str):
-                raise InvalidSettings("timezone must be a string such as Europe/Berlin")
-            changes[name] = value
-        elif name == "off_days":
-            changes[name] = parse_off_days(_joined(name, value))
-        elif name == "closed_dates":
-            changes[name] = parse_closed_dates(_joined(name, value))
-        else:
-            raise InvalidSettings(f"unknown setting {name!r}")
-    return changes
+@frozen
+class SettingsChanges:
+    """Some of the settings' attributes, each parsed; ``None`` leaves a setting as it is.
+
+    Only whether the changed settings are consistent as a whole is left to the use case (it
+    needs the current settings to tell).
+    """
+
+    open_time: pendulum.Time | None = None
+    close_time: pendulum.Time | None = None
+    off_days: frozenset[int] | None = None
+    slot_minutes: int | None = None
+    timezone: str | None = None
+    horizon_days: int | None = None
+    closed_dates: frozenset[pendulum.Date] | None = None
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, object]) -> SettingsChanges:
+        """Validate a partial settings document (the admin API's shape), in its key order."""
+        changes: dict[str, object] = {}
+        for name, value in raw.items():
+            if name in {"open_time", "close_time"}:
+                changes[name] = _time(name, value)
+            elif name in {"slot_minutes", "horizon_days"}:
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise InvalidSettings(f"{name} must be a whole number")
+                changes[name] = value
+            elif name == "timezone":
+                if not isinstance(value, str):
+                    raise InvalidSettings("timezone must be a string such as Europe/Berlin")
+                changes[name] = value
+            elif name == "off_days":
+                changes[name] = parse_off_days(_joined(name, value))
+            elif name == "closed_dates":
+                changes[name] = parse_closed_dates(_joined(name, value))
+            else:
+                raise InvalidSettings(f"unknown setting {name!r}")
+        return cls(**changes)  # type: ignore[arg-type]
+
+    def applied_to(self, settings: BusinessSettings) -> BusinessSettings:
+        """``settings`` with these changes; raises :class:`InvalidSettings` if inconsistent."""
+        changed = attrs.asdict(self, recurse=False)
+        return attrs.evolve(settings, **{k: v for k, v in changed.items() if v is not None})
 
 
 def _time(name: str, value: object) -> pendulum.Time:
@@ -76,16 +98,14 @@ class UpdateSettings:
         self._uow = uow
         self._clock = clock
 
-    async def __call__(self, raw_changes: Mapping[str, object]) -> SettingsUpdate:
-        changes = settings_changes(raw_changes)
+    async def __call__(self, changes: SettingsChanges) -> SettingsUpdate:
+        """Apply ``changes`` (build them with :meth:`SettingsChanges.from_mapping` from a raw
+        document, or directly from typed values)."""
         async with self._uow() as uow:
             current = await uow.settings.get_active()
             if current is None:
                 raise SettingsMissing
-            try:
-                updated = attrs.evolve(current, **changes)  # type: ignore[arg-type]
-            except TypeError as error:  # pragma: no cover - names were checked above
-                raise InvalidSettings(str(error)) from None
+            updated = changes.applied_to(current)
             await uow.settings.save(updated, now=self._clock.now())
             stranded = await self._stranded(uow, SlotPolicy(updated))
             await uow.commit()

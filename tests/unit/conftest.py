@@ -8,6 +8,7 @@ from adapters.clock import FixedClock
 from adapters.memory import InMemoryNotifier, InMemoryStore
 from booking_core import BusinessSettings, CreateAgentBooking
 from tests.unit.builders import NOW
+from tests.unit.driving import CreateFromBody
 
 
 @pytest.fixture
@@ -35,4 +36,4 @@ def notifier() -> InMemoryNotifier:
 def create_booking(
     store: InMemoryStore, clock: FixedClock, notifier: InMemoryNotifier
 ) -> CreateAgentBooking:
-    return CreateAgentBooking(store.unit_of_work, clock, notifier)
+    return CreateFromBody(store.unit_of_work, clock, notifier)

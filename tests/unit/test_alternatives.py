@@ -29,6 +29,7 @@ from booking_core import (
 )
 from booking_core.errors import SlotSuggestion
 from tests.unit.builders import NEXT_SUNDAY, NOW, TODAY, TOMORROW, basic_body
+from tests.unit.driving import CreateFromBody
 
 SATURDAY = pendulum.Date(2026, 11, 28)
 MONDAY = pendulum.Date(2026, 11, 30)
@@ -250,7 +251,7 @@ class TestAlternativesOfARefusal:
         async with store.unit_of_work() as uow:
             await uow.settings.save(BusinessSettings(closed_dates={CHRISTMAS}), now=clock.now())
             await uow.commit()
-        create = CreateAgentBooking(store.unit_of_work, clock, InMemoryNotifier())
+        create = CreateFromBody(store.unit_of_work, clock, InMemoryNotifier())
 
         refused = await refusal(create, day, time)
 

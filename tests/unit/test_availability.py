@@ -31,6 +31,7 @@ from booking_core.check_availability import (
     DayAvailability,
 )
 from tests.unit.builders import NEXT_SUNDAY, NOW, TODAY, TOMORROW, basic_body
+from tests.unit.driving import AvailabilityFromQuery, availability_body
 
 CHRISTMAS = pendulum.Date(2026, 12, 25)  # a Friday
 ALL_SLOTS = ("12:00:00", "13:00:00", "14:00:00", "15:00:00", "16:00:00")
@@ -42,13 +43,13 @@ def at(hour: int, minute: int = 0) -> pendulum.Time:
 
 @pytest.fixture
 def check_availability(store: InMemoryStore, clock: FixedClock) -> CheckAvailability:
-    return CheckAvailability(store.unit_of_work, clock)
+    return AvailabilityFromQuery(store.unit_of_work, clock)
 
 
 async def day_document(check: CheckAvailability, day: pendulum.Date) -> dict[str, Any]:
     """The one day's entry of the availability document for ``day``."""
     availability = await check({"date": day.isoformat()})
-    [document] = availability.as_response()["days"]
+    [document] = availability_body(availability)["days"]
     return document
 
 
@@ -133,8 +134,8 @@ class TestOneDay:
     async def test_reads_an_ambiguous_date_in_the_configured_order(
         self, store: InMemoryStore, clock: FixedClock
     ) -> None:
-        day_first = CheckAvailability(store.unit_of_work, clock)
-        month_first = CheckAvailability(store.unit_of_work, clock, date_order=DateOrder.MDY)
+        day_first = AvailabilityFromQuery(store.unit_of_work, clock)
+        month_first = AvailabilityFromQuery(store.unit_of_work, clock, date_order=DateOrder.MDY)
 
         assert [d.day for d in (await day_first({"date": "05/12/2026"})).days] == [
             pendulum.Date(2026, 12, 5)
@@ -146,7 +147,7 @@ class TestOneDay:
     async def test_the_response_carries_the_zone_and_slot_length(
         self, check_availability: CheckAvailability
     ) -> None:
-        response = (await check_availability({"date": "2026-11-26"})).as_response()
+        response = availability_body(await check_availability({"date": "2026-11-26"}))
 
         assert response == {
             "success": True,
@@ -162,9 +163,9 @@ class TestRange:
     ) -> None:
         await book(create_booking, TOMORROW, "14:00")
 
-        response = (
+        response = availability_body(
             await check_availability({"from": "2026-11-26", "to": "30/11/2026"})
-        ).as_response()
+        )
 
         assert response["days"] == [
             {
@@ -252,12 +253,12 @@ class TestBadQueries:
             await check_availability(query)
 
     async def test_reports_missing_settings(self, clock: FixedClock) -> None:
-        check = CheckAvailability(InMemoryStore(settings=None).unit_of_work, clock)
+        check = AvailabilityFromQuery(InMemoryStore(settings=None).unit_of_work, clock)
         with pytest.raises(SettingsMissing):
             await check({"date": "2026-11-26"})
 
     async def test_validates_the_query_before_looking_for_settings(self, clock: FixedClock) -> None:
-        check = CheckAvailability(InMemoryStore(settings=None).unit_of_work, clock)
+        check = AvailabilityFromQuery(InMemoryStore(settings=None).unit_of_work, clock)
         with pytest.raises(InvalidDate):
             await check({"date": "soon"})
 
@@ -287,7 +288,7 @@ class TestDaysThatCannotBeBooked:
         self, store: InMemoryStore, clock: FixedClock
     ) -> None:
         await save_settings(store, BusinessSettings(closed_dates={NEXT_SUNDAY}))
-        document = await day_document(CheckAvailability(store.unit_of_work, clock), NEXT_SUNDAY)
+        document = await day_document(AvailabilityFromQuery(store.unit_of_work, clock), NEXT_SUNDAY)
         assert document["closed"] == "off_day"
 
     async def test_a_booking_kept_on_a_day_closed_later_is_in_neither_list(
@@ -344,7 +345,7 @@ class TestTime:
         self, store: InMemoryStore, clock: FixedClock
     ) -> None:
         await save_settings(store, BusinessSettings(horizon_days=2))
-        check = CheckAvailability(store.unit_of_work, clock)
+        check = AvailabilityFromQuery(store.unit_of_work, clock)
 
         availability = await check({"from": "2026-11-27", "to": "2026-11-28"})
 
@@ -372,9 +373,9 @@ class TestOtherSettings:
                 open_time=at(9), close_time=at(11, 15), slot_minutes=45, timezone="Asia/Kolkata"
             ),
         )
-        check = CheckAvailability(store.unit_of_work, clock)
+        check = AvailabilityFromQuery(store.unit_of_work, clock)
 
-        response = (await check({"date": "2026-11-26"})).as_response()
+        response = availability_body(await check({"date": "2026-11-26"}))
 
         assert response == {
             "success": True,
@@ -395,7 +396,7 @@ class TestOtherSettings:
     ) -> None:
         # 10:00 UTC is 15:30 in Kolkata: the 12:00-15:00 slots of the local today are over.
         await save_settings(store, BusinessSettings(timezone="Asia/Kolkata"))
-        document = await day_document(CheckAvailability(store.unit_of_work, clock), TODAY)
+        document = await day_document(AvailabilityFromQuery(store.unit_of_work, clock), TODAY)
         assert document["free"] == ["16:00:00"]
 
 

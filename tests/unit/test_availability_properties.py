@@ -37,13 +37,13 @@ from booking_core import (
     BookingPolicyViolation,
     BookingStatus,
     BusinessSettings,
-    CreateAgentBooking,
     SlotTaken,
 )
 from booking_core.cancel_booking import CancelBooking
-from booking_core.check_availability import CheckAvailability, DayAvailability
+from booking_core.check_availability import DayAvailability
 from booking_core.errors import BookingNotActive
 from tests.unit.builders import NOW, TODAY
+from tests.unit.driving import AvailabilityFromQuery, CreateFromBody
 from tests.unit.rules import UNDECIDED, instants_of, verdict
 from tests.unit.strategies import (
     DST_CHANGE_DATES,
@@ -113,9 +113,9 @@ class AvailabilityMachine(RuleBasedStateMachine):
     def open_with(self, settings_: BusinessSettings) -> None:
         self.settings = settings_
         self.store = InMemoryStore(settings_)
-        self.create = CreateAgentBooking(self.store.unit_of_work, self.clock, self.notifier)
+        self.create = CreateFromBody(self.store.unit_of_work, self.clock, self.notifier)
         self.cancel = CancelBooking(self.store.unit_of_work, self.clock, self.notifier)
-        self.check = CheckAvailability(self.store.unit_of_work, self.clock)
+        self.check = AvailabilityFromQuery(self.store.unit_of_work, self.clock)
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(work)

@@ -39,10 +39,10 @@ from booking_core import (
     BookingRequest,
     BookingStatus,
     BusinessSettings,
-    CreateAgentBooking,
     SlotTaken,
 )
 from tests.unit.builders import NOW, TODAY
+from tests.unit.driving import CreateFromBody
 from tests.unit.rules import UNDECIDED, Verdict, instants_of, is_bookable, verdict
 from tests.unit.strategies import bodies_for_slot, business_settings, request_bodies
 
@@ -63,7 +63,7 @@ class BookingMachine(RuleBasedStateMachine):
         self.notifier = InMemoryNotifier()
         self.settings = BusinessSettings()
         self.store = InMemoryStore(self.settings)
-        self.create = CreateAgentBooking(self.store.unit_of_work, self.clock, self.notifier)
+        self.create = CreateFromBody(self.store.unit_of_work, self.clock, self.notifier)
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(work)
@@ -81,7 +81,7 @@ class BookingMachine(RuleBasedStateMachine):
     def open_business(self, settings_: BusinessSettings) -> None:
         self.settings = settings_
         self.store = InMemoryStore(settings_)
-        self.create = CreateAgentBooking(self.store.unit_of_work, self.clock, self.notifier)
+        self.create = CreateFromBody(self.store.unit_of_work, self.clock, self.notifier)
 
     def attempt(self, body: object) -> AgentBookingResult | BookingError:
         try:

@@ -28,6 +28,7 @@ from booking_core.cancel_booking import CancelBooking
 from booking_core.errors import BookingNotActive, BookingNotFound
 from booking_core.update_settings import UpdateSettings
 from tests.unit.builders import NOW, TOMORROW, basic_body, complete_body
+from tests.unit.driving import SettingsFromDocument, settings_document
 from tests.unit.fakes import CommitCheckingNotifier, FailingCommitUnitOfWork
 
 FRIDAY = pendulum.Date(2026, 11, 27)
@@ -43,7 +44,7 @@ def cancel_booking(
 
 @pytest.fixture
 def update_settings(store: InMemoryStore, clock: FixedClock) -> UpdateSettings:
-    return UpdateSettings(store.unit_of_work, clock)
+    return SettingsFromDocument(store.unit_of_work, clock)
 
 
 async def book(
@@ -247,7 +248,7 @@ class TestUpdateSettings:
             }
         )
 
-        assert update.settings.as_document() == {
+        assert settings_document(update.settings) == {
             "open_time": "09:30",
             "close_time": "17:30",
             "off_days": ["sat", "sun"],
@@ -265,7 +266,7 @@ class TestUpdateSettings:
             await uow.settings.save(BusinessSettings(closed_dates={CHRISTMAS}), now=clock.now())
             await uow.commit()
 
-        update = await UpdateSettings(store.unit_of_work, clock)(
+        update = await SettingsFromDocument(store.unit_of_work, clock)(
             {"off_days": [], "closed_dates": []}
         )
 
@@ -324,7 +325,7 @@ class TestUpdateSettings:
 
     async def test_reports_missing_settings(self, clock: FixedClock) -> None:
         with pytest.raises(SettingsMissing):
-            await UpdateSettings(InMemoryStore(settings=None).unit_of_work, clock)(
+            await SettingsFromDocument(InMemoryStore(settings=None).unit_of_work, clock)(
                 {"close_time": "18:00"}
             )
 

@@ -27,6 +27,7 @@ from booking_core import (
     StorageUnavailable,
 )
 from tests.unit.builders import NOW, TOMORROW, basic_body, complete_body, without
+from tests.unit.driving import CreateFromBody, success_body
 from tests.unit.fakes import CommitCheckingNotifier, FailingCommitUnitOfWork
 
 #: The spec's success body for its complete request, with our first ids (1, 1).
@@ -87,12 +88,12 @@ class TestSpecExamples:
         self, create_booking: CreateAgentBooking
     ) -> None:
         result = await create_booking(complete_body(booking_date="2025-10-20"))
-        assert result.as_response() == SPEC_SUCCESS_BODY
+        assert success_body(result) == SPEC_SUCCESS_BODY
 
     async def test_basic_request_succeeds_with_empty_profile_fields(
         self, create_booking: CreateAgentBooking
     ) -> None:
-        response = (await create_booking(basic_body(booking_date="2025-10-20"))).as_response()
+        response = success_body(await create_booking(basic_body(booking_date="2025-10-20")))
 
         assert response["success"] is True
         assert response["message"] == "Booking created successfully"
@@ -133,14 +134,14 @@ class TestCreateAgentBooking:
     async def test_reads_ambiguous_dates_month_first_when_configured(
         self, store: InMemoryStore, clock: FixedClock, notifier: InMemoryNotifier
     ) -> None:
-        create = CreateAgentBooking(store.unit_of_work, clock, notifier, date_order=DateOrder.MDY)
+        create = CreateFromBody(store.unit_of_work, clock, notifier, date_order=DateOrder.MDY)
         result = await create(basic_body(booking_date="12/01/2026"))
         assert result.booking.booking_date == pendulum.Date(2026, 12, 1)
 
     async def test_keeps_a_pending_status(self, create_booking: CreateAgentBooking) -> None:
         result = await create_booking(basic_body(status="pending"))
         assert result.booking.status is BookingStatus.PENDING
-        assert result.as_response()["data"]["booking"]["status"] == "pending"
+        assert success_body(result)["data"]["booking"]["status"] == "pending"
 
     async def test_rejects_sundays(
         self, create_booking: CreateAgentBooking, store: InMemoryStore
@@ -158,9 +159,9 @@ class TestCustomers:
         second = await create_booking(basic_body(booking_time="13:00"))
 
         assert (first.customer_created, second.customer_created) == (True, False)
-        assert first.as_response()["user_created"] is True
-        assert second.as_response()["user_created"] is False
-        assert second.as_response()["data"]["user"]["created"] is False
+        assert success_body(first)["user_created"] is True
+        assert success_body(second)["user_created"] is False
+        assert success_body(second)["data"]["user"]["created"] is False
         assert first.customer == second.customer
         assert len(store.customers) == 1
         assert {b.customer_id for b in store.bookings} == {first.customer.id}
@@ -193,7 +194,7 @@ class TestCustomers:
 
         assert store.customers == [original]
         assert result.customer == original
-        user = result.as_response()["data"]["user"]
+        user = success_body(result)["data"]["user"]
         assert (user["first_name"], user["email"]) == ("John", "john.doe@example.com")
 
     async def test_does_not_create_a_customer_for_a_refused_booking(
@@ -209,7 +210,7 @@ class TestCheckOrder:
         self, clock: FixedClock, notifier: InMemoryNotifier
     ) -> None:
         store = InMemoryStore(settings=None)
-        create = CreateAgentBooking(store.unit_of_work, clock, notifier)
+        create = CreateFromBody(store.unit_of_work, clock, notifier)
         with pytest.raises(SettingsMissing, match="No booking settings found"):
             await create(basic_body())
         assert state_of(store) == ([], [], [])
@@ -218,7 +219,7 @@ class TestCheckOrder:
     async def test_validates_the_request_before_looking_for_settings(
         self, clock: FixedClock, notifier: InMemoryNotifier
     ) -> None:
-        create = CreateAgentBooking(InMemoryStore(settings=None).unit_of_work, clock, notifier)
+        create = CreateFromBody(InMemoryStore(settings=None).unit_of_work, clock, notifier)
         with pytest.raises(MissingField):
             await create(without(basic_body(), "phone"))
         with pytest.raises(InvalidRequestBody):
@@ -227,7 +228,7 @@ class TestCheckOrder:
     async def test_looks_for_settings_before_applying_the_policy(
         self, clock: FixedClock, notifier: InMemoryNotifier
     ) -> None:
-        create = CreateAgentBooking(InMemoryStore(settings=None).unit_of_work, clock, notifier)
+        create = CreateFromBody(InMemoryStore(settings=None).unit_of_work, clock, notifier)
         with pytest.raises(SettingsMissing):
             await create(basic_body(booking_date="2020-01-05", booking_time="03:00"))
 
@@ -319,7 +320,7 @@ class TestNotifications:
         self, store: InMemoryStore, clock: FixedClock
     ) -> None:
         notifier = CommitCheckingNotifier(store)
-        create = CreateAgentBooking(store.unit_of_work, clock, notifier)
+        create = CreateFromBody(store.unit_of_work, clock, notifier)
 
         result = await create(complete_body())
 
@@ -367,7 +368,7 @@ class TestNotifications:
     async def test_publishes_nothing_when_the_commit_fails(
         self, store: InMemoryStore, clock: FixedClock, notifier: InMemoryNotifier
     ) -> None:
-        create = CreateAgentBooking(lambda: FailingCommitUnitOfWork(store), clock, notifier)
+        create = CreateFromBody(lambda: FailingCommitUnitOfWork(store), clock, notifier)
 
         with pytest.raises(StorageUnavailable):
             await create(basic_body())

@@ -204,3 +204,18 @@ class TestDashboardSession:
             closed = await client.next()
         assert closed["type"] == "websocket.close"
         assert closed["code"] == 1013
+
+
+class TestSince:
+    @pytest.mark.parametrize("since", ["²", "١٢", "latest", "-1", "1.5"])
+    async def test_a_since_that_is_not_an_ascii_event_id_is_refused(self, feed, since) -> None:
+        _, fanout, app = feed
+        connection = FakeDashboard(app, f"token={TOKEN}&since={since}")
+        await connection.inbound.put({"type": "websocket.connect"})
+        closed = await connection.next()
+        await asyncio.wait_for(connection.task, 5)
+
+        assert closed["type"] == "websocket.close"
+        assert closed["code"] == 1008
+        assert "since" in closed["reason"]
+        assert fanout.subscriber_count == 0

@@ -30,6 +30,7 @@ from booking_core.idempotency import ClaimOutcome, IdempotencyClaim, Idempotency
 from booking_core.ports import IdempotencyStore
 from entrypoints.http.errors import error_body, status_for
 from tests.unit.builders import basic_body, complete_body
+from tests.unit.driving import CreateFromBody, success_body
 from tests.unit.fakes import FailingCommitUnitOfWork
 
 KEY = "3f1c9e0a-retry-me"
@@ -70,7 +71,7 @@ async def send(
     except Exception:
         await keys.release(key)
         raise
-    return Answer(201, result.as_response(), replayed=False)
+    return Answer(201, success_body(result), replayed=False)
 
 
 def booking_count(store: InMemoryStore) -> int:
@@ -327,7 +328,7 @@ class TestRequestInProgress:
         keys = IdempotencyKeys(
             lambda: ClaimWatchingUnitOfWork(store, waiting), clock, poll_seconds=POLL_S
         )
-        held = CreateAgentBooking(lambda: HeldUnitOfWork(store, gate), clock, notifier)
+        held = CreateFromBody(lambda: HeldUnitOfWork(store, gate), clock, notifier)
 
         first = asyncio.create_task(send(keys, held, KEY, basic_body()))
         await asyncio.wait_for(gate.reached.wait(), 5)
@@ -347,7 +348,7 @@ class TestRequestInProgress:
     ) -> None:
         gate = Gate()
         keys = IdempotencyKeys(store.unit_of_work, clock, wait_seconds=0.02, poll_seconds=POLL_S)
-        held = CreateAgentBooking(lambda: HeldUnitOfWork(store, gate), clock, notifier)
+        held = CreateFromBody(lambda: HeldUnitOfWork(store, gate), clock, notifier)
 
         first = asyncio.create_task(send(keys, held, KEY, basic_body()))
         await asyncio.wait_for(gate.reached.wait(), 5)
@@ -502,7 +503,7 @@ class TestRecordedWithTheBooking:
         clock: FixedClock,
         notifier: InMemoryNotifier,
     ) -> None:
-        failing = CreateAgentBooking(lambda: FailingCommitUnitOfWork(store), clock, notifier)
+        failing = CreateFromBody(lambda: FailingCommitUnitOfWork(store), clock, notifier)
 
         assert await impatient_keys.begin(KEY, basic_body()) == IdempotencyClaim(ClaimOutcome.NEW)
 
@@ -523,7 +524,7 @@ class TestRecordedWithTheBooking:
         notifier: InMemoryNotifier,
         create_booking: CreateAgentBooking,
     ) -> None:
-        failing = CreateAgentBooking(lambda: FailingCommitUnitOfWork(store), clock, notifier)
+        failing = CreateFromBody(lambda: FailingCommitUnitOfWork(store), clock, notifier)
         with pytest.raises(StorageUnavailable):
             await send(impatient_keys, failing, KEY, basic_body())
 
@@ -541,7 +542,7 @@ class TestRecordedWithTheBooking:
             async def publish(self, events: Sequence[object]) -> None:
                 seen.append(await keys.begin(KEY, basic_body()))
 
-        create = CreateAgentBooking(store.unit_of_work, clock, ReplayCheckingNotifier())
+        create = CreateFromBody(store.unit_of_work, clock, ReplayCheckingNotifier())
         first = await send(keys, create, KEY, basic_body())
 
         assert seen == [IdempotencyClaim(ClaimOutcome.REPLAY, 201, first.body)]

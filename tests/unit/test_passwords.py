@@ -9,11 +9,11 @@ from adapters.memory import InMemoryNotifier
 from booking_core import (
     UNUSABLE_PASSWORD,
     BusinessSettings,
-    CreateAgentBooking,
     hash_password,
     verify_password,
 )
 from tests.unit.builders import basic_body
+from tests.unit.driving import CreateFromBody
 from tests.unit.fakes import PasswordKeepingStore
 
 FAST = 1_000  # iterations: enough to exercise the format without the production cost
@@ -61,7 +61,7 @@ class TestAutoCreatedCustomerPasswords:
     async def test_an_auto_created_customer_gets_no_usable_password(
         self, store: PasswordKeepingStore, clock: FixedClock, notifier: InMemoryNotifier
     ) -> None:
-        create = CreateAgentBooking(store.unit_of_work, clock, notifier)
+        create = CreateFromBody(store.unit_of_work, clock, notifier)
 
         await create(basic_body())
 
@@ -73,9 +73,7 @@ class TestAutoCreatedCustomerPasswords:
         self, store: PasswordKeepingStore, clock: FixedClock, notifier: InMemoryNotifier
     ) -> None:
         initial = hash_password("welcome-2026", iterations=FAST)
-        create = CreateAgentBooking(
-            store.unit_of_work, clock, notifier, initial_password_hash=initial
-        )
+        create = CreateFromBody(store.unit_of_work, clock, notifier, initial_password_hash=initial)
 
         await create(basic_body())
 
@@ -87,8 +85,8 @@ class TestAutoCreatedCustomerPasswords:
     async def test_a_known_customer_keeps_the_password_it_was_created_with(
         self, store: PasswordKeepingStore, clock: FixedClock, notifier: InMemoryNotifier
     ) -> None:
-        await CreateAgentBooking(store.unit_of_work, clock, notifier)(basic_body())
-        later = CreateAgentBooking(
+        await CreateFromBody(store.unit_of_work, clock, notifier)(basic_body())
+        later = CreateFromBody(
             store.unit_of_work,
             clock,
             notifier,

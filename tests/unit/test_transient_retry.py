@@ -9,6 +9,7 @@ from adapters.clock import FixedClock
 from adapters.memory import InMemoryNotifier, InMemoryStore, InMemoryUnitOfWork
 from booking_core import BusinessSettings, CreateAgentBooking, SlotTaken, TransientConflict
 from booking_core.create_agent_booking import TRANSIENT_ATTEMPTS
+from tests.unit.driving import CreateFromBody
 
 NOW = pendulum.datetime(2026, 11, 25, 10)
 BODY = {
@@ -40,7 +41,7 @@ def store() -> InMemoryStore:
 
 
 def use_case(store: InMemoryStore, notifier: InMemoryNotifier) -> CreateAgentBooking:
-    return CreateAgentBooking(lambda: FlakyUnitOfWork(store), FixedClock(NOW), notifier)
+    return CreateFromBody(lambda: FlakyUnitOfWork(store), FixedClock(NOW), notifier)
 
 
 class TestTransientConflicts:

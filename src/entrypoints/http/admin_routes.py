@@ -2,33 +2,62 @@
 
 Every route is behind the admin token (``Authorization: Bearer …``, compared in constant time).
 Handlers only translate HTTP to use-case calls; rules and their errors live in the core.
+Query parameters are read as text and parsed here or by the core, never by Litestar, so a bad
+value gets the core's refusal (``invalid_field`` with its message); their documented schemas say
+what is accepted.
 """
 
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any, Final
 
-from litestar import Request, Response, Router, get, patch, post
+import msgspec
+from litestar import Controller, HttpMethod, Request, Response, Router, get, patch, post, route
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import JSONBody, PathParameter
 
 from booking_core.cancel_booking import CancelBooking
 from booking_core.entities import BookingStatus
 from booking_core.errors import (
+    BookingNotActive,
     BookingNotFound,
+    InvalidDate,
     InvalidField,
+    InvalidRequestBody,
+    InvalidSettings,
+    ServiceUnavailable,
     SettingsMissing,
+    StorageUnavailable,
+    TransientConflict,
 )
-from booking_core.events import booking_event_payload
 from booking_core.parsing import DateOrder, parse_date
 from booking_core.ports import UnitOfWorkFactory
 from booking_core.queries import MAX_PAGE_SIZE, BookingQuery
 from booking_core.request import normalize_phone
-from booking_core.update_settings import UpdateSettings
+from booking_core.update_settings import SettingsChanges, UpdateSettings
 from entrypoints.http.booking_endpoint import json_object
 from entrypoints.http.dashboard_socket import bearer_token, token_matches
+from entrypoints.http.openapi import (
+    DocumentedOperation,
+    domain_error_classes,
+    framework_case,
+    query,
+    refusals,
+)
+from entrypoints.http.presenters import (
+    BookingEnvelope,
+    BookingList,
+    CancelledBookingView,
+    SettingsEnvelope,
+    SettingsUpdated,
+    booking_view,
+    booking_views,
+    settings_view,
+)
+from entrypoints.http.request_bodies import DATE_OR_EMPTY, PHONE_OR_EMPTY, SettingsChangesRequest
 
 __all__ = ["ADMIN_API_PATH", "MAX_PAGE", "admin_router"]
 
@@ -37,6 +66,38 @@ _DEFAULT_PAGE_SIZE = 50
 MAX_PAGE = 1_000_000
 #: Ids are 64-bit in storage; a larger one cannot name a booking (and would overflow a query).
 _MAX_ID = 2**63 - 1
+
+_TAGS: Final = ["admin"]
+_SECURITY: Final[list[dict[str, list[str]]]] = [{"AdminToken": []}]
+_UNAUTHORIZED: Final = framework_case(HTTPStatus.UNAUTHORIZED)
+#: A booking id that is not a whole number matches no route: the framework's 404.
+_NOT_AN_ID: Final = framework_case(HTTPStatus.NOT_FOUND)
+# Every query parameter left empty counts as not given.
+_DATE: Final = {"type": "string", "pattern": DATE_OR_EMPTY}
+_STATUSES: Final = [status.value for status in BookingStatus]
+_BookingId = Annotated[
+    int,
+    PathParameter(
+        description="The booking's id (a 64-bit integer).",
+        schema_extra={"minimum": 1, "maximum": _MAX_ID},
+    ),
+]
+
+
+#: Whole numbers in ASCII digits (leading zeros allowed), 1 to the maximum, or empty.
+_WHOLE_NUMBERS: Final = {
+    MAX_PAGE: "0*(?:[1-9][0-9]{0,5}|1000000)",
+    MAX_PAGE_SIZE: "0*(?:[1-9][0-9]?|1[0-9]{2}|200)",
+}
+
+
+def _page_number(maximum: int, default: int) -> dict[str, Any]:
+    """Documented as the text :func:`_positive_int` accepts (an empty value is the default)."""
+    return {
+        "type": "string",
+        "pattern": f"^(?:{_WHOLE_NUMBERS[maximum]})?$",
+        "default": str(default),
+    }
 
 
 def admin_router(
@@ -52,23 +113,70 @@ def admin_router(
         if not token_matches(bearer_token(connection.headers), admin_token):
             raise NotAuthorizedException(headers={"WWW-Authenticate": "Bearer"})
 
-    @get("/bookings/", name="admin_list_bookings")
-    async def list_bookings(request: Request[Any, Any, Any]) -> Response[Any]:
-        query, page, page_size = _booking_query(dict(request.query_params), date_order)
+    @get(
+        "/bookings/",
+        name="admin_list_bookings",
+        operation_id="adminListBookings",
+        summary="List bookings, filtered and paged",
+        tags=_TAGS,
+        security=_SECURITY,
+        operation_class=DocumentedOperation,
+        responses=refusals(_UNAUTHORIZED, InvalidDate, InvalidField, StorageUnavailable),
+    )
+    async def list_bookings(
+        first: Annotated[str | None, query("from", "First booking date, inclusive.", _DATE)] = None,
+        last: Annotated[str | None, query("to", "Last booking date, inclusive.", _DATE)] = None,
+        status: Annotated[
+            str | None,
+            query(
+                "status",
+                "Only bookings in this status.",
+                {"type": "string", "enum": ["", *_STATUSES]},
+            ),
+        ] = None,
+        phone: Annotated[
+            str | None,
+            query("phone", "Customer's phone.", {"type": "string", "pattern": PHONE_OR_EMPTY}),
+        ] = None,
+        page: Annotated[str | None, query("page", "Page.", _page_number(MAX_PAGE, 1))] = None,
+        page_size: Annotated[
+            str | None,
+            query(
+                "page_size",
+                "Bookings per page.",
+                _page_number(MAX_PAGE_SIZE, _DEFAULT_PAGE_SIZE),
+            ),
+        ] = None,
+    ) -> BookingList:
+        page_number = _positive_int("page", page, 1, MAX_PAGE)
+        size = _positive_int("page_size", page_size, _DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        if status and status not in _STATUSES:
+            raise InvalidField("status", "must be upcoming, pending, completed or cancelled")
+        wanted = BookingQuery(
+            date_from=parse_date(first, date_order) if first else None,
+            date_to=parse_date(last, date_order) if last else None,
+            statuses=frozenset({BookingStatus(status)}) if status else None,
+            phone=normalize_phone(phone) if phone else None,
+            offset=(page_number - 1) * size,
+            limit=size,
+        )
         async with reads() as uow:
-            found = await uow.queries.search(query)
-        return Response(
-            {
-                "success": True,
-                "data": [booking_event_payload(b, c) for b, c in found.rows],
-                "page": page,
-                "page_size": page_size,
-                "total": found.total,
-            }
+            found = await uow.queries.search(wanted)
+        return BookingList(
+            data=booking_views(found.rows), page=page_number, page_size=size, total=found.total
         )
 
-    @get("/bookings/{booking_id:int}/", name="admin_get_booking")
-    async def get_booking(booking_id: int) -> Response[Any]:
+    @get(
+        "/bookings/{booking_id:int}/",
+        name="admin_get_booking",
+        operation_id="adminGetBooking",
+        summary="One booking",
+        tags=_TAGS,
+        security=_SECURITY,
+        operation_class=DocumentedOperation,
+        responses=refusals(_UNAUTHORIZED, BookingNotFound, _NOT_AN_ID, StorageUnavailable),
+    )
+    async def get_booking(booking_id: _BookingId) -> BookingEnvelope:
         if not 0 < booking_id <= _MAX_ID:
             raise BookingNotFound
         async with reads() as uow:
@@ -76,69 +184,135 @@ def admin_router(
             customer = None if booking is None else await uow.customers.get(booking.customer_id)
         if booking is None or customer is None:
             raise BookingNotFound
-        return Response({"success": True, "data": booking_event_payload(booking, customer)})
+        return BookingEnvelope(data=booking_view(booking, customer))
 
-    @post("/bookings/{booking_id:int}/cancel/", status_code=HTTPStatus.OK, name="admin_cancel")
-    async def cancel(booking_id: int) -> Response[Any]:
+    @post(
+        "/bookings/{booking_id:int}/cancel/",
+        status_code=HTTPStatus.OK,
+        name="admin_cancel",
+        operation_id="adminCancelBooking",
+        summary="Cancel an upcoming or pending booking",
+        description="The slot is free again at once, and dashboards receive `booking_cancelled`.",
+        tags=_TAGS,
+        security=_SECURITY,
+        operation_class=DocumentedOperation,
+        # The handler reads no body, so only the declared type can be refused (415).
+        responses=refusals(
+            _UNAUTHORIZED,
+            BookingNotFound,
+            _NOT_AN_ID,
+            BookingNotActive,
+            StorageUnavailable,
+            TransientConflict,
+            framework_case(HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
+        ),
+    )
+    async def cancel(booking_id: _BookingId) -> CancelledBookingView:
         if not 0 < booking_id <= _MAX_ID:
             raise BookingNotFound
         cancelled = await cancel_booking(booking_id)
-        return Response(
-            {
-                "success": True,
-                "message": "Booking cancelled",
-                "data": booking_event_payload(cancelled.booking, cancelled.customer),
-            }
+        return CancelledBookingView(data=booking_view(cancelled.booking, cancelled.customer))
+
+    async def apply_changes(raw_body: bytes) -> SettingsUpdated:
+        """The core judges the body as sent (fields in its order, its messages)."""
+        update = await update_settings(SettingsChanges.from_mapping(json_object(raw_body)))
+        return SettingsUpdated(
+            data=settings_view(update.settings), stranded_bookings=booking_views(update.stranded)
         )
 
-    @get("/settings/", name="admin_get_settings")
-    async def get_settings() -> Response[Any]:
-        async with reads() as uow:
-            settings = await uow.settings.get_active()
-        if settings is None:
-            raise SettingsMissing
-        return Response({"success": True, "data": settings.as_document()})
+    async def answer_unless_typed(request: Request[Any, Any, Any]) -> SettingsUpdated | None:
+        """Litestar would refuse a body its Struct does not accept with words of its own; the
+        core's refusal (``invalid_body``, ``invalid_settings`` and its message) is the
+        contract. So only a body the Struct accepts is left to the handler."""
+        raw_body = await request.body()
+        return None if _decodes_as_changes(raw_body) else await apply_changes(raw_body)
 
-    @patch("/settings/", name="admin_update_settings")
-    async def change_settings(request: Request[Any, Any, Any]) -> Response[Any]:
-        update = await update_settings(json_object(await request.body()))
-        return Response(
-            {
-                "success": True,
-                "data": update.settings.as_document(),
-                "stranded_bookings": [booking_event_payload(b, c) for b, c in update.stranded],
-            }
+    class SettingsController(Controller):
+        """The settings: GET and PATCH, and the OPTIONS answer naming both.
+
+        Litestar makes an OPTIONS handler for a path when its first method is registered and
+        keeps it when a second one joins, so its ``Allow`` named one method only; this one
+        reads the methods the app routes to the path.
+        """
+
+        path = "/settings/"
+
+        @route("/", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
+        async def allowed_methods(self, request: Request[Any, Any, Any]) -> Response[None]:
+            methods = request.app.route_handler_method_map[ADMIN_API_PATH + self.path.rstrip("/")]
+            return Response(
+                None,
+                status_code=HTTPStatus.NO_CONTENT,
+                headers={"Allow": ", ".join(sorted(methods))},
+            )
+
+        @get(
+            "/",
+            name="admin_get_settings",
+            operation_id="adminGetSettings",
+            summary="The business settings",
+            tags=_TAGS,
+            security=_SECURITY,
+            operation_class=DocumentedOperation,
+            responses=refusals(_UNAUTHORIZED, SettingsMissing, StorageUnavailable),
         )
+        async def get_settings(self) -> SettingsEnvelope:
+            async with reads() as uow:
+                settings = await uow.settings.get_active()
+            if settings is None:
+                raise SettingsMissing
+            return SettingsEnvelope(data=settings_view(settings))
+
+        @patch(
+            "/",
+            name="admin_update_settings",
+            operation_id="adminUpdateSettings",
+            summary="Change some of the business settings",
+            description="Lists the active future bookings the new settings strand (they are kept).",
+            before_request=answer_unless_typed,
+            tags=_TAGS,
+            security=_SECURITY,
+            operation_class=DocumentedOperation,
+            responses=refusals(
+                _UNAUTHORIZED,
+                InvalidRequestBody,
+                InvalidSettings,
+                *(
+                    error
+                    for error in domain_error_classes()
+                    if issubclass(error, ServiceUnavailable)
+                ),
+                framework_case(HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
+                framework_case(HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
+            ),
+        )
+        async def change_settings(
+            self,
+            request: Request[Any, Any, Any],
+            data: JSONBody[SettingsChangesRequest],
+        ) -> SettingsUpdated:
+            del data  # the gate's type; the core reads the body as sent (its check order)
+            return await apply_changes(await request.body())
 
     return Router(
         path=ADMIN_API_PATH,
-        route_handlers=[list_bookings, get_booking, cancel, get_settings, change_settings],
+        route_handlers=[list_bookings, get_booking, cancel, SettingsController],
         guards=[require_admin],
     )
 
 
-def _booking_query(params: dict[str, str], date_order: DateOrder) -> tuple[BookingQuery, int, int]:
-    page = _positive_int(params, "page", 1, MAX_PAGE)
-    page_size = _positive_int(params, "page_size", _DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    status = params.get("status") or None
-    if status is not None and status not in {s.value for s in BookingStatus}:
-        raise InvalidField("status", "must be upcoming, pending, completed or cancelled")
-    return (
-        BookingQuery(
-            date_from=parse_date(params["from"], date_order) if params.get("from") else None,
-            date_to=parse_date(params["to"], date_order) if params.get("to") else None,
-            statuses=None if status is None else frozenset({BookingStatus(status)}),
-            phone=normalize_phone(params["phone"]) if params.get("phone") else None,
-            offset=(page - 1) * page_size,
-            limit=page_size,
-        ),
-        page,
-        page_size,
-    )
+_decode_changes = msgspec.json.Decoder(SettingsChangesRequest).decode
 
 
-def _positive_int(params: dict[str, str], name: str, default: int, maximum: int) -> int:
-    raw = params.get(name)
+def _decodes_as_changes(raw_body: bytes) -> bool:
+    try:
+        _decode_changes(raw_body)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return False
+    return True
+
+
+def _positive_int(name: str, raw: str | None, default: int, maximum: int) -> int:
     if not raw:
         return default
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= maximum:

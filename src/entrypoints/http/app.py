@@ -35,7 +35,7 @@ from entrypoints.http.cors import cors_config
 from entrypoints.http.dashboard_socket import RecentBookings, admin_socket_routes
 from entrypoints.http.errors import exception_handlers
 from entrypoints.http.metrics import CountingNotifier, Metrics, metrics_routes
-from entrypoints.http.openapi import schema_routes
+from entrypoints.http.openapi import RefusalSchemaPlugin, openapi_config
 from entrypoints.http.request_edge import RequestEdge
 from entrypoints.http.routes import ReadinessCheck, booking_routes, health_routes
 
@@ -104,20 +104,22 @@ def create_app(
         uow_factory,
         clock,
         notifier,
-        date_order=config.date_order,
         # Hashed once here, not per new customer, so a first booking costs what any other does.
         initial_password_hash=(
             hash_password(config.initial_password) if config.initial_password else None
         ),
         reads=reads,
     )
-    endpoint = BookingEndpoint(create_booking, IdempotencyKeys(uow_factory, clock), metrics)
+    endpoint = BookingEndpoint(
+        create_booking,
+        IdempotencyKeys(uow_factory, clock),
+        metrics,
+        date_order=config.date_order,
+    )
     access = agent_access(config, rate_store)
     app = Litestar(
         route_handlers=[
-            *booking_routes(
-                endpoint, CheckAvailability(reads, clock, date_order=config.date_order)
-            ),
+            *booking_routes(endpoint, CheckAvailability(reads, clock), config.date_order),
             admin_router(
                 config.admin_token,
                 reads,
@@ -129,7 +131,6 @@ def create_app(
             *admin_page_routes(),
             *admin_socket_routes(fanout, config.admin_token, _recent_bookings(reads)),
             *metrics_routes(metrics, fanout),
-            *schema_routes(),
         ],
         exception_handlers=exception_handlers(),
         after_exception=[metrics.after_exception],
@@ -143,8 +144,9 @@ def create_app(
         # Logging is configured once by the CLI (entrypoints.logging_setup); Litestar's own
         # config would replace it, and its exception logging is done by our 500 handler.
         logging_config=None,
-        # The booking endpoint reads a raw body, so a generated schema would describe nothing.
-        openapi_config=None,
+        # Generated from the handlers' types; served at /schema/openapi.json and /schema.
+        openapi_config=openapi_config(),
+        plugins=[RefusalSchemaPlugin()],
     )
     # The create endpoint's direct lane (the hot path) skips Litestar's per-request machinery.
     lane = BookingLane(

@@ -7,7 +7,10 @@ objects, the exception middleware) cost nearly as much CPU as the booking itself
 - :class:`BookingEndpoint` turns a request (its ``Content-Type``, ``Idempotency-Key`` and raw
   body) into an :class:`Answer` (status, JSON body, headers). It never raises: every error is
   rendered here from the one error table (:mod:`entrypoints.http.errors`), so both ways in give
-  byte-identical answers.
+  byte-identical answers. The body is decoded as the documented
+  :class:`~entrypoints.http.request_bodies.CreateBookingRequest`, the Struct Litestar's route
+  decodes too; a body the Struct refuses is judged by ``BookingRequest.from_mapping``, whose
+  refusal (``missing_field``, ``invalid_field``…, in the core's check order) is the answer.
 - :class:`BookingLane` sits in front of Litestar and answers ``POST`` requests for that path
   itself, after the same :class:`~entrypoints.http.agent_access.AgentAccess` checks (network,
   rate limit, API key) the Litestar middleware applies. Everything else goes on to Litestar:
@@ -18,18 +21,23 @@ objects, the exception middleware) cost nearly as much CPU as the booking itself
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from http import HTTPStatus
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import msgspec
 from attrs import frozen
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
 
-from booking_core.create_agent_booking import CreateAgentBooking
+from booking_core.create_agent_booking import (
+    AgentBookingResult,
+    CreateAgentBooking,
+    IdempotentSuccess,
+)
 from booking_core.errors import BookingError, InvalidRequestBody
 from booking_core.idempotency import ClaimOutcome, IdempotencyKeys
+from booking_core.parsing import DateOrder
+from booking_core.request import BookingRequest
 from entrypoints.http.agent_access import AgentAccess
 from entrypoints.http.content_type import is_json_media_type
 from entrypoints.http.errors import (
@@ -38,25 +46,31 @@ from entrypoints.http.errors import (
     internal_error_body,
     status_for,
 )
-from entrypoints.http.metrics import Metrics
+from entrypoints.http.presenters import BookingCreated, booking_created, created_outcome
+from entrypoints.http.request_bodies import CreateBookingRequest
+from entrypoints.http.request_edge import header_value
+
+if TYPE_CHECKING:  # imported by entrypoints.http.openapi, which the metrics' route imports
+    from entrypoints.http.metrics import Metrics
 
 __all__ = [
     "BOOKING_CREATE_PATH",
-    "IDEMPOTENCY_KEY_HEADER",
     "Answer",
     "AnswersCreate",
     "BookingEndpoint",
     "BookingLane",
+    "booking_request",
     "json_object",
+    "request_of",
 ]
 
 BOOKING_CREATE_PATH = "/api/agent/booking/create/"
-IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
+_decode_request = msgspec.json.Decoder(CreateBookingRequest).decode
 _JSON_CONTENT_TYPE = (b"content-type", b"application/json")
 
 _log = logging.getLogger(__name__)
@@ -76,6 +90,34 @@ def json_object(raw: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidRequestBody
     return body
+
+
+def booking_request(raw_body: bytes, date_order: DateOrder) -> BookingRequest:
+    """Decode as the Struct (the hot path); a body it refuses gets the core's refusal."""
+    try:
+        fields = _decode_request(raw_body)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return BookingRequest.from_mapping(json_object(raw_body), date_order)
+    return request_of(fields, date_order)
+
+
+def request_of(fields: CreateBookingRequest, date_order: DateOrder) -> BookingRequest:
+    """The core's command for a decoded body: the core still validates every field (trims,
+    normalises, parses) and owns the messages."""
+    return BookingRequest.from_fields(
+        phone=fields.phone,
+        service_name=fields.service_name,
+        booking_date=fields.booking_date,
+        booking_time=fields.booking_time,
+        first_name=fields.first_name,
+        last_name=fields.last_name,
+        email=fields.email,
+        gender=fields.gender,
+        country=fields.country,
+        notes=fields.notes,
+        status=fields.status,
+        date_order=date_order,
+    )
 
 
 @frozen
@@ -103,11 +145,17 @@ class BookingEndpoint:
     """The create endpoint's behaviour, independent of how the request arrived."""
 
     def __init__(
-        self, create_booking: CreateAgentBooking, keys: IdempotencyKeys, metrics: Metrics
+        self,
+        create_booking: CreateAgentBooking,
+        keys: IdempotencyKeys,
+        metrics: Metrics,
+        *,
+        date_order: DateOrder = DateOrder.DMY,
     ) -> None:
         self._create = create_booking
         self._keys = keys
         self._metrics = metrics
+        self._date_order = date_order
 
     async def answer(
         self, *, content_type: str | None, idempotency_key: str | None, raw_body: bytes
@@ -116,10 +164,10 @@ class BookingEndpoint:
         if content_type and not is_json_media_type(content_type.strip()):
             return _framework_answer(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
         try:
-            body = json_object(raw_body)
             if idempotency_key is None:
-                result = await self._create(body)
-                return Answer(HTTPStatus.CREATED, _encode(result.as_response()))
+                result = await self._create(booking_request(raw_body, self._date_order))
+                return Answer(HTTPStatus.CREATED, _encode(self.created(result)))
+            body = json_object(raw_body)  # an invalid body is reported before an invalid key
             return await self._idempotent(IdempotencyKeys.validate_key(idempotency_key), body)
         except BookingError as error:
             return self._refusal(error)
@@ -127,17 +175,38 @@ class BookingEndpoint:
             _log.error("unhandled error on POST %s", BOOKING_CREATE_PATH, exc_info=error)
             return Answer.json(HTTPStatus.INTERNAL_SERVER_ERROR, internal_error_body())
 
+    @staticmethod
+    def decodes(raw_body: bytes) -> bool:
+        """Whether ``raw_body`` is a :class:`CreateBookingRequest` as it stands."""
+        try:
+            _decode_request(raw_body)
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+            return False
+        return True
+
+    async def book(self, fields: CreateBookingRequest) -> BookingCreated:
+        """Book a decoded request; raise the core's refusal."""
+        return self.created(await self._create(request_of(fields, self._date_order)))
+
+    @staticmethod
+    def created(result: AgentBookingResult) -> BookingCreated:
+        return booking_created(result.booking, result.customer, result.customer_created)
+
     async def _idempotent(self, key: str, body: dict[str, Any]) -> Answer:
         """Run a create under an Idempotency-Key: the first outcome is the outcome, every time.
 
-        A success is recorded by the use case inside the booking's transaction; a refusal
-        (4xx) is recorded right after; a failure a retry may fix (5xx) releases the key.
+        The key is claimed before the body is validated, so a refusal is recorded too. A
+        success is recorded by the use case inside the booking's transaction; a refusal (4xx)
+        right after; a failure a retry may fix (5xx) releases the key.
         """
         claim = await self._keys.begin(key, body)
         if claim.outcome is ClaimOutcome.REPLAY:
             return Answer.json(claim.status_code or HTTPStatus.OK, claim.body, _REPLAYED)
         try:
-            result = await self._create(body, idempotency_key=key)
+            request = BookingRequest.from_mapping(body, self._date_order)
+            result = await self._create(
+                request, idempotency=IdempotentSuccess(key, created_outcome)
+            )
         except BookingError as error:
             status = status_for(error)
             if status is not None and status < HTTPStatus.INTERNAL_SERVER_ERROR:
@@ -148,7 +217,7 @@ class BookingEndpoint:
         except Exception:
             await self._keys.release(key)
             raise
-        return Answer(HTTPStatus.CREATED, _encode(result.as_response()))
+        return Answer(HTTPStatus.CREATED, _encode(self.created(result)))
 
     def _refusal(self, error: BookingError) -> Answer:
         status = status_for(error)
@@ -204,7 +273,7 @@ class BookingLane:
             scope["type"] != ScopeType.HTTP
             or scope["method"] != "POST"
             or scope["path"] not in self._paths
-            or (self._cors_enabled and _header(scope["headers"], b"origin") is not None)
+            or (self._cors_enabled and header_value(scope["headers"], b"origin") is not None)
         ):
             await self._app(scope, receive, send)
             return
@@ -225,7 +294,7 @@ class BookingLane:
 
     async def _answer(self, scope: HTTPScope, receive: Receive) -> Answer | None:
         raw_headers = scope["headers"]
-        length = _header(raw_headers, b"content-length")
+        length = header_value(raw_headers, b"content-length")
         too_large = _TOO_LARGE
         if length is not None and length.isdigit() and int(length) > self._max_body_bytes:
             return too_large
@@ -236,18 +305,10 @@ class BookingLane:
         if body is None:
             return None
         return await self._endpoint.answer(
-            content_type=_header(raw_headers, b"content-type"),
-            idempotency_key=_header(raw_headers, b"idempotency-key"),
+            content_type=header_value(raw_headers, b"content-type"),
+            idempotency_key=header_value(raw_headers, b"idempotency-key"),
             raw_body=body,
         )
-
-
-def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
-    """The first value of header ``name`` (ASGI names are lower-case), decoded as Latin-1."""
-    for key, value in headers:
-        if key == name:
-            return value.decode("latin-1")
-    return None
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

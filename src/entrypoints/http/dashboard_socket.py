@@ -131,9 +131,14 @@ class _EncodedEvents:
 
 
 def _since(raw: str | None) -> int | bool | None:
+    """The event id to resume after, None for "from now", False for anything else.
+
+    ``str.isdigit`` alone is not enough: it accepts digits ``int`` refuses (``"²"``), so only
+    ASCII digits count.
+    """
     if raw is None or raw == "":
         return None
-    return int(raw) if raw.isdigit() else False
+    return int(raw) if raw.isascii() and raw.isdigit() else False
 
 
 async def _close(socket: WebSocket[Any, Any, Any], code: int, reason: str) -> None:

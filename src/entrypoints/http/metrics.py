@@ -23,9 +23,8 @@ import bisect
 from collections import Counter
 from collections.abc import Sequence
 from http import HTTPStatus
-from typing import Any
 
-from litestar import Response, get
+from litestar import MediaType, Response, get
 from litestar.handlers import HTTPRouteHandler
 from litestar.types import Scope
 
@@ -34,6 +33,7 @@ from booking_core.errors import BookingError
 from booking_core.events import BOOKING_CREATED, StoredEvent
 from booking_core.ports import Notifier
 from entrypoints.http.errors import status_for
+from entrypoints.http.openapi import DocumentedOperation, refusals
 
 __all__ = ["METRICS_PATH", "CountingNotifier", "Metrics", "metrics_routes"]
 
@@ -117,8 +117,24 @@ class CountingNotifier:
 
 
 def metrics_routes(metrics: Metrics, fanout: EventFanout) -> list[HTTPRouteHandler]:
-    @get(METRICS_PATH, name="metrics", media_type=_CONTENT_TYPE)
-    async def scrape() -> Response[Any]:
+    @get(
+        METRICS_PATH,
+        name="metrics",
+        media_type=MediaType.TEXT,  # documented as text/plain; answered with its version below
+        operation_id="metrics",
+        tags=["operations"],
+        summary="This process's metrics, Prometheus text format 0.0.4",
+        description=(
+            "Per process: with several workers each keeps its own, and a scrape reaches "
+            "whichever worker accepts it. Counters: `booking_bookings_created_total`, "
+            "`booking_rejections_total{code}`, "
+            "`booking_http_request_duration_seconds{route,method,status_class}` (histogram), "
+            "`booking_websocket_clients`, `booking_event_lag_seconds`."
+        ),
+        responses=refusals(),
+        operation_class=DocumentedOperation,
+    )
+    async def scrape() -> Response[str]:
         text = metrics.exposition(
             websocket_clients=fanout.subscriber_count,
             event_lag_seconds=fanout.relay_lag_seconds,

@@ -23,15 +23,18 @@ import os
 import re
 import time
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from entrypoints.http.client_identity import IPNetwork, client_address
-from entrypoints.http.metrics import Metrics
 from entrypoints.structured_logging import REQUEST_ID
 
-__all__ = ["HTML_SECURITY_HEADERS", "REQUEST_ID_HEADER", "RequestEdge"]
+if TYPE_CHECKING:  # metrics' route is documented by entrypoints.http.openapi, which imports this
+    from entrypoints.http.metrics import Metrics
+
+__all__ = ["HTML_SECURITY_HEADERS", "REQUEST_ID_HEADER", "RequestEdge", "header_value"]
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._~:;=+/@-]{1,128}")
@@ -68,7 +71,7 @@ class RequestEdge:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """HTTP and WebSocket scopes only: Litestar answers lifespan events before this."""
-        incoming = _header(scope["headers"], _REQUEST_ID_NAME)
+        incoming = header_value(scope["headers"], _REQUEST_ID_NAME)
         request_id = (
             incoming if incoming and _VALID_REQUEST_ID.fullmatch(incoming) else _new_request_id()
         )
@@ -123,7 +126,9 @@ def _new_request_id() -> str:
     return os.urandom(16).hex()
 
 
-def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
+def header_value(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
+    """The first value of header ``name`` in raw ASGI headers (names are lower-case), as
+    Latin-1: the ASGI layers read headers before Litestar has built a ``Request``."""
     for key, value in headers:
         if key == name:
             return value.decode("latin-1")

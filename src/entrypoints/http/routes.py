@@ -1,7 +1,9 @@
 """The HTTP routes: the agent endpoints (create, availability) and the health probes.
 
 Handlers are built around the objects the composition root made (the use case, the readiness
-check), so there is no module-level state and tests can build as many apps as they like.
+check), so there is no module-level state and tests can build as many apps as they like. Their
+parameters and return types are what the generated OpenAPI document describes.
+
 The create endpoint's behaviour lives in :mod:`entrypoints.http.booking_endpoint`; most requests
 reach it through that module's direct lane, and the Litestar route here serves the rest (CORS
 requests), with the same answers.
@@ -12,19 +14,48 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import MediaType, Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import HeaderParameter, JSONBody
 
-from booking_core.check_availability import CheckAvailability
-from booking_core.errors import StorageUnavailable
-from entrypoints.http.booking_endpoint import (
-    BOOKING_CREATE_PATH,
-    IDEMPOTENCY_KEY_HEADER,
-    BookingEndpoint,
+from booking_core.check_availability import (
+    MAX_AVAILABILITY_DAYS,
+    AvailabilityQuery,
+    CheckAvailability,
 )
+from booking_core.errors import (
+    InvalidDate,
+    InvalidField,
+    MissingField,
+    SettingsMissing,
+    StorageUnavailable,
+)
+from booking_core.parsing import DateOrder
+from entrypoints.http.booking_endpoint import BOOKING_CREATE_PATH, BookingEndpoint
 from entrypoints.http.errors import error_body
+from entrypoints.http.openapi import (
+    ADMIN_ONLY_ERRORS,
+    AGENT_SECURITY,
+    DocumentedOperation,
+    domain_error_classes,
+    framework_case,
+    query,
+    refusals,
+)
+from entrypoints.http.presenters import (
+    AvailabilityView,
+    BookingCreated,
+    LiveStatus,
+    ReadyStatus,
+    availability_view,
+)
+from entrypoints.http.request_bodies import (
+    DATE_OR_EMPTY,
+    IDEMPOTENCY_KEY_HEADER,
+    CreateBookingRequest,
+)
 
 __all__ = [
     "AVAILABILITY_PATH",
@@ -42,17 +73,43 @@ ReadinessCheck = Callable[[], Awaitable[None]]
 
 _log = logging.getLogger(__name__)
 
+#: Empty counts as not given; anything else must be a date (``AvailabilityQuery.parse``).
+_DATE = {"type": "string", "pattern": DATE_OR_EMPTY}
+
+
+def _agent_access_cases() -> tuple[Any, ...]:
+    """What ``agent_access.AgentAccess`` answers before an agent endpoint runs."""
+    return (
+        framework_case(HTTPStatus.UNAUTHORIZED, "API key required"),
+        framework_case(HTTPStatus.FORBIDDEN),
+        framework_case(HTTPStatus.TOO_MANY_REQUESTS),
+    )
+
+
+def _body_cases() -> tuple[Any, ...]:
+    """What any request with a body can be refused with before its handler reads it."""
+    return (
+        framework_case(HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
+        framework_case(HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
+    )
+
 
 def booking_routes(
-    endpoint: BookingEndpoint, check_availability: CheckAvailability
+    endpoint: BookingEndpoint, check_availability: CheckAvailability, date_order: DateOrder
 ) -> list[HTTPRouteHandler]:
-    @post(BOOKING_CREATE_PATH, status_code=HTTPStatus.CREATED, name="create_agent_booking")
-    async def create_agent_booking(request: Request[Any, Any, Any]) -> Response[Any]:
-        """Reached by CORS requests only; the others take :class:`BookingLane`, same answer."""
+    async def answer_unless_plain(request: Request[Any, Any, Any]) -> Response[bytes] | None:
+        """Litestar decodes ``data`` leniently and would refuse with words of its own; the
+        contract's refusals are the core's. So a request this hook cannot leave to the handler
+        (a body the Struct refuses, an Idempotency-Key, which is claimed before the body is
+        judged) is answered here, exactly as the direct lane answers it."""
+        key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+        raw_body = await request.body()
+        if key is None and endpoint.decodes(raw_body):
+            return None
         answer = await endpoint.answer(
             content_type=request.headers.get("content-type"),
-            idempotency_key=request.headers.get(IDEMPOTENCY_KEY_HEADER),
-            raw_body=await request.body(),
+            idempotency_key=key,
+            raw_body=raw_body,
         )
         return Response(
             answer.body,
@@ -61,31 +118,128 @@ def booking_routes(
             headers=dict(answer.headers),
         )
 
-    @get(AVAILABILITY_PATH, name="agent_availability")
-    async def agent_availability(request: Request[Any, Any, Any]) -> Response[Any]:
-        availability = await check_availability(dict(request.query_params))
-        return Response(availability.as_response())
+    create_errors = [
+        error for error in domain_error_classes() if not issubclass(error, ADMIN_ONLY_ERRORS)
+    ]
+
+    @post(
+        BOOKING_CREATE_PATH,
+        status_code=HTTPStatus.CREATED,
+        response_description="Booked.",
+        name="create_agent_booking",
+        operation_id="createAgentBooking",
+        tags=["agent"],
+        summary="Create a booking for a customer (created on first booking)",
+        description=(
+            "Public unless agent API keys are configured. Checks run in this order and the "
+            "first failure wins: required fields → formats → settings exist → not in the past "
+            "→ within the horizon → off day / closed date → within working hours → on a slot "
+            "start → slot free. A customer is created only together with a successful booking; "
+            "each booking is announced on the admin WebSocket once committed. The body is read "
+            "as JSON whatever its declared type, unless the type is declared as something other "
+            "than JSON (415)."
+        ),
+        security=AGENT_SECURITY,
+        operation_class=DocumentedOperation,
+        before_request=answer_unless_plain,
+        responses=refusals(
+            *create_errors, *_agent_access_cases(), *_body_cases(), alternatives=True
+        ),
+    )
+    async def create_agent_booking(
+        data: JSONBody[CreateBookingRequest],
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name=IDEMPOTENCY_KEY_HEADER,
+                description=(
+                    "Makes a retried create safe: the first request with a key is run and its "
+                    "outcome (201, or a 400/409/422 refusal) recorded; a retry with the same key "
+                    "and body gets that outcome again, with `Idempotent-Replayed: true`, instead "
+                    "of a second booking. The same key with another body is refused (422 "
+                    "`idempotency_key_reused`); a retry while the first request still runs "
+                    "waits for it briefly, then gets 409 `idempotency_in_progress`. Outages "
+                    "(5xx) are not recorded, so a retry runs again. Keys are kept 48 hours."
+                ),
+                schema_extra={"oneOf": None, "type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
+            ),
+        ] = None,
+    ) -> BookingCreated:
+        """Reached by CORS requests only (the others take the direct lane), and only with a
+        body the Struct accepts and no Idempotency-Key (``answer_unless_plain``)."""
+        del idempotency_key  # always None here; declared for the document
+        return await endpoint.book(data)
+
+    @get(
+        AVAILABILITY_PATH,
+        name="agent_availability",
+        operation_id="agentAvailability",
+        tags=["agent"],
+        summary="Free and taken slot starts per day",
+        description=(
+            "Give `date`, or `from` (and optionally `to`, inclusive; a range covers at most "
+            f"{MAX_AVAILABILITY_DAYS} days). Public unless agent API keys are configured."
+        ),
+        security=AGENT_SECURITY,
+        operation_class=DocumentedOperation,
+        responses=refusals(
+            MissingField,
+            InvalidDate,
+            InvalidField,
+            SettingsMissing,
+            StorageUnavailable,
+            *_agent_access_cases(),
+        ),
+    )
+    async def agent_availability(
+        date: Annotated[
+            str | None, query("date", "One day. Takes precedence over `from`/`to`.", _DATE)
+        ] = None,
+        first: Annotated[
+            str | None, query("from", "First day of a range (required without `date`).", _DATE)
+        ] = None,
+        last: Annotated[
+            str | None, query("to", "Last day of the range, inclusive (default: `from`).", _DATE)
+        ] = None,
+    ) -> AvailabilityView:
+        wanted = AvailabilityQuery.parse(date=date, first=first, last=last, date_order=date_order)
+        return availability_view(await check_availability(wanted))
 
     return [create_agent_booking, agent_availability]
 
 
 def health_routes(check_ready: ReadinessCheck) -> list[HTTPRouteHandler]:
-    @get("/health", name="health")
-    async def health() -> Response[Any]:
+    @get(
+        "/health",
+        name="health",
+        operation_id="health",
+        tags=["operations"],
+        summary="Liveness: the process answers (touches nothing else)",
+        responses=refusals(),
+        operation_class=DocumentedOperation,
+    )
+    async def health() -> LiveStatus:
         """Liveness: the process answers. Deliberately touches nothing else."""
-        return Response({"status": "ok"})
+        return LiveStatus()
 
-    @get("/ready", name="ready")
-    async def ready() -> Response[Any]:
+    @get(
+        "/ready",
+        name="ready",
+        operation_id="ready",
+        tags=["operations"],
+        summary="Readiness: the database answers and is migrated",
+        responses=refusals(StorageUnavailable, can_fail=False),
+        operation_class=DocumentedOperation,
+    )
+    async def ready() -> Response[ReadyStatus]:
         """Readiness: storage answers. Any failure means "not ready", never a 500."""
         try:
             await check_ready()
         except Exception as error:
             # One line, no traceback: probes repeat every few seconds during an outage.
             _log.warning("readiness check failed: %r", error.__cause__ or error)
-            return Response(
-                error_body(StorageUnavailable()), status_code=HTTPStatus.SERVICE_UNAVAILABLE
-            )
-        return Response({"status": "ready"})
+            refusal: Any = error_body(StorageUnavailable())
+            return Response(refusal, status_code=HTTPStatus.SERVICE_UNAVAILABLE)
+        return Response(ReadyStatus())
 
     return [health, ready]

@@ -1,0 +1,302 @@
+"""What the HTTP API answers on success: msgspec Structs, and functions from domain results to them.
+
+The core returns domain values (bookings, customers, availability, settings); their JSON shape is
+the HTTP contract's, so it lives here. The Structs are what the handlers return (Litestar encodes
+them, and documents them in the generated OpenAPI) and what the create endpoint's direct lane
+encodes, so both ways in answer byte for byte alike. Declaration order is the wire order; the
+Structs are keyword-only so that fields with defaults (``success`` first, as the contract
+orders it) may come before the others.
+
+A booking as admins and the dashboards see it is the outbox event's payload
+(``booking_core.events.booking_event_payload``, a domain event): :class:`BookingView` documents it
+and :func:`booking_view` converts it, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import Annotated, Final, Literal
+
+import msgspec
+from msgspec import Meta
+
+from booking_core.check_availability import Availability
+from booking_core.create_agent_booking import RenderedOutcome
+from booking_core.entities import Booking, Customer
+from booking_core.events import booking_event_payload, format_instant, format_time
+from booking_core.settings import BusinessSettings
+
+__all__ = [
+    "AvailabilityView",
+    "BookingCreated",
+    "BookingEnvelope",
+    "BookingList",
+    "BookingView",
+    "CancelledBookingView",
+    "ReadyStatus",
+    "SettingsEnvelope",
+    "SettingsUpdated",
+    "SettingsView",
+    "availability_view",
+    "booking_created",
+    "booking_view",
+    "booking_views",
+    "created_outcome",
+    "settings_view",
+]
+
+_CREATED_MESSAGE: Final = "Booking created successfully"
+
+Date = Annotated[
+    str,
+    Meta(description="A calendar date, ISO 8601 (`YYYY-MM-DD`).", pattern=r"^\d{4}-\d{2}-\d{2}$"),
+]
+Time = Annotated[
+    str,
+    Meta(
+        description="A local time of day in the business time zone, `HH:MM:SS`.",
+        pattern=r"^[0-9]{2}:[0-9]{2}:[0-9]{2}$",
+        examples=["14:00:00"],
+    ),
+]
+Instant = Annotated[
+    str,
+    Meta(
+        description="A UTC instant to the second, ISO 8601 with a `Z` suffix.",
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$",
+        examples=["2026-11-25T12:00:00Z"],
+    ),
+]
+BookingStatusName = Literal["upcoming", "pending", "completed", "cancelled"]
+
+
+# --- the create endpoint --------------------------------------------------------------------------
+
+
+class CreatedBooking(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    service_name: str
+    booking_date: Date
+    booking_time: Time
+    status: Literal["pending", "upcoming"]
+    notes: str
+    created_at: Instant
+
+
+class CreatedUser(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    username: Annotated[str, Meta(description="The normalised phone.")]
+    first_name: str
+    last_name: str
+    email: str
+    phone: Annotated[str, Meta(description="The normalised phone.")]
+    is_active: bool
+    created: Annotated[bool, Meta(description="Same as `user_created`.")]
+
+
+class CreatedData(msgspec.Struct, frozen=True, kw_only=True):
+    booking: CreatedBooking
+    user: CreatedUser
+
+
+class BookingCreated(msgspec.Struct, frozen=True, kw_only=True):
+    """The spec's success body."""
+
+    success: Literal[True] = True
+    message: Literal["Booking created successfully"] = _CREATED_MESSAGE
+    user_created: Annotated[bool, Meta(description="The phone was new.")]
+    user_id: int
+    booking_id: int
+    data: CreatedData
+
+
+def booking_created(booking: Booking, customer: Customer, customer_created: bool) -> BookingCreated:
+    """The spec's success body for a booking (it does not mention the event)."""
+    return BookingCreated(
+        user_created=customer_created,
+        user_id=customer.id,
+        booking_id=booking.id,
+        data=CreatedData(
+            booking=CreatedBooking(
+                id=booking.id,
+                service_name=booking.service_name,
+                booking_date=booking.booking_date.isoformat(),
+                booking_time=format_time(booking.booking_time),
+                status=booking.status.value,  # type: ignore[arg-type]
+                notes=booking.notes,
+                created_at=format_instant(booking.created_at),
+            ),
+            user=CreatedUser(
+                id=customer.id,
+                username=customer.username,
+                first_name=customer.first_name,
+                last_name=customer.last_name,
+                email=customer.email,
+                phone=customer.phone,
+                is_active=customer.is_active,
+                created=customer_created,
+            ),
+        ),
+    )
+
+
+def created_outcome(
+    booking: Booking, customer: Customer, customer_created: bool
+) -> RenderedOutcome:
+    """The answer recorded under an Idempotency-Key, so that a replay is the same answer."""
+    body = msgspec.to_builtins(booking_created(booking, customer, customer_created))
+    return HTTPStatus.CREATED, body
+
+
+# --- availability ---------------------------------------------------------------------------------
+
+
+class DayAvailabilityView(msgspec.Struct, frozen=True, kw_only=True):
+    date: Date
+    closed: Annotated[
+        Literal["off_day", "closed_date"] | None,
+        Meta(description="Why the day has no slots, or `null` for a working day."),
+    ]
+    free: Annotated[
+        list[Time],
+        Meta(
+            description="Exactly the starts a create request would be granted now. Past starts "
+            "and starts beyond the horizon are in neither list."
+        ),
+    ]
+    taken: Annotated[list[Time], Meta(description="Starts already booked.")]
+
+
+class AvailabilityView(msgspec.Struct, frozen=True, kw_only=True):
+    success: Literal[True] = True
+    timezone: Annotated[str, Meta(description="The business time zone (IANA name).")]
+    slot_minutes: Annotated[int, Meta(ge=1, description="Slot length in minutes.")]
+    days: Annotated[list[DayAvailabilityView], Meta(description="One entry per day, in order.")]
+
+
+def availability_view(availability: Availability) -> AvailabilityView:
+    return AvailabilityView(
+        timezone=availability.settings.timezone,
+        slot_minutes=availability.settings.slot_minutes,
+        days=[
+            DayAvailabilityView(
+                date=day.day.isoformat(),
+                closed=day.closed,  # type: ignore[arg-type]
+                free=[format_time(time) for time in day.free],
+                taken=[format_time(time) for time in day.taken],
+            )
+            for day in availability.days
+        ],
+    )
+
+
+# --- the admin API --------------------------------------------------------------------------------
+
+
+class UserDetails(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    username: str
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+
+
+class BookingView(msgspec.Struct, frozen=True, kw_only=True):
+    """A booking as admins and the WebSocket see it."""
+
+    id: int
+    service_name: str
+    booking_date: Date
+    booking_time: Time
+    starts_at: Instant
+    status: BookingStatusName
+    notes: str
+    created_at: Instant
+    user_details: UserDetails
+
+
+def booking_view(booking: Booking, customer: Customer) -> BookingView:
+    return msgspec.convert(booking_event_payload(booking, customer), BookingView)
+
+
+def booking_views(rows: Iterable[tuple[Booking, Customer]]) -> list[BookingView]:
+    return [booking_view(booking, customer) for booking, customer in rows]
+
+
+class BookingList(msgspec.Struct, frozen=True, kw_only=True):
+    success: Literal[True] = True
+    data: Annotated[list[BookingView], Meta(description="Ordered by start time, then id.")]
+    page: Annotated[int, Meta(ge=1, description="This page's number.")]
+    page_size: Annotated[int, Meta(ge=1, description="Page size asked for.")]
+    total: Annotated[int, Meta(ge=0, description="Bookings matching the filters, on all pages.")]
+
+
+class BookingEnvelope(msgspec.Struct, frozen=True, kw_only=True):
+    success: Literal[True] = True
+    data: BookingView
+
+
+class CancelledBookingView(msgspec.Struct, frozen=True, kw_only=True):
+    success: Literal[True] = True
+    message: Literal["Booking cancelled"] = "Booking cancelled"
+    data: BookingView
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_HoursAndMinutes = Annotated[
+    str, Meta(pattern=r"^[0-9]{2}:[0-9]{2}$", description="`HH:MM`, local time.")
+]
+
+
+class SettingsView(msgspec.Struct, frozen=True, kw_only=True):
+    """The business settings."""
+
+    open_time: _HoursAndMinutes
+    close_time: _HoursAndMinutes
+    off_days: Annotated[list[Weekday], Meta(description="Weekdays without slots.")]
+    slot_minutes: Annotated[int, Meta(ge=1, le=24 * 60, description="Slot length.")]
+    timezone: Annotated[str, Meta(description="IANA time zone name.")]
+    horizon_days: Annotated[int, Meta(ge=0, description="How many days ahead bookings are taken.")]
+    closed_dates: Annotated[list[Date], Meta(description="Dates without slots, in order.")]
+
+
+def settings_view(settings: BusinessSettings) -> SettingsView:
+    return SettingsView(
+        open_time=settings.open_time.strftime("%H:%M"),
+        close_time=settings.close_time.strftime("%H:%M"),
+        off_days=settings.off_day_names(),  # type: ignore[arg-type]
+        slot_minutes=settings.slot_minutes,
+        timezone=settings.timezone,
+        horizon_days=settings.horizon_days,
+        closed_dates=[day.isoformat() for day in sorted(settings.closed_dates)],
+    )
+
+
+class SettingsEnvelope(msgspec.Struct, frozen=True, kw_only=True):
+    success: Literal[True] = True
+    data: SettingsView
+
+
+class SettingsUpdated(msgspec.Struct, frozen=True, kw_only=True):
+    success: Literal[True] = True
+    data: SettingsView
+    stranded_bookings: Annotated[
+        list[BookingView],
+        Meta(
+            description="Active future bookings the new settings would no longer accept. They "
+            "are kept: the operator decides what to do with them."
+        ),
+    ]
+
+
+# --- probes ---------------------------------------------------------------------------------------
+
+
+class LiveStatus(msgspec.Struct, frozen=True, kw_only=True):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyStatus(msgspec.Struct, frozen=True, kw_only=True):
+    status: Literal["ready"] = "ready"

@@ -138,11 +138,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._phase is _Phase.HEADERS:
             self._unparsed_head_bytes += len(data)
         super().data_received(data)
-        if self._phase is _Phase.HEADERS:
-            if self._unparsed_head_bytes > self._limits.max_header_bytes:
-                self._refuse_head()
-        elif self._transport is not None and self._transport.get_protocol() is not self:
-            self._stop_timing()  # upgraded: the WebSocket protocol owns the connection now
+        if (
+            self._phase is _Phase.HEADERS
+            and self._unparsed_head_bytes > self._limits.max_header_bytes
+        ):
+            self._refuse_head()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_timing()
@@ -199,7 +199,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def _on_timer(self) -> None:
         self._timer = None
         transport = self._transport
-        if self._phase is _Phase.IDLE or transport is None or transport.is_closing():
+        if (
+            self._phase is _Phase.IDLE
+            or transport is None
+            or transport.is_closing()
+            or transport.get_protocol() is not self  # upgraded: a WebSocket protocol's now
+        ):
             return
         if self._event_loop.time() < self._deadline:
             self._timer = self._event_loop.call_at(self._deadline, self._on_timer)

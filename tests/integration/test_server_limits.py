@@ -17,6 +17,7 @@ from typing import NamedTuple
 import httpx
 import pytest
 
+from tests.integration.dashboards import Dashboard
 from tests.integration.endpoint import CREATE_PATH, assert_error
 from tests.support.server import HOST, ServerProcess
 
@@ -266,6 +267,17 @@ class TestReadDeadlines:
                 assert (await read_answer(connection)).status == httpx.codes.OK
         finally:
             connection.close()
+
+
+class TestWebSocket:
+    async def test_a_dashboard_outlives_the_read_deadlines(
+        self, limits_server: ServerProcess
+    ) -> None:
+        """Once upgraded, the connection is the WebSocket protocol's: no HTTP deadline applies."""
+        async with Dashboard.open(limits_server) as dashboard:
+            await asyncio.sleep(max(HEADER_TIMEOUT_S, BODY_TIMEOUT_S) * 1.5)  # past both
+
+            await dashboard.ping()
 
 
 class TestConnectionCap:

@@ -164,6 +164,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        if self._phase is _Phase.REFUSED:
+            return  # a request pipelined behind the refused one: its app never runs
         if self._parsed_head_bytes + _REQUEST_LINE_BYTES > self._limits.max_header_bytes:
             self._refuse_head()
             return

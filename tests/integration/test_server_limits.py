@@ -161,6 +161,20 @@ class TestHeaderSizeLimit:
 
         assert_error(response, 431, "headers_too_large")
 
+    async def test_serves_nothing_pipelined_behind_a_refused_head(
+        self, limits_server: ServerProcess
+    ) -> None:
+        large_head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + b"a" * 32768
+        connection = await connect(limits_server, large_head + b"\r\n\r\n" + _HEALTH)
+        try:
+            answer = await read_answer(connection)
+            _, after = await seconds_until_closed(connection, limit=_ANSWER_TIMEOUT_S)
+        finally:
+            connection.close()
+
+        assert answer.status == 431
+        assert after == b""
+
     async def test_large_heads_do_not_grow_the_server(self, limits_server: ServerProcess) -> None:
         """Ten clients each sending a 4 MiB header: the server keeps at most a few reads each."""
         resident_kib = reset_peak_memory(limits_server.pid)

@@ -21,6 +21,8 @@ import uvicorn
 from litestar import Litestar, get
 
 from entrypoints.cli.server import uvicorn_options
+from entrypoints.config import AppConfig
+from entrypoints.connection_limits import ConnectionLimits
 from entrypoints.http.agent_access import AgentAccess
 from entrypoints.http.booking_endpoint import Answer, BookingLane, json_object
 
@@ -96,7 +98,13 @@ def main() -> None:
     uvicorn.run(
         "bench.ceiling_app:create_app",
         factory=True,
-        **uvicorn_options(host="127.0.0.1", port=args.port, workers=1, level="WARNING"),
+        **uvicorn_options(
+            host="127.0.0.1",
+            port=args.port,
+            workers=1,
+            level="WARNING",
+            limits=ConnectionLimits.from_config(AppConfig()),
+        ),
     )
 
 

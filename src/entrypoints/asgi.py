@@ -2,7 +2,9 @@
 
 A factory rather than a module-level ``app`` so that importing this module builds nothing:
 each worker process reads the environment and composes its own app when uvicorn asks for it.
-Unlike ``booking serve``, this does not migrate the database; run ``booking migrate`` first.
+Unlike ``booking serve``, this does not migrate the database (run ``booking migrate`` first),
+nor does it bring the connection limits, which are uvicorn options (``http=``,
+``limit_concurrency``): take them from ``entrypoints.cli.server.uvicorn_options``.
 """
 
 from __future__ import annotations

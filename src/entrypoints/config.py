@@ -39,6 +39,14 @@ BOOKING_ALLOWED_NETWORKS        comma-separated CIDRs; when set, agent endpoints
                                 clients outside them (unset: any address)
 BOOKING_CORS_ORIGINS            comma-separated origins (``https://app.example.com``) allowed
                                 to call the API from a browser (none: no CORS headers)
+BOOKING_MAX_HEADER_BYTES        largest request head (request line and headers) in bytes;
+                                larger ones get ``431`` (16384)
+BOOKING_HEADER_TIMEOUT_S        seconds a client has to send a request's headers, from when it
+                                connects or starts a further request (10)
+BOOKING_BODY_TIMEOUT_S          seconds a client has to send a request's body, once its headers
+                                are in (30)
+BOOKING_MAX_CONNECTIONS         open connections per worker process, WebSockets included;
+                                requests on further ones get ``503`` (1000)
 ==============================  ========================================================
 
 Empty values count as unset.
@@ -69,6 +77,11 @@ _FALSE = frozenset({"0", "false", "no", "off"})
 _DEFAULT_MAX_BODY_BYTES = 64 * 1024
 _DEFAULT_POOL_SIZE = 10
 _DEFAULT_STATEMENT_TIMEOUT_MS = 5000
+_DEFAULT_MAX_HEADER_BYTES = 16 * 1024
+_MIN_MAX_HEADER_BYTES = 1024  # a request line and the headers of any ordinary client
+_DEFAULT_HEADER_TIMEOUT_S = 10
+_DEFAULT_BODY_TIMEOUT_S = 30
+_DEFAULT_MAX_CONNECTIONS = 1000
 _DEFAULT_RATE_LIMIT = RateLimit(limit=120, window_seconds=60)
 
 Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
@@ -100,6 +113,10 @@ class AppConfig:
     agent_api_keys: tuple[str, ...] = field(default=(), repr=False)
     allowed_networks: Networks = ()
     cors_origins: tuple[str, ...] = ()
+    max_header_bytes: int = _DEFAULT_MAX_HEADER_BYTES
+    header_timeout_s: float = _DEFAULT_HEADER_TIMEOUT_S
+    body_timeout_s: float = _DEFAULT_BODY_TIMEOUT_S
+    max_connections: int = _DEFAULT_MAX_CONNECTIONS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> AppConfig:
@@ -129,6 +146,12 @@ class AppConfig:
                 "BOOKING_ALLOWED_NETWORKS", env.items("BOOKING_ALLOWED_NETWORKS")
             ),
             cors_origins=tuple(_origin(item) for item in env.items("BOOKING_CORS_ORIGINS")),
+            max_header_bytes=env.integer(
+                "BOOKING_MAX_HEADER_BYTES", _DEFAULT_MAX_HEADER_BYTES, _MIN_MAX_HEADER_BYTES
+            ),
+            header_timeout_s=env.integer("BOOKING_HEADER_TIMEOUT_S", _DEFAULT_HEADER_TIMEOUT_S, 1),
+            body_timeout_s=env.integer("BOOKING_BODY_TIMEOUT_S", _DEFAULT_BODY_TIMEOUT_S, 1),
+            max_connections=env.integer("BOOKING_MAX_CONNECTIONS", _DEFAULT_MAX_CONNECTIONS, 1),
         )
 
     @property

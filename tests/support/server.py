@@ -142,6 +142,13 @@ class ServerProcess:
         return f"ws://{HOST}:{self.port}"
 
     @property
+    def pid(self) -> int:
+        """The ``booking serve`` process: with one worker, the one that serves requests."""
+        if self._process is None:
+            raise ServerError("the server is not started")
+        return self._process.pid
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 

@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import sys
+from functools import partial
 from typing import Any
 
 import uvicorn
@@ -20,6 +21,11 @@ import uvicorn
 from adapters.sql.migrate import migrate
 from entrypoints.cli.parser import EXIT_OK
 from entrypoints.config import AppConfig
+from entrypoints.connection_limits import (
+    ConnectionLimits,
+    LimitedHttpToolsProtocol,
+    uvicorn_limit_concurrency,
+)
 from entrypoints.logging_setup import logging_config
 
 __all__ = ["ASGI_FACTORY", "migrate_database", "serve", "uvicorn_options"]
@@ -52,13 +58,20 @@ def serve(args: argparse.Namespace, config: AppConfig) -> int:
             workers=args.workers,
             level=level,
             access_log=config.access_log,
+            limits=ConnectionLimits.from_config(config),
         ),
     )
     return EXIT_OK
 
 
 def uvicorn_options(
-    *, host: str, port: int, workers: int, level: str, access_log: bool = True
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    level: str,
+    limits: ConnectionLimits,
+    access_log: bool = True,
 ) -> dict[str, Any]:
     """Everything ``serve`` tells uvicorn besides the app (the benchmark's ceiling reuses it)."""
     return {
@@ -72,6 +85,10 @@ def uvicorn_options(
         # X-Forwarded-For is judged by BOOKING_TRUSTED_PROXIES alone, not by uvicorn's default.
         "proxy_headers": False,
         "server_header": False,
+        # httptools with a header size limit and read deadlines; uvicorn caps the connections
+        # (entrypoints.connection_limits says what uvicorn enforces by itself and what not).
+        "http": partial(LimitedHttpToolsProtocol, limits=limits),
+        "limit_concurrency": uvicorn_limit_concurrency(limits),
         # The dashboard feed sends every event to every dashboard, so the cost of one message is
         # paid hundreds of times. websockets' sans-I/O protocol is the cheapest per message
         # (named, so that no change of uvicorn's "auto" picks another one), and per-message

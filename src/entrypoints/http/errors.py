@@ -58,6 +58,7 @@ _HTTP_ERRORS: Final[dict[int, tuple[str, str]]] = {
     HTTPStatus.NOT_FOUND: ("not_found", "Not found"),
     HTTPStatus.METHOD_NOT_ALLOWED: ("method_not_allowed", "Method not allowed"),
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: ("body_too_large", "Request body too large"),
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE: ("headers_too_large", "Request headers too large"),
     HTTPStatus.UNSUPPORTED_MEDIA_TYPE: (
         "unsupported_media_type",
         "Content-Type must be application/json",

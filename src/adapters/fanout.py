@@ -19,17 +19,53 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from booking_core.events import StoredEvent
-from booking_core.ports import UnitOfWorkFactory
+from booking_core.ports import EventOutbox, UnitOfWork
 
-__all__ = ["EventFanout", "Subscription", "SubscriptionOverflow"]
+__all__ = [
+    "EventFanout",
+    "EventLog",
+    "OutboxLog",
+    "RelayUnitOfWork",
+    "RelayUnitOfWorkFactory",
+    "Subscription",
+    "SubscriptionOverflow",
+]
 
 _log = logging.getLogger(__name__)
 
 ReadAfter = Callable[[int, int], Awaitable[Sequence[StoredEvent]]]
 LatestId = Callable[[], Awaitable[int]]
+
+
+class EventLog(Protocol):
+    """The outbox read back: what relays such as this fan-out need, and the core never calls."""
+
+    async def after(self, event_id: int, limit: int) -> Sequence[StoredEvent]:
+        """Committed events with a larger id, oldest first."""
+        ...
+
+    async def latest_id(self) -> int:
+        """The largest committed event id (0 when there is none)."""
+        ...
+
+
+class OutboxLog(EventOutbox, EventLog, Protocol):
+    """An outbox that can also be read back (both adapters' outboxes are)."""
+
+
+class RelayUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work whose outbox a relay can read back: what an app's storage must give."""
+
+    @property
+    def events(self) -> OutboxLog: ...
+
+
+class RelayUnitOfWorkFactory(Protocol):
+    def __call__(self) -> RelayUnitOfWork: ...
+
 
 _BATCH = 500
 
@@ -178,7 +214,7 @@ class EventFanout:
         self.relay_lag_seconds: float | None = None
 
     @classmethod
-    def over(cls, reads: UnitOfWorkFactory, **options: Any) -> EventFanout:
+    def over(cls, reads: RelayUnitOfWorkFactory, **options: Any) -> EventFanout:
         """A fan-out reading the outbox through read-only units of work."""
 
         async def read_after(event_id: int, limit: int) -> Sequence[StoredEvent]:

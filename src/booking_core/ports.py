@@ -95,16 +95,11 @@ class BookingQueries(Protocol):
 
 
 class EventOutbox(Protocol):
+    """Where the use cases record what happened (reading the feed back is the relays' business,
+    not the core's: see the adapters' ``EventLog``)."""
+
     async def append(self, event: DomainEvent) -> StoredEvent:
         """Store an event in the current transaction; ids grow in commit order."""
-        ...
-
-    async def after(self, event_id: int, limit: int) -> Sequence[StoredEvent]:
-        """Committed events with a larger id, oldest first."""
-        ...
-
-    async def latest_id(self) -> int:
-        """The largest committed event id (0 when there is none)."""
         ...
 
 

@@ -511,6 +511,26 @@ class TestCreateBookingAppliesTheBookingPolicy:
         assert still_open.status_code == 201, still_open.text
         assert reopened.status_code == 201, reopened.text
 
+    async def test_the_operator_hears_of_bookings_a_new_closed_date_strands(
+        self, client: httpx.AsyncClient, days: WorkingDays, database_url: str
+    ) -> None:
+        day = days.take()
+        booked = await client.post(CREATE_PATH, json=booking_body(day, "15:00"))
+        assert booked.status_code == 201, booked.text
+        booking_id = booked.json()["booking_id"]
+        try:
+            changed = run_booking(
+                ["settings", "set", "--closed-dates", day.isoformat()], database_url
+            )
+        finally:
+            run_booking(["settings", "set", "--closed-dates", "none"], database_url)
+
+        assert f"outside the new rules: booking {booking_id} on {day.isoformat()} at 15:00" in (
+            changed.stderr
+        ), changed.stderr
+        still = await client.post(CREATE_PATH, json=booking_body(day, "15:00"))
+        assert_error(still, 409, "slot_taken", "This time slot is already reserved")
+
 
 class TestCreateBookingRefusesATakenSlot:
     async def test_answers_409_and_creates_nothing_for_the_second_agent(

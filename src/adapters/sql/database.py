@@ -55,9 +55,8 @@ from adapters.sql.statements import EngineStatements
 from adapters.sql.wal_checkpoint import WalCheckpointer
 from booking_core.errors import StorageUnavailable, TransientConflict
 
-__all__ = ["DEFAULT_DATABASE_URL", "SqlDatabase", "SqlUnitOfWork"]
+__all__ = ["SqlDatabase", "SqlUnitOfWork"]
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./booking.db"
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 _POOL_WAIT_SECONDS = 30
 

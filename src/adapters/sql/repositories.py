@@ -322,17 +322,16 @@ def _booking_from_typed_row(row: SqlalchemyRow[Any]) -> Booking:
 
 
 def _customer_from_prefixed_row(row: SqlalchemyRow[Any]) -> Customer:
-    values = row._mapping
     return Customer(
-        id=values["c__id"],
-        phone=values["c__phone"],
-        first_name=values["c__first_name"],
-        last_name=values["c__last_name"],
-        email=values["c__email"],
-        gender=values["c__gender"],
-        country=values["c__country"],
-        is_active=values["c__is_active"],
-        created_at=instant_from_db(values["c__created_at"]),
+        id=row.c__id,
+        phone=row.c__phone,
+        first_name=row.c__first_name,
+        last_name=row.c__last_name,
+        email=row.c__email,
+        gender=row.c__gender,
+        country=row.c__country,
+        is_active=row.c__is_active,
+        created_at=instant_from_db(row.c__created_at),
     )
 
 

@@ -1,8 +1,9 @@
 """``booking settings show|set``: the operator's view of the business settings.
 
-Changes are applied to the active settings with ``attrs.evolve``, so the core's own validation
-(``BusinessSettings.__attrs_post_init__``) decides what is consistent; read and write happen in
-one unit of work, so nothing is saved unless the whole new value is valid.
+Changes go through the core's :class:`UpdateSettings` use case, like the admin API's: the core's
+own validation decides what is consistent, read and write happen in one unit of work (nothing is
+saved unless the whole new value is valid), and the active future bookings the new rules would no
+longer accept are listed on stderr, so the operator can contact those customers.
 """
 
 from __future__ import annotations
@@ -10,16 +11,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-
-import attrs
 
 from adapters.clock import SystemClock
 from adapters.sql.database import SqlDatabase
 from adapters.sql.migrate import migrate
 from booking_core.errors import SettingsMissing
 from booking_core.settings import BusinessSettings
+from booking_core.update_settings import SettingsChanges, SettingsUpdate, UpdateSettings
 from entrypoints.cli.parser import EXIT_OK, UsageError
 from entrypoints.config import AppConfig
 
@@ -59,16 +60,18 @@ def set_settings(args: argparse.Namespace, config: AppConfig) -> int:
     if not changes:
         raise _NothingToChange
 
-    async def change(database: SqlDatabase) -> BusinessSettings:
-        async with database.unit_of_work() as uow:
-            # With no settings yet, start from the defaults a first migration would seed.
-            current = await uow.settings.get_active() or BusinessSettings(timezone=config.timezone)
-            updated = attrs.evolve(current, **changes)
-            await uow.settings.save(updated, now=SystemClock().now())
-            await uow.commit()
-        return updated
+    async def change(database: SqlDatabase) -> SettingsUpdate:
+        update = UpdateSettings(database.unit_of_work, SystemClock())
+        return await update(SettingsChanges(**changes))
 
-    _print(_run(config, change), as_json=args.json)
+    result = _run(config, change)
+    _print(result.settings, as_json=args.json)
+    for booking, customer in result.stranded:
+        print(
+            f"outside the new rules: booking {booking.id} on {booking.booking_date} at "
+            f"{booking.booking_time.strftime('%H:%M')} ({customer.phone})",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from litestar import Litestar
 
 from adapters.clock import SystemClock
-from adapters.fanout import EventFanout
+from adapters.fanout import EventFanout, RelayUnitOfWorkFactory
 from adapters.rate_limit import InMemoryRateCounterStore, RateCounterStore
 from booking_core.cancel_booking import CancelBooking
 from booking_core.check_availability import CheckAvailability
@@ -47,8 +47,8 @@ _log = logging.getLogger(__name__)
 def create_app(
     config: AppConfig,
     *,
-    uow_factory: UnitOfWorkFactory | None = None,
-    read_uow_factory: UnitOfWorkFactory | None = None,
+    uow_factory: RelayUnitOfWorkFactory | None = None,
+    read_uow_factory: RelayUnitOfWorkFactory | None = None,
     clock: Clock | None = None,
     notifier: Notifier | None = None,
     ping: ReadinessCheck | None = None,

@@ -26,12 +26,22 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
+# What tests/packaging installs into throwaway environments, fetched here so the tests themselves
+# reach no network: the wheel's build backend, the core's dependencies, and the two PyPI packages
+# whose import names this project must not shadow.
+WHEELHOUSE := $(VENV)/wheelhouse
+$(WHEELHOUSE)/.complete: requirements.lock pyproject.toml
+	$(BIN)/python -m pip download --quiet -d $(WHEELHOUSE) -c requirements.lock \
+		"setuptools>=69" wheel attrs pendulum entrypoints==0.4
+	$(BIN)/python -m pip download --quiet -d $(WHEELHOUSE) --no-deps adapters==1.3.0
+	touch $@
+
 install: $(STAMP) ## Create .venv if missing and install the locked dependencies and the project
 
 run: install ## Migrate the SQLite database and serve on 127.0.0.1:8000 (HOST=, PORT= to change)
 	$(BIN)/booking serve --host $(HOST) --port $(PORT)
 
-test: install lint typecheck imports ## Lint, type-check, check import rules, then run pytest
+test: install $(WHEELHOUSE)/.complete lint typecheck imports ## Lint, type-check, check import rules, then run pytest
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The load generator and the PostgreSQL server come from Debian; installing them needs root.
@@ -68,7 +78,7 @@ imports: install ## Check the architecture's import rules with import-linter
 # as constraints); `make lock UPGRADE=1` re-resolves everything to the newest allowed versions.
 LOCK_CONSTRAINTS := $(if $(UPGRADE),,$(addprefix -c ,$(wildcard requirements.lock)))
 # Prints the runtime and dev requirements of pyproject.toml, one a line.
-export LOCK_INPUTS := import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print(*p["dependencies"], *p["optional-dependencies"]["dev"], sep="\n")
+export LOCK_INPUTS := import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; x = p["optional-dependencies"]; print(*p["dependencies"], *x["server"], *[r for r in x["postgres"] if not r.startswith(p["name"])], *x["dev"], sep="\n")
 
 lock: ## Re-pin requirements.lock from pyproject.toml in a throwaway venv (UPGRADE=1 to upgrade)
 	@set -e; \

@@ -1,12 +1,12 @@
 """Ceiling: the service's HTTP stack answering the create request with no database work.
 
-Same Litestar app shell and the same direct lane in front of it that serves the create path in
-the service (``entrypoints.http.booking_endpoint.BookingLane``, with nothing configured for
-agent access), same uvicorn with the options ``booking serve`` uses (one worker, access log
-off), same path and method, the body read and decoded the way the real endpoint does (the
-same ``json_object``: msgspec, must be a JSON object), and a ``201`` with a body of the real
-response's shape and size. What the real server does on top of this is the booking itself:
-validation, policy, storage and the outbox, plus the request-id/metrics edge.
+Same Litestar app shell and the same direct lane in front of it that serves the create path in the
+service (``agent_booking.entrypoints.http.booking_endpoint.BookingLane``, with nothing configured
+for agent access), same uvicorn with the options ``booking serve`` uses (one worker, access log
+off), same path and method, the body read and decoded the way the real endpoint does (the same
+``json_object``: msgspec, must be a JSON object), and a ``201`` with a body of the real response's
+shape and size. What the real server does on top of this is the booking itself: validation, policy,
+storage and the outbox, plus the request-id/metrics edge.
 
     python -m bench.ceiling_app --port 8001
 """
@@ -20,11 +20,11 @@ import msgspec
 import uvicorn
 from litestar import Litestar, get
 
-from entrypoints.cli.server import uvicorn_options
-from entrypoints.config import AppConfig
-from entrypoints.connection_limits import ConnectionLimits
-from entrypoints.http.agent_access import AgentAccess
-from entrypoints.http.booking_endpoint import Answer, BookingLane, json_object
+from agent_booking.entrypoints.cli.server import uvicorn_options
+from agent_booking.entrypoints.config import AppConfig
+from agent_booking.entrypoints.connection_limits import ConnectionLimits
+from agent_booking.entrypoints.http.agent_access import AgentAccess
+from agent_booking.entrypoints.http.booking_endpoint import Answer, BookingLane, json_object
 
 __all__ = ["create_app"]
 
@@ -87,7 +87,7 @@ def create_app() -> Litestar:
         cors_enabled=False,
     )
     gc.collect()
-    gc.freeze()  # as entrypoints.asgi does for the service
+    gc.freeze()  # as agent_booking.entrypoints.asgi does for the service
     return app
 
 

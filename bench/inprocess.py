@@ -2,15 +2,16 @@
 
     python -m bench.inprocess [--bookings 8000] [--concurrency 32]
 
-Builds the service exactly as ``booking serve`` does (``entrypoints.asgi.app_from_env``) on a
-fresh SQLite file with the benchmark's settings and known-phone pool (``bench.seed``), runs its
-lifespan, and drives ``POST /api/agent/booking/create/`` with ``--concurrency`` tasks on one
-event loop (uvloop): the same bodies as ``create.lua``. What it leaves out is uvicorn, the
-sockets and the client, so its figure is the service's own cost per booking; comparing two
-source trees (``PYTHONPATH=other/src``) in alternating runs is how docs/performance.md's
-second round was measured on a noisy machine. Run it pinned (``taskset -c 0``) for stable
-figures. It prints CPU µs per booking (the whole process, and its main thread), bookings per
-second and latency percentiles, and exits non-zero if any request was not a 201.
+Builds the service exactly as ``booking serve`` does
+(``agent_booking.entrypoints.asgi.app_from_env``) on a fresh SQLite file with the benchmark's
+settings and known-phone pool (``bench.seed``), runs its lifespan, and drives ``POST
+/api/agent/booking/create/`` with ``--concurrency`` tasks on one event loop (uvloop): the same
+bodies as ``create.lua``. What it leaves out is uvicorn, the sockets and the client, so its figure
+is the service's own cost per booking; comparing two source trees (``PYTHONPATH=other/src``) in
+alternating runs is how docs/performance.md's second round was measured on a noisy machine. Run it
+pinned (``taskset -c 0``) for stable figures. It prints CPU µs per booking (the whole process, and
+its main thread), bookings per second and latency percentiles, and exits non-zero if any request was
+not a 201.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def _scope(body: bytes) -> dict[str, Any]:
 
 
 async def _run(bookings: int, concurrency: int) -> int:
-    from entrypoints.asgi import app_from_env  # noqa: PLC0415 - after the environment is set
+    from agent_booking.entrypoints.asgi import app_from_env  # noqa: PLC0415 - after the environment is set
 
     app = app_from_env()
     first_day = day0()

@@ -10,7 +10,7 @@ pools' own cost:
 * ``sqlalchemy``: SQLAlchemy's pool with the idle ping (which the service keeps for its listings
   and counters), the unit on ``(await connection.get_raw_connection()).driver_connection``;
 * ``asyncpg``: an asyncpg pool of its own (the service's units of work,
-  ``adapters.sql.postgres_pool``).
+  ``agent_booking.adapters.sql.postgres_pool``).
 
 Run it pinned (``taskset -c 0``); docs/performance.md has the figures and the decision.
 """
@@ -26,7 +26,7 @@ import asyncpg
 import uvloop
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from adapters.sql.idle_ping import ping_idle_connections
+from agent_booking.adapters.sql.idle_ping import ping_idle_connections
 from tests.support.postgres import PostgresCluster
 
 Unit = Callable[[], Awaitable[None]]

@@ -155,10 +155,21 @@ class Bench:
             env["PYTHONPATH"] = str(Path(self.options.src).resolve())
         return env
 
+    def booking_command(self) -> list[str]:
+        """The ``booking`` CLI of the tree under test: a BENCH_SRC tree from before the
+        ``agent_booking`` package name has its CLI at ``entrypoints.cli``."""
+        if self.options.src and not (Path(self.options.src) / "agent_booking").is_dir():
+            return [
+                sys.executable,
+                "-c",
+                "import sys; from entrypoints.cli import main; sys.exit(main())",
+            ]
+        return [str(Path(sys.executable).parent / "booking")]
+
     def booking_server(self, database_url: str, name: str, *, workers: int = 1) -> Server:
         port = free_port()
         command = [
-            str(Path(sys.executable).parent / "booking"),
+            *self.booking_command(),
             "serve",
             "--host",
             "127.0.0.1",

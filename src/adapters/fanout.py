@@ -21,8 +21,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from booking_core.events import StoredEvent
-from booking_core.ports import EventOutbox, UnitOfWork
+from agent_booking.core.events import StoredEvent
+from agent_booking.core.ports import EventOutbox, UnitOfWork
 
 __all__ = [
     "EventFanout",

@@ -15,12 +15,18 @@ from typing import Self
 import attrs
 import pendulum
 
-from booking_core.entities import Booking, BookingStatus, Customer, CustomerProfile, NewBooking
-from booking_core.errors import SlotTaken
-from booking_core.events import DomainEvent, JsonObject, StoredEvent
-from booking_core.ports import ClaimOutcome, IdempotencyClaim
-from booking_core.queries import BookingPage, BookingQuery
-from booking_core.settings import BusinessSettings
+from agent_booking.core.entities import (
+    Booking,
+    BookingStatus,
+    Customer,
+    CustomerProfile,
+    NewBooking,
+)
+from agent_booking.core.errors import SlotTaken
+from agent_booking.core.events import DomainEvent, JsonObject, StoredEvent
+from agent_booking.core.ports import ClaimOutcome, IdempotencyClaim
+from agent_booking.core.queries import BookingPage, BookingQuery
+from agent_booking.core.settings import BusinessSettings
 
 __all__ = [
     "InMemoryNotifier",

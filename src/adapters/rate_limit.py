@@ -9,7 +9,7 @@ client can spend one window's allowance at its very end and the next one's at th
 
 :class:`InMemoryRateCounterStore` keeps the counters in this process: right for the embedded
 SQLite set-up, which is one process. Several processes need a shared store
-(``adapters.sql.rate_limit.SqlRateCounterStore``), or each would allow the full limit.
+(``agent_booking.adapters.sql.rate_limit.SqlRateCounterStore``), or each would allow the full limit.
 """
 
 from __future__ import annotations

@@ -3,13 +3,13 @@
 Import what you need from here; adapters (storage, notification) are supplied by the caller.
 """
 
-from booking_core.check_availability import AvailabilityQuery, CheckAvailability
-from booking_core.create_agent_booking import (
+from agent_booking.core.check_availability import AvailabilityQuery, CheckAvailability
+from agent_booking.core.create_agent_booking import (
     AgentBookingResult,
     CreateAgentBooking,
     IdempotentSuccess,
 )
-from booking_core.entities import (
+from agent_booking.core.entities import (
     ACTIVE_STATUSES,
     OPEN_STATUSES,
     Booking,
@@ -18,7 +18,7 @@ from booking_core.entities import (
     CustomerProfile,
     NewBooking,
 )
-from booking_core.errors import (
+from agent_booking.core.errors import (
     BeyondHorizon,
     BookingError,
     BookingInPast,
@@ -40,11 +40,11 @@ from booking_core.errors import (
     StorageUnavailable,
     TransientConflict,
 )
-from booking_core.events import BOOKING_CANCELLED, BOOKING_CREATED, DomainEvent, StoredEvent
-from booking_core.parsing import DateOrder, parse_date, parse_time
-from booking_core.passwords import UNUSABLE_PASSWORD, hash_password, verify_password
-from booking_core.policy import SlotPolicy
-from booking_core.ports import (
+from agent_booking.core.events import BOOKING_CANCELLED, BOOKING_CREATED, DomainEvent, StoredEvent
+from agent_booking.core.parsing import DateOrder, parse_date, parse_time
+from agent_booking.core.passwords import UNUSABLE_PASSWORD, hash_password, verify_password
+from agent_booking.core.policy import SlotPolicy
+from agent_booking.core.ports import (
     BookingRepository,
     Clock,
     CustomerRepository,
@@ -54,9 +54,9 @@ from booking_core.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from booking_core.request import BookingRequest, normalize_phone
-from booking_core.settings import BusinessSettings, parse_closed_dates, parse_off_days
-from booking_core.update_settings import SettingsChanges, UpdateSettings
+from agent_booking.core.request import BookingRequest, normalize_phone
+from agent_booking.core.settings import BusinessSettings, parse_closed_dates, parse_off_days
+from agent_booking.core.update_settings import SettingsChanges, UpdateSettings
 
 __all__ = [
     "ACTIVE_STATUSES",

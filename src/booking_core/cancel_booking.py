@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from booking_core.entities import Booking, Customer
-from booking_core.errors import BookingNotFound
-from booking_core.events import BOOKING_CANCELLED, DomainEvent, StoredEvent, booking_event_payload
-from booking_core.ports import Clock, Notifier, UnitOfWorkFactory
+from agent_booking.core.entities import Booking, Customer
+from agent_booking.core.errors import BookingNotFound
+from agent_booking.core.events import (
+    BOOKING_CANCELLED,
+    DomainEvent,
+    StoredEvent,
+    booking_event_payload,
+)
+from agent_booking.core.ports import Clock, Notifier, UnitOfWorkFactory
 
 __all__ = ["CancelBooking", "CancelledBooking"]
 

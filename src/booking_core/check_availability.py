@@ -9,11 +9,11 @@ from __future__ import annotations
 import pendulum
 from attrs import frozen
 
-from booking_core.errors import InvalidField, MissingField, SettingsMissing
-from booking_core.parsing import DateOrder, parse_date
-from booking_core.policy import SlotPolicy
-from booking_core.ports import Clock, UnitOfWorkFactory
-from booking_core.settings import BusinessSettings
+from agent_booking.core.errors import InvalidField, MissingField, SettingsMissing
+from agent_booking.core.parsing import DateOrder, parse_date
+from agent_booking.core.policy import SlotPolicy
+from agent_booking.core.ports import Clock, UnitOfWorkFactory
+from agent_booking.core.settings import BusinessSettings
 
 __all__ = [
     "MAX_AVAILABILITY_DAYS",

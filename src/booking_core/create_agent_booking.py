@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from attrs import frozen
 
-from booking_core.entities import Booking, Customer, NewBooking
-from booking_core.errors import (
+from agent_booking.core.entities import Booking, Customer, NewBooking
+from agent_booking.core.errors import (
     NotASlotStart,
     OutsideWorkingHours,
     SettingsMissing,
@@ -21,7 +21,7 @@ from booking_core.errors import (
     SlotTaken,
     TransientConflict,
 )
-from booking_core.events import (
+from agent_booking.core.events import (
     BOOKING_CREATED,
     DomainEvent,
     JsonObject,
@@ -29,11 +29,11 @@ from booking_core.events import (
     booking_event_payload,
     format_time,
 )
-from booking_core.instants import as_utc
-from booking_core.passwords import UNUSABLE_PASSWORD
-from booking_core.policy import ALTERNATIVE_SEARCH_DAYS, SlotPolicy
-from booking_core.ports import Clock, Notifier, UnitOfWorkFactory
-from booking_core.request import BookingRequest
+from agent_booking.core.instants import as_utc
+from agent_booking.core.passwords import UNUSABLE_PASSWORD
+from agent_booking.core.policy import ALTERNATIVE_SEARCH_DAYS, SlotPolicy
+from agent_booking.core.ports import Clock, Notifier, UnitOfWorkFactory
+from agent_booking.core.request import BookingRequest
 
 __all__ = [
     "TRANSIENT_ATTEMPTS",
@@ -95,11 +95,11 @@ class CreateAgentBooking:
     async def __call__(
         self, request: BookingRequest, *, idempotency: IdempotentSuccess | None = None
     ) -> AgentBookingResult:
-        """Book ``request``; raise a :class:`~booking_core.errors.BookingError` if refused.
+        """Book ``request``; raise a :class:`~agent_booking.core.errors.BookingError` if refused.
 
         Build ``request`` with :meth:`BookingRequest.from_mapping` from a raw body (the
         validation messages are the core's), or with its constructor from typed values. With
-        ``idempotency`` (a key already claimed, see :mod:`booking_core.idempotency`), the
+        ``idempotency`` (a key already claimed, see :mod:`agent_booking.core.idempotency`), the
         success is recorded under the key in the booking's transaction.
         """
         for attempt in range(1, TRANSIENT_ATTEMPTS + 1):

@@ -8,7 +8,7 @@ import attrs
 import pendulum
 from attrs import frozen
 
-from booking_core.errors import BookingNotActive
+from agent_booking.core.errors import BookingNotActive
 
 __all__ = [
     "ACTIVE_STATUSES",

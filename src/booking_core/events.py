@@ -2,7 +2,7 @@
 
 Events are written to an outbox in the same transaction as the booking they describe, so their
 payload is built here, from committed-to-be entities, in the spec's WebSocket message format.
-(HTTP answers are the HTTP layer's: ``entrypoints.http.presenters``.)
+(HTTP answers are the HTTP layer's: ``agent_booking.entrypoints.http.presenters``.)
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 import pendulum
 from attrs import frozen
 
-from booking_core.entities import Booking, Customer
-from booking_core.instants import as_utc
+from agent_booking.core.entities import Booking, Customer
+from agent_booking.core.instants import as_utc
 
 __all__ = [
     "BOOKING_CANCELLED",

@@ -16,13 +16,13 @@ import hashlib
 import json
 import re
 
-from booking_core.errors import (
+from agent_booking.core.errors import (
     IdempotencyKeyReused,
     IdempotencyRequestInProgress,
     InvalidIdempotencyKey,
 )
-from booking_core.events import JsonObject
-from booking_core.ports import ClaimOutcome, Clock, IdempotencyClaim, UnitOfWorkFactory
+from agent_booking.core.events import JsonObject
+from agent_booking.core.ports import ClaimOutcome, Clock, IdempotencyClaim, UnitOfWorkFactory
 
 __all__ = ["ClaimOutcome", "IdempotencyClaim", "IdempotencyKeys", "request_fingerprint"]
 

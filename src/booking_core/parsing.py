@@ -13,7 +13,7 @@ import re
 
 import pendulum
 
-from booking_core.errors import InvalidDate, InvalidTime
+from agent_booking.core.errors import InvalidDate, InvalidTime
 
 __all__ = ["DateOrder", "parse_date", "parse_time"]
 

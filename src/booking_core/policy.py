@@ -12,7 +12,7 @@ from collections.abc import Set
 import pendulum
 from attrs import frozen
 
-from booking_core.errors import (
+from agent_booking.core.errors import (
     BeyondHorizon,
     BookingInPast,
     ClosedDate,
@@ -20,8 +20,8 @@ from booking_core.errors import (
     OffDay,
     OutsideWorkingHours,
 )
-from booking_core.instants import as_utc, in_zone, local_datetime
-from booking_core.settings import BusinessSettings
+from agent_booking.core.instants import as_utc, in_zone, local_datetime
+from agent_booking.core.settings import BusinessSettings
 
 __all__ = ["ALTERNATIVE_SEARCH_DAYS", "SlotPolicy"]
 

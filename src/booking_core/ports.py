@@ -14,10 +14,16 @@ from typing import Protocol, Self
 import pendulum
 from attrs import frozen
 
-from booking_core.entities import Booking, BookingStatus, Customer, CustomerProfile, NewBooking
-from booking_core.events import DomainEvent, JsonObject, StoredEvent
-from booking_core.queries import BookingPage, BookingQuery
-from booking_core.settings import BusinessSettings
+from agent_booking.core.entities import (
+    Booking,
+    BookingStatus,
+    Customer,
+    CustomerProfile,
+    NewBooking,
+)
+from agent_booking.core.events import DomainEvent, JsonObject, StoredEvent
+from agent_booking.core.queries import BookingPage, BookingQuery
+from agent_booking.core.settings import BusinessSettings
 
 __all__ = [
     "BookingQueries",
@@ -69,7 +75,8 @@ class BookingRepository(Protocol):
         ...
 
     async def add(self, booking: NewBooking) -> Booking:
-        """Store a booking; raise :class:`~booking_core.errors.SlotTaken` if storage refuses it
+        """Store a booking; raise :class:`~agent_booking.core.errors.SlotTaken` if storage refuses
+        it
         because the slot is held by another active booking (the storage decides races)."""
         ...
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pendulum
 from attrs import field, frozen
 
-from booking_core.entities import Booking, BookingStatus, Customer
+from agent_booking.core.entities import Booking, BookingStatus, Customer
 
 __all__ = ["MAX_PAGE_SIZE", "BookingPage", "BookingQuery"]
 

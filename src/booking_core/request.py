@@ -13,9 +13,9 @@ from collections.abc import Mapping
 import pendulum
 from attrs import frozen
 
-from booking_core.entities import OPEN_STATUSES, BookingStatus, CustomerProfile
-from booking_core.errors import InvalidField, InvalidRequestBody, MissingField
-from booking_core.parsing import DateOrder, parse_date, parse_time
+from agent_booking.core.entities import OPEN_STATUSES, BookingStatus, CustomerProfile
+from agent_booking.core.errors import InvalidField, InvalidRequestBody, MissingField
+from agent_booking.core.parsing import DateOrder, parse_date, parse_time
 
 __all__ = ["FIELDS", "REQUIRED_FIELDS", "BookingRequest", "normalize_phone"]
 

@@ -16,7 +16,7 @@ from functools import cached_property
 import pendulum
 from attrs import field, frozen
 
-from booking_core.errors import InvalidSettings
+from agent_booking.core.errors import InvalidSettings
 
 __all__ = [
     "WEEKDAY_NAMES",

@@ -12,13 +12,13 @@ import attrs
 import pendulum
 from attrs import frozen
 
-from booking_core.entities import OPEN_STATUSES, Booking, Customer
-from booking_core.errors import InvalidSettings, InvalidTime, SettingsMissing
-from booking_core.parsing import parse_time
-from booking_core.policy import SlotPolicy
-from booking_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from booking_core.queries import BookingQuery
-from booking_core.settings import BusinessSettings, parse_closed_dates, parse_off_days
+from agent_booking.core.entities import OPEN_STATUSES, Booking, Customer
+from agent_booking.core.errors import InvalidSettings, InvalidTime, SettingsMissing
+from agent_booking.core.parsing import parse_time
+from agent_booking.core.policy import SlotPolicy
+from agent_booking.core.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from agent_booking.core.queries import BookingQuery
+from agent_booking.core.settings import BusinessSettings, parse_closed_dates, parse_off_days
 
 __all__ = ["SettingsChanges", "SettingsUpdate", "UpdateSettings"]
 

@@ -1,10 +1,12 @@
-"""The ASGI entry point for uvicorn: ``uvicorn entrypoints.asgi:app_from_env --factory``.
+"""The ASGI entry point for uvicorn.
+
+``uvicorn agent_booking.entrypoints.asgi:app_from_env --factory`` serves it.
 
 A factory rather than a module-level ``app`` so that importing this module builds nothing:
 each worker process reads the environment and composes its own app when uvicorn asks for it.
 Unlike ``booking serve``, this does not migrate the database (run ``booking migrate`` first),
 nor does it bring the connection limits, which are uvicorn options (``http=``,
-``limit_concurrency``): take them from ``entrypoints.cli.server.uvicorn_options``.
+``limit_concurrency``): take them from ``agent_booking.entrypoints.cli.server.uvicorn_options``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import gc
 
 from litestar import Litestar
 
-from entrypoints.config import AppConfig
-from entrypoints.http import create_app
+from agent_booking.entrypoints.config import AppConfig
+from agent_booking.entrypoints.http import create_app
 
 __all__ = ["app_from_env"]
 

@@ -61,9 +61,9 @@ from urllib.parse import urlsplit
 
 from attrs import field, frozen
 
-from adapters.rate_limit import RateLimit
-from booking_core.parsing import DateOrder
-from booking_core.settings import is_iana_timezone
+from agent_booking.adapters.rate_limit import RateLimit
+from agent_booking.core.parsing import DateOrder
+from agent_booking.core.settings import is_iana_timezone
 
 __all__ = ["DEFAULT_DATABASE_URL", "AppConfig", "ConfigError"]
 

@@ -53,8 +53,8 @@ from typing import Any
 from attrs import frozen
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from entrypoints.config import AppConfig
-from entrypoints.http.errors import framework_error_body
+from agent_booking.entrypoints.config import AppConfig
+from agent_booking.entrypoints.http.errors import framework_error_body
 
 __all__ = ["ConnectionLimits", "LimitedHttpToolsProtocol", "uvicorn_limit_concurrency"]
 

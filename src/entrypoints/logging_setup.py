@@ -2,9 +2,10 @@
 
 The same dictionary is applied by the CLI and handed to uvicorn as its ``log_config``, so the
 server's own loggers and ours share one format (a JSON object per line, see
-:mod:`entrypoints.structured_logging`) and level, and every worker process uvicorn spawns
-configures itself identically. The access log is ours (``entrypoints.http.access``, written by
-the HTTP edge with the request id and duration); ``booking serve`` turns uvicorn's off.
+:mod:`agent_booking.entrypoints.structured_logging`) and level, and every worker process uvicorn
+spawns configures itself identically. The access log is ours
+(``agent_booking.entrypoints.http.access``, written by the HTTP edge with the request id and
+duration); ``booking serve`` turns uvicorn's off.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any
 
 __all__ = ["configure_logging", "logging_config"]
 
-_JSON_FORMATTER = "entrypoints.structured_logging.JsonFormatter"
-#: Written by the HTTP edge (entrypoints.http.request_edge), one record per request.
+_JSON_FORMATTER = "agent_booking.entrypoints.structured_logging.JsonFormatter"
+#: Written by the HTTP edge (agent_booking.entrypoints.http.request_edge), one record per request.
 _ACCESS_LOGGER = "entrypoints.http.access"
 
 

@@ -23,7 +23,7 @@ from urllib.parse import unquote_plus
 
 __all__ = ["REQUEST_ID", "JsonFormatter", "redact"]
 
-#: The current request's id (set by ``entrypoints.http.request_edge``), or None.
+#: The current request's id (set by ``agent_booking.entrypoints.http.request_edge``), or None.
 REQUEST_ID: ContextVar[str | None] = ContextVar("booking_request_id", default=None)
 
 _REDACTED = "[redacted]"

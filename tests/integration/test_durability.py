@@ -35,7 +35,7 @@ import asyncpg
 import httpx
 import pytest
 
-from adapters.sql import migrate
+from agent_booking.adapters.sql import migrate
 from tests.integration.direct_sql import count_rows, run_sql
 from tests.integration.endpoint import (
     CREATE_PATH,

@@ -21,12 +21,12 @@ import attrs
 import pendulum
 import pytest
 
-from adapters.sql.database import SqlDatabase, SqlUnitOfWork
-from adapters.sql.migrate import migrate
-from booking_core.entities import BookingStatus, CustomerProfile, NewBooking
-from booking_core.errors import SlotTaken, StorageUnavailable
-from booking_core.events import DomainEvent
-from booking_core.queries import BookingQuery
+from agent_booking.adapters.sql.database import SqlDatabase, SqlUnitOfWork
+from agent_booking.adapters.sql.migrate import migrate
+from agent_booking.core.entities import BookingStatus, CustomerProfile, NewBooking
+from agent_booking.core.errors import SlotTaken, StorageUnavailable
+from agent_booking.core.events import DomainEvent
+from agent_booking.core.queries import BookingQuery
 from tests.integration.conftest import SQLITE, engine_of
 from tests.integration.direct_sql import count_rows, run_sql, terminate_backend
 

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from booking_core.passwords import verify_password
+from agent_booking.core.passwords import verify_password
 from tests.integration.direct_sql import run_sql
 from tests.integration.endpoint import CREATE_PATH, assert_created, booking_body
 from tests.integration.working_days import SLOT_TIMES, WorkingDays

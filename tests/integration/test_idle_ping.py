@@ -1,8 +1,8 @@
 """PostgreSQL pool connections that sat idle are checked or closed before they are used again.
 
-SQLAlchemy's pool (listings, readiness, rate-limit counters) pings them; the units of work's
-asyncpg pool (adapters.sql.postgres_pool) closes them instead, bounds the wait for a connection,
-and replaces a lost one.
+SQLAlchemy's pool (listings, readiness, rate-limit counters) pings them; the units of work's asyncpg
+pool (agent_booking.adapters.sql.postgres_pool) closes them instead, bounds the wait for a
+connection, and replaces a lost one.
 
 SQLAlchemy's pool: a connection whose server process died while it waited in the pool is
 replaced before anyone uses it, once it has been idle past the threshold; a connection back in
@@ -20,9 +20,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from adapters.sql.idle_ping import ping_idle_connections
-from adapters.sql.postgres_pool import PostgresPool
-from booking_core.errors import StorageUnavailable
+from agent_booking.adapters.sql.idle_ping import ping_idle_connections
+from agent_booking.adapters.sql.postgres_pool import PostgresPool
+from agent_booking.core.errors import StorageUnavailable
 from tests.integration.direct_sql import run_sql, terminate_backend
 
 pytestmark = pytest.mark.postgres

@@ -43,9 +43,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from booking_core.idempotency import request_fingerprint
-from entrypoints.config import AppConfig
-from entrypoints.http.app import create_app
+from agent_booking.core.idempotency import request_fingerprint
+from agent_booking.entrypoints.config import AppConfig
+from agent_booking.entrypoints.http.app import create_app
 from tests.integration.endpoint import CREATE_PATH, booking_body, unique_phone
 from tests.integration.working_days import WorkingDays, today_utc
 from tests.support.server import ADMIN_TOKEN, ServerProcess

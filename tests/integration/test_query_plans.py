@@ -1,11 +1,11 @@
 """The queries for active bookings use the active-slot index, on both engines.
 
-A partial index serves a query only when the query's condition implies the index's. With the
-status as a bound parameter (``status <> ?``, ``status IN (?, ?, ?)``) neither engine can prove
-that: SQLite scanned the whole table for the alternatives' range query (a million rows at
-scale) and re-planned the slot check on every execution; a PostgreSQL generic plan cannot use
-the index at all. So these plans are asserted, for the statements' SQL text as each engine
-runs it (adapters.sql.sqlite_statements, adapters.sql.postgres_statements).
+A partial index serves a query only when the query's condition implies the index's. With the status
+as a bound parameter (``status <> ?``, ``status IN (?, ?, ?)``) neither engine can prove that:
+SQLite scanned the whole table for the alternatives' range query (a million rows at scale) and
+re-planned the slot check on every execution; a PostgreSQL generic plan cannot use the index at all.
+So these plans are asserted, for the statements' SQL text as each engine runs it
+(agent_booking.adapters.sql.sqlite_statements, agent_booking.adapters.sql.postgres_statements).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from adapters.sql import tables
-from adapters.sql.postgres_statements import POSTGRES as POSTGRES_SQL
-from adapters.sql.sqlite_statements import SQLITE as SQLITE_SQL
-from booking_core.entities import ACTIVE_STATUSES, BookingStatus
+from agent_booking.adapters.sql import tables
+from agent_booking.adapters.sql.postgres_statements import POSTGRES as POSTGRES_SQL
+from agent_booking.adapters.sql.sqlite_statements import SQLITE as SQLITE_SQL
+from agent_booking.core.entities import ACTIVE_STATUSES, BookingStatus
 from tests.integration.conftest import POSTGRES, SQLITE, engine_of
 from tests.integration.direct_sql import run_sql
 from tests.support.server import run_booking

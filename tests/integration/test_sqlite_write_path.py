@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sql.group_commit import GroupCommit, WriteTurn
-from adapters.sql.sqlite_writer import SqliteWriter
+from agent_booking.adapters.sql.group_commit import GroupCommit, WriteTurn
+from agent_booking.adapters.sql.sqlite_writer import SqliteWriter
 
 #: How long another process holds SQLite's write lock in the lock tests.
 HOLD_SECONDS = 0.3

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.clock import FixedClock
-from adapters.memory import InMemoryNotifier, InMemoryStore
-from booking_core import BusinessSettings, CreateAgentBooking
+from agent_booking.adapters.clock import FixedClock
+from agent_booking.adapters.memory import InMemoryNotifier, InMemoryStore
+from agent_booking.core import BusinessSettings, CreateAgentBooking
 from tests.unit.builders import NOW
 from tests.unit.driving import CreateFromBody
 

@@ -2,7 +2,7 @@
 
 The use cases take typed commands; most tests read best written with the bodies and queries an
 agent or admin sends, so these subclasses parse them with the core's own parsers first (the
-same calls ``entrypoints.http`` makes) and render results with the HTTP presenters.
+same calls ``agent_booking.entrypoints.http`` makes) and render results with the HTTP presenters.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from typing import Any
 
 import msgspec
 
-from booking_core import AgentBookingResult, CreateAgentBooking, DateOrder
-from booking_core.check_availability import Availability, AvailabilityQuery, CheckAvailability
-from booking_core.create_agent_booking import IdempotentSuccess
-from booking_core.ports import Clock, Notifier, UnitOfWorkFactory
-from booking_core.request import BookingRequest
-from booking_core.settings import BusinessSettings
-from booking_core.update_settings import SettingsChanges, SettingsUpdate, UpdateSettings
-from entrypoints.http.presenters import (
+from agent_booking.core import AgentBookingResult, CreateAgentBooking, DateOrder
+from agent_booking.core.check_availability import Availability, AvailabilityQuery, CheckAvailability
+from agent_booking.core.create_agent_booking import IdempotentSuccess
+from agent_booking.core.ports import Clock, Notifier, UnitOfWorkFactory
+from agent_booking.core.request import BookingRequest
+from agent_booking.core.settings import BusinessSettings
+from agent_booking.core.update_settings import SettingsChanges, SettingsUpdate, UpdateSettings
+from agent_booking.entrypoints.http.presenters import (
     availability_view,
     booking_created,
     created_outcome,

@@ -12,10 +12,10 @@ from typing import Self
 
 import pendulum
 
-from adapters.memory import InMemoryStore, InMemoryUnitOfWork
-from booking_core import Customer, CustomerProfile, CustomerRepository, StorageUnavailable
-from booking_core.events import StoredEvent
-from booking_core.settings import BusinessSettings
+from agent_booking.adapters.memory import InMemoryStore, InMemoryUnitOfWork
+from agent_booking.core import Customer, CustomerProfile, CustomerRepository, StorageUnavailable
+from agent_booking.core.events import StoredEvent
+from agent_booking.core.settings import BusinessSettings
 
 __all__ = [
     "CommitCheckingNotifier",

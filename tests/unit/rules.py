@@ -1,4 +1,4 @@
-"""DESIGN.md's slot rules, written again independently of ``booking_core.policy``.
+"""DESIGN.md's slot rules, written again independently of ``agent_booking.core.policy``.
 
 Property tests compare the core against this statement of the rules. It uses only the standard
 library (``zoneinfo``), so a mistake in how the core uses pendulum cannot hide in both.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 from zoneinfo import ZoneInfo
 
-from booking_core import (
+from agent_booking.core import (
     BeyondHorizon,
     BookingError,
     BookingInPast,

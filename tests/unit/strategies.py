@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import pendulum
 from hypothesis import strategies as st
 
-from booking_core import BusinessSettings
+from agent_booking.core import BusinessSettings
 
 __all__ = [
     "DATE_FORMATS",

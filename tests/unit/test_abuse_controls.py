@@ -8,11 +8,15 @@ import logging
 
 import pytest
 
-from adapters.rate_limit import FixedWindowRateLimiter, InMemoryRateCounterStore, RateLimit
-from entrypoints.config import AppConfig, ConfigError
-from entrypoints.http.client_identity import bucket_key, client_address, is_known_key
-from entrypoints.http.content_type import is_json_media_type
-from entrypoints.structured_logging import REQUEST_ID, JsonFormatter
+from agent_booking.adapters.rate_limit import (
+    FixedWindowRateLimiter,
+    InMemoryRateCounterStore,
+    RateLimit,
+)
+from agent_booking.entrypoints.config import AppConfig, ConfigError
+from agent_booking.entrypoints.http.client_identity import bucket_key, client_address, is_known_key
+from agent_booking.entrypoints.http.content_type import is_json_media_type
+from agent_booking.entrypoints.structured_logging import REQUEST_ID, JsonFormatter
 
 PROXY = ipaddress.ip_network("10.0.0.0/8")
 

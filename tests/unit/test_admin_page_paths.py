@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import pytest
 from litestar.testing import TestClient
 
-from adapters.memory import InMemoryStore
-from booking_core import BusinessSettings
-from entrypoints.config import AppConfig
-from entrypoints.http.app import create_app
+from agent_booking.adapters.memory import InMemoryStore
+from agent_booking.core import BusinessSettings
+from agent_booking.entrypoints.config import AppConfig
+from agent_booking.entrypoints.http.app import create_app
 
 
 @pytest.fixture(scope="module")

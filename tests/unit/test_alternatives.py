@@ -11,9 +11,9 @@ from __future__ import annotations
 import pendulum
 import pytest
 
-from adapters.clock import FixedClock
-from adapters.memory import InMemoryNotifier, InMemoryStore
-from booking_core import (
+from agent_booking.adapters.clock import FixedClock
+from agent_booking.adapters.memory import InMemoryNotifier, InMemoryStore
+from agent_booking.core import (
     BeyondHorizon,
     BookingError,
     BookingInPast,
@@ -27,7 +27,7 @@ from booking_core import (
     SlotPolicy,
     SlotTaken,
 )
-from booking_core.errors import SlotSuggestion
+from agent_booking.core.errors import SlotSuggestion
 from tests.unit.builders import NEXT_SUNDAY, NOW, TODAY, TOMORROW, basic_body
 from tests.unit.driving import CreateFromBody
 

@@ -1,4 +1,4 @@
-"""What agents are told is bookable (booking_core.check_availability.CheckAvailability).
+"""What agents are told is bookable (agent_booking.core.check_availability.CheckAvailability).
 
 The clock stands still on Wednesday 2026-11-25 at 10:00 UTC (``builders.NOW``); the settings are
 the seeded ones (12:00-17:00, hourly, Sundays off, UTC, 365 days ahead) unless a class says
@@ -12,9 +12,9 @@ from typing import Any
 import pendulum
 import pytest
 
-from adapters.clock import FixedClock
-from adapters.memory import InMemoryStore
-from booking_core import (
+from agent_booking.adapters.clock import FixedClock
+from agent_booking.adapters.memory import InMemoryStore
+from agent_booking.core import (
     BookingStatus,
     BusinessSettings,
     CreateAgentBooking,
@@ -25,7 +25,7 @@ from booking_core import (
     SettingsMissing,
     SlotTaken,
 )
-from booking_core.check_availability import (
+from agent_booking.core.check_availability import (
     MAX_AVAILABILITY_DAYS,
     CheckAvailability,
     DayAvailability,

@@ -27,9 +27,9 @@ from hypothesis import HealthCheck, Phase, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from adapters.clock import FixedClock
-from adapters.memory import InMemoryNotifier, InMemoryStore
-from booking_core import (
+from agent_booking.adapters.clock import FixedClock
+from agent_booking.adapters.memory import InMemoryNotifier, InMemoryStore
+from agent_booking.core import (
     BOOKING_CANCELLED,
     AgentBookingResult,
     Booking,
@@ -39,9 +39,9 @@ from booking_core import (
     BusinessSettings,
     SlotTaken,
 )
-from booking_core.cancel_booking import CancelBooking
-from booking_core.check_availability import DayAvailability
-from booking_core.errors import BookingNotActive
+from agent_booking.core.cancel_booking import CancelBooking
+from agent_booking.core.check_availability import DayAvailability
+from agent_booking.core.errors import BookingNotActive
 from tests.unit.builders import NOW, TODAY
 from tests.unit.driving import AvailabilityFromQuery, CreateFromBody
 from tests.unit.rules import UNDECIDED, instants_of, verdict

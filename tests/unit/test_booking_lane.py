@@ -1,9 +1,9 @@
 """The create endpoint's two ways in answer alike: the direct lane and Litestar's route.
 
-With CORS configured, a request carrying ``Origin`` goes through Litestar (its CORS middleware
-must see it) and any other through :class:`~entrypoints.http.booking_endpoint.BookingLane`.
-Both call the same :class:`~entrypoints.http.booking_endpoint.BookingEndpoint`, so every
-outcome (success, each kind of refusal, framework errors the lane renders itself) must come
+With CORS configured, a request carrying ``Origin`` goes through Litestar (its CORS middleware must
+see it) and any other through :class:`~agent_booking.entrypoints.http.booking_endpoint.BookingLane`.
+Both call the same :class:`~agent_booking.entrypoints.http.booking_endpoint.BookingEndpoint`, so
+every outcome (success, each kind of refusal, framework errors the lane renders itself) must come
 back with the same status, headers that matter and body, apart from the ids a new booking gets.
 """
 
@@ -18,12 +18,12 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from adapters.clock import FixedClock
-from adapters.memory import InMemoryNotifier, InMemoryStore
-from booking_core import BusinessSettings
-from booking_core.request import BookingRequest
-from entrypoints.config import AppConfig
-from entrypoints.http.app import create_app
+from agent_booking.adapters.clock import FixedClock
+from agent_booking.adapters.memory import InMemoryNotifier, InMemoryStore
+from agent_booking.core import BusinessSettings
+from agent_booking.core.request import BookingRequest
+from agent_booking.entrypoints.config import AppConfig
+from agent_booking.entrypoints.http.app import create_app
 from tests.unit.builders import NOW, basic_body
 
 ORIGIN = "https://dashboard.example"

@@ -30,9 +30,9 @@ from hypothesis.stateful import (
     rule,
 )
 
-from adapters.clock import FixedClock
-from adapters.memory import InMemoryNotifier, InMemoryStore
-from booking_core import (
+from agent_booking.adapters.clock import FixedClock
+from agent_booking.adapters.memory import InMemoryNotifier, InMemoryStore
+from agent_booking.core import (
     AgentBookingResult,
     BookingError,
     BookingInPast,

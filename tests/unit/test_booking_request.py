@@ -1,11 +1,11 @@
-"""Validating an agent's raw request body (booking_core.request.BookingRequest.from_mapping)."""
+"""Validating an agent's raw request body (``BookingRequest.from_mapping``)."""
 
 from __future__ import annotations
 
 import pendulum
 import pytest
 
-from booking_core import (
+from agent_booking.core import (
     BookingRequest,
     BookingStatus,
     DateOrder,

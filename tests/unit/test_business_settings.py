@@ -1,11 +1,11 @@
-"""The business's opening rules as one validated value (booking_core.settings)."""
+"""The business's opening rules as one validated value (agent_booking.core.settings)."""
 
 from __future__ import annotations
 
 import pendulum
 import pytest
 
-from booking_core import BusinessSettings, InvalidSettings, parse_closed_dates, parse_off_days
+from agent_booking.core import BusinessSettings, InvalidSettings, parse_closed_dates, parse_off_days
 
 
 class TestBusinessSettings:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pendulum
 import pytest
 
-from adapters.clock import FixedClock
-from adapters.memory import InMemoryNotifier, InMemoryStore
-from booking_core import (
+from agent_booking.adapters.clock import FixedClock
+from agent_booking.adapters.memory import InMemoryNotifier, InMemoryStore
+from agent_booking.core import (
     BOOKING_CANCELLED,
     BookingStatus,
     BusinessSettings,
@@ -24,9 +24,9 @@ from booking_core import (
     SlotTaken,
     StorageUnavailable,
 )
-from booking_core.cancel_booking import CancelBooking
-from booking_core.errors import BookingNotActive, BookingNotFound
-from booking_core.update_settings import UpdateSettings
+from agent_booking.core.cancel_booking import CancelBooking
+from agent_booking.core.errors import BookingNotActive, BookingNotFound
+from agent_booking.core.update_settings import UpdateSettings
 from tests.unit.builders import NOW, TOMORROW, basic_body, complete_body
 from tests.unit.driving import SettingsFromDocument, settings_document
 from tests.unit.fakes import CommitCheckingNotifier, FailingCommitUnitOfWork

@@ -6,16 +6,16 @@ import subprocess
 import sys
 import textwrap
 
-from entrypoints.config import AppConfig
+from agent_booking.entrypoints.config import AppConfig
 
 _BUILD_ON_MEMORY = textwrap.dedent(
     """
     import sys
 
-    from adapters.memory import InMemoryStore
-    from booking_core import BusinessSettings
-    from entrypoints.config import AppConfig
-    from entrypoints.http.app import create_app
+    from agent_booking.adapters.memory import InMemoryStore
+    from agent_booking.core import BusinessSettings
+    from agent_booking.entrypoints.config import AppConfig
+    from agent_booking.entrypoints.http.app import create_app
 
     store = InMemoryStore(BusinessSettings())
     create_app(AppConfig.from_env({}), uow_factory=store.unit_of_work)

@@ -9,9 +9,9 @@ import pickle
 
 import pytest
 
-from entrypoints.cli.server import uvicorn_options
-from entrypoints.config import AppConfig, ConfigError
-from entrypoints.connection_limits import ConnectionLimits, LimitedHttpToolsProtocol
+from agent_booking.entrypoints.cli.server import uvicorn_options
+from agent_booking.entrypoints.config import AppConfig, ConfigError
+from agent_booking.entrypoints.connection_limits import ConnectionLimits, LimitedHttpToolsProtocol
 
 
 class TestConnectionLimitSettings:

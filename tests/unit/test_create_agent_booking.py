@@ -7,9 +7,9 @@ import asyncio
 import pendulum
 import pytest
 
-from adapters.clock import FixedClock
-from adapters.memory import InMemoryNotifier, InMemoryStore
-from booking_core import (
+from agent_booking.adapters.clock import FixedClock
+from agent_booking.adapters.memory import InMemoryNotifier, InMemoryStore
+from agent_booking.core import (
     BOOKING_CREATED,
     BookingError,
     BookingStatus,

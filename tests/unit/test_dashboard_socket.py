@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from litestar import Litestar
 
-from adapters.fanout import EventFanout
-from entrypoints.http.dashboard_socket import ADMIN_SOCKET_PATH, admin_socket_routes
+from agent_booking.adapters.fanout import EventFanout
+from agent_booking.entrypoints.http.dashboard_socket import ADMIN_SOCKET_PATH, admin_socket_routes
 from tests.unit.test_fanout import Outbox
 
 TOKEN = "unit-admin-token"

@@ -1,11 +1,11 @@
-"""Behaviour that lives on the entities themselves (booking_core.entities)."""
+"""Behaviour that lives on the entities themselves (agent_booking.core.entities)."""
 
 from __future__ import annotations
 
 import pytest
 
-from booking_core import OPEN_STATUSES, Booking, BookingStatus
-from booking_core.errors import BookingNotActive
+from agent_booking.core import OPEN_STATUSES, Booking, BookingStatus
+from agent_booking.core.errors import BookingNotActive
 from tests.unit.builders import NOW, TOMORROW
 
 

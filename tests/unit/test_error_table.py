@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from booking_core import errors
-from entrypoints.http.errors import error_body, status_for
+from agent_booking.core import errors
+from agent_booking.entrypoints.http.errors import error_body, status_for
 
 EXPECTED_STATUS = {
     "invalid_request": 400,

@@ -9,8 +9,8 @@ import contextlib
 import pendulum
 import pytest
 
-from adapters.fanout import EventFanout, SubscriptionOverflow
-from booking_core.events import StoredEvent
+from agent_booking.adapters.fanout import EventFanout, SubscriptionOverflow
+from agent_booking.core.events import StoredEvent
 
 T0 = pendulum.datetime(2026, 11, 25, 10)
 

@@ -1,4 +1,4 @@
-"""Idempotency keys (booking_core.idempotency.IdempotencyKeys) with CreateAgentBooking.
+"""Idempotency keys (agent_booking.core.idempotency.IdempotencyKeys) with CreateAgentBooking.
 
 The first request with a key claims it and its outcome is recorded under the key (a success in
 the booking's own transaction); a retry with the same key and body gets that outcome again, never
@@ -17,18 +17,18 @@ import pendulum
 import pytest
 from attrs import frozen
 
-from adapters.clock import FixedClock
-from adapters.memory import InMemoryNotifier, InMemoryStore, InMemoryUnitOfWork
-from booking_core import BookingError, BookingStatus, CreateAgentBooking, StorageUnavailable
-from booking_core.errors import (
+from agent_booking.adapters.clock import FixedClock
+from agent_booking.adapters.memory import InMemoryNotifier, InMemoryStore, InMemoryUnitOfWork
+from agent_booking.core import BookingError, BookingStatus, CreateAgentBooking, StorageUnavailable
+from agent_booking.core.errors import (
     IdempotencyKeyReused,
     IdempotencyRequestInProgress,
     InvalidIdempotencyKey,
 )
-from booking_core.events import JsonObject
-from booking_core.idempotency import ClaimOutcome, IdempotencyClaim, IdempotencyKeys
-from booking_core.ports import IdempotencyStore
-from entrypoints.http.errors import error_body, status_for
+from agent_booking.core.events import JsonObject
+from agent_booking.core.idempotency import ClaimOutcome, IdempotencyClaim, IdempotencyKeys
+from agent_booking.core.ports import IdempotencyStore
+from agent_booking.entrypoints.http.errors import error_body, status_for
 from tests.unit.builders import basic_body, complete_body
 from tests.unit.driving import CreateFromBody, success_body
 from tests.unit.fakes import FailingCommitUnitOfWork

@@ -8,8 +8,8 @@ import pendulum
 from hypothesis import given
 from hypothesis import strategies as st
 
-from booking_core.events import format_instant
-from booking_core.instants import as_utc, in_zone, local_datetime
+from agent_booking.core.events import format_instant
+from agent_booking.core.instants import as_utc, in_zone, local_datetime
 
 ZONES = ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
 

@@ -1,4 +1,4 @@
-"""Reading the date and time formats agents send (booking_core.parsing)."""
+"""Reading the date and time formats agents send (agent_booking.core.parsing)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from booking_core import DateOrder, InvalidDate, InvalidTime, parse_date, parse_time
+from agent_booking.core import DateOrder, InvalidDate, InvalidTime, parse_date, parse_time
 from tests.unit.strategies import (
     DATE_FORMATS,
     DAY_FIRST_FORMATS,

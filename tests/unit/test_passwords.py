@@ -1,12 +1,12 @@
-"""Passwords of auto-created customers (booking_core.passwords and the use case)."""
+"""Passwords of auto-created customers (agent_booking.core.passwords and the use case)."""
 
 from __future__ import annotations
 
 import pytest
 
-from adapters.clock import FixedClock
-from adapters.memory import InMemoryNotifier
-from booking_core import (
+from agent_booking.adapters.clock import FixedClock
+from agent_booking.adapters.memory import InMemoryNotifier
+from agent_booking.core import (
     UNUSABLE_PASSWORD,
     BusinessSettings,
     hash_password,

@@ -11,13 +11,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from booking_core.errors import BookingError, InvalidDate, InvalidTime
-from booking_core.parsing import DateOrder, parse_date, parse_time
-from booking_core.queries import MAX_PAGE_SIZE
-from booking_core.request import FIELDS, BookingRequest
-from entrypoints.http.admin_routes import MAX_PAGE, _page_number
-from entrypoints.http.booking_endpoint import booking_request, json_object
-from entrypoints.http.request_bodies import ACCEPTED_DATE, ACCEPTED_TIME, DATE_OR_EMPTY
+from agent_booking.core.errors import BookingError, InvalidDate, InvalidTime
+from agent_booking.core.parsing import DateOrder, parse_date, parse_time
+from agent_booking.core.queries import MAX_PAGE_SIZE
+from agent_booking.core.request import FIELDS, BookingRequest
+from agent_booking.entrypoints.http.admin_routes import MAX_PAGE, _page_number
+from agent_booking.entrypoints.http.booking_endpoint import booking_request, json_object
+from agent_booking.entrypoints.http.request_bodies import (
+    ACCEPTED_DATE,
+    ACCEPTED_TIME,
+    DATE_OR_EMPTY,
+)
 
 YEARS = ["0000", "0001", "0004", "0100", "0400", "1900", "2000", "2024", "2027", "9999"]
 

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from adapters.clock import FixedClock
-from adapters.memory import InMemoryNotifier, InMemoryStore
-from booking_core import BusinessSettings
-from entrypoints.config import AppConfig
-from entrypoints.http.app import create_app
+from agent_booking.adapters.clock import FixedClock
+from agent_booking.adapters.memory import InMemoryNotifier, InMemoryStore
+from agent_booking.core import BusinessSettings
+from agent_booking.entrypoints.config import AppConfig
+from agent_booking.entrypoints.http.app import create_app
 from tests.unit.builders import NOW
 
 TOKEN = "unit-admin-token"

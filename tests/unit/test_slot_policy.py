@@ -1,4 +1,4 @@
-"""When a booking may start (booking_core.policy.SlotPolicy).
+"""When a booking may start (agent_booking.core.policy.SlotPolicy).
 
 Rules are checked in DESIGN.md's order, first failure wins: not in the past, within the horizon,
 off day / closed date, within working hours, on a slot boundary.
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking_core import (
+from agent_booking.core import (
     BeyondHorizon,
     BookingInPast,
     BookingPolicyViolation,

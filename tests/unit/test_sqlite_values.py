@@ -14,7 +14,7 @@ from sqlalchemy import Date, DateTime, Time
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeEngine
 
-from adapters.sql.sqlite_statements import (
+from agent_booking.adapters.sql.sqlite_statements import (
     date_from_text,
     date_text,
     instant_from_text,

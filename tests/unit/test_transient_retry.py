@@ -5,10 +5,10 @@ from __future__ import annotations
 import pendulum
 import pytest
 
-from adapters.clock import FixedClock
-from adapters.memory import InMemoryNotifier, InMemoryStore, InMemoryUnitOfWork
-from booking_core import BusinessSettings, CreateAgentBooking, SlotTaken, TransientConflict
-from booking_core.create_agent_booking import TRANSIENT_ATTEMPTS
+from agent_booking.adapters.clock import FixedClock
+from agent_booking.adapters.memory import InMemoryNotifier, InMemoryStore, InMemoryUnitOfWork
+from agent_booking.core import BusinessSettings, CreateAgentBooking, SlotTaken, TransientConflict
+from agent_booking.core.create_agent_booking import TRANSIENT_ATTEMPTS
 from tests.unit.driving import CreateFromBody
 
 NOW = pendulum.datetime(2026, 11, 25, 10)

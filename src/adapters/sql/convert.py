@@ -10,7 +10,7 @@ import datetime as dt
 
 import pendulum
 
-from booking_core.instants import as_utc
+from agent_booking.core.instants import as_utc
 
 __all__ = ["date_from_db", "date_to_db", "instant_from_db", "instant_to_db", "time_from_db"]
 

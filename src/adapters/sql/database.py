@@ -1,24 +1,27 @@
 """Engine set-up and the SQL unit of work, for SQLite (embedded) and PostgreSQL (production).
 
-SQLite: WAL so readers never block the writer, ``synchronous=FULL`` so a 201 means the booking is
-on disk, a busy timeout so writers from other processes queue instead of failing, and every
-write transaction opened with ``BEGIN IMMEDIATE`` (taking the write lock up front: a deferred
-transaction that reads then writes can fail with "database is locked" instead of waiting).
-Every write unit of work runs on the process's one writer, a plain ``sqlite3`` connection
-(:mod:`adapters.sql.sqlite_writer`); within the process, writers take turns on it and their
-commits are grouped (:mod:`adapters.sql.group_commit`): one ``fsync`` makes a whole batch of
-bookings durable. The WAL is checkpointed in the background (:mod:`adapters.sql.wal_checkpoint`).
-Reads (read units of work, the admin listings, readiness) use SQLAlchemy's aiosqlite engine,
-whose connections begin deferred transactions and never take the write lock.
+SQLite: WAL so readers never block the writer, ``synchronous=FULL`` so a 201 means the booking is on
+disk, a busy timeout so writers from other processes queue instead of failing, and every write
+transaction opened with ``BEGIN IMMEDIATE`` (taking the write lock up front: a deferred transaction
+that reads then writes can fail with "database is locked" instead of waiting). Every write unit of
+work runs on the process's one writer, a plain ``sqlite3`` connection
+(:mod:`agent_booking.adapters.sql.sqlite_writer`); within the process, writers take turns on it and
+their commits are grouped (:mod:`agent_booking.adapters.sql.group_commit`): one ``fsync`` makes a
+whole batch of bookings durable. The WAL is checkpointed in the background
+(:mod:`agent_booking.adapters.sql.wal_checkpoint`). Reads (read units of work, the admin listings,
+readiness) use SQLAlchemy's aiosqlite engine, whose connections begin deferred transactions and
+never take the write lock.
 
-PostgreSQL: units of work run on an asyncpg pool of their own (:mod:`adapters.sql.postgres_pool`
-says why and what it keeps), with asyncpg's own transactions (:mod:`adapters.sql.sessions`);
-SQLAlchemy's engine serves the admin listings, readiness and the rate-limit counters, its idle
-connections pinged before use (:mod:`adapters.sql.idle_ping`). Both are sized for one worker and
-set a statement timeout so nothing waits forever.
+PostgreSQL: units of work run on an asyncpg pool of their own
+(:mod:`agent_booking.adapters.sql.postgres_pool` says why and what it keeps), with asyncpg's own
+transactions (:mod:`agent_booking.adapters.sql.sessions`); SQLAlchemy's engine serves the admin
+listings, readiness and the rate-limit counters, its idle connections pinged before use
+(:mod:`agent_booking.adapters.sql.idle_ping`). Both are sized for one worker and set a statement
+timeout so nothing waits forever.
 
-Which SQL runs is :mod:`adapters.sql.sqlite_statements` or :mod:`adapters.sql.postgres_statements`;
-what a driver error means is :mod:`adapters.sql.failures`.
+Which SQL runs is :mod:`agent_booking.adapters.sql.sqlite_statements` or
+:mod:`agent_booking.adapters.sql.postgres_statements`; what a driver error means is
+:mod:`agent_booking.adapters.sql.failures`.
 """
 
 from __future__ import annotations
@@ -34,13 +37,13 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from adapters.sql.failures import is_retryable, is_unavailable, sqlite_failure
-from adapters.sql.group_commit import BatchAbandoned, GroupCommit
-from adapters.sql.idempotency import SqlIdempotencyStore
-from adapters.sql.idle_ping import ping_idle_connections
-from adapters.sql.postgres_pool import PostgresPool
-from adapters.sql.postgres_statements import POSTGRES
-from adapters.sql.repositories import (
+from agent_booking.adapters.sql.failures import is_retryable, is_unavailable, sqlite_failure
+from agent_booking.adapters.sql.group_commit import BatchAbandoned, GroupCommit
+from agent_booking.adapters.sql.idempotency import SqlIdempotencyStore
+from agent_booking.adapters.sql.idle_ping import ping_idle_connections
+from agent_booking.adapters.sql.postgres_pool import PostgresPool
+from agent_booking.adapters.sql.postgres_statements import POSTGRES
+from agent_booking.adapters.sql.repositories import (
     SettingsCache,
     SqlBookingQueries,
     SqlBookingRepository,
@@ -48,12 +51,17 @@ from adapters.sql.repositories import (
     SqlEventOutbox,
     SqlSettingsRepository,
 )
-from adapters.sql.sessions import AsyncpgSession, Session, SqlalchemySession, WriterSession
-from adapters.sql.sqlite_statements import SQLITE
-from adapters.sql.sqlite_writer import SqliteWriter
-from adapters.sql.statements import EngineStatements
-from adapters.sql.wal_checkpoint import WalCheckpointer
-from booking_core.errors import StorageUnavailable, TransientConflict
+from agent_booking.adapters.sql.sessions import (
+    AsyncpgSession,
+    Session,
+    SqlalchemySession,
+    WriterSession,
+)
+from agent_booking.adapters.sql.sqlite_statements import SQLITE
+from agent_booking.adapters.sql.sqlite_writer import SqliteWriter
+from agent_booking.adapters.sql.statements import EngineStatements
+from agent_booking.adapters.sql.wal_checkpoint import WalCheckpointer
+from agent_booking.core.errors import StorageUnavailable, TransientConflict
 
 __all__ = ["SqlDatabase", "SqlUnitOfWork"]
 
@@ -144,7 +152,7 @@ class SqlDatabase:
             raise
 
     async def session(self, *, read_only: bool) -> Session:
-        """Begin one unit of work's transaction (see :mod:`adapters.sql.sessions`)."""
+        """Begin one unit of work's transaction (see :mod:`agent_booking.adapters.sql.sessions`)."""
         if self._units is not None:
             return await AsyncpgSession.begin(self._units)
         if self._writes is not None and not read_only:

@@ -20,8 +20,8 @@ import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from adapters.sql import tables
-from booking_core.errors import SlotTaken, StorageUnavailable, TransientConflict
+from agent_booking.adapters.sql import tables
+from agent_booking.core.errors import SlotTaken, StorageUnavailable, TransientConflict
 
 __all__ = [
     "asyncpg_failure",

@@ -8,10 +8,11 @@ booking queued behind that wait. Databases that serve many writers group their c
 does the same inside one process:
 
 * Units of work still take turns (the process's write lock): one at a time runs its statements,
-  on the process's one writer connection (:class:`~adapters.sql.sqlite_writer.SqliteWriter`, a
-  plain ``sqlite3`` connection), in the current *batch* (a transaction opened with
-  ``BEGIN IMMEDIATE``), inside its own ``SAVEPOINT``. A unit of work that fails rolls back to
-  its savepoint: the batch keeps only what the units that committed wrote.
+  on the process's one writer connection
+  (:class:`~agent_booking.adapters.sql.sqlite_writer.SqliteWriter`, a plain ``sqlite3`` connection),
+  in the current *batch* (a transaction opened with ``BEGIN IMMEDIATE``), inside its own
+  ``SAVEPOINT``. A unit of work that fails rolls back to its savepoint: the batch keeps only what
+  the units that committed wrote.
 * A unit of work that commits hands the turn on and waits until the batch is durably
   committed; only then does its ``commit()`` return (so a ``201`` still means "on disk", and
   notifications still follow the commit). Its savepoint simply stays: the next unit's nests
@@ -35,10 +36,10 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from adapters.sql.failures import sqlite_failure
-from adapters.sql.sqlite_writer import SqliteWriter
-from adapters.sql.statements import Row
-from adapters.sql.wal_checkpoint import WalCheckpointer
+from agent_booking.adapters.sql.failures import sqlite_failure
+from agent_booking.adapters.sql.sqlite_writer import SqliteWriter
+from agent_booking.adapters.sql.statements import Row
+from agent_booking.adapters.sql.wal_checkpoint import WalCheckpointer
 
 __all__ = ["MAX_BATCH", "BatchAbandoned", "GroupCommit", "WriteTurn"]
 
@@ -188,7 +189,7 @@ class BatchAbandoned(Exception):
 
 class WriteTurn:
     """One unit of work's turn: its statements (inline on the writer), its savepoint, its
-    commit. It is the unit's :class:`~adapters.sql.statements.StatementRunner`."""
+    commit. It is the unit's :class:`~agent_booking.adapters.sql.statements.StatementRunner`."""
 
     def __init__(self, group: GroupCommit, batch: _Batch) -> None:
         self._group = group

@@ -11,9 +11,9 @@ import json
 
 import pendulum
 
-from adapters.sql.statements import EngineStatements, StatementRunner
-from booking_core.events import JsonObject
-from booking_core.ports import ClaimOutcome, IdempotencyClaim
+from agent_booking.adapters.sql.statements import EngineStatements, StatementRunner
+from agent_booking.core.events import JsonObject
+from agent_booking.core.ports import ClaimOutcome, IdempotencyClaim
 
 __all__ = ["SqlIdempotencyStore"]
 

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from adapters.sql.postgres_statements import EVENTS_CHANNEL
+from agent_booking.adapters.sql.postgres_statements import EVENTS_CHANNEL
 
 __all__ = ["PostgresEventListener"]
 

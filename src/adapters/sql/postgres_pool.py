@@ -15,7 +15,7 @@ What SQLAlchemy's pool gave the booking path, kept here with asyncpg's public po
   ``idle_seconds`` is closed by the pool (``max_inactive_connection_lifetime``), so one whose
   server process died while it waited (a restart, a failover, a firewall dropping idle flows) is
   never handed out; the next unit connects afresh. Under load connections never sit that long.
-  (SQLAlchemy's pool pings such connections instead: :mod:`adapters.sql.idle_ping`.)
+  (SQLAlchemy's pool pings such connections instead: :mod:`agent_booking.adapters.sql.idle_ping`.)
 * **A lost connection is never reused**: the session terminates it before giving it back, and
   the pool replaces it.
 * **No reset round trip**: asyncpg resets every released connection with a query of its own
@@ -31,9 +31,9 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from adapters.sql.failures import asyncpg_failure
-from adapters.sql.idle_ping import IDLE_PING_SECONDS
-from booking_core.errors import StorageUnavailable
+from agent_booking.adapters.sql.failures import asyncpg_failure
+from agent_booking.adapters.sql.idle_ping import IDLE_PING_SECONDS
+from agent_booking.core.errors import StorageUnavailable
 
 __all__ = ["PostgresPool"]
 

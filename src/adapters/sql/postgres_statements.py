@@ -11,8 +11,8 @@ from the lock's CTE, so the event id is drawn only once the lock is held.
 
 from __future__ import annotations
 
-from adapters.sql import tables
-from adapters.sql.convert import (
+from agent_booking.adapters.sql import tables
+from agent_booking.adapters.sql.convert import (
     date_from_db,
     date_to_db,
     instant_from_db,
@@ -20,7 +20,7 @@ from adapters.sql.convert import (
     time_from_db,
     time_to_db,
 )
-from adapters.sql.statements import EngineStatements
+from agent_booking.adapters.sql.statements import EngineStatements
 
 __all__ = ["EVENTS_CHANNEL", "OUTBOX_LOCK_KEY", "POSTGRES"]
 

@@ -15,7 +15,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.tables import rate_limit_counters
+from agent_booking.adapters.sql.tables import rate_limit_counters
 
 __all__ = ["SqlRateCounterStore"]
 
@@ -28,7 +28,8 @@ def _instant(unix_seconds: int) -> dt.datetime:
 
 
 class SqlRateCounterStore:
-    """:class:`~adapters.rate_limit.RateCounterStore` on the ``rate_limit_counters`` table."""
+    """:class:`~agent_booking.adapters.rate_limit.RateCounterStore` on the ``rate_limit_counters``
+    table."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

@@ -1,11 +1,11 @@
 """SQL repositories: explicit row ⇄ entity mapping, written once for both engines.
 
-Every repository runs its statements on the :class:`~adapters.sql.statements.StatementRunner`
-of the unit of work that made it (so everything it does is inside that transaction), taking
-the SQL text and value codecs from the engine's :class:`~adapters.sql.statements.EngineStatements`.
-Only the admin listings (:class:`SqlBookingQueries`) are SQLAlchemy Core: they are built per
-request from optional filters, which Core composes better than string pasting, and they are
-not on the booking path.
+Every repository runs its statements on the
+:class:`~agent_booking.adapters.sql.statements.StatementRunner` of the unit of work that made it (so
+everything it does is inside that transaction), taking the SQL text and value codecs from the
+engine's :class:`~agent_booking.adapters.sql.statements.EngineStatements`. Only the admin listings
+(:class:`SqlBookingQueries`) are SQLAlchemy Core: they are built per request from optional filters,
+which Core composes better than string pasting, and they are not on the booking path.
 """
 
 from __future__ import annotations
@@ -20,20 +20,25 @@ from sqlalchemy import Row as SqlalchemyRow
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.sql import tables
-from adapters.sql.convert import date_from_db, date_to_db, instant_from_db, time_from_db
-from adapters.sql.postgres_statements import EVENTS_CHANNEL
-from adapters.sql.statements import EngineStatements, Row, StatementRunner
-from booking_core.entities import (
+from agent_booking.adapters.sql import tables
+from agent_booking.adapters.sql.convert import (
+    date_from_db,
+    date_to_db,
+    instant_from_db,
+    time_from_db,
+)
+from agent_booking.adapters.sql.postgres_statements import EVENTS_CHANNEL
+from agent_booking.adapters.sql.statements import EngineStatements, Row, StatementRunner
+from agent_booking.core.entities import (
     Booking,
     BookingStatus,
     Customer,
     CustomerProfile,
     NewBooking,
 )
-from booking_core.events import DomainEvent, StoredEvent
-from booking_core.queries import BookingPage, BookingQuery
-from booking_core.settings import BusinessSettings
+from agent_booking.core.events import DomainEvent, StoredEvent
+from agent_booking.core.queries import BookingPage, BookingQuery
+from agent_booking.core.settings import BusinessSettings
 
 __all__ = [
     "EVENTS_CHANNEL",
@@ -194,7 +199,7 @@ def _booking(row: Row, sql: EngineStatements) -> Booking:
 
 class SqlBookingRepository:
     """The write path's bookings. A conflict on the active-slot index surfaces as ``SlotTaken``
-    from the runner (:mod:`adapters.sql.failures`)."""
+    from the runner (:mod:`agent_booking.adapters.sql.failures`)."""
 
     def __init__(self, run: StatementRunner, sql: EngineStatements) -> None:
         self._run = run
@@ -344,7 +349,7 @@ class SqlEventOutbox:
     appender waits until this transaction has committed, and ids commit in order. The append
     also queues a ``NOTIFY``, which PostgreSQL delivers only if and when the transaction commits,
     so other processes' tailers wake for committed events only (both in the one statement of
-    :mod:`adapters.sql.postgres_statements`).
+    :mod:`agent_booking.adapters.sql.postgres_statements`).
     """
 
     def __init__(self, run: StatementRunner, sql: EngineStatements) -> None:

@@ -1,13 +1,14 @@
 """Where one unit of work's transaction lives, per engine and kind: its statement runner, its
 commit, its end.
 
-* SQLite writes: a turn of the group-commit writer (:class:`~adapters.sql.group_commit.WriteTurn`,
+* SQLite writes: a turn of the group-commit writer
+(:class:`~agent_booking.adapters.sql.group_commit.WriteTurn`,
   a plain ``sqlite3`` connection).
 * SQLite reads: a SQLAlchemy connection of the aiosqlite engine (:class:`SqlalchemySession`);
   statements go through ``exec_driver_sql``, which hands the SQL text to the driver as it is.
 * PostgreSQL: an asyncpg connection from the units' own pool
-  (:mod:`adapters.sql.postgres_pool`, which says why it is not SQLAlchemy's), whose transaction
-  is run with asyncpg's own API (:class:`AsyncpgSession`).
+  (:mod:`agent_booking.adapters.sql.postgres_pool`, which says why it is not SQLAlchemy's), whose
+  transaction is run with asyncpg's own API (:class:`AsyncpgSession`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.sql.failures import asyncpg_failure, connection_lost, is_unavailable
-from adapters.sql.group_commit import WriteTurn
-from adapters.sql.postgres_pool import PostgresPool
-from adapters.sql.statements import Row, StatementRunner
-from booking_core.errors import StorageUnavailable
+from agent_booking.adapters.sql.failures import asyncpg_failure, connection_lost, is_unavailable
+from agent_booking.adapters.sql.group_commit import WriteTurn
+from agent_booking.adapters.sql.postgres_pool import PostgresPool
+from agent_booking.adapters.sql.statements import Row, StatementRunner
+from agent_booking.core.errors import StorageUnavailable
 
 __all__ = ["AsyncpgSession", "Session", "SqlalchemySession", "WriterSession"]
 

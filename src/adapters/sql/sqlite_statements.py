@@ -16,10 +16,10 @@ import datetime as dt
 
 import pendulum
 
-from adapters.sql import tables
-from adapters.sql.convert import instant_from_db as _instant_from_datetime
-from adapters.sql.statements import EngineStatements
-from booking_core.instants import as_utc
+from agent_booking.adapters.sql import tables
+from agent_booking.adapters.sql.convert import instant_from_db as _instant_from_datetime
+from agent_booking.adapters.sql.statements import EngineStatements
+from agent_booking.core.instants import as_utc
 
 __all__ = [
     "SQLITE",

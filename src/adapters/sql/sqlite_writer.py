@@ -92,9 +92,9 @@ class SqliteWriter:
     async def begin(self) -> None:
         """``BEGIN IMMEDIATE``: inline if SQLite's write lock is free, else on the thread.
 
-        In this process writers take turns before they begin (:mod:`adapters.sql.group_commit`),
-        so the lock is nearly always free and a thread hand-off would be pure cost; only another
-        process can hold it.
+        In this process writers take turns before they begin
+        (:mod:`agent_booking.adapters.sql.group_commit`), so the lock is nearly always free and a
+        thread hand-off would be pure cost; only another process can hold it.
         """
         await self._settled()
         connection = self._open

@@ -1,12 +1,12 @@
 """What the repositories run: one engine's statements as plain SQL, and the runner they go to.
 
-Each engine has one module of SQL text (:mod:`adapters.sql.sqlite_statements`,
-:mod:`adapters.sql.postgres_statements`) that fills in :class:`EngineStatements`: the same
-statements in the same order, with that engine's placeholders and casts, and the value codecs
-that turn domain values into what the engine's driver stores (SQLite: the text SQLAlchemy's
-types write; PostgreSQL: ``datetime`` values asyncpg encodes). The repositories are written once
-against this shape, so every statement has one path, and a test runs the same operations on both
-engines (``tests/integration/test_engine_statements.py``).
+Each engine has one module of SQL text (:mod:`agent_booking.adapters.sql.sqlite_statements`,
+:mod:`agent_booking.adapters.sql.postgres_statements`) that fills in :class:`EngineStatements`: the
+same statements in the same order, with that engine's placeholders and casts, and the value codecs
+that turn domain values into what the engine's driver stores (SQLite: the text SQLAlchemy's types
+write; PostgreSQL: ``datetime`` values asyncpg encodes). The repositories are written once against
+this shape, so every statement has one path, and a test runs the same operations on both engines
+(``tests/integration/test_engine_statements.py``).
 
 A :class:`StatementRunner` is where one unit of work's statements go: the SQLite writer's own
 ``sqlite3`` connection, a SQLAlchemy connection for SQLite reads, or the unit's asyncpg

@@ -131,7 +131,8 @@ idempotency_keys = Table(
     CheckConstraint("state IN ('in_progress', 'completed')", name="state_known"),
 )
 
-#: Requests per client bucket and fixed window (see adapters.sql.rate_limit); PostgreSQL only.
+#: Requests per client bucket and fixed window (see agent_booking.adapters.sql.rate_limit);
+#: PostgreSQL only.
 rate_limit_counters = Table(
     "rate_limit_counters",
     metadata,

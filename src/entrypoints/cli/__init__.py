@@ -11,10 +11,10 @@ import logging
 import sys
 from collections.abc import Callable
 
-from booking_core.errors import BookingError, InvalidSettings
-from entrypoints.cli.parser import EXIT_FAILURE, EXIT_USAGE, UsageError, build_parser
-from entrypoints.config import AppConfig, ConfigError
-from entrypoints.logging_setup import configure_logging
+from agent_booking.core.errors import BookingError, InvalidSettings
+from agent_booking.entrypoints.cli.parser import EXIT_FAILURE, EXIT_USAGE, UsageError, build_parser
+from agent_booking.entrypoints.config import AppConfig, ConfigError
+from agent_booking.entrypoints.logging_setup import configure_logging
 
 __all__ = ["main"]
 
@@ -57,18 +57,18 @@ def main(argv: list[str] | None = None) -> int:
 def _command(args: argparse.Namespace) -> Command:
     # Imported on use: 'settings' and 'migrate' need not load uvicorn, nor 'serve' the rest.
     if args.command == "serve":
-        from entrypoints.cli.server import serve  # noqa: PLC0415
+        from agent_booking.entrypoints.cli.server import serve  # noqa: PLC0415
 
         return serve
     if args.command == "migrate":
-        from entrypoints.cli.server import migrate_database  # noqa: PLC0415
+        from agent_booking.entrypoints.cli.server import migrate_database  # noqa: PLC0415
 
         return migrate_database
     if args.command == "backup":
-        from entrypoints.cli.backup import backup  # noqa: PLC0415
+        from agent_booking.entrypoints.cli.backup import backup  # noqa: PLC0415
 
         return backup
-    from entrypoints.cli.settings import set_settings, show_settings  # noqa: PLC0415
+    from agent_booking.entrypoints.cli.settings import set_settings, show_settings  # noqa: PLC0415
 
     return show_settings if args.settings_command == "show" else set_settings
 

@@ -1,8 +1,8 @@
 """``booking backup PATH``: a consistent copy of the embedded SQLite database, server running.
 
-How the copy stays consistent without stopping writers is explained in ``adapters.sql.backup``.
-A target that exists, or a PostgreSQL URL (``pg_dump`` does that job), is a usage error (exit 2);
-a copy that fails is exit 1, and leaves nothing at the target.
+How the copy stays consistent without stopping writers is explained in
+``agent_booking.adapters.sql.backup``. A target that exists, or a PostgreSQL URL (``pg_dump`` does
+that job), is a usage error (exit 2); a copy that fails is exit 1, and leaves nothing at the target.
 """
 
 from __future__ import annotations
@@ -11,9 +11,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from adapters.sql.backup import BackupError, BackupRefused, backup_sqlite, sqlite_database_path
-from entrypoints.cli.parser import EXIT_FAILURE, EXIT_OK, UsageError
-from entrypoints.config import AppConfig
+from agent_booking.adapters.sql.backup import (
+    BackupError,
+    BackupRefused,
+    backup_sqlite,
+    sqlite_database_path,
+)
+from agent_booking.entrypoints.cli.parser import EXIT_FAILURE, EXIT_OK, UsageError
+from agent_booking.entrypoints.config import AppConfig
 
 __all__ = ["backup"]
 

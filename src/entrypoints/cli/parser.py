@@ -12,9 +12,9 @@ from typing import NoReturn, TypeVar
 
 import pendulum
 
-from booking_core.errors import BookingError
-from booking_core.parsing import parse_time
-from booking_core.settings import parse_closed_dates, parse_off_days
+from agent_booking.core.errors import BookingError
+from agent_booking.core.parsing import parse_time
+from agent_booking.core.settings import parse_closed_dates, parse_off_days
 
 __all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser"]
 

@@ -18,20 +18,20 @@ from typing import Any
 
 import uvicorn
 
-from adapters.sql.migrate import migrate
-from entrypoints.cli.parser import EXIT_OK
-from entrypoints.config import AppConfig
-from entrypoints.connection_limits import (
+from agent_booking.adapters.sql.migrate import migrate
+from agent_booking.entrypoints.cli.parser import EXIT_OK
+from agent_booking.entrypoints.config import AppConfig
+from agent_booking.entrypoints.connection_limits import (
     ConnectionLimits,
     LimitedHttpToolsProtocol,
     uvicorn_limit_concurrency,
 )
-from entrypoints.logging_setup import logging_config
+from agent_booking.entrypoints.logging_setup import logging_config
 
 __all__ = ["ASGI_FACTORY", "migrate_database", "serve", "uvicorn_options"]
 
 #: What uvicorn imports in every worker process (a factory: nothing is built at import time).
-ASGI_FACTORY = "entrypoints.asgi:app_from_env"
+ASGI_FACTORY = "agent_booking.entrypoints.asgi:app_from_env"
 _TOKEN_BYTES = 32
 
 _log = logging.getLogger(__name__)

@@ -15,14 +15,14 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from adapters.clock import SystemClock
-from adapters.sql.database import SqlDatabase
-from adapters.sql.migrate import migrate
-from booking_core.errors import SettingsMissing
-from booking_core.settings import BusinessSettings
-from booking_core.update_settings import SettingsChanges, SettingsUpdate, UpdateSettings
-from entrypoints.cli.parser import EXIT_OK, UsageError
-from entrypoints.config import AppConfig
+from agent_booking.adapters.clock import SystemClock
+from agent_booking.adapters.sql.database import SqlDatabase
+from agent_booking.adapters.sql.migrate import migrate
+from agent_booking.core.errors import SettingsMissing
+from agent_booking.core.settings import BusinessSettings
+from agent_booking.core.update_settings import SettingsChanges, SettingsUpdate, UpdateSettings
+from agent_booking.entrypoints.cli.parser import EXIT_OK, UsageError
+from agent_booking.entrypoints.config import AppConfig
 
 __all__ = ["SETTING_OPTIONS", "set_settings", "settings_document", "show_settings"]
 

@@ -21,7 +21,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
-from entrypoints.http.errors import framework_error
+from agent_booking.entrypoints.http.errors import framework_error
 
 __all__ = ["ADMIN_PAGE_PATH", "STATIC_DIRECTORY", "admin_page_routes"]
 

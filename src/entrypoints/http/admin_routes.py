@@ -19,9 +19,9 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody, PathParameter
 
-from booking_core.cancel_booking import CancelBooking
-from booking_core.entities import BookingStatus
-from booking_core.errors import (
+from agent_booking.core.cancel_booking import CancelBooking
+from agent_booking.core.entities import BookingStatus
+from agent_booking.core.errors import (
     BookingNotActive,
     BookingNotFound,
     InvalidDate,
@@ -33,21 +33,21 @@ from booking_core.errors import (
     StorageUnavailable,
     TransientConflict,
 )
-from booking_core.parsing import DateOrder, parse_date
-from booking_core.ports import UnitOfWorkFactory
-from booking_core.queries import MAX_PAGE_SIZE, BookingQuery
-from booking_core.request import normalize_phone
-from booking_core.update_settings import SettingsChanges, UpdateSettings
-from entrypoints.http.booking_endpoint import json_object
-from entrypoints.http.dashboard_socket import bearer_token, token_matches
-from entrypoints.http.openapi import (
+from agent_booking.core.parsing import DateOrder, parse_date
+from agent_booking.core.ports import UnitOfWorkFactory
+from agent_booking.core.queries import MAX_PAGE_SIZE, BookingQuery
+from agent_booking.core.request import normalize_phone
+from agent_booking.core.update_settings import SettingsChanges, UpdateSettings
+from agent_booking.entrypoints.http.booking_endpoint import json_object
+from agent_booking.entrypoints.http.dashboard_socket import bearer_token, token_matches
+from agent_booking.entrypoints.http.openapi import (
     DocumentedOperation,
     domain_error_classes,
     framework_case,
     query,
     refusals,
 )
-from entrypoints.http.presenters import (
+from agent_booking.entrypoints.http.presenters import (
     BookingEnvelope,
     BookingList,
     CancelledBookingView,
@@ -57,7 +57,11 @@ from entrypoints.http.presenters import (
     booking_views,
     settings_view,
 )
-from entrypoints.http.request_bodies import DATE_OR_EMPTY, PHONE_OR_EMPTY, SettingsChangesRequest
+from agent_booking.entrypoints.http.request_bodies import (
+    DATE_OR_EMPTY,
+    PHONE_OR_EMPTY,
+    SettingsChangesRequest,
+)
 
 __all__ = ["ADMIN_API_PATH", "MAX_PAGE", "admin_router"]
 

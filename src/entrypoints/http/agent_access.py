@@ -40,9 +40,13 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapters.rate_limit import FixedWindowRateLimiter, RateCounterStore, RateLimitDecision
-from entrypoints.config import AppConfig
-from entrypoints.http.client_identity import (
+from agent_booking.adapters.rate_limit import (
+    FixedWindowRateLimiter,
+    RateCounterStore,
+    RateLimitDecision,
+)
+from agent_booking.entrypoints.config import AppConfig
+from agent_booking.entrypoints.http.client_identity import (
     IPNetwork,
     api_key_of,
     bucket_key,
@@ -50,7 +54,7 @@ from entrypoints.http.client_identity import (
     in_networks,
     is_known_key,
 )
-from entrypoints.http.errors import framework_error
+from agent_booking.entrypoints.http.errors import framework_error
 
 __all__ = ["AGENT_PATH_PREFIX", "AgentAccess", "agent_access", "rate_limit_headers"]
 

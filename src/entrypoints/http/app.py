@@ -14,30 +14,30 @@ from typing import Any
 
 from litestar import Litestar
 
-from adapters.clock import SystemClock
-from adapters.fanout import EventFanout, RelayUnitOfWorkFactory
-from adapters.rate_limit import InMemoryRateCounterStore, RateCounterStore
-from booking_core.cancel_booking import CancelBooking
-from booking_core.check_availability import CheckAvailability
-from booking_core.create_agent_booking import CreateAgentBooking
-from booking_core.events import booking_event_payload
-from booking_core.idempotency import IdempotencyKeys
-from booking_core.passwords import hash_password
-from booking_core.ports import Clock, Notifier, UnitOfWorkFactory
-from booking_core.update_settings import UpdateSettings
-from entrypoints.config import AppConfig
-from entrypoints.http.admin_page import admin_page_routes
-from entrypoints.http.admin_routes import admin_router
-from entrypoints.http.agent_access import agent_access
-from entrypoints.http.booking_endpoint import BookingEndpoint, BookingLane
-from entrypoints.http.content_type import require_json_body
-from entrypoints.http.cors import cors_config
-from entrypoints.http.dashboard_socket import RecentBookings, admin_socket_routes
-from entrypoints.http.errors import exception_handlers
-from entrypoints.http.metrics import CountingNotifier, Metrics, metrics_routes
-from entrypoints.http.openapi import RefusalSchemaPlugin, openapi_config
-from entrypoints.http.request_edge import RequestEdge
-from entrypoints.http.routes import ReadinessCheck, booking_routes, health_routes
+from agent_booking.adapters.clock import SystemClock
+from agent_booking.adapters.fanout import EventFanout, RelayUnitOfWorkFactory
+from agent_booking.adapters.rate_limit import InMemoryRateCounterStore, RateCounterStore
+from agent_booking.core.cancel_booking import CancelBooking
+from agent_booking.core.check_availability import CheckAvailability
+from agent_booking.core.create_agent_booking import CreateAgentBooking
+from agent_booking.core.events import booking_event_payload
+from agent_booking.core.idempotency import IdempotencyKeys
+from agent_booking.core.passwords import hash_password
+from agent_booking.core.ports import Clock, Notifier, UnitOfWorkFactory
+from agent_booking.core.update_settings import UpdateSettings
+from agent_booking.entrypoints.config import AppConfig
+from agent_booking.entrypoints.http.admin_page import admin_page_routes
+from agent_booking.entrypoints.http.admin_routes import admin_router
+from agent_booking.entrypoints.http.agent_access import agent_access
+from agent_booking.entrypoints.http.booking_endpoint import BookingEndpoint, BookingLane
+from agent_booking.entrypoints.http.content_type import require_json_body
+from agent_booking.entrypoints.http.cors import cors_config
+from agent_booking.entrypoints.http.dashboard_socket import RecentBookings, admin_socket_routes
+from agent_booking.entrypoints.http.errors import exception_handlers
+from agent_booking.entrypoints.http.metrics import CountingNotifier, Metrics, metrics_routes
+from agent_booking.entrypoints.http.openapi import RefusalSchemaPlugin, openapi_config
+from agent_booking.entrypoints.http.request_edge import RequestEdge
+from agent_booking.entrypoints.http.routes import ReadinessCheck, booking_routes, health_routes
 
 __all__ = ["create_app"]
 
@@ -69,7 +69,7 @@ def create_app(
     rate_store: RateCounterStore = InMemoryRateCounterStore()
     if uow_factory is None:
         # Imported here so that apps built on other adapters never load the SQL stack.
-        from adapters.sql.database import SqlDatabase  # noqa: PLC0415
+        from agent_booking.adapters.sql.database import SqlDatabase  # noqa: PLC0415
 
         database = SqlDatabase.connect(
             config.database_url,
@@ -81,7 +81,7 @@ def create_app(
         ping = ping or database.ping
         on_shutdown.append(database.dispose)
         if not database.is_sqlite:
-            from adapters.sql.rate_limit import SqlRateCounterStore  # noqa: PLC0415
+            from agent_booking.adapters.sql.rate_limit import SqlRateCounterStore  # noqa: PLC0415
 
             rate_store = SqlRateCounterStore(database.engine)
         _log.info("using database %s", config.safe_database_url)
@@ -90,7 +90,7 @@ def create_app(
         reads, poll_interval=config.event_poll_seconds, queue_size=config.socket_queue_size
     )
     if config.database_backend == "postgresql" and read_uow_factory is not None:
-        from adapters.sql.listener import PostgresEventListener  # noqa: PLC0415
+        from agent_booking.adapters.sql.listener import PostgresEventListener  # noqa: PLC0415
 
         # Commits in other processes arrive by NOTIFY; polling covers a lost listener.
         listener = PostgresEventListener(config.database_url, fanout.wake)
@@ -141,8 +141,9 @@ def create_app(
         on_shutdown=on_shutdown,
         request_max_body_size=config.max_body_bytes,
         debug=False,
-        # Logging is configured once by the CLI (entrypoints.logging_setup); Litestar's own
-        # config would replace it, and its exception logging is done by our 500 handler.
+        # Logging is configured once by the CLI (agent_booking.entrypoints.logging_setup);
+        # Litestar's own config would replace it, and its exception logging is done by our 500
+        # handler.
         logging_config=None,
         # Generated from the handlers' types; served at /schema/openapi.json and /schema.
         openapi_config=openapi_config(),

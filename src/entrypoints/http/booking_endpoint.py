@@ -6,16 +6,17 @@ objects, the exception middleware) cost nearly as much CPU as the booking itself
 
 - :class:`BookingEndpoint` turns a request (its ``Content-Type``, ``Idempotency-Key`` and raw
   body) into an :class:`Answer` (status, JSON body, headers). It never raises: every error is
-  rendered here from the one error table (:mod:`entrypoints.http.errors`), so both ways in give
-  byte-identical answers. The body is decoded as the documented
-  :class:`~entrypoints.http.request_bodies.CreateBookingRequest`, the Struct Litestar's route
-  decodes too; a body the Struct refuses is judged by ``BookingRequest.from_mapping``, whose
-  refusal (``missing_field``, ``invalid_field``…, in the core's check order) is the answer.
+  rendered here from the one error table (:mod:`agent_booking.entrypoints.http.errors`), so both
+  ways in give byte-identical answers. The body is decoded as the documented
+  :class:`~agent_booking.entrypoints.http.request_bodies.CreateBookingRequest`, the Struct
+  Litestar's route decodes too; a body the Struct refuses is judged by
+  ``BookingRequest.from_mapping``, whose refusal (``missing_field``, ``invalid_field``…, in the
+  core's check order) is the answer.
 - :class:`BookingLane` sits in front of Litestar and answers ``POST`` requests for that path
-  itself, after the same :class:`~entrypoints.http.agent_access.AgentAccess` checks (network,
-  rate limit, API key) the Litestar middleware applies. Everything else goes on to Litestar:
-  other paths and methods, and, when CORS is configured, any request with an ``Origin`` (the
-  CORS middleware must see those). Litestar's own route for the path calls the same endpoint.
+  itself, after the same :class:`~agent_booking.entrypoints.http.agent_access.AgentAccess` checks
+  (network, rate limit, API key) the Litestar middleware applies. Everything else goes on to
+  Litestar: other paths and methods, and, when CORS is configured, any request with an ``Origin``
+  (the CORS middleware must see those). Litestar's own route for the path calls the same endpoint.
 """
 
 from __future__ import annotations
@@ -29,29 +30,35 @@ from attrs import frozen
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
 
-from booking_core.create_agent_booking import (
+from agent_booking.core.create_agent_booking import (
     AgentBookingResult,
     CreateAgentBooking,
     IdempotentSuccess,
 )
-from booking_core.errors import BookingError, InvalidRequestBody
-from booking_core.idempotency import ClaimOutcome, IdempotencyKeys
-from booking_core.parsing import DateOrder
-from booking_core.request import BookingRequest
-from entrypoints.http.agent_access import AgentAccess
-from entrypoints.http.content_type import is_json_media_type
-from entrypoints.http.errors import (
+from agent_booking.core.errors import BookingError, InvalidRequestBody
+from agent_booking.core.idempotency import ClaimOutcome, IdempotencyKeys
+from agent_booking.core.parsing import DateOrder
+from agent_booking.core.request import BookingRequest
+from agent_booking.entrypoints.http.agent_access import AgentAccess
+from agent_booking.entrypoints.http.content_type import is_json_media_type
+from agent_booking.entrypoints.http.errors import (
     error_body,
     framework_error_body,
     internal_error_body,
     status_for,
 )
-from entrypoints.http.presenters import BookingCreated, booking_created, created_outcome
-from entrypoints.http.request_bodies import CreateBookingRequest
-from entrypoints.http.request_edge import header_value
+from agent_booking.entrypoints.http.presenters import (
+    BookingCreated,
+    booking_created,
+    created_outcome,
+)
+from agent_booking.entrypoints.http.request_bodies import CreateBookingRequest
+from agent_booking.entrypoints.http.request_edge import header_value
 
-if TYPE_CHECKING:  # imported by entrypoints.http.openapi, which the metrics' route imports
-    from entrypoints.http.metrics import Metrics
+if (
+    TYPE_CHECKING
+):  # imported by agent_booking.entrypoints.http.openapi, which the metrics' route imports
+    from agent_booking.entrypoints.http.metrics import Metrics
 
 __all__ = [
     "BOOKING_CREATE_PATH",

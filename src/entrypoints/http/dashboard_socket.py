@@ -26,8 +26,8 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.handlers import WebsocketRouteHandler
 from litestar.types import WebSocketSendEvent
 
-from adapters.fanout import EventFanout, Subscription, SubscriptionOverflow
-from booking_core.events import StoredEvent
+from agent_booking.adapters.fanout import EventFanout, Subscription, SubscriptionOverflow
+from agent_booking.core.events import StoredEvent
 
 __all__ = [
     "ADMIN_SOCKET_PATH",

@@ -16,7 +16,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.types import ExceptionHandlersMap
 
-from booking_core.errors import (
+from agent_booking.core.errors import (
     BookingError,
     BookingPolicyViolation,
     Conflict,

@@ -28,12 +28,12 @@ from litestar import MediaType, Response, get
 from litestar.handlers import HTTPRouteHandler
 from litestar.types import Scope
 
-from adapters.fanout import EventFanout
-from booking_core.errors import BookingError
-from booking_core.events import BOOKING_CREATED, StoredEvent
-from booking_core.ports import Notifier
-from entrypoints.http.errors import status_for
-from entrypoints.http.openapi import DocumentedOperation, refusals
+from agent_booking.adapters.fanout import EventFanout
+from agent_booking.core.errors import BookingError
+from agent_booking.core.events import BOOKING_CREATED, StoredEvent
+from agent_booking.core.ports import Notifier
+from agent_booking.entrypoints.http.errors import status_for
+from agent_booking.entrypoints.http.openapi import DocumentedOperation, refusals
 
 __all__ = ["METRICS_PATH", "CountingNotifier", "Metrics", "metrics_routes"]
 

@@ -8,8 +8,8 @@ Structs are keyword-only so that fields with defaults (``success`` first, as the
 orders it) may come before the others.
 
 A booking as admins and the dashboards see it is the outbox event's payload
-(``booking_core.events.booking_event_payload``, a domain event): :class:`BookingView` documents it
-and :func:`booking_view` converts it, so the two cannot drift apart.
+(``agent_booking.core.events.booking_event_payload``, a domain event): :class:`BookingView`
+documents it and :func:`booking_view` converts it, so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from typing import Annotated, Final, Literal
 import msgspec
 from msgspec import Meta
 
-from booking_core.check_availability import Availability
-from booking_core.create_agent_booking import RenderedOutcome
-from booking_core.entities import Booking, Customer
-from booking_core.events import booking_event_payload, format_instant, format_time
-from booking_core.settings import BusinessSettings
+from agent_booking.core.check_availability import Availability
+from agent_booking.core.create_agent_booking import RenderedOutcome
+from agent_booking.core.entities import Booking, Customer
+from agent_booking.core.events import booking_event_payload, format_instant, format_time
+from agent_booking.core.settings import BusinessSettings
 
 __all__ = [
     "AvailabilityView",

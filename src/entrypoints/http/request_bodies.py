@@ -1,7 +1,7 @@
 """The request bodies of the HTTP API as msgspec Structs: decoded by the handlers, documented as is.
 
-Each constraint here describes what the core accepts (``booking_core.request`` and
-``booking_core.update_settings`` validate, and own the messages), so the generated OpenAPI
+Each constraint here describes what the core accepts (``agent_booking.core.request`` and
+``agent_booking.core.update_settings`` validate, and own the messages), so the generated OpenAPI
 document says what the server does. A body the Struct refuses is never answered with msgspec's
 words: the create endpoint falls back to ``BookingRequest.from_mapping`` for the core's refusal.
 """
@@ -13,7 +13,7 @@ from typing import Annotated, Any, Final
 import msgspec
 from msgspec import Meta
 
-from booking_core.entities import OPEN_STATUSES
+from agent_booking.core.entities import OPEN_STATUSES
 
 __all__ = [
     "ACCEPTED_DATE",
@@ -23,7 +23,7 @@ __all__ = [
     "SettingsChangesRequest",
 ]
 
-#: The create request's header that makes a retry safe (``booking_core.idempotency``).
+#: The create request's header that makes a retry safe (``agent_booking.core.idempotency``).
 IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
 
 #: Characters the core refuses in text fields (Unicode category Cc, ``request._printable``).
@@ -46,7 +46,7 @@ _NOT_BLANK: Final = _trimmed(f"[^{_CONTROLS}]*[^{_CONTROLS}{_SPACE}][^{_CONTROLS
 
 
 def _dates() -> str:
-    """Exactly the dates ``booking_core.parsing.parse_date`` accepts, in every format.
+    """Exactly the dates ``agent_booking.core.parsing.parse_date`` accepts, in every format.
 
     A day/month pair is valid in either order when both are at most 12 (so the configured
     order does not change which texts are valid), else read the only way it can be.
@@ -71,11 +71,11 @@ def _dates() -> str:
     return "|".join(formats)
 
 
-#: ``booking_core.parsing``'s date formats, valid dates only.
+#: ``agent_booking.core.parsing``'s date formats, valid dates only.
 ACCEPTED_DATE: Final = _trimmed(_dates())
 #: The same, or empty: a query parameter left empty counts as not given.
 DATE_OR_EMPTY: Final = f"^(?:{_TRIM}(?:{_dates()}){_TRIM})?$"
-#: ``booking_core.parsing``'s time formats, valid times only.
+#: ``agent_booking.core.parsing``'s time formats, valid times only.
 ACCEPTED_TIME: Final = _trimmed(
     "(?:[01]?[0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?|(?:0?[1-9]|1[0-2]):[0-5][0-9] ?[AaPp][Mm]"
 )

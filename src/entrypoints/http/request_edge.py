@@ -8,7 +8,8 @@ duration sample and ``nosniff`` like any other response.
   ``._~:;=+/@-``) is kept, anything else is replaced by a fresh one. It is returned as
   ``X-Request-ID`` on every response and set in ``REQUEST_ID`` for every log record of the
   request.
-- **Access log**: one record per HTTP request on the ``entrypoints.http.access`` logger at INFO,
+- **Access log**: one record per HTTP request on the ``agent_booking.entrypoints.http.access``
+logger at INFO,
   with ``method``, ``path`` (never the query string, which may hold a token), ``status``,
   ``duration_ms`` and ``client`` (the address after trusted proxies). It replaces uvicorn's.
 - **Headers**: ``X-Content-Type-Options: nosniff`` on every response; on HTML responses also a
@@ -28,11 +29,13 @@ from typing import TYPE_CHECKING
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-from entrypoints.http.client_identity import IPNetwork, client_address
-from entrypoints.structured_logging import REQUEST_ID
+from agent_booking.entrypoints.http.client_identity import IPNetwork, client_address
+from agent_booking.entrypoints.structured_logging import REQUEST_ID
 
-if TYPE_CHECKING:  # metrics' route is documented by entrypoints.http.openapi, which imports this
-    from entrypoints.http.metrics import Metrics
+if (
+    TYPE_CHECKING
+):  # metrics' route is documented by agent_booking.entrypoints.http.openapi, which imports this
+    from agent_booking.entrypoints.http.metrics import Metrics
 
 __all__ = ["HTML_SECURITY_HEADERS", "REQUEST_ID_HEADER", "RequestEdge", "header_value"]
 

@@ -4,9 +4,9 @@ Handlers are built around the objects the composition root made (the use case, t
 check), so there is no module-level state and tests can build as many apps as they like. Their
 parameters and return types are what the generated OpenAPI document describes.
 
-The create endpoint's behaviour lives in :mod:`entrypoints.http.booking_endpoint`; most requests
-reach it through that module's direct lane, and the Litestar route here serves the rest (CORS
-requests), with the same answers.
+The create endpoint's behaviour lives in :mod:`agent_booking.entrypoints.http.booking_endpoint`;
+most requests reach it through that module's direct lane, and the Litestar route here serves the
+rest (CORS requests), with the same answers.
 """
 
 from __future__ import annotations
@@ -20,22 +20,22 @@ from litestar import MediaType, Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import HeaderParameter, JSONBody
 
-from booking_core.check_availability import (
+from agent_booking.core.check_availability import (
     MAX_AVAILABILITY_DAYS,
     AvailabilityQuery,
     CheckAvailability,
 )
-from booking_core.errors import (
+from agent_booking.core.errors import (
     InvalidDate,
     InvalidField,
     MissingField,
     SettingsMissing,
     StorageUnavailable,
 )
-from booking_core.parsing import DateOrder
-from entrypoints.http.booking_endpoint import BOOKING_CREATE_PATH, BookingEndpoint
-from entrypoints.http.errors import error_body
-from entrypoints.http.openapi import (
+from agent_booking.core.parsing import DateOrder
+from agent_booking.entrypoints.http.booking_endpoint import BOOKING_CREATE_PATH, BookingEndpoint
+from agent_booking.entrypoints.http.errors import error_body
+from agent_booking.entrypoints.http.openapi import (
     ADMIN_ONLY_ERRORS,
     AGENT_SECURITY,
     DocumentedOperation,
@@ -44,14 +44,14 @@ from entrypoints.http.openapi import (
     query,
     refusals,
 )
-from entrypoints.http.presenters import (
+from agent_booking.entrypoints.http.presenters import (
     AvailabilityView,
     BookingCreated,
     LiveStatus,
     ReadyStatus,
     availability_view,
 )
-from entrypoints.http.request_bodies import (
+from agent_booking.entrypoints.http.request_bodies import (
     DATE_OR_EMPTY,
     IDEMPOTENCY_KEY_HEADER,
     CreateBookingRequest,
@@ -68,7 +68,8 @@ __all__ = [
 
 AVAILABILITY_PATH = "/api/agent/availability/"
 
-#: Raises (typically :class:`~booking_core.errors.StorageUnavailable`) when storage is unusable.
+#: Raises (typically :class:`~agent_booking.core.errors.StorageUnavailable`) when storage is
+#: unusable.
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 _log = logging.getLogger(__name__)

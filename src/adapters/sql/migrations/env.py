@@ -9,7 +9,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from adapters.sql.tables import metadata
+from agent_booking.adapters.sql.tables import metadata
 
 #: Serialises concurrent ``booking migrate`` runs against one PostgreSQL database.
 _MIGRATION_LOCK_KEY = 0x0B00C1E8

@@ -159,6 +159,14 @@ class _Bookings:
             if b.is_active and start <= b.starts_at < end
         }
 
+    async def count_open_after(self, customer_id: int, after: pendulum.DateTime) -> int:
+        # Units of work run one at a time, so the count holds until the commit by itself.
+        return sum(
+            1
+            for b in self._state.bookings.values()
+            if b.customer_id == customer_id and b.is_open and b.starts_at > after
+        )
+
     async def set_status(self, booking_id: int, status: BookingStatus) -> Booking | None:
         booking = self._state.bookings.get(booking_id)
         if booking is None:

@@ -38,6 +38,7 @@ from agent_booking.core.errors import (
     SettingsMissing,
     SlotTaken,
     StorageUnavailable,
+    TooManyBookings,
     TransientConflict,
 )
 from agent_booking.core.events import BOOKING_CANCELLED, BOOKING_CREATED, DomainEvent, StoredEvent
@@ -106,6 +107,7 @@ __all__ = [
     "SlotTaken",
     "StorageUnavailable",
     "StoredEvent",
+    "TooManyBookings",
     "TransientConflict",
     "UnitOfWork",
     "UnitOfWorkFactory",

@@ -19,6 +19,7 @@ from agent_booking.core.errors import (
     SettingsMissing,
     SlotSuggestion,
     SlotTaken,
+    TooManyBookings,
     TransientConflict,
 )
 from agent_booking.core.events import (
@@ -75,7 +76,13 @@ class IdempotentSuccess:
 
 
 class CreateAgentBooking:
-    """Create a booking for a customer identified by phone, creating the customer if new."""
+    """Create a booking for a customer identified by phone, creating the customer if new.
+
+    ``max_open_bookings`` is the most open (upcoming or pending) future bookings one customer
+    may hold; one more is refused with :class:`TooManyBookings`. It is an abuse limit, not a
+    business rule, so the operator sets it where the use case is composed (the service: from
+    ``BOOKING_MAX_ACTIVE_PER_PHONE``); 0, the default here, means no limit.
+    """
 
     def __init__(
         self,
@@ -85,12 +92,17 @@ class CreateAgentBooking:
         *,
         initial_password_hash: str | None = None,
         reads: UnitOfWorkFactory | None = None,
+        max_open_bookings: int = 0,
     ) -> None:
+        if max_open_bookings < 0:
+            msg = f"max_open_bookings must be 0 (no limit) or more, got {max_open_bookings}"
+            raise ValueError(msg)
         self._uow = uow
         self._reads = reads or uow
         self._clock = clock
         self._notifier = notifier
         self._password_hash = initial_password_hash or UNUSABLE_PASSWORD
+        self._max_open = max_open_bookings
 
     async def __call__(
         self, request: BookingRequest, *, idempotency: IdempotentSuccess | None = None
@@ -146,6 +158,13 @@ class CreateAgentBooking:
             customer, created = await uow.customers.get_or_create(
                 request.customer, self._password_hash, now
             )
+            # A customer created just now holds nothing yet. For any other, the count holds
+            # the customer until the commit, so racing requests for one phone take turns here
+            # and each sees the bookings of those before it.
+            if self._max_open and not created:
+                held = await uow.bookings.count_open_after(customer.id, now)
+                if held >= self._max_open:
+                    raise TooManyBookings(self._max_open)
             booking = await uow.bookings.add(
                 NewBooking(
                     customer_id=customer.id,

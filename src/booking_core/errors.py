@@ -38,6 +38,7 @@ __all__ = [
     "SlotSuggestion",
     "SlotTaken",
     "StorageUnavailable",
+    "TooManyBookings",
     "TransientConflict",
 ]
 
@@ -142,6 +143,25 @@ class OutsideWorkingHours(BookingPolicyViolation):
 class NotASlotStart(BookingPolicyViolation):
     code = "not_slot_start"
     default_message = "Booking time is not the start of a slot"
+
+
+class TooManyBookings(BookingPolicyViolation):
+    """The customer already holds as many open future bookings as one phone may.
+
+    An operator's limit against slot grabbing: without it one client could book every slot
+    ahead, from as many addresses and keys as it likes, since nothing else ties requests
+    together but the phone they book for.
+    """
+
+    code = "too_many_bookings"
+    default_message = "This phone already has the most upcoming bookings one phone may hold"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        bookings = "booking" if limit == 1 else "bookings"
+        super().__init__(
+            f"This phone already has {limit} upcoming {bookings}, the most one phone may hold"
+        )
 
 
 class IdempotencyKeyReused(BookingPolicyViolation):

@@ -90,6 +90,15 @@ class BookingRepository(Protocol):
 
     async def set_status(self, booking_id: int, status: BookingStatus) -> Booking | None: ...
 
+    async def count_open_after(self, customer_id: int, after: pendulum.DateTime) -> int:
+        """How many open (upcoming or pending) bookings of this customer start after ``after``.
+
+        The count stays true until the transaction ends: transactions counting for the same
+        customer take turns (the storage holds the customer from the count to the end of the
+        transaction), so each one sees the bookings of those before it, committed.
+        """
+        ...
+
 
 class BookingQueries(Protocol):
     """The read side's listings (admin pages, dashboards), apart from the write path's port."""

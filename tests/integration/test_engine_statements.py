@@ -169,6 +169,74 @@ class TestTransactions:
         assert page.rows[0][1].phone == phone
 
 
+class TestOpenBookingsOfACustomer:
+    """What the limit of open bookings per phone counts, and that counts take turns."""
+
+    async def test_counts_upcoming_and_pending_bookings_that_start_later(
+        self, database: SqlDatabase
+    ) -> None:
+        after = fresh_start()
+        async with database.unit_of_work() as uow:
+            assert await uow.settings.get_active() is not None
+            customer, _ = await uow.customers.get_or_create(
+                CustomerProfile(phone=fresh_phone()), "!", NOW
+            )
+            other, _ = await uow.customers.get_or_create(
+                CustomerProfile(phone=fresh_phone()), "!", NOW
+            )
+            started = await uow.bookings.add(new_booking(customer.id, after))
+            statuses = [
+                BookingStatus.UPCOMING,
+                BookingStatus.PENDING,
+                BookingStatus.COMPLETED,
+                BookingStatus.CANCELLED,
+            ]
+            for status in statuses:
+                await uow.bookings.add(
+                    attrs.evolve(new_booking(customer.id, fresh_start()), status=status)
+                )
+            await uow.bookings.add(new_booking(other.id, fresh_start()))
+            await uow.commit()
+
+        async with database.unit_of_work() as uow:
+            assert await uow.bookings.count_open_after(customer.id, after) == 2
+            assert (
+                await uow.bookings.count_open_after(
+                    customer.id, started.starts_at.subtract(minutes=1)
+                )
+                == 3
+            )
+            assert await uow.bookings.count_open_after(other.id, after) == 1
+
+    async def test_a_count_for_a_customer_waits_for_the_customer_s_open_transaction(
+        self, database: SqlDatabase
+    ) -> None:
+        """Counts hold the customer until the commit: a second transaction counting for the
+        same customer waits, then sees what the first added. (Without the hold, PostgreSQL's
+        READ COMMITTED would let both count the same and both book.)"""
+        async with database.unit_of_work() as uow:
+            assert await uow.settings.get_active() is not None
+            customer, _ = await uow.customers.get_or_create(
+                CustomerProfile(phone=fresh_phone()), "!", NOW
+            )
+            await uow.bookings.add(new_booking(customer.id, fresh_start()))
+            await uow.commit()
+
+        async def count_in_another_transaction() -> int:
+            async with database.unit_of_work() as other:
+                return await other.bookings.count_open_after(customer.id, NOW)
+
+        async with database.unit_of_work() as uow:
+            assert await uow.bookings.count_open_after(customer.id, NOW) == 1
+            await uow.bookings.add(new_booking(customer.id, fresh_start()))
+            second = asyncio.create_task(count_in_another_transaction())
+            done, _ = await asyncio.wait({second}, timeout=0.5)
+            assert not done, "the second count did not wait for the first transaction"
+            await uow.commit()
+
+        assert await second == 2
+
+
 def plain(value: Any) -> Any:
     """An entity's fields without its id (ids come from each engine's own sequence)."""
     if attrs.has(type(value)):
@@ -205,6 +273,8 @@ async def settings_customers_bookings_events(database: SqlDatabase, note: Note) 
         booking = await uow.bookings.add(new_booking(customer.id, STARTS_AT))
         note("booking", plain(booking))
         note("slot taken", await uow.bookings.slot_is_taken(STARTS_AT))
+        note("open after now", await uow.bookings.count_open_after(customer.id, NOW))
+        note("open after start", await uow.bookings.count_open_after(customer.id, STARTS_AT))
         note("get", await uow.bookings.get(booking.id) == booking)
         note(
             "starts between",
@@ -213,6 +283,7 @@ async def settings_customers_bookings_events(database: SqlDatabase, note: Note) 
         cancelled = await uow.bookings.set_status(booking.id, BookingStatus.CANCELLED)
         note("cancelled", plain(cancelled))
         note("slot after cancel", await uow.bookings.slot_is_taken(STARTS_AT))
+        note("open after cancel", await uow.bookings.count_open_after(customer.id, NOW))
         note("missing", await uow.bookings.set_status(10**9, BookingStatus.CANCELLED))
         before = await uow.events.latest_id()
         event = await uow.events.append(DomainEvent("booking.created", {"n": [1, "a"]}, NOW))
@@ -290,6 +361,8 @@ async def test_every_operation_answers_alike_on_both_engines(
     assert answers["settings"] is True
     assert answers["slot taken"] is True
     assert answers["slot after cancel"] is False
+    assert (answers["open after now"], answers["open after start"]) == (1, 0)
+    assert answers["open after cancel"] == 0
     assert answers["claim again"] != answers["claim"]
 
 

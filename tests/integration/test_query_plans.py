@@ -19,7 +19,7 @@ import pytest
 from agent_booking.adapters.sql import tables
 from agent_booking.adapters.sql.postgres_statements import POSTGRES as POSTGRES_SQL
 from agent_booking.adapters.sql.sqlite_statements import SQLITE as SQLITE_SQL
-from agent_booking.core.entities import ACTIVE_STATUSES, BookingStatus
+from agent_booking.core.entities import ACTIVE_STATUSES, OPEN_STATUSES, BookingStatus
 from tests.integration.conftest import POSTGRES, SQLITE, engine_of
 from tests.integration.direct_sql import run_sql
 from tests.support.server import run_booking
@@ -40,6 +40,12 @@ def test_not_cancelled_is_exactly_the_active_statuses() -> None:
     # these four statuses only.
     assert set(BookingStatus) - {BookingStatus.CANCELLED} == ACTIVE_STATUSES
     assert str(tables.ACTIVE_BOOKING) == "status <> 'cancelled'"
+
+
+def test_the_open_booking_condition_is_exactly_the_open_statuses() -> None:
+    # Written out as literals for the planners, like ACTIVE_BOOKING.
+    assert str(tables.OPEN_BOOKING) == "status IN ('upcoming', 'pending')"
+    assert {BookingStatus.UPCOMING, BookingStatus.PENDING} == OPEN_STATUSES
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +99,16 @@ def _postgres_literal(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return f"'{value.isoformat()}'"
     return str(int(value))
+
+
+async def test_a_customers_open_bookings_are_counted_through_the_customer_index(
+    migrated_url: str,
+) -> None:
+    """The per-phone limit counts one customer's bookings on every booking for a known phone:
+    through the customer's index, never by scanning the table."""
+    name, parameters = "open_bookings_after", (7, START)
+    if engine_of(migrated_url) == POSTGRES:
+        plan = await _postgres_generic_plan(migrated_url, getattr(POSTGRES_SQL, name), parameters)
+    else:
+        plan = await _sqlite_plan(migrated_url, getattr(SQLITE_SQL, name), parameters)
+    assert "ix_bookings_customer_id" in plan, plan

@@ -30,6 +30,7 @@ EXPECTED_STATUS = {
     "outside_working_hours": 422,
     "not_slot_start": 422,
     "idempotency_key_reused": 422,
+    "too_many_bookings": 422,
     "service_unavailable": 503,
     "settings_missing": 503,
     "storage_unavailable": 503,
@@ -52,6 +53,8 @@ def instance(error_class: type[errors.BookingError]) -> errors.BookingError:
         return errors.InvalidField("email", "not a valid e-mail address")
     if error_class is errors.InvalidSettings:
         return errors.InvalidSettings("closing time must be after opening time")
+    if error_class is errors.TooManyBookings:
+        return errors.TooManyBookings(5)
     return error_class()
 
 

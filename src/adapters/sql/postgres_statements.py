@@ -30,6 +30,7 @@ OUTBOX_LOCK_KEY = 0x0B00C1E7
 EVENTS_CHANNEL = "booking_events"
 
 _ACTIVE = tables.ACTIVE_BOOKING.text
+_OPEN = tables.OPEN_BOOKING.text
 SETTINGS_COLUMNS = (
     "id, open_time, close_time, off_days, slot_minutes, timezone, horizon_days, closed_dates, "
     "updated_at"
@@ -71,6 +72,10 @@ POSTGRES = EngineStatements(
         f"SELECT starts_at FROM bookings WHERE starts_at >= $1 AND starts_at < $2 AND {_ACTIVE}"
     ),
     set_status=f"UPDATE bookings SET status = $1 WHERE id = $2 RETURNING {BOOKING_COLUMNS}",
+    lock_customer="SELECT id FROM customers WHERE id = $1 FOR NO KEY UPDATE",
+    open_bookings_after=(
+        f"SELECT count(*) FROM bookings WHERE customer_id = $1 AND {_OPEN} AND starts_at > $2"
+    ),
     append_event=(
         f"WITH outbox_lock AS (SELECT pg_advisory_xact_lock({OUTBOX_LOCK_KEY})), "
         "appended AS ("

@@ -252,6 +252,19 @@ class SqlBookingRepository:
         rows = await self._run.fetch(self._sql.set_status, (status.value, booking_id))
         return _booking(rows[0], self._sql) if rows else None
 
+    async def count_open_after(self, customer_id: int, after: pendulum.DateTime) -> int:
+        """Lock the customer first (PostgreSQL), then count, in two statements: the count's
+        snapshot is then taken once the lock is ours, so under READ COMMITTED it sees the
+        bookings of the transaction that held the lock before. (In one statement the snapshot
+        would predate the wait and miss them.)"""
+        sql = self._sql
+        if sql.lock_customer is not None:
+            await self._run.fetch(sql.lock_customer, (customer_id,))
+        rows = await self._run.fetch(
+            sql.open_bookings_after, (customer_id, sql.instant_to_db(after))
+        )
+        return int(rows[0][0])
+
 
 class SqlBookingQueries:
     """The admin listings, in SQLAlchemy Core, on a read connection of their own.

@@ -74,6 +74,7 @@ def time_from_text(value: str) -> pendulum.Time:
 
 
 _ACTIVE = tables.ACTIVE_BOOKING.text
+_OPEN = tables.OPEN_BOOKING.text
 SETTINGS_COLUMNS = (
     "id, open_time, close_time, off_days, slot_minutes, timezone, horizon_days, closed_dates, "
     "updated_at"
@@ -114,6 +115,10 @@ SQLITE = EngineStatements(
         f"SELECT starts_at FROM bookings WHERE starts_at >= ? AND starts_at < ? AND {_ACTIVE}"
     ),
     set_status=f"UPDATE bookings SET status = ? WHERE id = ? RETURNING {BOOKING_COLUMNS}",
+    lock_customer=None,
+    open_bookings_after=(
+        f"SELECT count(*) FROM bookings WHERE customer_id = ? AND {_OPEN} AND starts_at > ?"
+    ),
     append_event=(
         "INSERT INTO events (type, payload, occurred_at) VALUES (?, ?, ?) RETURNING event_id"
     ),

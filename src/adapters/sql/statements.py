@@ -58,6 +58,11 @@ class EngineStatements:
     booking_by_id: str
     active_starts_between: str
     set_status: str
+    #: Holds a customer's row until the transaction ends, so that counts of the customer's
+    #: bookings stay true until the commit; None where the engine runs one write transaction
+    #: at a time anyway (SQLite: ``BEGIN IMMEDIATE``), which holds everything.
+    lock_customer: str | None
+    open_bookings_after: str
     # events
     append_event: str
     latest_event_id: str

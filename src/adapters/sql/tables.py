@@ -27,6 +27,7 @@ from sqlalchemy import (
 __all__ = [
     "ACTIVE_BOOKING",
     "ACTIVE_SLOT_INDEX",
+    "OPEN_BOOKING",
     "bookings",
     "business_settings",
     "customers",
@@ -56,6 +57,8 @@ ACTIVE_SLOT_INDEX = "uq_bookings_active_slot"
 #: scans the table, or re-plans the statement on every execution; PostgreSQL's generic plans
 #: cannot use the index at all. The CHECK below makes it equal to "status in ACTIVE_STATUSES".
 ACTIVE_BOOKING = text("status <> 'cancelled'")
+#: A booking still to happen (``OPEN_STATUSES``), as literal text for the same reason.
+OPEN_BOOKING = text("status IN ('upcoming', 'pending')")
 
 business_settings = Table(
     "business_settings",

@@ -31,6 +31,9 @@ BOOKING_SOCKET_QUEUE_SIZE       events buffered per dashboard before a dashboard
                                 read is disconnected (1000)
 BOOKING_RATE_LIMIT              requests per client on ``/api/agent/…``: ``120/minute``,
                                 ``10/second``, ``1000/hour``; ``0`` = no limit (``120/minute``)
+BOOKING_MAX_ACTIVE_PER_PHONE    most open (upcoming or pending) future bookings one phone may
+                                hold; one more is refused (422 ``too_many_bookings``);
+                                ``0`` = no limit (5)
 BOOKING_TRUSTED_PROXIES         comma-separated CIDRs of our reverse proxies; only from them is
                                 ``X-Forwarded-For`` believed (none)
 BOOKING_AGENT_API_KEYS          comma-separated keys; when set, agent endpoints require one in
@@ -83,6 +86,7 @@ _DEFAULT_HEADER_TIMEOUT_S = 10
 _DEFAULT_BODY_TIMEOUT_S = 30
 _DEFAULT_MAX_CONNECTIONS = 1000
 _DEFAULT_RATE_LIMIT = RateLimit(limit=120, window_seconds=60)
+_DEFAULT_MAX_ACTIVE_PER_PHONE = 5
 
 Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
 
@@ -109,6 +113,8 @@ class AppConfig:
     socket_queue_size: int = 1000
     #: None: no rate limit.
     rate_limit: RateLimit | None = _DEFAULT_RATE_LIMIT
+    #: 0: no limit.
+    max_active_per_phone: int = _DEFAULT_MAX_ACTIVE_PER_PHONE
     trusted_proxies: Networks = ()
     agent_api_keys: tuple[str, ...] = field(default=(), repr=False)
     allowed_networks: Networks = ()
@@ -138,6 +144,9 @@ class AppConfig:
             event_poll_seconds=env.integer("BOOKING_EVENT_POLL_MS", 1000, 10) / 1000,
             socket_queue_size=env.integer("BOOKING_SOCKET_QUEUE_SIZE", 1000, 1),
             rate_limit=_rate_limit(env.text("BOOKING_RATE_LIMIT", str(_DEFAULT_RATE_LIMIT))),
+            max_active_per_phone=env.integer(
+                "BOOKING_MAX_ACTIVE_PER_PHONE", _DEFAULT_MAX_ACTIVE_PER_PHONE, 0
+            ),
             trusted_proxies=_networks(
                 "BOOKING_TRUSTED_PROXIES", env.items("BOOKING_TRUSTED_PROXIES")
             ),

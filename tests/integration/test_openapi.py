@@ -47,7 +47,7 @@ from agent_booking.core.idempotency import request_fingerprint
 from agent_booking.entrypoints.config import AppConfig
 from agent_booking.entrypoints.http.app import create_app
 from tests.integration.endpoint import CREATE_PATH, booking_body, unique_phone
-from tests.integration.working_days import WorkingDays, today_utc
+from tests.integration.working_days import SLOT_TIMES, WorkingDays, today_utc
 from tests.support.server import ADMIN_TOKEN, ServerProcess
 
 OPENAPI_PATH = "/schema/openapi.json"
@@ -275,7 +275,7 @@ def _admin_url(template: str, booking_id: int) -> str:
 @pytest.fixture(scope="module")
 def create_exchanges(server: ServerProcess, days: WorkingDays) -> list[Exchange]:
     """The create endpoint on the main server: every success and refusal it can produce."""
-    day, closed, keyed, replayed_day = days.take_many(4)
+    day, closed, keyed, replayed_day, full_day, next_day = days.take_many(6)
     with _client(server) as client, _client(server, **ADMIN) as admin:
         run = Exchanges(client)
 
@@ -307,6 +307,12 @@ def create_exchanges(server: ServerProcess, days: WorkingDays) -> list[Exchange]
         patched = admin.patch(SETTINGS, json={"closed_dates": [closed.isoformat()]})
         assert patched.status_code == 200, patched.text
         create("a closed date", (422, "closed_date"), json=booking_body(closed))
+        phone = _phone_at_its_limit(client, full_day)
+        create(
+            "a sixth booking for one phone",
+            (422, "too_many_bookings"),
+            json=booking_body(next_day, "12:00", phone=phone),
+        )
         create("an array", (400, "invalid_body"), content=b"[]")
         no_phone = booking_body(day)
         del no_phone["phone"]
@@ -349,6 +355,15 @@ def create_exchanges(server: ServerProcess, days: WorkingDays) -> list[Exchange]
         replays = [e.response for e in run.done if e.label in {"keyed replay", "replayed refusal"}]
         assert all(r.headers.get("idempotent-replayed") == "true" for r in replays), replays
     return run.done
+
+
+def _phone_at_its_limit(client: httpx.Client, day: dt.date) -> str:
+    """A new phone with the default limit's five open bookings, all on ``day``."""
+    phone = unique_phone()
+    for time in SLOT_TIMES:
+        booked = client.post(CREATE_PATH, json=booking_body(day, time, phone=phone))
+        assert booked.status_code == 201, booked.text
+    return phone
 
 
 def _claim_key(process: ServerProcess, key: str, body: dict[str, Any]) -> None:

@@ -3,13 +3,16 @@
 DESIGN.md: the database, not a check-then-insert, decides who gets a slot (the original created
 20 bookings for one slot on PostgreSQL); concurrent writers queue instead of failing (the original
 answered ``500 database is locked`` on SQLite); concurrent first bookings for one new phone
-create one customer. The server runs two worker processes, so the requests race across
-processes as well as inside one, and what was stored is counted in the database itself.
+create one customer; however many requests for one phone race, it ends with at most
+``BOOKING_MAX_ACTIVE_PER_PHONE`` open bookings (issue 13). The servers run two worker processes,
+so the requests race across processes as well as inside one, and what was stored is counted in
+the database itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -58,17 +61,43 @@ def sizes(database_url: str) -> RaceSizes:
 
 @pytest.fixture(scope="module")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    # The first-bookings race books every one of its slots for one phone, far more than the
+    # per-phone limit allows; that limit races on a server of its own (limited_server).
+    with ServerProcess(
+        database_url,
+        workers=WORKERS,
+        env={"BOOKING_MAX_ACTIVE_PER_PHONE": "0"},
+        log_dir=tmp_path_factory.mktemp("server"),
+    ) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def limited_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """The same database, with the default per-phone limit (5 open bookings)."""
     with ServerProcess(
         database_url, workers=WORKERS, log_dir=tmp_path_factory.mktemp("server")
     ) as process:
         yield process
 
 
-@pytest.fixture
-async def client(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
+def _racing_client(process: ServerProcess) -> httpx.AsyncClient:
     """A client that really sends every request at once: one connection per request."""
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=60.0, limits=limits) as http:
+    return httpx.AsyncClient(base_url=process.base_url, timeout=60.0, limits=limits)
+
+
+@pytest.fixture
+async def client(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
+    async with _racing_client(server) as http:
+        yield http
+
+
+@pytest.fixture
+async def limited_client(limited_server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
+    async with _racing_client(limited_server) as http:
         yield http
 
 
@@ -197,3 +226,93 @@ class TestCreateBookingUnderConcurrency:
         ][:3]
         assert_no_lock_errors(responses, server)
         assert await bookings_of(database_url, service) == sizes.load
+
+
+PHONE_LIMIT = 5  # BOOKING_MAX_ACTIVE_PER_PHONE's default
+TOO_MANY = "This phone already has 5 upcoming bookings, the most one phone may hold"
+
+
+async def bookings_of_phone(database_url: str, phone: str) -> int:
+    return await count_rows(
+        database_url,
+        "SELECT count(*) FROM bookings b JOIN customers c ON c.id = b.customer_id "
+        "WHERE c.phone = $1",
+        phone,
+    )
+
+
+class TestPhoneLimitUnderConcurrency:
+    """Issue 13: one client booked every slot of a year from many addresses. Whatever number of
+    requests for one phone race, across two worker processes, it ends with the limit."""
+
+    async def test_racing_requests_for_a_phone_one_short_of_the_limit_get_one_booking(
+        self,
+        limited_client: httpx.AsyncClient,
+        limited_server: ServerProcess,
+        days: WorkingDays,
+        sizes: RaceSizes,
+        database_url: str,
+    ) -> None:
+        slots = [
+            (day, time)
+            for day in days.take_many(1 + sizes.same_phone // len(SLOT_TIMES))
+            for time in SLOT_TIMES
+        ]
+        first = booking_body(*slots[0], service_name=unique_service("One short of the limit"))
+        phone = first["phone"]
+
+        def request(day: dt.date, time: str) -> dict[str, Any]:
+            return first | {"booking_date": day.isoformat(), "booking_time": time}
+
+        for day, time in slots[: PHONE_LIMIT - 1]:
+            booked = await limited_client.post(CREATE_PATH, json=request(day, time))
+            assert booked.status_code == 201, booked.text
+        racing = slots[PHONE_LIMIT - 1 :][: sizes.same_phone]
+
+        responses = await asyncio.gather(
+            *(limited_client.post(CREATE_PATH, json=request(*slot)) for slot in racing)
+        )
+
+        assert statuses(responses) == {201: 1, 422: len(racing) - 1}, [
+            response.text for response in responses if response.status_code not in (201, 422)
+        ][:3]
+        for response in responses:
+            if response.status_code == 422:
+                assert_error(response, 422, "too_many_bookings", TOO_MANY)
+        assert_no_lock_errors(responses, limited_server)
+        assert await bookings_of_phone(database_url, phone) == PHONE_LIMIT
+
+    async def test_racing_first_bookings_of_a_new_phone_stop_at_the_limit(
+        self,
+        limited_client: httpx.AsyncClient,
+        limited_server: ServerProcess,
+        days: WorkingDays,
+        sizes: RaceSizes,
+        database_url: str,
+    ) -> None:
+        slots = [
+            (day, time)
+            for day in days.take_many(sizes.same_phone // len(SLOT_TIMES))
+            for time in SLOT_TIMES
+        ]
+        first = booking_body(*slots[0], service_name=unique_service("New phone, many agents"))
+        requests = [
+            first | {"booking_date": day.isoformat(), "booking_time": time} for day, time in slots
+        ]
+
+        responses = await asyncio.gather(
+            *(limited_client.post(CREATE_PATH, json=request) for request in requests)
+        )
+
+        assert statuses(responses) == {201: PHONE_LIMIT, 422: len(requests) - PHONE_LIMIT}, [
+            response.text for response in responses if response.status_code not in (201, 422)
+        ][:3]
+        created = [response.json() for response in responses if response.status_code == 201]
+        assert sum(body["user_created"] for body in created) == 1
+        assert_no_lock_errors(responses, limited_server)
+        phone = first["phone"]
+        assert (
+            await count_rows(database_url, "SELECT count(*) FROM customers WHERE phone = $1", phone)
+            == 1
+        )
+        assert await bookings_of_phone(database_url, phone) == PHONE_LIMIT

@@ -193,6 +193,7 @@ class TestHardeningConfiguration:
         assert config.agent_api_keys == ()
         assert config.allowed_networks == ()
         assert config.cors_origins == ()
+        assert config.max_active_per_phone == 5
 
     def test_reads_every_variable(self) -> None:
         config = AppConfig.from_env(
@@ -202,10 +203,12 @@ class TestHardeningConfiguration:
                 "BOOKING_AGENT_API_KEYS": "key-alpha, key-beta,",
                 "BOOKING_ALLOWED_NETWORKS": "192.0.2.0/24",
                 "BOOKING_CORS_ORIGINS": "https://app.example.com/, http://localhost:3000",
+                "BOOKING_MAX_ACTIVE_PER_PHONE": "12",
             }
         )
 
         assert config.rate_limit is None
+        assert config.max_active_per_phone == 12
         assert [str(n) for n in config.trusted_proxies] == ["10.0.0.1/32", "2001:db8::/32"]
         assert config.agent_api_keys == ("key-alpha", "key-beta")
         assert [str(n) for n in config.allowed_networks] == ["192.0.2.0/24"]
@@ -224,11 +227,21 @@ class TestHardeningConfiguration:
             ("BOOKING_TIMEZONE", "right/UTC"),
             ("BOOKING_DATABASE_URL", "mysql://db/booking"),
             ("BOOKING_DATABASE_URL", "booking.db"),
+            ("BOOKING_MAX_ACTIVE_PER_PHONE", "-1"),
+            ("BOOKING_MAX_ACTIVE_PER_PHONE", "five"),
         ],
     )
     def test_refuses_bad_values(self, name: str, value: str) -> None:
         with pytest.raises(ConfigError, match=name):
             AppConfig.from_env({name: value})
+
+
+class TestPhoneLimitConfiguration:
+    def test_zero_turns_the_limit_off(self) -> None:
+        assert AppConfig.from_env({"BOOKING_MAX_ACTIVE_PER_PHONE": "0"}).max_active_per_phone == 0
+
+    def test_empty_is_the_default(self) -> None:
+        assert AppConfig.from_env({"BOOKING_MAX_ACTIVE_PER_PHONE": " "}).max_active_per_phone == 5
 
 
 class TestRateLimitBucket:

@@ -125,6 +125,24 @@ class TestBothWaysInAnswerAlike:
         assert second.status_code == 409
         assert second.json()["code"] == "slot_taken"
 
+    async def test_a_phone_at_its_limit_is_refused_alike(self, http: httpx.AsyncClient) -> None:
+        """The default limit (5 open bookings a phone) is the composed use case's."""
+        for hour in (12, 13, 14, 15, 16):
+            booked = await http.post(CREATE, json=basic_body(booking_time=f"{hour}:00"))
+            assert booked.status_code == 201, booked.text
+        one_more = basic_body(booking_date="2026-11-27", booking_time="12:00")
+
+        lane = await http.post(CREATE, json=one_more)
+        litestar = await http.post(CREATE, json=one_more, headers={"Origin": ORIGIN})
+
+        assert _comparable(lane) == _comparable(litestar)
+        assert lane.status_code == 422
+        assert lane.json() == {
+            "success": False,
+            "message": "This phone already has 5 upcoming bookings, the most one phone may hold",
+            "code": "too_many_bookings",
+        }
+
     async def test_an_idempotent_replay_is_identical_either_way(
         self, http: httpx.AsyncClient
     ) -> None:

@@ -109,6 +109,7 @@ def create_app(
             hash_password(config.initial_password) if config.initial_password else None
         ),
         reads=reads,
+        max_open_bookings=config.max_active_per_phone,
     )
     endpoint = BookingEndpoint(
         create_booking,

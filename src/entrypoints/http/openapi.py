@@ -58,6 +58,7 @@ from agent_booking.core.errors import (
     InvalidField,
     InvalidSettings,
     MissingField,
+    TooManyBookings,
 )
 from agent_booking.entrypoints.http.booking_endpoint import REPLAYED_HEADER
 from agent_booking.entrypoints.http.client_identity import API_KEY_HEADER
@@ -165,10 +166,11 @@ def domain_error_classes() -> tuple[type[BookingError], ...]:
 
 
 #: Arguments for the example of errors whose message is built from arguments.
-_EXAMPLE_ARGUMENTS: Final[dict[type[BookingError], tuple[str, ...]]] = {
+_EXAMPLE_ARGUMENTS: Final[dict[type[BookingError], tuple[Any, ...]]] = {
     MissingField: ("phone",),
     InvalidField: ("email", "not a valid e-mail address"),
     InvalidSettings: ("closing time must be after opening time",),
+    TooManyBookings: (5,),
 }
 
 #: Errors only the admin use cases raise (cancel, settings).

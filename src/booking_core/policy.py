@@ -38,12 +38,14 @@ class SlotPolicy:
     ) -> pendulum.DateTime:
         """Return the slot's start in the business time zone, or raise the first broken rule."""
         start = self.local_start(day, time)
-        self._check_day(day, start, now)
+        if start <= now:
+            raise BookingInPast
+        self._check_date(day, now)
         if not self.settings.open_time <= time < self.settings.close_time:
             raise OutsideWorkingHours
         if not self.settings.is_slot_start(time):
             raise NotASlotStart
-        if (start.hour, start.minute, start.second) != (time.hour, time.minute, time.second):
+        if not _keeps_wall_time(start, time):
             raise NotASlotStart("This time does not exist on that day (clock change)")
         return start
 
@@ -55,13 +57,24 @@ class SlotPolicy:
     def bookable_starts(
         self, day: pendulum.Date, now: pendulum.DateTime
     ) -> list[pendulum.DateTime]:
-        """Every start on ``day`` that passes the policy (whether or not it is taken)."""
+        """Every start on ``day`` that :meth:`check` grants ``now`` (whether or not it is taken).
+
+        The same rules, with those about the day alone (horizon, off days, closed dates) judged
+        once for the day rather than once per slot: a day of 1-minute slots has up to 1,439.
+        Slot times are inside working hours and on the grid by construction, so what is left
+        per slot is its local start, whether it is over, and whether a clock change skips it.
+        (Whether a start is over is asked of every start, never inferred from its date: where
+        clocks fall back across midnight, local dates do not follow instants.)
+        """
+        try:
+            self._check_date(day, now)
+        except (BeyondHorizon, OffDay, ClosedDate):
+            return []
         starts = []
         for time in self.settings.slot_times():
-            try:
-                starts.append(self.check(day, time, now))
-            except (BookingInPast, BeyondHorizon, OffDay, ClosedDate, NotASlotStart):
-                continue
+            start = self.local_start(day, time)
+            if start > now and _keeps_wall_time(start, time):
+                starts.append(start)
         return starts
 
     def fits(self, day: pendulum.Date, time: pendulum.Time) -> bool:
@@ -113,11 +126,8 @@ class SlotPolicy:
             return ClosedDate.code
         return None
 
-    def _check_day(
-        self, day: pendulum.Date, start: pendulum.DateTime, now: pendulum.DateTime
-    ) -> None:
-        if start <= now:
-            raise BookingInPast
+    def _check_date(self, day: pendulum.Date, now: pendulum.DateTime) -> None:
+        """The rules about the day alone, in the check order (after "not in the past")."""
         today = in_zone(now, self.settings.tz).date()
         if day.toordinal() - today.toordinal() > self.settings.horizon_days:
             raise BeyondHorizon(
@@ -127,3 +137,9 @@ class SlotPolicy:
             raise OffDay
         if day in self.settings.closed_dates:
             raise ClosedDate
+
+
+def _keeps_wall_time(start: pendulum.DateTime, time: pendulum.Time) -> bool:
+    """Whether ``start`` shows ``time`` on the clock: not where a clock change skips ``time``
+    (pendulum then moves the start past the gap)."""
+    return (start.hour, start.minute, start.second) == (time.hour, time.minute, time.second)

@@ -280,6 +280,33 @@ class TestSlotPolicyProperties:
                 assert time in listed, f"{time} passes every rule but is not listed"
 
 
+class TestBookableStartsAtAnyMoment:
+    @settings(max_examples=100)
+    @given(
+        data=st.data(),
+        settings_=business_settings(TODAY),
+        minutes=st.integers(-3 * 24 * 60, 3 * 24 * 60),
+    )
+    def test_are_exactly_the_starts_check_grants(
+        self, data: st.DataObject, settings_: BusinessSettings, minutes: int
+    ) -> None:
+        """``bookable_starts`` judges the day's own rules once per day (availability lists up
+        to 3,000 starts); it must still grant exactly what ``check`` grants, slot by slot, at
+        any moment of the day asked about or around it."""
+        drawn = data.draw(booking_dates(TODAY), label="day")
+        day = pendulum.Date(drawn.year, drawn.month, drawn.day)
+        now = NOW.add(minutes=minutes)
+        policy = SlotPolicy(settings_)
+        granted = []
+        for time in settings_.slot_times():
+            try:
+                granted.append(policy.check(day, time, now))
+            except BookingPolicyViolation:
+                continue
+
+        assert policy.bookable_starts(day, now) == granted
+
+
 def _check(
     policy: SlotPolicy, day: datetime.date, time: pendulum.Time
 ) -> pendulum.DateTime | BookingPolicyViolation:

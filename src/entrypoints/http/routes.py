@@ -22,6 +22,7 @@ from litestar.params import HeaderParameter, JSONBody
 
 from agent_booking.core.check_availability import (
     MAX_AVAILABILITY_DAYS,
+    MAX_AVAILABILITY_SLOTS,
     AvailabilityQuery,
     CheckAvailability,
 )
@@ -182,7 +183,10 @@ def booking_routes(
         summary="Free and taken slot starts per day",
         description=(
             "Give `date`, or `from` (and optionally `to`, inclusive; a range covers at most "
-            f"{MAX_AVAILABILITY_DAYS} days). Public unless agent API keys are configured."
+            f"{MAX_AVAILABILITY_DAYS} days, and at most {MAX_AVAILABILITY_SLOTS:,} slot starts: "
+            "its days times the slots of one day, so with short slots fewer days; a longer "
+            "range is refused with 400 `invalid_field`, saying how many days fit). Public "
+            "unless agent API keys are configured."
         ),
         security=AGENT_SECURITY,
         operation_class=DocumentedOperation,

@@ -24,7 +24,7 @@ from tests.integration.endpoint import (
     unique_phone,
 )
 from tests.integration.working_days import WorkingDays, today_utc
-from tests.support.server import ServerProcess, run_booking
+from tests.support.server import AGENT_API_KEY, AGENT_HEADERS, ServerProcess, run_booking
 
 SPEC_DATE = "2025-10-20"
 SPEC_PHONE = "1234567890"
@@ -267,6 +267,8 @@ class TestCreateBookingSucceeds:
                 f"{server.base_url}/api/agent/booking/create/",
                 "-H",
                 "Content-Type: application/json",
+                "-H",  # as a trusted agent: the spec's answer shows the stored customer
+                f"X-API-Key: {AGENT_API_KEY}",
                 "-d",
                 data,
                 "--output",
@@ -584,7 +586,9 @@ class TestCreateBookingWithoutSettings:
     ) -> None:
         await run_sql(fresh_server.database_url, "DELETE FROM business_settings")
 
-        async with httpx.AsyncClient(base_url=fresh_server.base_url, timeout=30.0) as client:
+        async with httpx.AsyncClient(
+            headers=AGENT_HEADERS, base_url=fresh_server.base_url, timeout=30.0
+        ) as client:
             response = await client.post(CREATE_PATH, json=booking_body(days.take()))
 
         assert_error(response, 503, "settings_missing", "No booking settings found")

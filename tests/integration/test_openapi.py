@@ -9,10 +9,11 @@
   the server never sends.
 - A bounded schemathesis run fuzzes every operation against the document.
 
-SQLite only: the document does not depend on the engine. Four servers: the main one (every
-ordinary request), one with API keys, an allow-list and a tiny rate limit (401/403/429), one
-whose database is broken on purpose (503s), and one schemathesis may mess up (it PATCHes the
-settings with whatever it generates).
+SQLite only: the document does not depend on the engine. The servers: the main one (every
+ordinary request, from a trusted agent: it sends the test servers' API key), one with API keys,
+an allow-list and a tiny rate limit (401/403/429), one whose database is broken on purpose
+(503s), and public ones schemathesis may mess up (it PATCHes the settings with whatever it
+generates).
 """
 
 from __future__ import annotations
@@ -48,7 +49,12 @@ from agent_booking.entrypoints.config import AppConfig
 from agent_booking.entrypoints.http.app import create_app
 from tests.integration.endpoint import CREATE_PATH, booking_body, unique_phone
 from tests.integration.working_days import WorkingDays, today_utc
-from tests.support.server import ADMIN_TOKEN, ServerProcess
+from tests.support.server import (
+    ADMIN_TOKEN,
+    AGENT_HEADERS,
+    PUBLIC_AGENT_ENDPOINTS,
+    ServerProcess,
+)
 
 OPENAPI_PATH = "/schema/openapi.json"
 DOCS_PATH = "/schema"
@@ -130,12 +136,15 @@ def outage_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
 
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with _serve(tmp_path_factory, BOOKING_RATE_LIMIT="0") as process:
+    """Public agent endpoints: the fuzzer sends no API key."""
+    with _serve(tmp_path_factory, BOOKING_RATE_LIMIT="0", **PUBLIC_AGENT_ENDPOINTS) as process:
         yield process
 
 
-def _client(process: ServerProcess, **headers: str) -> httpx.Client:
-    return httpx.Client(base_url=process.base_url, timeout=_SLOW_CREATE_TIMEOUT_S, headers=headers)
+def _client(process: ServerProcess, *, agent: bool = True, **headers: str) -> httpx.Client:
+    """A client of ``process``; ``agent``: it sends the test servers' agent API key."""
+    sent = {**AGENT_HEADERS, **headers} if agent else headers
+    return httpx.Client(base_url=process.base_url, timeout=_SLOW_CREATE_TIMEOUT_S, headers=sent)
 
 
 def _sql(process: ServerProcess, statement: str, *params: object) -> None:
@@ -527,7 +536,7 @@ def operations_exchanges(server: ServerProcess) -> list[Exchange]:
 @pytest.fixture(scope="module")
 def access_exchanges(access_server: ServerProcess) -> list[Exchange]:
     """401 without a key, then 429 once the client's two requests are spent; 403 outside."""
-    with _client(access_server) as client:
+    with _client(access_server, agent=False) as client:
         run = Exchanges(client)
         body = booking_body(WorkingDays().take())
         run.send(
@@ -794,7 +803,8 @@ _EXACTNESS_TIMEOUT_S = 240
 
 @pytest.fixture(scope="module")
 def exactness_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with _serve(tmp_path_factory, BOOKING_RATE_LIMIT="0") as process:
+    """Public agent endpoints: ``st run`` sends no API key."""
+    with _serve(tmp_path_factory, BOOKING_RATE_LIMIT="0", **PUBLIC_AGENT_ENDPOINTS) as process:
         yield process
 
 

@@ -27,7 +27,7 @@ from tests.integration.endpoint import (
     unique_service,
 )
 from tests.integration.working_days import SLOT_TIMES, WorkingDays
-from tests.support.server import ServerProcess
+from tests.support.server import AGENT_HEADERS, ServerProcess
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +68,9 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 async def client(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
     """A client that really sends every request at once: one connection per request."""
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=60.0, limits=limits) as http:
+    async with httpx.AsyncClient(
+        headers=AGENT_HEADERS, base_url=server.base_url, timeout=60.0, limits=limits
+    ) as http:
         yield http
 
 

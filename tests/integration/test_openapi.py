@@ -10,10 +10,10 @@
 - A bounded schemathesis run fuzzes every operation against the document.
 
 SQLite only: the document does not depend on the engine. The servers: the main one (every
-ordinary request, from a trusted agent: it sends the test servers' API key), one with API keys,
-an allow-list and a tiny rate limit (401/403/429), one whose database is broken on purpose
-(503s), and public ones schemathesis may mess up (it PATCHes the settings with whatever it
-generates).
+ordinary request, from a trusted agent: it sends the test servers' API key), a public one (no
+keys: the success body for anybody else), one with API keys, an allow-list and a tiny rate limit
+(401/403/429), one whose database is broken on purpose (503s), and public ones schemathesis may
+mess up (it PATCHes the settings with whatever it generates).
 """
 
 from __future__ import annotations
@@ -112,6 +112,15 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     env = {"BOOKING_RATE_LIMIT": "100000/minute"}
     log_dir = tmp_path_factory.mktemp("server")
     with ServerProcess(database_url, env=env, log_dir=log_dir) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def public_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """No API keys: its callers are not trusted agents. Rate limited so that its headers show."""
+    with _serve(
+        tmp_path_factory, BOOKING_RATE_LIMIT="100000/minute", **PUBLIC_AGENT_ENDPOINTS
+    ) as process:
         yield process
 
 
@@ -375,6 +384,30 @@ def _claim_key(process: ServerProcess, key: str, body: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="module")
+def public_exchanges(public_server: ServerProcess) -> list[Exchange]:
+    """Successes for callers that are not trusted agents: the customer as the request said."""
+    day = WorkingDays().take()  # the public server's database is this group's own
+    phone = unique_phone()
+    with _client(public_server, agent=False) as client:
+        run = Exchanges(client)
+
+        def create(label: str, **request: Any) -> httpx.Response:
+            return run.send(label, (201, None), "POST", CREATE_PATH, **request)
+
+        create("new phone", json=booking_body(day, "12:00", phone=phone, first_name="Ada"))
+        known = booking_body(day, "13:00", phone=phone, email="eve@example.org")
+        answer = create("known phone", json=known)
+        assert answer.json()["data"]["user"]["email"] == "eve@example.org", answer.text
+        keyed = booking_body(day, "14:00")
+        key = {"Idempotency-Key": f"openapi-public-{unique_phone()}"}
+        create("keyed create", json=keyed, headers=key)
+        replay = create("keyed replay", json=keyed, headers=key)
+        assert replay.headers.get("idempotent-replayed") == "true", replay.headers
+    assert all(e.response.json()["user_created"] is None for e in run.done), run.done
+    return run.done
+
+
+@pytest.fixture(scope="module")
 def availability_exchanges(
     server: ServerProcess, days: WorkingDays, create_exchanges: list[Exchange]
 ) -> list[Exchange]:
@@ -591,6 +624,7 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:
 
 EXCHANGE_GROUPS = [
     "create_exchanges",
+    "public_exchanges",
     "availability_exchanges",
     "admin_exchanges",
     "operations_exchanges",

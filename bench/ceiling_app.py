@@ -32,8 +32,8 @@ _CANNED = msgspec.json.encode(
     {
         "success": True,
         "message": "Booking created successfully",
-        "user_created": False,
-        "user_id": 4242,
+        "user_created": None,
+        "user_id": None,
         "booking_id": 424242,
         "data": {
             "booking": {
@@ -45,15 +45,15 @@ _CANNED = msgspec.json.encode(
                 "notes": "",
                 "created_at": "2026-11-25T11:07:40Z",
             },
-            "user": {
-                "id": 4242,
+            "user": {  # as the service answers a caller without an API key: the request's
+                "id": None,
                 "username": "+10000004242",
-                "first_name": "Known",
-                "last_name": "Customer4242",
-                "email": "customer4242@example.com",
+                "first_name": "Bench",
+                "last_name": "Load",
+                "email": "bench@example.com",
                 "phone": "+10000004242",
-                "is_active": True,
-                "created": False,
+                "is_active": None,
+                "created": None,
             },
         },
     }
@@ -64,9 +64,14 @@ class CannedEndpoint:
     """Decodes the body as the real endpoint does, then answers the canned 201."""
 
     async def answer(
-        self, *, content_type: str | None, idempotency_key: str | None, raw_body: bytes
+        self,
+        *,
+        content_type: str | None,
+        idempotency_key: str | None,
+        raw_body: bytes,
+        trusted: bool,
     ) -> Answer:
-        del content_type, idempotency_key
+        del content_type, idempotency_key, trusted
         json_object(raw_body)  # the benchmark only sends valid bodies
         return Answer(201, _CANNED)
 

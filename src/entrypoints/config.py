@@ -37,7 +37,9 @@ BOOKING_MAX_ACTIVE_PER_PHONE    most open (upcoming or pending) future bookings 
 BOOKING_TRUSTED_PROXIES         comma-separated CIDRs of our reverse proxies; only from them is
                                 ``X-Forwarded-For`` believed (none)
 BOOKING_AGENT_API_KEYS          comma-separated keys; when set, agent endpoints require one in
-                                ``X-API-Key`` (unset: the agent endpoints are public)
+                                ``X-API-Key``, and its holders see stored customer profiles in
+                                create answers (unset: the agent endpoints are public and show
+                                no caller more than its own request said)
 BOOKING_ALLOWED_NETWORKS        comma-separated CIDRs; when set, agent endpoints refuse (403)
                                 clients outside them (unset: any address)
 BOOKING_CORS_ORIGINS            comma-separated origins (``https://app.example.com``) allowed

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.browser.browsing import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, PageWatch
-from tests.support.server import ADMIN_TOKEN, ServerProcess
+from tests.support.server import ADMIN_TOKEN, PUBLIC_AGENT_ENDPOINTS, ServerProcess
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -70,13 +70,16 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """``booking serve`` on a fresh SQLite database, with the known test admin token."""
+    """``booking serve`` on a fresh SQLite database, with the known test admin token.
+
+    Its agent endpoints are public: the dashboard asks ``/api/agent/availability/`` with the
+    admin token only, and sends no agent API key.
+    """
     database = tmp_path_factory.mktemp("sqlite") / "booking.db"
     log_dir = tmp_path_factory.mktemp("server")
     # A short poll keeps the feed quick even if a wake-up were missed; commits wake it at once.
-    with ServerProcess(
-        f"sqlite+aiosqlite:///{database}", log_dir=log_dir, env={"BOOKING_EVENT_POLL_MS": "200"}
-    ) as process:
+    env = {**PUBLIC_AGENT_ENDPOINTS, "BOOKING_EVENT_POLL_MS": "200"}
+    with ServerProcess(f"sqlite+aiosqlite:///{database}", log_dir=log_dir, env=env) as process:
         yield process
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests.integration.working_days import WorkingDays
 from tests.support.postgres import PostgresCluster
-from tests.support.server import ServerProcess, run_booking
+from tests.support.server import AGENT_HEADERS, ServerProcess, run_booking
 
 SQLITE = "sqlite"
 POSTGRES = "postgres"
@@ -112,5 +112,8 @@ def days(database_url: str) -> WorkingDays:
 
 @pytest.fixture
 async def client(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=30.0) as http:
+    """A trusted agent's client (it sends the test servers' API key)."""
+    async with httpx.AsyncClient(
+        base_url=server.base_url, timeout=30.0, headers=AGENT_HEADERS
+    ) as http:
         yield http

@@ -18,6 +18,7 @@ import httpx
 __all__ = [
     "CREATE_PATH",
     "assert_created",
+    "assert_created_for_the_public",
     "assert_error",
     "booking_body",
     "unique_phone",
@@ -148,6 +149,55 @@ def assert_created(
                 "phone": phone,
                 "is_active": True,
                 "created": user_created,
+            },
+        },
+    }
+    assert body == expected
+    return body
+
+
+def assert_created_for_the_public(
+    response: httpx.Response,
+    request: dict[str, Any],
+    *,
+    booking_date: dt.date,
+    booking_time: str = "14:00:00",
+) -> dict[str, Any]:
+    """The success body for a caller that is not a trusted agent, exactly: the spec's keys and
+    booking, the customer only as ``request`` described it, ``null`` for what only the stored
+    customer could tell (its id, whether the phone was new, whether it is active)."""
+    assert response.status_code == 201, (response.status_code, response.text)
+    body = response.json()
+    booking_id = body.get("booking_id")
+    assert isinstance(booking_id, int), body
+    assert booking_id > 0, body
+    created_at = body.get("data", {}).get("booking", {}).get("created_at", "")
+    assert _ISO_UTC.fullmatch(created_at), body
+    expected = {
+        "success": True,
+        "message": "Booking created successfully",
+        "user_created": None,
+        "user_id": None,
+        "booking_id": booking_id,
+        "data": {
+            "booking": {
+                "id": booking_id,
+                "service_name": request["service_name"],
+                "booking_date": booking_date.isoformat(),
+                "booking_time": booking_time,
+                "status": request.get("status", "upcoming"),
+                "notes": request.get("notes", ""),
+                "created_at": created_at,
+            },
+            "user": {
+                "id": None,
+                "username": request["phone"],
+                "first_name": request.get("first_name", ""),
+                "last_name": request.get("last_name", ""),
+                "email": request.get("email", ""),
+                "phone": request["phone"],
+                "is_active": None,
+                "created": None,
             },
         },
     }

@@ -32,7 +32,7 @@ from tests.integration.endpoint import (
     unique_service,
 )
 from tests.integration.working_days import SLOT_TIMES, WorkingDays, today_utc
-from tests.support.server import ADMIN_TOKEN, ServerProcess
+from tests.support.server import ADMIN_TOKEN, AGENT_HEADERS, ServerProcess
 
 AVAILABILITY_PATH = "/api/agent/availability/"
 BOOKINGS_PATH = "/api/admin/bookings/"
@@ -60,7 +60,9 @@ USER_DETAILS = ("id", "username", "first_name", "last_name", "email", "phone")
 
 @pytest.fixture
 async def fresh_client(fresh_server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=fresh_server.base_url, timeout=30.0) as http:
+    async with httpx.AsyncClient(
+        headers=AGENT_HEADERS, base_url=fresh_server.base_url, timeout=30.0
+    ) as http:
         yield http
 
 
@@ -68,7 +70,9 @@ async def fresh_client(fresh_server: ServerProcess) -> AsyncIterator[httpx.Async
 async def eager_client(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
     """A client that really sends every request at once: one connection per request."""
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=60.0, limits=limits) as http:
+    async with httpx.AsyncClient(
+        headers=AGENT_HEADERS, base_url=server.base_url, timeout=60.0, limits=limits
+    ) as http:
         yield http
 
 
@@ -257,7 +261,9 @@ class TestAvailability:
         assert (listed["free"], listed["taken"]) == ([], [])
 
     async def test_needs_no_token(self, server: ServerProcess, days: WorkingDays) -> None:
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=30.0) as anonymous:
+        async with httpx.AsyncClient(
+            headers=AGENT_HEADERS, base_url=server.base_url, timeout=30.0
+        ) as anonymous:
             response = await anonymous.get(
                 AVAILABILITY_PATH, params={"date": days.take().isoformat()}
             )
@@ -802,7 +808,7 @@ class TestIdempotencyAcrossWorkers:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
 
         async with httpx.AsyncClient(
-            base_url=two_workers.base_url, timeout=60.0, limits=limits
+            headers=AGENT_HEADERS, base_url=two_workers.base_url, timeout=60.0, limits=limits
         ) as http:
             responses = list(
                 await asyncio.gather(

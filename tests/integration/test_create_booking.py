@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,15 +20,24 @@ from tests.integration.direct_sql import count_rows, run_sql
 from tests.integration.endpoint import (
     CREATE_PATH,
     assert_created,
+    assert_created_for_the_public,
     assert_error,
     booking_body,
     unique_phone,
 )
 from tests.integration.working_days import WorkingDays, today_utc
-from tests.support.server import ServerProcess, run_booking
+from tests.support.server import (
+    ADMIN_TOKEN,
+    AGENT_API_KEY,
+    AGENT_HEADERS,
+    PUBLIC_AGENT_ENDPOINTS,
+    ServerProcess,
+    run_booking,
+)
 
 SPEC_DATE = "2025-10-20"
 SPEC_PHONE = "1234567890"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def spec_complete_request(day: dt.date, phone: str) -> dict[str, str]:
@@ -267,6 +277,8 @@ class TestCreateBookingSucceeds:
                 f"{server.base_url}/api/agent/booking/create/",
                 "-H",
                 "Content-Type: application/json",
+                "-H",  # as a trusted agent: the spec's answer shows the stored customer
+                f"X-API-Key: {AGENT_API_KEY}",
                 "-d",
                 data,
                 "--output",
@@ -584,7 +596,129 @@ class TestCreateBookingWithoutSettings:
     ) -> None:
         await run_sql(fresh_server.database_url, "DELETE FROM business_settings")
 
-        async with httpx.AsyncClient(base_url=fresh_server.base_url, timeout=30.0) as client:
+        async with httpx.AsyncClient(
+            headers=AGENT_HEADERS, base_url=fresh_server.base_url, timeout=30.0
+        ) as client:
             response = await client.post(CREATE_PATH, json=booking_body(days.take()))
 
         assert_error(response, 503, "settings_missing", "No booking settings found")
+
+
+# --- what the answer discloses about the customer -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def public_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """A second server on the module's database, without API keys: public agent endpoints."""
+    log_dir = tmp_path_factory.mktemp("public-server")
+    with ServerProcess(database_url, env=PUBLIC_AGENT_ENDPOINTS, log_dir=log_dir) as process:
+        yield process
+
+
+@pytest.fixture
+async def public(public_server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
+    """Anybody: a client of the public server (it has no key to send)."""
+    async with httpx.AsyncClient(base_url=public_server.base_url, timeout=30.0) as http:
+        yield http
+
+
+class TestWhatTheAnswerDisclosesAboutTheCustomer:
+    """Issue 13, defect 2: a known phone number must not open the stored customer's profile.
+
+    A trusted agent (a configured API key sent) gets the spec's answer, the stored customer;
+    anyone else gets the same shape with the customer only as its own request described it.
+    """
+
+    async def test_a_public_caller_gets_no_stored_profile_for_a_known_phone(
+        self, client: httpx.AsyncClient, public: httpx.AsyncClient, days: WorkingDays
+    ) -> None:
+        phone = unique_phone()
+        stored = spec_complete_request(days.take(), phone)
+        assert (await client.post(CREATE_PATH, json=stored)).status_code == 201
+        day = days.take()
+        probe = booking_body(day, "14:00", phone=phone, first_name="Eve")
+
+        response = await public.post(CREATE_PATH, json=probe)
+
+        assert_created_for_the_public(response, probe, booking_date=day)
+        for private in ("John", "Doe", "john.doe@example.com", "male", "USA"):
+            assert private not in response.text
+
+    async def test_a_public_caller_cannot_tell_a_known_phone_from_a_new_one(
+        self, client: httpx.AsyncClient, public: httpx.AsyncClient, days: WorkingDays
+    ) -> None:
+        known = unique_phone()
+        assert (
+            await client.post(CREATE_PATH, json=booking_body(days.take(), phone=known))
+        ).is_success
+        day = days.take()
+        fields = {"first_name": "Eve", "last_name": "Prober", "email": "eve@example.org"}
+        to_known = booking_body(day, "13:00", phone=known, **fields)
+        to_new = booking_body(day, "15:00", **fields)
+
+        answers = [
+            await public.post(CREATE_PATH, json=to_known),
+            await public.post(CREATE_PATH, json=to_new),
+        ]
+
+        assert_created_for_the_public(
+            answers[0], to_known, booking_date=day, booking_time="13:00:00"
+        )
+        assert_created_for_the_public(answers[1], to_new, booking_date=day, booking_time="15:00:00")
+
+    async def test_a_trusted_agent_gets_the_stored_profile_for_the_same_request(
+        self, client: httpx.AsyncClient, days: WorkingDays
+    ) -> None:
+        phone = unique_phone()
+        stored = spec_complete_request(days.take(), phone)
+        first = await client.post(CREATE_PATH, json=stored)
+        day = days.take()
+        probe = booking_body(day, "14:00", phone=phone, first_name="Eve")
+
+        response = await client.post(CREATE_PATH, json=probe)
+
+        original = {"first_name": "John", "last_name": "Doe", "email": "john.doe@example.com"}
+        again = assert_created(response, probe, user_created=False, booking_date=day, user=original)
+        assert again["user_id"] == first.json()["user_id"]
+
+    async def test_the_admin_api_still_shows_the_stored_customer(
+        self, client: httpx.AsyncClient, public: httpx.AsyncClient, days: WorkingDays
+    ) -> None:
+        phone = unique_phone()
+        assert (
+            await client.post(CREATE_PATH, json=spec_complete_request(days.take(), phone))
+        ).is_success
+        booked = await public.post(CREATE_PATH, json=booking_body(days.take(), phone=phone))
+        assert booked.status_code == 201, booked.text
+
+        shown = await client.get(
+            f"/api/admin/bookings/{booked.json()['booking_id']}/", headers=ADMIN
+        )
+
+        assert shown.status_code == 200, shown.text
+        details = shown.json()["data"]["user_details"]
+        assert (details["first_name"], details["email"]) == ("John", "john.doe@example.com")
+        assert isinstance(details["id"], int)
+
+    async def test_a_replay_gives_a_public_caller_no_more_than_its_first_answer(
+        self, client: httpx.AsyncClient, public: httpx.AsyncClient, days: WorkingDays
+    ) -> None:
+        """The key was first used by a trusted agent (the record holds the stored profile);
+        the operator then removed the keys, or the record predates this rule."""
+        phone = unique_phone()
+        assert (
+            await client.post(CREATE_PATH, json=spec_complete_request(days.take(), phone))
+        ).is_success
+        day = days.take()
+        request = booking_body(day, "14:00", phone=phone, last_name="Sent")
+        key = {"Idempotency-Key": f"disclosure-{phone}"}
+        first = await client.post(CREATE_PATH, json=request, headers=key)
+        assert first.json()["data"]["user"]["first_name"] == "John", first.text
+
+        replay = await public.post(CREATE_PATH, json=request, headers=key)
+
+        assert replay.headers.get("idempotent-replayed") == "true", replay.headers
+        body = assert_created_for_the_public(replay, request, booking_date=day)
+        assert body["data"]["booking"] == first.json()["data"]["booking"]

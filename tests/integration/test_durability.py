@@ -46,7 +46,12 @@ from tests.integration.endpoint import (
 )
 from tests.integration.working_days import SLOT_TIMES, WorkingDays
 from tests.support.postgres import PostgresCluster
-from tests.support.server import ServerProcess, booking_executable, service_environment
+from tests.support.server import (
+    AGENT_HEADERS,
+    ServerProcess,
+    booking_executable,
+    service_environment,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -227,7 +232,9 @@ class BookingLoad:
 
     async def _run(self, agent: Agent) -> None:
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(timeout=WAIT_S, limits=limits) as client:
+        async with httpx.AsyncClient(
+            headers=AGENT_HEADERS, timeout=WAIT_S, limits=limits
+        ) as client:
             while not self._stopping:
                 await self.up.wait()
                 slot = next(self.slots, None)
@@ -569,7 +576,9 @@ class TestOnlineBackup:
         free_day, free_time = next(load.slots)  # never handed to any agent
         async with (
             running_server(restored_url, tmp_path_factory) as server,
-            httpx.AsyncClient(base_url=server.base_url, timeout=WAIT_S) as client,
+            httpx.AsyncClient(
+                headers=AGENT_HEADERS, base_url=server.base_url, timeout=WAIT_S
+            ) as client,
         ):
             taken = await client.post(
                 CREATE_PATH, json=booking_body(dt.date.fromisoformat(taken_day), taken_time)
@@ -649,7 +658,9 @@ class TestPostgresConnectionKilled:
         body = booking_body(day, "15:00", first_name="Cut", last_name="Off")
         async with (
             running_server(database_url, tmp_path_factory) as server,
-            httpx.AsyncClient(base_url=server.base_url, timeout=WAIT_S) as client,
+            httpx.AsyncClient(
+                headers=AGENT_HEADERS, base_url=server.base_url, timeout=WAIT_S
+            ) as client,
         ):
             warm_up = await client.post(CREATE_PATH, json=booking_body(later_day))
             assert warm_up.status_code == 201, warm_up.text

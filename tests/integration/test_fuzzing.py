@@ -30,7 +30,7 @@ from tests.integration.direct_sql import run_sql
 from tests.integration.endpoint import CREATE_PATH, assert_created, booking_body
 from tests.integration.working_days import SLOT_TIMES, WorkingDays
 from tests.support.postgres import PostgresCluster
-from tests.support.server import ServerProcess, run_booking
+from tests.support.server import AGENT_HEADERS, ServerProcess, run_booking
 
 FIELDS = (
     "phone",
@@ -95,7 +95,9 @@ def any_server(request: pytest.FixtureRequest) -> ServerProcess:
 
 @pytest.fixture(scope="module")
 def http(sqlite_server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sqlite_server.base_url, timeout=30.0) as client:
+    with httpx.Client(
+        headers=AGENT_HEADERS, base_url=sqlite_server.base_url, timeout=30.0
+    ) as client:
         yield client
 
 
@@ -247,7 +249,9 @@ class TestInjectionPayloads:
         day = _DAYS.take()
         email = re.sub(r"\s", "", payload) + "@example.com"
         body = booking_body(day, "13:00", **dict.fromkeys(_FREE_TEXT, payload), email=email)
-        with httpx.Client(base_url=any_server.base_url, timeout=30.0) as client:
+        with httpx.Client(
+            headers=AGENT_HEADERS, base_url=any_server.base_url, timeout=30.0
+        ) as client:
             response = client.post(CREATE_PATH, json=body)
 
         assert_clean_answer(response)
@@ -275,7 +279,9 @@ class TestTextDirectionTricks:
         day = _DAYS.take()
         trick = "\u202eexe.gnp\u202c \u2067isolate\u2069 \u200fmark"
         body = booking_body(day, "13:00", service_name=trick)
-        with httpx.Client(base_url=any_server.base_url, timeout=30.0) as client:
+        with httpx.Client(
+            headers=AGENT_HEADERS, base_url=any_server.base_url, timeout=30.0
+        ) as client:
             response = client.post(CREATE_PATH, json=body)
             retry = client.post(CREATE_PATH, json=booking_body(day, "13:00"))
 
@@ -331,7 +337,7 @@ def _book_new_customers(server: ServerProcess, count: int) -> list[str]:
     """``count`` bookings for new phones; their answers must not show password material."""
     phones = []
     day = _DAYS.take()
-    with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
+    with httpx.Client(headers=AGENT_HEADERS, base_url=server.base_url, timeout=30.0) as client:
         for time_of_day in SLOT_TIMES[:count]:
             body = booking_body(day, time_of_day)
             response = client.post(CREATE_PATH, json=body)

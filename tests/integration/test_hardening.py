@@ -31,7 +31,7 @@ from tests.integration.direct_sql import run_sql
 from tests.integration.endpoint import CREATE_PATH, assert_error, booking_body
 from tests.integration.working_days import WorkingDays
 from tests.support.postgres import PostgresCluster
-from tests.support.server import ADMIN_TOKEN, ServerProcess, run_booking
+from tests.support.server import ADMIN_TOKEN, PUBLIC_AGENT_ENDPOINTS, ServerProcess, run_booking
 
 RATE = 120
 ORIGIN = "https://dashboard.example"
@@ -72,8 +72,9 @@ def behind_proxy() -> dict[str, str]:
 def limited_server(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
-    """Rate-limited, behind a trusted proxy on 127.0.0.1, with a CORS allow-list."""
+    """Rate-limited, behind a trusted proxy on 127.0.0.1, with a CORS allow-list; public."""
     env = {
+        **PUBLIC_AGENT_ENDPOINTS,
         "BOOKING_RATE_LIMIT": f"{RATE}/minute",
         "BOOKING_TRUSTED_PROXIES": "127.0.0.1/32",
         "BOOKING_CORS_ORIGINS": ORIGIN,
@@ -388,7 +389,7 @@ class TestRateLimitStoreFailure:
         url = postgres_cluster.create_database(f"booking_it_rl_{uuid.uuid4().hex[:8]}")
         run_booking(["migrate"], url)
         await run_sql(url, "DROP TABLE rate_limit_counters")
-        env = {"BOOKING_RATE_LIMIT": "1/minute"}
+        env = {**PUBLIC_AGENT_ENDPOINTS, "BOOKING_RATE_LIMIT": "1/minute"}
         log_dir = tmp_path_factory.mktemp("broken-store")
         with ServerProcess(url, env=env, log_dir=log_dir) as process:
             async with httpx.AsyncClient(base_url=process.base_url, timeout=30.0) as http:

@@ -34,7 +34,7 @@ from tests.integration.endpoint import (
     unique_service,
 )
 from tests.integration.working_days import SLOT_TIMES, WorkingDays
-from tests.support.server import ADMIN_TOKEN, ServerProcess
+from tests.support.server import ADMIN_TOKEN, AGENT_HEADERS, ServerProcess
 
 BOOKING_KEYS = {
     "id",
@@ -177,7 +177,9 @@ class TestBookingCreatedMessage:
         service = unique_service("Race for one slot")
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
         async with (
-            httpx.AsyncClient(base_url=server.base_url, timeout=60.0, limits=limits) as racers,
+            httpx.AsyncClient(
+                headers=AGENT_HEADERS, base_url=server.base_url, timeout=60.0, limits=limits
+            ) as racers,
             Dashboard.open(server) as dashboard,
         ):
             responses = await asyncio.gather(
@@ -328,8 +330,12 @@ class TestSeveralServerProcesses:
         first, second = listening_servers
         day = WorkingDays().take()  # the servers' database is this test's own
         async with (
-            httpx.AsyncClient(base_url=second.base_url, timeout=30.0) as through_second,
-            httpx.AsyncClient(base_url=first.base_url, timeout=30.0) as through_first,
+            httpx.AsyncClient(
+                headers=AGENT_HEADERS, base_url=second.base_url, timeout=30.0
+            ) as through_second,
+            httpx.AsyncClient(
+                headers=AGENT_HEADERS, base_url=first.base_url, timeout=30.0
+            ) as through_first,
             Dashboard.open(first) as on_first,
             Dashboard.open(second) as on_second,
         ):
@@ -385,8 +391,12 @@ class TestDroppedDashboard:
             for slot in SLOT_TIMES
         ]
         async with (
-            httpx.AsyncClient(base_url=writer.base_url, timeout=30.0) as through_writer,
-            httpx.AsyncClient(base_url=watched.base_url, timeout=30.0) as through_watched,
+            httpx.AsyncClient(
+                headers=AGENT_HEADERS, base_url=writer.base_url, timeout=30.0
+            ) as through_writer,
+            httpx.AsyncClient(
+                headers=AGENT_HEADERS, base_url=watched.base_url, timeout=30.0
+            ) as through_watched,
             Dashboard.open(watched) as dashboard,
         ):
             first = await book(through_watched, booking_body(*slots[0]))
@@ -455,7 +465,12 @@ class TestManyDashboards:
             ]
             silent = await stack.enter_async_context(SilentDashboard.open(load_server))
             client = await stack.enter_async_context(
-                httpx.AsyncClient(base_url=load_server.base_url, timeout=60.0, limits=limits)
+                httpx.AsyncClient(
+                    headers=AGENT_HEADERS,
+                    base_url=load_server.base_url,
+                    timeout=60.0,
+                    limits=limits,
+                )
             )
             started = time.monotonic()
             reading = [

@@ -9,10 +9,11 @@
   the server never sends.
 - A bounded schemathesis run fuzzes every operation against the document.
 
-SQLite only: the document does not depend on the engine. Four servers: the main one (every
-ordinary request), one with API keys, an allow-list and a tiny rate limit (401/403/429), one
-whose database is broken on purpose (503s), and one schemathesis may mess up (it PATCHes the
-settings with whatever it generates).
+SQLite only: the document does not depend on the engine. The servers: the main one (every
+ordinary request, from a trusted agent: it sends the test servers' API key), a public one (no
+keys: the success body for anybody else), one with API keys, an allow-list and a tiny rate limit
+(401/403/429), one whose database is broken on purpose (503s), and public ones schemathesis may
+mess up (it PATCHes the settings with whatever it generates).
 """
 
 from __future__ import annotations
@@ -48,7 +49,12 @@ from agent_booking.entrypoints.config import AppConfig
 from agent_booking.entrypoints.http.app import create_app
 from tests.integration.endpoint import CREATE_PATH, booking_body, unique_phone
 from tests.integration.working_days import SLOT_TIMES, WorkingDays, today_utc
-from tests.support.server import ADMIN_TOKEN, ServerProcess
+from tests.support.server import (
+    ADMIN_TOKEN,
+    AGENT_HEADERS,
+    PUBLIC_AGENT_ENDPOINTS,
+    ServerProcess,
+)
 
 OPENAPI_PATH = "/schema/openapi.json"
 DOCS_PATH = "/schema"
@@ -110,6 +116,15 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 @pytest.fixture(scope="module")
+def public_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """No API keys: its callers are not trusted agents. Rate limited so that its headers show."""
+    with _serve(
+        tmp_path_factory, BOOKING_RATE_LIMIT="100000/minute", **PUBLIC_AGENT_ENDPOINTS
+    ) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
 def access_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """API keys, an allow-list (loopback only) and two requests per hour per client."""
     with _serve(
@@ -130,12 +145,15 @@ def outage_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
 
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with _serve(tmp_path_factory, BOOKING_RATE_LIMIT="0") as process:
+    """Public agent endpoints: the fuzzer sends no API key."""
+    with _serve(tmp_path_factory, BOOKING_RATE_LIMIT="0", **PUBLIC_AGENT_ENDPOINTS) as process:
         yield process
 
 
-def _client(process: ServerProcess, **headers: str) -> httpx.Client:
-    return httpx.Client(base_url=process.base_url, timeout=_SLOW_CREATE_TIMEOUT_S, headers=headers)
+def _client(process: ServerProcess, *, agent: bool = True, **headers: str) -> httpx.Client:
+    """A client of ``process``; ``agent``: it sends the test servers' agent API key."""
+    sent = {**AGENT_HEADERS, **headers} if agent else headers
+    return httpx.Client(base_url=process.base_url, timeout=_SLOW_CREATE_TIMEOUT_S, headers=sent)
 
 
 def _sql(process: ServerProcess, statement: str, *params: object) -> None:
@@ -381,6 +399,30 @@ def _claim_key(process: ServerProcess, key: str, body: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="module")
+def public_exchanges(public_server: ServerProcess) -> list[Exchange]:
+    """Successes for callers that are not trusted agents: the customer as the request said."""
+    day = WorkingDays().take()  # the public server's database is this group's own
+    phone = unique_phone()
+    with _client(public_server, agent=False) as client:
+        run = Exchanges(client)
+
+        def create(label: str, **request: Any) -> httpx.Response:
+            return run.send(label, (201, None), "POST", CREATE_PATH, **request)
+
+        create("new phone", json=booking_body(day, "12:00", phone=phone, first_name="Ada"))
+        known = booking_body(day, "13:00", phone=phone, email="eve@example.org")
+        answer = create("known phone", json=known)
+        assert answer.json()["data"]["user"]["email"] == "eve@example.org", answer.text
+        keyed = booking_body(day, "14:00")
+        key = {"Idempotency-Key": f"openapi-public-{unique_phone()}"}
+        create("keyed create", json=keyed, headers=key)
+        replay = create("keyed replay", json=keyed, headers=key)
+        assert replay.headers.get("idempotent-replayed") == "true", replay.headers
+    assert all(e.response.json()["user_created"] is None for e in run.done), run.done
+    return run.done
+
+
+@pytest.fixture(scope="module")
 def availability_exchanges(
     server: ServerProcess, days: WorkingDays, create_exchanges: list[Exchange]
 ) -> list[Exchange]:
@@ -542,7 +584,7 @@ def operations_exchanges(server: ServerProcess) -> list[Exchange]:
 @pytest.fixture(scope="module")
 def access_exchanges(access_server: ServerProcess) -> list[Exchange]:
     """401 without a key, then 429 once the client's two requests are spent; 403 outside."""
-    with _client(access_server) as client:
+    with _client(access_server, agent=False) as client:
         run = Exchanges(client)
         body = booking_body(WorkingDays().take())
         run.send(
@@ -597,6 +639,7 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:
 
 EXCHANGE_GROUPS = [
     "create_exchanges",
+    "public_exchanges",
     "availability_exchanges",
     "admin_exchanges",
     "operations_exchanges",
@@ -809,7 +852,8 @@ _EXACTNESS_TIMEOUT_S = 240
 
 @pytest.fixture(scope="module")
 def exactness_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with _serve(tmp_path_factory, BOOKING_RATE_LIMIT="0") as process:
+    """Public agent endpoints: ``st run`` sends no API key."""
+    with _serve(tmp_path_factory, BOOKING_RATE_LIMIT="0", **PUBLIC_AGENT_ENDPOINTS) as process:
         yield process
 
 

@@ -30,7 +30,7 @@ from tests.integration.endpoint import (
     unique_service,
 )
 from tests.integration.working_days import SLOT_TIMES, WorkingDays
-from tests.support.server import ServerProcess
+from tests.support.server import AGENT_HEADERS, ServerProcess
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +86,9 @@ def limited_server(
 def _racing_client(process: ServerProcess) -> httpx.AsyncClient:
     """A client that really sends every request at once: one connection per request."""
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    return httpx.AsyncClient(base_url=process.base_url, timeout=60.0, limits=limits)
+    return httpx.AsyncClient(
+        headers=AGENT_HEADERS, base_url=process.base_url, timeout=60.0, limits=limits
+    )
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 
 from tests.integration.dashboards import Dashboard
 from tests.integration.endpoint import CREATE_PATH, assert_error
-from tests.support.server import HOST, ServerProcess
+from tests.support.server import HOST, PUBLIC_AGENT_ENDPOINTS, ServerProcess
 
 HEADER_TIMEOUT_S = 1.0
 BODY_TIMEOUT_S = 1.0
@@ -40,6 +40,7 @@ def limits_server(
     sqlite_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
     env = {
+        **PUBLIC_AGENT_ENDPOINTS,  # raw requests here send no API key
         "BOOKING_HEADER_TIMEOUT_S": f"{HEADER_TIMEOUT_S:g}",
         "BOOKING_BODY_TIMEOUT_S": f"{BODY_TIMEOUT_S:g}",
         "BOOKING_MAX_CONNECTIONS": str(MAX_CONNECTIONS),

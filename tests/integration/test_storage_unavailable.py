@@ -16,7 +16,7 @@ import pytest
 from tests.integration.endpoint import CREATE_PATH, assert_error, booking_body
 from tests.integration.working_days import WorkingDays
 from tests.support.postgres import PostgresCluster
-from tests.support.server import ServerProcess
+from tests.support.server import AGENT_HEADERS, ServerProcess
 
 pytestmark = pytest.mark.postgres
 
@@ -43,7 +43,9 @@ def server_on_unmigrated_database(
 
 class TestServerWithoutItsDatabase:
     async def test_is_alive_but_not_ready(self, server_without_database: ServerProcess) -> None:
-        async with httpx.AsyncClient(base_url=server_without_database.base_url) as client:
+        async with httpx.AsyncClient(
+            headers=AGENT_HEADERS, base_url=server_without_database.base_url
+        ) as client:
             health = await client.get("/health")
             ready = await client.get("/ready")
 
@@ -51,7 +53,9 @@ class TestServerWithoutItsDatabase:
         assert_error(ready, 503, "storage_unavailable")
 
     async def test_answers_503_to_a_booking(self, server_without_database: ServerProcess) -> None:
-        async with httpx.AsyncClient(base_url=server_without_database.base_url) as client:
+        async with httpx.AsyncClient(
+            headers=AGENT_HEADERS, base_url=server_without_database.base_url
+        ) as client:
             response = await client.post(CREATE_PATH, json=booking_body(WorkingDays().take()))
 
         assert_error(response, 503, "storage_unavailable")
@@ -61,7 +65,9 @@ class TestServerOnAnUnmigratedDatabase:
     async def test_answers_503_to_a_booking(
         self, server_on_unmigrated_database: ServerProcess
     ) -> None:
-        async with httpx.AsyncClient(base_url=server_on_unmigrated_database.base_url) as client:
+        async with httpx.AsyncClient(
+            headers=AGENT_HEADERS, base_url=server_on_unmigrated_database.base_url
+        ) as client:
             response = await client.post(CREATE_PATH, json=booking_body(WorkingDays().take()))
 
         assert response.status_code == 503, response.text

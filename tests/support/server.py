@@ -25,7 +25,10 @@ import httpx
 
 __all__ = [
     "ADMIN_TOKEN",
+    "AGENT_API_KEY",
+    "AGENT_HEADERS",
     "HOST",
+    "PUBLIC_AGENT_ENDPOINTS",
     "ServerError",
     "ServerProcess",
     "booking_executable",
@@ -37,6 +40,14 @@ __all__ = [
 HOST = "127.0.0.1"
 #: The admin token every test server is started with.
 ADMIN_TOKEN = "integration-test-admin-token"
+#: The agent API key every test server is started with, unless a test's ``env`` says otherwise.
+#: A client that sends it (:data:`AGENT_HEADERS`) is a trusted agent and gets the spec's full
+#: answers, which is what most tests check; the answer to anyone else is tested on servers
+#: started with :data:`PUBLIC_AGENT_ENDPOINTS`.
+AGENT_API_KEY = "integration-test-agent-key"
+AGENT_HEADERS = {"X-API-Key": AGENT_API_KEY}
+#: ``env`` for a server whose agent endpoints are public (no API keys configured).
+PUBLIC_AGENT_ENDPOINTS = {"BOOKING_AGENT_API_KEYS": ""}
 _STARTUP_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 10.0
 _POLL_INTERVAL_S = 0.1
@@ -72,6 +83,7 @@ def service_environment(
     env |= {
         "BOOKING_DATABASE_URL": database_url,
         "BOOKING_ADMIN_TOKEN": ADMIN_TOKEN,
+        "BOOKING_AGENT_API_KEYS": AGENT_API_KEY,
         "BOOKING_LOG_LEVEL": "WARNING",
         # Tests send hundreds of requests from one address; rate-limit tests opt back in.
         "BOOKING_RATE_LIMIT": "0",

@@ -19,6 +19,13 @@ Checks run in this order, cheapest and least informative first:
    Every answer that was counted carries ``RateLimit-Limit``, ``-Remaining`` and ``-Reset``.
 3. ``BOOKING_AGENT_API_KEYS``: without a valid ``X-API-Key``, ``401 unauthorized``.
 
+A request that passed with a configured key comes from a **trusted agent**: this middleware marks
+it (``scope["auth"]``, where Litestar keeps what authenticated a request) and
+:func:`is_trusted_agent` reads the mark. A trusted agent is shown what the service stores about
+customers (the create answer's stored profile); anyone else only what its own request said
+(``presenters.PublicBookingCreated``). With no keys configured nobody is trusted, since anybody
+may call a public endpoint.
+
 A failing counter store (the database is away) must not take the endpoints down with it: the
 request goes on unlimited and a warning is logged, at most once a minute per process.
 
@@ -32,7 +39,7 @@ import logging
 import time
 from collections.abc import Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
 from litestar import Request
 from litestar.datastructures import MutableScopeHeaders
@@ -56,7 +63,14 @@ from agent_booking.entrypoints.http.client_identity import (
 )
 from agent_booking.entrypoints.http.errors import framework_error
 
-__all__ = ["AGENT_PATH_PREFIX", "AgentAccess", "agent_access", "rate_limit_headers"]
+__all__ = [
+    "AGENT_PATH_PREFIX",
+    "TRUSTED_AGENT",
+    "AgentAccess",
+    "agent_access",
+    "is_trusted_agent",
+    "rate_limit_headers",
+]
 
 AGENT_PATH_PREFIX = "/api/agent/"
 _API_KEY_REQUIRED = "API key required"
@@ -65,6 +79,8 @@ _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: ``Sec-Fetch-Site`` values that mean "a page of another origin made this request".
 _OTHER_SITE = frozenset({b"cross-site", b"same-site"})
 _STORE_WARNING_INTERVAL_S = 60.0
+#: ``scope["auth"]`` of a request that sent one of the configured API keys.
+TRUSTED_AGENT: Final = "agent_api_key"
 
 _log = logging.getLogger(__name__)
 
@@ -78,6 +94,11 @@ def agent_access(config: AppConfig, store: RateCounterStore) -> AgentAccess:
         trusted_proxies=config.trusted_proxies,
         cors_origins=config.cors_origins,
     )
+
+
+def is_trusted_agent(scope: Scope) -> bool:
+    """Whether this request came from a trusted agent: keys are configured and it sent one."""
+    return scope.get("auth") is TRUSTED_AGENT  # this very object: only AgentAccess sets it
 
 
 def rate_limit_headers(decision: RateLimitDecision) -> dict[str, str]:
@@ -141,6 +162,8 @@ class AgentAccess(ASGIMiddleware):
                 scope, receive, send, HTTPStatus.UNAUTHORIZED, headers, _API_KEY_REQUIRED
             )
             return
+        if key_is_valid:
+            scope["auth"] = TRUSTED_AGENT
         await next_app(scope, receive, _with_headers(send, headers) if headers else send)
 
     def _cross_site(self, scope: Scope) -> bool:

@@ -4,19 +4,23 @@ The create endpoint is the service's hot path. Measured under load (``make bench
 per-request machinery around it (routing, the guard, the handler's signature model, response
 objects, the exception middleware) cost nearly as much CPU as the booking itself. So:
 
-- :class:`BookingEndpoint` turns a request (its ``Content-Type``, ``Idempotency-Key`` and raw
-  body) into an :class:`Answer` (status, JSON body, headers). It never raises: every error is
-  rendered here from the one error table (:mod:`agent_booking.entrypoints.http.errors`), so both
-  ways in give byte-identical answers. The body is decoded as the documented
+- :class:`BookingEndpoint` turns a request (its ``Content-Type``, ``Idempotency-Key``, raw
+  body, and whether a trusted agent sent it) into an :class:`Answer` (status, JSON body,
+  headers). A trusted agent's success is the spec's body with the stored customer; anyone
+  else's describes the customer only as the request did (``presenters``). It never raises:
+  every error is rendered here from the one error table
+  (:mod:`agent_booking.entrypoints.http.errors`), so both ways in give byte-identical answers.
+  The body is decoded as the documented
   :class:`~agent_booking.entrypoints.http.request_bodies.CreateBookingRequest`, the Struct
   Litestar's route decodes too; a body the Struct refuses is judged by
   ``BookingRequest.from_mapping``, whose refusal (``missing_field``, ``invalid_field``…, in the
   core's check order) is the answer.
 - :class:`BookingLane` sits in front of Litestar and answers ``POST`` requests for that path
   itself, after the same :class:`~agent_booking.entrypoints.http.agent_access.AgentAccess` checks
-  (network, rate limit, API key) the Litestar middleware applies. Everything else goes on to
-  Litestar: other paths and methods, and, when CORS is configured, any request with an ``Origin``
-  (the CORS middleware must see those). Litestar's own route for the path calls the same endpoint.
+  (network, rate limit, API key; the key also makes the caller a trusted agent) the Litestar
+  middleware applies. Everything else goes on to Litestar: other paths and methods, and, when
+  CORS is configured, any request with an ``Origin`` (the CORS middleware must see those).
+  Litestar's own route for the path calls the same endpoint.
 """
 
 from __future__ import annotations
@@ -35,11 +39,12 @@ from agent_booking.core.create_agent_booking import (
     CreateAgentBooking,
     IdempotentSuccess,
 )
+from agent_booking.core.entities import CustomerProfile
 from agent_booking.core.errors import BookingError, InvalidRequestBody
-from agent_booking.core.idempotency import ClaimOutcome, IdempotencyKeys
+from agent_booking.core.idempotency import ClaimOutcome, IdempotencyClaim, IdempotencyKeys
 from agent_booking.core.parsing import DateOrder
 from agent_booking.core.request import BookingRequest
-from agent_booking.entrypoints.http.agent_access import AgentAccess
+from agent_booking.entrypoints.http.agent_access import AgentAccess, is_trusted_agent
 from agent_booking.entrypoints.http.content_type import is_json_media_type
 from agent_booking.entrypoints.http.errors import (
     error_body,
@@ -49,8 +54,11 @@ from agent_booking.entrypoints.http.errors import (
 )
 from agent_booking.entrypoints.http.presenters import (
     BookingCreated,
+    PublicBookingCreated,
     booking_created,
     created_outcome,
+    public_booking_created,
+    public_replay,
 )
 from agent_booking.entrypoints.http.request_bodies import CreateBookingRequest
 from agent_booking.entrypoints.http.request_edge import header_value
@@ -144,7 +152,12 @@ class AnswersCreate(Protocol):
     """What :class:`BookingLane` serves: :class:`BookingEndpoint` (or the benchmark's ceiling)."""
 
     async def answer(
-        self, *, content_type: str | None, idempotency_key: str | None, raw_body: bytes
+        self,
+        *,
+        content_type: str | None,
+        idempotency_key: str | None,
+        raw_body: bytes,
+        trusted: bool,
     ) -> Answer: ...
 
 
@@ -165,17 +178,25 @@ class BookingEndpoint:
         self._date_order = date_order
 
     async def answer(
-        self, *, content_type: str | None, idempotency_key: str | None, raw_body: bytes
+        self,
+        *,
+        content_type: str | None,
+        idempotency_key: str | None,
+        raw_body: bytes,
+        trusted: bool,
     ) -> Answer:
-        """The answer to one create request; never raises."""
+        """The answer to one create request; never raises. ``trusted``: a trusted agent sent
+        it (``agent_access.is_trusted_agent``), so a success shows the stored customer."""
         if content_type and not is_json_media_type(content_type.strip()):
             return _framework_answer(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
         try:
             if idempotency_key is None:
-                result = await self._create(booking_request(raw_body, self._date_order))
-                return Answer(HTTPStatus.CREATED, _encode(self.created(result)))
+                request = booking_request(raw_body, self._date_order)
+                result = await self._create(request)
+                return Answer(HTTPStatus.CREATED, _encode(self.created(result, request, trusted)))
             body = json_object(raw_body)  # an invalid body is reported before an invalid key
-            return await self._idempotent(IdempotencyKeys.validate_key(idempotency_key), body)
+            key = IdempotencyKeys.validate_key(idempotency_key)
+            return await self._idempotent(key, body, trusted)
         except BookingError as error:
             return self._refusal(error)
         except Exception as error:
@@ -191,15 +212,23 @@ class BookingEndpoint:
             return False
         return True
 
-    async def book(self, fields: CreateBookingRequest) -> BookingCreated:
+    async def book(
+        self, fields: CreateBookingRequest, *, trusted: bool
+    ) -> BookingCreated | PublicBookingCreated:
         """Book a decoded request; raise the core's refusal."""
-        return self.created(await self._create(request_of(fields, self._date_order)))
+        request = request_of(fields, self._date_order)
+        return self.created(await self._create(request), request, trusted)
 
     @staticmethod
-    def created(result: AgentBookingResult) -> BookingCreated:
-        return booking_created(result.booking, result.customer, result.customer_created)
+    def created(
+        result: AgentBookingResult, request: BookingRequest, trusted: bool
+    ) -> BookingCreated | PublicBookingCreated:
+        """The success body: the stored customer for a trusted agent, else the request's."""
+        if trusted:
+            return booking_created(result.booking, result.customer, result.customer_created)
+        return public_booking_created(result.booking, request.customer)
 
-    async def _idempotent(self, key: str, body: dict[str, Any]) -> Answer:
+    async def _idempotent(self, key: str, body: dict[str, Any], trusted: bool) -> Answer:
         """Run a create under an Idempotency-Key: the first outcome is the outcome, every time.
 
         The key is claimed before the body is validated, so a refusal is recorded too. A
@@ -208,7 +237,7 @@ class BookingEndpoint:
         """
         claim = await self._keys.begin(key, body)
         if claim.outcome is ClaimOutcome.REPLAY:
-            return Answer.json(claim.status_code or HTTPStatus.OK, claim.body, _REPLAYED)
+            return self._replay(claim, body, trusted)
         try:
             request = BookingRequest.from_mapping(body, self._date_order)
             result = await self._create(
@@ -224,7 +253,21 @@ class BookingEndpoint:
         except Exception:
             await self._keys.release(key)
             raise
-        return Answer(HTTPStatus.CREATED, _encode(self.created(result)))
+        return Answer(HTTPStatus.CREATED, _encode(self.created(result, request, trusted)))
+
+    def _replay(self, claim: IdempotencyClaim, body: dict[str, Any], trusted: bool) -> Answer:
+        """The recorded outcome again. A success is recorded as the spec's body (the stored
+        customer), whoever sent it; a caller that is not a trusted agent gets it as the first
+        answer to such a caller was: the customer as this very body describes it. Refusals
+        say nothing about a customer and are replayed as recorded."""
+        status = claim.status_code or HTTPStatus.OK
+        if trusted or status != HTTPStatus.CREATED or claim.body is None:
+            return Answer.json(status, claim.body, _REPLAYED)
+        try:
+            sent = BookingRequest.from_mapping(body, self._date_order).customer
+        except BookingError:  # valid when recorded; a setting changed since (the date order)
+            sent = CustomerProfile(phone=str(claim.body["data"]["user"]["phone"]))
+        return Answer(status, _encode(public_replay(claim.body, sent)), _REPLAYED)
 
     def _refusal(self, error: BookingError) -> Answer:
         status = status_for(error)
@@ -315,6 +358,7 @@ class BookingLane:
             content_type=header_value(raw_headers, b"content-type"),
             idempotency_key=header_value(raw_headers, b"idempotency-key"),
             raw_body=body,
+            trusted=is_trusted_agent(scope),
         )
 
 

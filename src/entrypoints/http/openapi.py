@@ -597,7 +597,10 @@ def openapi_config() -> OpenAPIConfig:
                     name=API_KEY_HEADER,
                     description=(
                         "Needed only when the operator configured `BOOKING_AGENT_API_KEYS`; "
-                        "then a missing or unknown key gets 401 `unauthorized`."
+                        "then a missing or unknown key gets 401 `unauthorized`, and a caller "
+                        "with a key is a trusted agent: only it sees the stored customer in a "
+                        "create answer (`BookingCreated`; anybody else gets "
+                        "`PublicBookingCreated`)."
                     ),
                 ),
             },

@@ -14,16 +14,16 @@ documents it and :func:`booking_view` converts it, so the two cannot drift apart
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 from msgspec import Meta
 
 from agent_booking.core.check_availability import Availability
 from agent_booking.core.create_agent_booking import RenderedOutcome
-from agent_booking.core.entities import Booking, Customer
+from agent_booking.core.entities import Booking, Customer, CustomerProfile
 from agent_booking.core.events import booking_event_payload, format_instant, format_time
 from agent_booking.core.settings import BusinessSettings
 
@@ -34,6 +34,7 @@ __all__ = [
     "BookingList",
     "BookingView",
     "CancelledBookingView",
+    "PublicBookingCreated",
     "ReadyStatus",
     "SettingsEnvelope",
     "SettingsUpdated",
@@ -43,6 +44,8 @@ __all__ = [
     "booking_view",
     "booking_views",
     "created_outcome",
+    "public_booking_created",
+    "public_replay",
     "settings_view",
 ]
 
@@ -72,6 +75,16 @@ BookingStatusName = Literal["upcoming", "pending", "completed", "cancelled"]
 
 
 # --- the create endpoint --------------------------------------------------------------------------
+#
+# Two bodies of one shape: who may see what is the HTTP adapter's decision (``agent_access``).
+# A trusted agent (the operator configured API keys and the caller sent one) gets the spec's
+# body, :class:`BookingCreated`, which describes the *stored* customer. Anyone else gets
+# :class:`PublicBookingCreated`: the same keys, the booking the same, but the customer only as
+# the request itself described it, and ``null`` for what only the stored customer could tell
+# (its id, whether the phone was new, whether it is active). Knowing a phone number must not be
+# a way to read a customer's profile, or to learn that the phone is a customer's.
+
+_NOT_DISCLOSED = "`null`: not disclosed to callers without an API key."
 
 
 class CreatedBooking(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,6 +98,8 @@ class CreatedBooking(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CreatedUser(msgspec.Struct, frozen=True, kw_only=True):
+    """The stored customer."""
+
     id: int
     username: Annotated[str, Meta(description="The normalised phone.")]
     first_name: str
@@ -101,7 +116,8 @@ class CreatedData(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class BookingCreated(msgspec.Struct, frozen=True, kw_only=True):
-    """The spec's success body."""
+    """The spec's success body, for a trusted agent (it sent a configured API key): the
+    customer as stored (an existing customer keeps the profile of its first booking)."""
 
     success: Literal[True] = True
     message: Literal["Booking created successfully"] = _CREATED_MESSAGE
@@ -111,6 +127,37 @@ class BookingCreated(msgspec.Struct, frozen=True, kw_only=True):
     data: CreatedData
 
 
+class UserAsSent(msgspec.Struct, frozen=True, kw_only=True):
+    """The customer as this request described it; nothing read from storage."""
+
+    id: Annotated[None, Meta(description=_NOT_DISCLOSED)]
+    username: Annotated[str, Meta(description="The normalised phone of this request.")]
+    first_name: Annotated[str, Meta(description="As this request sent it (trimmed), or empty.")]
+    last_name: Annotated[str, Meta(description="As this request sent it (trimmed), or empty.")]
+    email: Annotated[str, Meta(description="As this request sent it (trimmed), or empty.")]
+    phone: Annotated[str, Meta(description="The normalised phone of this request.")]
+    is_active: Annotated[None, Meta(description=_NOT_DISCLOSED)]
+    created: Annotated[None, Meta(description=_NOT_DISCLOSED)]
+
+
+class PublicCreatedData(msgspec.Struct, frozen=True, kw_only=True):
+    booking: CreatedBooking
+    user: UserAsSent
+
+
+class PublicBookingCreated(msgspec.Struct, frozen=True, kw_only=True):
+    """The spec's success body for a caller without an API key: the same keys and the same
+    booking, but the customer only as the request described it. Whether the phone was known,
+    and the stored customer's id and profile, are not disclosed."""
+
+    success: Literal[True] = True
+    message: Literal["Booking created successfully"] = _CREATED_MESSAGE
+    user_created: Annotated[None, Meta(description=_NOT_DISCLOSED)]
+    user_id: Annotated[None, Meta(description=_NOT_DISCLOSED)]
+    booking_id: int
+    data: PublicCreatedData
+
+
 def booking_created(booking: Booking, customer: Customer, customer_created: bool) -> BookingCreated:
     """The spec's success body for a booking (it does not mention the event)."""
     return BookingCreated(
@@ -118,15 +165,7 @@ def booking_created(booking: Booking, customer: Customer, customer_created: bool
         user_id=customer.id,
         booking_id=booking.id,
         data=CreatedData(
-            booking=CreatedBooking(
-                id=booking.id,
-                service_name=booking.service_name,
-                booking_date=booking.booking_date.isoformat(),
-                booking_time=format_time(booking.booking_time),
-                status=booking.status.value,  # type: ignore[arg-type]
-                notes=booking.notes,
-                created_at=format_instant(booking.created_at),
-            ),
+            booking=_created_booking(booking),
             user=CreatedUser(
                 id=customer.id,
                 username=customer.username,
@@ -141,10 +180,57 @@ def booking_created(booking: Booking, customer: Customer, customer_created: bool
     )
 
 
+def public_booking_created(booking: Booking, sent: CustomerProfile) -> PublicBookingCreated:
+    """The success body for a caller without an API key; ``sent`` is what its request said."""
+    return _public(_created_booking(booking), sent)
+
+
+def public_replay(recorded: Mapping[str, Any], sent: CustomerProfile) -> PublicBookingCreated:
+    """A recorded success (:func:`created_outcome`, the spec's body) as a caller without an API
+    key sees it: exactly what :func:`public_booking_created` answered the first time."""
+    booking = msgspec.convert(recorded["data"]["booking"], CreatedBooking)
+    return _public(booking, sent)
+
+
+def _public(booking: CreatedBooking, sent: CustomerProfile) -> PublicBookingCreated:
+    return PublicBookingCreated(
+        user_created=None,
+        user_id=None,
+        booking_id=booking.id,
+        data=PublicCreatedData(
+            booking=booking,
+            user=UserAsSent(
+                id=None,
+                username=sent.phone,
+                first_name=sent.first_name,
+                last_name=sent.last_name,
+                email=sent.email,
+                phone=sent.phone,
+                is_active=None,
+                created=None,
+            ),
+        ),
+    )
+
+
+def _created_booking(booking: Booking) -> CreatedBooking:
+    return CreatedBooking(
+        id=booking.id,
+        service_name=booking.service_name,
+        booking_date=booking.booking_date.isoformat(),
+        booking_time=format_time(booking.booking_time),
+        status=booking.status.value,  # type: ignore[arg-type]
+        notes=booking.notes,
+        created_at=format_instant(booking.created_at),
+    )
+
+
 def created_outcome(
     booking: Booking, customer: Customer, customer_created: bool
 ) -> RenderedOutcome:
-    """The answer recorded under an Idempotency-Key, so that a replay is the same answer."""
+    """The answer recorded under an Idempotency-Key: always the spec's body, so that a trusted
+    agent's replay is the same answer; a replay to anyone else goes through
+    :func:`public_replay`."""
     body = msgspec.to_builtins(booking_created(booking, customer, customer_created))
     return HTTPStatus.CREATED, body
 

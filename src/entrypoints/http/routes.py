@@ -34,6 +34,7 @@ from agent_booking.core.errors import (
     StorageUnavailable,
 )
 from agent_booking.core.parsing import DateOrder
+from agent_booking.entrypoints.http.agent_access import is_trusted_agent
 from agent_booking.entrypoints.http.booking_endpoint import BOOKING_CREATE_PATH, BookingEndpoint
 from agent_booking.entrypoints.http.errors import error_body
 from agent_booking.entrypoints.http.openapi import (
@@ -49,6 +50,7 @@ from agent_booking.entrypoints.http.presenters import (
     AvailabilityView,
     BookingCreated,
     LiveStatus,
+    PublicBookingCreated,
     ReadyStatus,
     availability_view,
 )
@@ -112,6 +114,7 @@ def booking_routes(
             content_type=request.headers.get("content-type"),
             idempotency_key=key,
             raw_body=raw_body,
+            trusted=is_trusted_agent(request.scope),
         )
         return Response(
             answer.body,
@@ -127,7 +130,16 @@ def booking_routes(
     @post(
         BOOKING_CREATE_PATH,
         status_code=HTTPStatus.CREATED,
-        response_description="Booked.",
+        response_description=(
+            "Booked. A trusted agent (API keys are configured and it sent one) gets the spec's "
+            "body, `BookingCreated`: the customer as stored (an existing customer keeps the "
+            "profile of its first booking), its id, and whether the phone was new. Any other "
+            "caller gets `PublicBookingCreated`: the same keys and booking, but the customer "
+            "only as this request described it, and `null` for the customer's id, "
+            "`user_created`, `is_active` and `created`, so that knowing a phone number reveals "
+            "neither a stored profile nor whether the phone is a customer's. An idempotent "
+            "replay follows the same rule for the caller that replays."
+        ),
         name="create_agent_booking",
         operation_id="createAgentBooking",
         tags=["agent"],
@@ -152,6 +164,7 @@ def booking_routes(
         ),
     )
     async def create_agent_booking(
+        request: Request[Any, Any, Any],
         data: JSONBody[CreateBookingRequest],
         idempotency_key: Annotated[
             str | None,
@@ -169,11 +182,11 @@ def booking_routes(
                 schema_extra={"oneOf": None, "type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
             ),
         ] = None,
-    ) -> BookingCreated:
+    ) -> BookingCreated | PublicBookingCreated:
         """Reached by CORS requests only (the others take the direct lane), and only with a
         body the Struct accepts and no Idempotency-Key (``answer_unless_plain``)."""
         del idempotency_key  # always None here; declared for the document
-        return await endpoint.book(data)
+        return await endpoint.book(data, trusted=is_trusted_agent(request.scope))
 
     @get(
         AVAILABILITY_PATH,

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.browser.browsing import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, PageWatch
-from tests.support.server import ADMIN_TOKEN, PUBLIC_AGENT_ENDPOINTS, ServerProcess
+from tests.support.server import ADMIN_TOKEN, AGENT_HEADERS, ServerProcess
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -70,22 +70,22 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """``booking serve`` on a fresh SQLite database, with the known test admin token.
-
-    Its agent endpoints are public: the dashboard asks ``/api/agent/availability/`` with the
-    admin token only, and sends no agent API key.
+    """``booking serve`` on a fresh SQLite database, with the known test admin token and agent
+    API keys configured: the dashboard must work with its admin token alone (it asks
+    ``/api/admin/availability/``, never the agent endpoints).
     """
     database = tmp_path_factory.mktemp("sqlite") / "booking.db"
     log_dir = tmp_path_factory.mktemp("server")
     # A short poll keeps the feed quick even if a wake-up were missed; commits wake it at once.
-    env = {**PUBLIC_AGENT_ENDPOINTS, "BOOKING_EVENT_POLL_MS": "200"}
+    env = {"BOOKING_EVENT_POLL_MS": "200"}
     with ServerProcess(f"sqlite+aiosqlite:///{database}", log_dir=log_dir, env=env) as process:
         yield process
 
 
 @pytest.fixture(scope="module")
 def http(server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
+    """An agent's client (with an agent API key), for making bookings the page should show."""
+    with httpx.Client(base_url=server.base_url, timeout=30.0, headers=AGENT_HEADERS) as client:
         yield client
 
 

@@ -269,6 +269,25 @@ class TestAvailability:
             )
         assert response.status_code == 200, response.text
 
+    async def test_the_dashboard_reads_it_with_the_admin_token_alone(
+        self, client: httpx.AsyncClient, server: ServerProcess, days: WorkingDays
+    ) -> None:
+        day = days.take()
+        await book(client, booking_body(day, "15:00"))
+        async with httpx.AsyncClient(headers=ADMIN, base_url=server.base_url) as dashboard:
+            as_admin = await dashboard.get(
+                ADMIN_AVAILABILITY_PATH, params={"date": day.isoformat()}
+            )
+            as_agent_without_key = await dashboard.get(
+                AVAILABILITY_PATH, params={"date": day.isoformat()}
+            )
+
+        assert as_admin.status_code == 200, as_admin.text
+        assert as_admin.json() == await availability(client, date=day.isoformat())
+        assert "15:00:00" in as_admin.json()["days"][0]["taken"]
+        # The agent endpoint still wants an agent key: the admin token is not one.
+        assert as_agent_without_key.status_code == 401, as_agent_without_key.text
+
 
 # --- alternatives ---------------------------------------------------------------------------------
 
@@ -485,7 +504,9 @@ async def book_with_key(client: httpx.AsyncClient, request: dict[str, Any], key:
 
 # --- admin API: authentication --------------------------------------------------------------------
 
+ADMIN_AVAILABILITY_PATH = "/api/admin/availability/"
 ADMIN_ROUTES = [
+    ("GET", f"{ADMIN_AVAILABILITY_PATH}?date=2030-01-07", None),
     ("GET", BOOKINGS_PATH, None),
     ("GET", f"{BOOKINGS_PATH}1/", None),
     ("POST", f"{BOOKINGS_PATH}1/cancel/", None),

@@ -63,6 +63,7 @@ BOOKINGS = "/api/admin/bookings/"
 BOOKING = "/api/admin/bookings/{booking_id}/"
 CANCEL = "/api/admin/bookings/{booking_id}/cancel/"
 SETTINGS = "/api/admin/settings/"
+ADMIN_AVAILABILITY = "/api/admin/availability/"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 TEXT = {"Content-Type": "text/plain"}
 AGENT_KEY = "openapi-test-agent-key"
@@ -472,6 +473,7 @@ def admin_exchanges(server: ServerProcess, days: WorkingDays) -> list[Exchange]:
         bad_token = {"Authorization": "Bearer wrong"}
 
         for method, template in [
+            ("GET", ADMIN_AVAILABILITY),
             ("GET", BOOKINGS),
             ("GET", BOOKING),
             ("POST", CANCEL),
@@ -492,6 +494,14 @@ def admin_exchanges(server: ServerProcess, days: WorkingDays) -> list[Exchange]:
 
         def list_(label: str, expected: tuple[int, str | None], **params: str) -> None:
             run.send(label, expected, "GET", BOOKINGS, params=params)
+
+        def one_day(label: str, expected: tuple[int, str | None], **params: str) -> None:
+            run.send(label, expected, "GET", ADMIN_AVAILABILITY, params=params)
+
+        one_day("dashboard day", (200, None), date=day.isoformat())
+        one_day("dashboard no day", (400, "invalid_request"))
+        one_day("dashboard empty day", (400, "missing_field"), date="")
+        one_day("dashboard bad day", (400, "invalid_date"), date="2027-02-30")
 
         list_("all", (200, None))
         list_(
@@ -621,6 +631,7 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:
         run.send("no settings", missing, "POST", CREATE_PATH, json=body)
         run.send("no settings", missing, "GET", AVAILABILITY, params=date)
         run.send("no settings", missing, "GET", SETTINGS)
+        run.send("no settings", missing, "GET", ADMIN_AVAILABILITY, params=date)
         run.send("no settings", missing, "PATCH", SETTINGS, json={"slot_minutes": 30})
         # An unmigrated (here: half-dropped) schema is storage the service cannot use.
         _sql(outage_server, "DROP TABLE business_settings")
@@ -630,6 +641,7 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:
         run.send("no tables", down, "POST", CREATE_PATH, json=body)
         run.send("no tables", down, "GET", AVAILABILITY, params=date)
         run.send("no tables", down, "GET", BOOKINGS)
+        run.send("no tables", down, "GET", ADMIN_AVAILABILITY, params=date)
         run.send("no tables", down, "GET", BOOKING, _admin_url(BOOKING, 1))
         run.send("no tables", down, "POST", CANCEL, _admin_url(CANCEL, 1))
         run.send("no tables", down, "GET", SETTINGS)

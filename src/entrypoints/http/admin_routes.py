@@ -1,4 +1,5 @@
-"""The admin API: list, inspect and cancel bookings; read and change the business settings.
+"""The admin API: list, inspect and cancel bookings; read and change the business settings; a
+day's availability for the dashboard.
 
 Every route is behind the admin token (``Authorization: Bearer …``, compared in constant time).
 Handlers only translate HTTP to use-case calls; rules and their errors live in the core.
@@ -17,9 +18,10 @@ from litestar import Controller, HttpMethod, Request, Response, Router, get, pat
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from agent_booking.core.cancel_booking import CancelBooking
+from agent_booking.core.check_availability import AvailabilityQuery, CheckAvailability
 from agent_booking.core.entities import BookingStatus
 from agent_booking.core.errors import (
     BookingNotActive,
@@ -28,6 +30,7 @@ from agent_booking.core.errors import (
     InvalidField,
     InvalidRequestBody,
     InvalidSettings,
+    MissingField,
     ServiceUnavailable,
     SettingsMissing,
     StorageUnavailable,
@@ -48,16 +51,19 @@ from agent_booking.entrypoints.http.openapi import (
     refusals,
 )
 from agent_booking.entrypoints.http.presenters import (
+    AvailabilityView,
     BookingEnvelope,
     BookingList,
     CancelledBookingView,
     SettingsEnvelope,
     SettingsUpdated,
+    availability_view,
     booking_view,
     booking_views,
     settings_view,
 )
 from agent_booking.entrypoints.http.request_bodies import (
+    ACCEPTED_DATE,
     DATE_OR_EMPTY,
     PHONE_OR_EMPTY,
     SettingsChangesRequest,
@@ -76,6 +82,8 @@ _SECURITY: Final[list[dict[str, list[str]]]] = [{"AdminToken": []}]
 _UNAUTHORIZED: Final = framework_case(HTTPStatus.UNAUTHORIZED)
 #: A booking id that is not a whole number matches no route: the framework's 404.
 _NOT_AN_ID: Final = framework_case(HTTPStatus.NOT_FOUND)
+#: A required query parameter left out: the framework's 400 (an empty one is the core's).
+_NO_DATE: Final = framework_case(HTTPStatus.BAD_REQUEST)
 # Every query parameter left empty counts as not given.
 _DATE: Final = {"type": "string", "pattern": DATE_OR_EMPTY}
 _STATUSES: Final = [status.value for status in BookingStatus]
@@ -109,6 +117,7 @@ def admin_router(
     reads: UnitOfWorkFactory,
     cancel_booking: CancelBooking,
     update_settings: UpdateSettings,
+    check_availability: CheckAvailability,
     date_order: DateOrder,
 ) -> Router:
     async def require_admin(
@@ -169,6 +178,40 @@ def admin_router(
         return BookingList(
             data=booking_views(found.rows), page=page_number, page_size=size, total=found.total
         )
+
+    @get(
+        "/availability/",
+        name="admin_availability",
+        operation_id="adminAvailability",
+        summary="Free and taken slot starts of one day, for the dashboard",
+        description=(
+            "The agent availability answer for `date`, behind the admin token instead of the "
+            "agent API keys, so the dashboard's day view works whether or not keys are set."
+        ),
+        tags=_TAGS,
+        security=_SECURITY,
+        operation_class=DocumentedOperation,
+        responses=refusals(
+            _UNAUTHORIZED,
+            _NO_DATE,
+            MissingField,
+            InvalidDate,
+            SettingsMissing,
+            StorageUnavailable,
+        ),
+    )
+    async def availability(
+        date: Annotated[
+            str,
+            QueryParameter(
+                description="The day.",
+                required=True,
+                schema_extra={"oneOf": None, "type": "string", "pattern": ACCEPTED_DATE},
+            ),
+        ],
+    ) -> AvailabilityView:
+        wanted = AvailabilityQuery.parse(date=date, date_order=date_order)
+        return availability_view(await check_availability(wanted))
 
     @get(
         "/bookings/{booking_id:int}/",
@@ -300,7 +343,7 @@ def admin_router(
 
     return Router(
         path=ADMIN_API_PATH,
-        route_handlers=[list_bookings, get_booking, cancel, SettingsController],
+        route_handlers=[availability, list_bookings, get_booking, cancel, SettingsController],
         guards=[require_admin],
     )
 

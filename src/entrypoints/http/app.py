@@ -118,14 +118,16 @@ def create_app(
         date_order=config.date_order,
     )
     access = agent_access(config, rate_store)
+    check_availability = CheckAvailability(reads, clock)
     app = Litestar(
         route_handlers=[
-            *booking_routes(endpoint, CheckAvailability(reads, clock), config.date_order),
+            *booking_routes(endpoint, check_availability, config.date_order),
             admin_router(
                 config.admin_token,
                 reads,
                 CancelBooking(uow_factory, clock, notifier),
                 UpdateSettings(uow_factory, clock),
+                check_availability,
                 config.date_order,
             ),
             *health_routes(ping or _unit_of_work_check(uow_factory)),

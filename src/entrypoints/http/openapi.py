@@ -315,14 +315,15 @@ class DocumentedOperation(Operation):
     - an operation taking an ``Idempotency-Key`` marks replayed answers (success, 400, 409, 422)
       with ``Idempotent-Replayed``.
 
-    And every query parameter of this API reads an empty value as not given
-    (``allowEmptyValue``; Litestar declares the opposite by default).
+    And every optional query parameter of this API reads an empty value as not given
+    (``allowEmptyValue``; Litestar declares the opposite by default); a required one must not
+    be empty.
     """
 
     def __post_init__(self) -> None:
         for parameter in self.parameters or ():
             if isinstance(parameter, Parameter) and parameter.param_in == ParamType.QUERY:
-                parameter.allow_empty_value = True
+                parameter.allow_empty_value = not parameter.required
         schemes = {name for requirement in self.security or () for name in requirement}
         agent = _AGENT_SCHEME in schemes
         replayable = any(

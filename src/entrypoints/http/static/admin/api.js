@@ -65,6 +65,6 @@ export class AdminApi {
   }
 
   availability(date) {
-    return this.request("GET", "/api/agent/availability/", { query: { date } });
+    return this.request("GET", "/api/admin/availability/", { query: { date } });
   }
 }

@@ -32,7 +32,7 @@ from agent_booking.core.events import (
 )
 from agent_booking.core.instants import as_utc
 from agent_booking.core.passwords import UNUSABLE_PASSWORD
-from agent_booking.core.policy import ALTERNATIVE_SEARCH_DAYS, SlotPolicy
+from agent_booking.core.policy import SlotPolicy
 from agent_booking.core.ports import Clock, Notifier, UnitOfWorkFactory
 from agent_booking.core.request import BookingRequest
 
@@ -136,7 +136,7 @@ class CreateAgentBooking:
             wanted = policy.local_start(request.booking_date, request.booking_time)
             taken = await uow.bookings.active_starts_between(
                 wanted.start_of("day").in_timezone("UTC"),
-                wanted.add(days=ALTERNATIVE_SEARCH_DAYS + 1).in_timezone("UTC"),
+                wanted.add(days=policy.alternative_search_days + 1).in_timezone("UTC"),
             )
         return tuple(
             (start.date().isoformat(), format_time(start.time()))

@@ -23,10 +23,14 @@ from agent_booking.core.errors import (
 from agent_booking.core.instants import as_utc, in_zone, local_datetime
 from agent_booking.core.settings import BusinessSettings
 
-__all__ = ["ALTERNATIVE_SEARCH_DAYS", "SlotPolicy"]
+__all__ = ["ALTERNATIVE_SEARCH_DAYS", "MAX_ALTERNATIVE_STARTS", "SlotPolicy"]
 
-#: How many days after the requested one are searched for alternatives.
+#: How many days after the requested one are searched for alternatives, at most.
 ALTERNATIVE_SEARCH_DAYS = 14
+#: How many slot starts one refusal's search for alternatives may read and examine, at most
+#: (the same bound as one availability answer): with 1-minute slots a full fortnight was 21,600
+#: taken starts read for every refused request, so short slots search fewer days.
+MAX_ALTERNATIVE_STARTS = 3000
 
 
 @frozen
@@ -103,10 +107,13 @@ class SlotPolicy:
         taken: Set[pendulum.DateTime],
         *,
         limit: int = 3,
-        search_days: int = ALTERNATIVE_SEARCH_DAYS,
+        search_days: int | None = None,
     ) -> list[pendulum.DateTime]:
         """Up to ``limit`` free starts near ``wanted`` (local): the same day first, nearest
-        first; then the following days in order."""
+        first; then the following days in order (:attr:`alternative_search_days` of them
+        unless ``search_days`` says)."""
+        if search_days is None:
+            search_days = self.alternative_search_days
         day = wanted.date()
         same_day = sorted(
             self.free_starts(day, now, taken), key=lambda start: abs((start - wanted).in_seconds())
@@ -117,6 +124,14 @@ class SlotPolicy:
                 break
             found.extend(self.free_starts(day.add(days=offset), now, taken)[: limit - len(found)])
         return found
+
+    @property
+    def alternative_search_days(self) -> int:
+        """Days after the requested one that alternatives come from: up to
+        :data:`ALTERNATIVE_SEARCH_DAYS`, fewer when the days' slots would come to more than
+        :data:`MAX_ALTERNATIVE_STARTS` (1-minute slots all day: the next day only)."""
+        per_day = len(self.settings.slot_times())
+        return min(ALTERNATIVE_SEARCH_DAYS, max(0, MAX_ALTERNATIVE_STARTS // per_day - 1))
 
     def day_closure(self, day: pendulum.Date) -> str | None:
         """``"off_day"`` or ``"closed_date"`` when nothing can be booked that day, else None."""

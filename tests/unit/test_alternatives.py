@@ -28,6 +28,7 @@ from agent_booking.core import (
     SlotTaken,
 )
 from agent_booking.core.errors import SlotSuggestion
+from agent_booking.core.policy import MAX_ALTERNATIVE_STARTS
 from tests.unit.builders import NEXT_SUNDAY, NOW, TODAY, TOMORROW, basic_body
 from tests.unit.driving import CreateFromBody
 
@@ -130,6 +131,39 @@ class TestNearestFree:
     def test_searches_a_bounded_number_of_days(self) -> None:
         taken = whole_day(TOMORROW) | whole_day(TOMORROW.add(days=1))
         assert DEFAULT.nearest_free(utc(TOMORROW, 14), NOW, taken, search_days=1) == []
+
+    @pytest.mark.parametrize(
+        ("slot_minutes", "open_hour", "close_hour", "days"),
+        [(60, 12, 17, 14), (5, 9, 17, 14), (1, 9, 17, 5), (1, 0, 23, 1), (2, 0, 23, 3)],
+    )
+    def test_short_slots_search_fewer_days(
+        self, slot_minutes: int, open_hour: int, close_hour: int, days: int
+    ) -> None:
+        settings = BusinessSettings(
+            open_time=pendulum.time(open_hour),
+            close_time=pendulum.time(close_hour),
+            slot_minutes=slot_minutes,
+        )
+        policy = SlotPolicy(settings)
+        assert policy.alternative_search_days == days
+        # The days searched hold at most MAX_ALTERNATIVE_STARTS slot starts.
+        assert (days + 1) * len(settings.slot_times()) <= MAX_ALTERNATIVE_STARTS or days == 0
+
+    def test_one_minute_slots_all_day_offer_only_the_next_day(self) -> None:
+        settings = BusinessSettings(
+            open_time=pendulum.time(0), close_time=pendulum.time(23, 59), slot_minutes=1
+        )
+        policy = SlotPolicy(settings)
+        wanted = utc(TOMORROW, 14)
+        day_after = TOMORROW.add(days=1)
+        taken = {
+            pendulum.datetime(day.year, day.month, day.day, tz="UTC").add(minutes=minute)
+            for day in (TOMORROW, day_after)
+            for minute in range(24 * 60)
+        }
+        assert policy.nearest_free(wanted, NOW, taken) == []
+        free_next = taken - {utc(day_after, 9)}
+        assert policy.nearest_free(wanted, NOW, free_next) == [utc(day_after, 9)]
 
     def test_offers_nothing_when_everything_near_is_taken(self) -> None:
         taken = set().union(*(whole_day(TOMORROW.add(days=offset)) for offset in range(15)))

@@ -20,7 +20,12 @@ from agent_booking.adapters.sql.convert import (
     time_from_db,
     time_to_db,
 )
-from agent_booking.adapters.sql.statements import EngineStatements
+from agent_booking.adapters.sql.statements import (
+    BOOKING_COLUMNS,
+    CUSTOMER_COLUMNS,
+    SETTINGS_COLUMNS,
+    EngineStatements,
+)
 
 __all__ = ["EVENTS_CHANNEL", "OUTBOX_LOCK_KEY", "POSTGRES"]
 
@@ -31,15 +36,6 @@ EVENTS_CHANNEL = "booking_events"
 
 _ACTIVE = tables.ACTIVE_BOOKING.text
 _OPEN = tables.OPEN_BOOKING.text
-SETTINGS_COLUMNS = (
-    "id, open_time, close_time, off_days, slot_minutes, timezone, horizon_days, closed_dates, "
-    "updated_at"
-)
-CUSTOMER_COLUMNS = "id, phone, first_name, last_name, email, gender, country, is_active, created_at"
-BOOKING_COLUMNS = (
-    "id, customer_id, service_name, booking_date, booking_time, starts_at, status, notes, "
-    "created_at"
-)
 
 POSTGRES = EngineStatements(
     engine="postgresql",

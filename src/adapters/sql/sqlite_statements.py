@@ -18,7 +18,12 @@ import pendulum
 
 from agent_booking.adapters.sql import tables
 from agent_booking.adapters.sql.convert import instant_from_db as _instant_from_datetime
-from agent_booking.adapters.sql.statements import EngineStatements
+from agent_booking.adapters.sql.statements import (
+    BOOKING_COLUMNS,
+    CUSTOMER_COLUMNS,
+    SETTINGS_COLUMNS,
+    EngineStatements,
+)
 from agent_booking.core.instants import as_utc
 
 __all__ = [
@@ -75,15 +80,6 @@ def time_from_text(value: str) -> pendulum.Time:
 
 _ACTIVE = tables.ACTIVE_BOOKING.text
 _OPEN = tables.OPEN_BOOKING.text
-SETTINGS_COLUMNS = (
-    "id, open_time, close_time, off_days, slot_minutes, timezone, horizon_days, closed_dates, "
-    "updated_at"
-)
-CUSTOMER_COLUMNS = "id, phone, first_name, last_name, email, gender, country, is_active, created_at"
-BOOKING_COLUMNS = (
-    "id, customer_id, service_name, booking_date, booking_time, starts_at, status, notes, "
-    "created_at"
-)
 
 SQLITE = EngineStatements(
     engine="sqlite",

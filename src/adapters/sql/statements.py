@@ -23,7 +23,25 @@ from typing import Any, Protocol
 import pendulum
 from attrs import frozen
 
-__all__ = ["EngineStatements", "Row", "StatementRunner"]
+__all__ = [
+    "BOOKING_COLUMNS",
+    "CUSTOMER_COLUMNS",
+    "SETTINGS_COLUMNS",
+    "EngineStatements",
+    "Row",
+    "StatementRunner",
+]
+
+#: The columns every statement reads, in the order the repositories unpack them (both engines).
+SETTINGS_COLUMNS = (
+    "id, open_time, close_time, off_days, slot_minutes, timezone, horizon_days, closed_dates, "
+    "updated_at"
+)
+CUSTOMER_COLUMNS = "id, phone, first_name, last_name, email, gender, country, is_active, created_at"
+BOOKING_COLUMNS = (
+    "id, customer_id, service_name, booking_date, booking_time, starts_at, status, notes, "
+    "created_at"
+)
 
 #: One result row, its columns in the statement's order.
 Row = Sequence[Any]

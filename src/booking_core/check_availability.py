@@ -10,7 +10,7 @@ import pendulum
 from attrs import frozen
 
 from agent_booking.core.errors import InvalidField, MissingField, SettingsMissing
-from agent_booking.core.parsing import DateOrder, parse_date
+from agent_booking.core.parsing import DateOrder, check_supported_date, parse_date
 from agent_booking.core.policy import SlotPolicy
 from agent_booking.core.ports import Clock, UnitOfWorkFactory
 from agent_booking.core.settings import BusinessSettings
@@ -34,6 +34,8 @@ class AvailabilityQuery:
     last: pendulum.Date
 
     def __attrs_post_init__(self) -> None:
+        check_supported_date(self.first)
+        check_supported_date(self.last)
         if self.last < self.first:
             raise InvalidField("to", "must not be before from")
         if (self.last - self.first).in_days() >= MAX_AVAILABILITY_DAYS:

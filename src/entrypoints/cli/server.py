@@ -26,6 +26,7 @@ from agent_booking.entrypoints.connection_limits import (
     LimitedHttpToolsProtocol,
     uvicorn_limit_concurrency,
 )
+from agent_booking.entrypoints.http.dashboard_socket import MAX_MESSAGE_BYTES
 from agent_booking.entrypoints.logging_setup import logging_config
 
 __all__ = ["ASGI_FACTORY", "migrate_database", "serve", "uvicorn_options"]
@@ -97,6 +98,9 @@ def uvicorn_options(
         # zlib state per connection, to save bandwidth that a feed of this size does not use.
         "ws": "websockets-sansio",
         "ws_per_message_deflate": False,
+        # Dashboards send requests of a few dozen bytes: a larger message is closed with 1009
+        # by the protocol before it is buffered (uvicorn's default would take 16 MiB).
+        "ws_max_size": MAX_MESSAGE_BYTES,
     }
 
 

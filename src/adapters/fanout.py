@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
+from agent_booking.core.errors import ServiceUnavailable
 from agent_booking.core.events import StoredEvent
 from agent_booking.core.ports import EventOutbox, UnitOfWork
 
@@ -279,8 +280,14 @@ class EventFanout:
             self._wake.clear()
             try:
                 await self._drain()
-            except Exception:  # the database may be briefly away; the next round retries
-                _log.warning("reading the event outbox failed; retrying", exc_info=True)
+            except Exception as error:  # the database may be briefly away; the next round retries
+                # An outage is one line per round (they repeat while it lasts); anything else
+                # may be a bug, so its traceback is kept.
+                _log.warning(
+                    "reading the event outbox failed; retrying: %r",
+                    error.__cause__ or error,
+                    exc_info=not isinstance(error, ServiceUnavailable),
+                )
 
     async def _drain(self) -> None:
         if not self._subscribers or self.position is None:

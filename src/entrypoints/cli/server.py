@@ -41,7 +41,11 @@ _log = logging.getLogger(__name__)
 def serve(args: argparse.Namespace, config: AppConfig) -> int:
     level: str = args.log_level or config.log_level
     if config.uses_embedded_database:
-        migrate(config.database_url, seed_timezone=config.timezone)
+        migrate(
+            config.database_url,
+            seed_timezone=config.timezone,
+            sqlite_busy_timeout_ms=config.sqlite_busy_timeout_ms,
+        )
         _log.info("embedded database %s is up to date", config.safe_database_url)
     else:
         _log.info(
@@ -107,7 +111,11 @@ def uvicorn_options(
 def migrate_database(args: argparse.Namespace, config: AppConfig) -> int:
     del args  # the command has no options
     logging.getLogger("alembic").setLevel(logging.INFO)  # the operator asked to see each step
-    migrate(config.database_url, seed_timezone=config.timezone)
+    migrate(
+        config.database_url,
+        seed_timezone=config.timezone,
+        sqlite_busy_timeout_ms=config.sqlite_busy_timeout_ms,
+    )
     print(f"Database {config.safe_database_url} is migrated to the latest schema.")
     return EXIT_OK
 

@@ -89,6 +89,9 @@ class Subscription:
         self._limit = queue_size
         self._pending: deque[StoredEvent] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        #: :meth:`interrupt` was called and :meth:`next_batch` has not returned since: kept, so
+        #: that an interruption while the consumer reads the replay is not lost.
+        self._interrupted = False
         self._loop = asyncio.get_running_loop()
         self._ended = False
         self.overflowed = False
@@ -113,7 +116,10 @@ class Subscription:
 
     def interrupt(self) -> None:
         """Wake the consumer waiting in :meth:`next_batch`, which then returns an empty batch
-        if there is no event (for a consumer that has other work, such as replies, to do)."""
+        if there is no event (for a consumer that has other work, such as replies, to do).
+        Called while the consumer is not waiting (reading the replay, say), it makes the next
+        wait return at once instead."""
+        self._interrupted = True
         self._wake()
 
     def end(self) -> None:
@@ -147,12 +153,14 @@ class Subscription:
         while True:
             events = self._take_pending()
             if events:
+                self._interrupted = False
                 return events
             if self._ended:
                 if self.overflowed:
                     raise SubscriptionOverflow
                 return None
-            if woken:
+            if woken or self._interrupted:
+                self._interrupted = False
                 return events
             waiter = self._waiter = self._loop.create_future()
             try:

@@ -337,6 +337,20 @@ class TestReconnectWithSince:
         assert strictly_increasing(ids), ids
 
 
+    async def test_a_dashboard_that_missed_nothing_is_answered_at_once(
+        self, server: ServerProcess, client: httpx.AsyncClient, days: WorkingDays
+    ) -> None:
+        """Found by fuzzing (issue 13): a request sent while the (empty) replay was being read
+        was answered only once the next booking came."""
+        async with Dashboard.open(server) as dashboard:
+            await book(client, booking_body(days.take(), "12:00"))
+            last = await dashboard.next_event()
+
+        async with Dashboard.open(server, since=last["event_id"]) as dashboard:
+            await dashboard.ping()
+            assert len(await dashboard.recent_bookings()) >= 1
+
+
 class TestRecentBookings:
     async def test_get_bookings_answers_with_the_newest_bookings_first(
         self, server: ServerProcess, client: httpx.AsyncClient, days: WorkingDays

@@ -336,7 +336,6 @@ class TestReconnectWithSince:
         ids = event_ids([last, *replayed, after])
         assert strictly_increasing(ids), ids
 
-
     async def test_a_dashboard_that_missed_nothing_is_answered_at_once(
         self, server: ServerProcess, client: httpx.AsyncClient, days: WorkingDays
     ) -> None:

@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
+from agent_booking.core.errors import ServiceUnavailable
 from agent_booking.core.events import StoredEvent
 from agent_booking.core.ports import EventOutbox, UnitOfWork
 
@@ -88,6 +89,9 @@ class Subscription:
         self._limit = queue_size
         self._pending: deque[StoredEvent] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        #: :meth:`interrupt` was called and :meth:`next_batch` has not returned since: kept, so
+        #: that an interruption while the consumer reads the replay is not lost.
+        self._interrupted = False
         self._loop = asyncio.get_running_loop()
         self._ended = False
         self.overflowed = False
@@ -112,7 +116,10 @@ class Subscription:
 
     def interrupt(self) -> None:
         """Wake the consumer waiting in :meth:`next_batch`, which then returns an empty batch
-        if there is no event (for a consumer that has other work, such as replies, to do)."""
+        if there is no event (for a consumer that has other work, such as replies, to do).
+        Called while the consumer is not waiting (reading the replay, say), it makes the next
+        wait return at once instead."""
+        self._interrupted = True
         self._wake()
 
     def end(self) -> None:
@@ -146,12 +153,14 @@ class Subscription:
         while True:
             events = self._take_pending()
             if events:
+                self._interrupted = False
                 return events
             if self._ended:
                 if self.overflowed:
                     raise SubscriptionOverflow
                 return None
-            if woken:
+            if woken or self._interrupted:
+                self._interrupted = False
                 return events
             waiter = self._waiter = self._loop.create_future()
             try:
@@ -279,8 +288,14 @@ class EventFanout:
             self._wake.clear()
             try:
                 await self._drain()
-            except Exception:  # the database may be briefly away; the next round retries
-                _log.warning("reading the event outbox failed; retrying", exc_info=True)
+            except Exception as error:  # the database may be briefly away; the next round retries
+                # An outage is one line per round (they repeat while it lasts); anything else
+                # may be a bug, so its traceback is kept.
+                _log.warning(
+                    "reading the event outbox failed; retrying: %r",
+                    error.__cause__ or error,
+                    exc_info=not isinstance(error, ServiceUnavailable),
+                )
 
     async def _drain(self) -> None:
         if not self._subscribers or self.position is None:

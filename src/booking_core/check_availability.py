@@ -15,7 +15,7 @@ from attrs import frozen
 
 from agent_booking.core.errors import InvalidField, MissingField, SettingsMissing
 from agent_booking.core.instants import as_utc
-from agent_booking.core.parsing import DateOrder, parse_date
+from agent_booking.core.parsing import DateOrder, check_supported_date, parse_date
 from agent_booking.core.policy import SlotPolicy
 from agent_booking.core.ports import Clock, UnitOfWorkFactory
 from agent_booking.core.settings import BusinessSettings
@@ -44,6 +44,8 @@ class AvailabilityQuery:
     last: pendulum.Date
 
     def __attrs_post_init__(self) -> None:
+        check_supported_date(self.first)
+        check_supported_date(self.last)
         if self.last < self.first:
             raise InvalidField("to", "must not be before from")
         if self.days > MAX_AVAILABILITY_DAYS:

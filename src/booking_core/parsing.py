@@ -4,6 +4,12 @@ Agents send whatever their telephony or CRM system produces, so several formats 
 (``DESIGN.md``). Ambiguity is resolved deterministically: a day/month pair that could be either
 is read in the configured :class:`DateOrder`; a pair where one number exceeds 12 can only be read
 one way and is read that way.
+
+Dates are accepted from :data:`FIRST_DATE` to :data:`LAST_DATE`: a year short of each end of the
+calendar Python can represent (years 1 to 9999). Everything the service derives from a date stays
+inside that margin (the day's slots in any time zone and their UTC instants, the next day, a
+31-day range, the 14 days searched for alternatives), so a date near the calendar's end is
+refused here, with a message, rather than overflowing later.
 """
 
 from __future__ import annotations
@@ -15,7 +21,18 @@ import pendulum
 
 from agent_booking.core.errors import InvalidDate, InvalidTime
 
-__all__ = ["DateOrder", "parse_date", "parse_time"]
+__all__ = [
+    "FIRST_DATE",
+    "LAST_DATE",
+    "DateOrder",
+    "check_supported_date",
+    "parse_date",
+    "parse_time",
+]
+
+#: The first and last dates the service accepts (see the module docstring).
+FIRST_DATE = pendulum.Date(2, 1, 1)
+LAST_DATE = pendulum.Date(9998, 12, 31)
 
 
 class DateOrder(enum.Enum):
@@ -30,6 +47,10 @@ _LOCAL_DATE = re.compile(r"([0-9]{1,2})([/-])([0-9]{1,2})\2([0-9]{4})")
 _TIME_24 = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
 _TIME_12 = re.compile(r"([0-9]{1,2}):([0-9]{2}) ?([AaPp][Mm])")
 
+_OUT_OF_RANGE = (
+    f"Invalid date format: dates from {FIRST_DATE.isoformat()} to {LAST_DATE.isoformat()} "
+    "are accepted"
+)
 _MONTHS_IN_YEAR = 12
 _HOURS_ON_A_12_HOUR_CLOCK = 12
 
@@ -52,6 +73,14 @@ def parse_date(text: str, order: DateOrder = DateOrder.DMY) -> pendulum.Date:
     raise InvalidDate
 
 
+def check_supported_date(day: pendulum.Date) -> pendulum.Date:
+    """``day`` if it lies from :data:`FIRST_DATE` to :data:`LAST_DATE`; else raise
+    :class:`InvalidDate` saying so."""
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise InvalidDate(_OUT_OF_RANGE)
+    return day
+
+
 def parse_time(text: str) -> pendulum.Time:
     """Parse one of the accepted time formats; raise :class:`InvalidTime` otherwise."""
     value = text.strip()
@@ -70,9 +99,10 @@ def parse_time(text: str) -> pendulum.Time:
 
 def _make_date(year: int, month: int, day: int) -> pendulum.Date:
     try:
-        return pendulum.Date(year, month, day)
+        date = pendulum.Date(year, month, day)
     except ValueError:
         raise InvalidDate from None
+    return check_supported_date(date)
 
 
 def _make_time(hour: int, minute: int, second: int) -> pendulum.Time:

@@ -15,7 +15,7 @@ from attrs import frozen
 
 from agent_booking.core.entities import OPEN_STATUSES, BookingStatus, CustomerProfile
 from agent_booking.core.errors import InvalidField, InvalidRequestBody, MissingField
-from agent_booking.core.parsing import DateOrder, parse_date, parse_time
+from agent_booking.core.parsing import DateOrder, check_supported_date, parse_date, parse_time
 
 __all__ = ["FIELDS", "REQUIRED_FIELDS", "BookingRequest", "normalize_phone"]
 
@@ -63,6 +63,9 @@ class BookingRequest:
     booking_time: pendulum.Time
     notes: str = ""
     status: BookingStatus = BookingStatus.UPCOMING
+
+    def __attrs_post_init__(self) -> None:
+        check_supported_date(self.booking_date)  # built from typed values, too
 
     @classmethod
     def from_mapping(cls, body: object, date_order: DateOrder = DateOrder.DMY) -> BookingRequest:

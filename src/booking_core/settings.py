@@ -16,7 +16,8 @@ from functools import cached_property
 import pendulum
 from attrs import field, frozen
 
-from agent_booking.core.errors import InvalidSettings
+from agent_booking.core.errors import InvalidDate, InvalidSettings
+from agent_booking.core.parsing import FIRST_DATE, LAST_DATE, check_supported_date
 
 __all__ = [
     "WEEKDAY_NAMES",
@@ -182,7 +183,14 @@ def parse_closed_dates(text: str) -> frozenset[pendulum.Date]:
         try:
             if match is None:
                 raise ValueError(text)  # noqa: TRY301 - one message for both failures
-            dates.add(pendulum.Date(*map(int, match.groups())))
+            day = pendulum.Date(*map(int, match.groups()))
         except ValueError:
             raise InvalidSettings(f"closed date {text!r} is not YYYY-MM-DD") from None
+        try:
+            dates.add(check_supported_date(day))
+        except InvalidDate:
+            raise InvalidSettings(
+                f"closed date {text!r} is not from {FIRST_DATE.isoformat()} "
+                f"to {LAST_DATE.isoformat()}"
+            ) from None
     return frozenset(dates)

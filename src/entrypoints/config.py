@@ -23,10 +23,14 @@ BOOKING_ACCESS_LOG              ``1``/``0`` (also true/false, on/off): one log r
                                 request at INFO (``1``)
 BOOKING_MAX_BODY_BYTES          largest accepted request body in bytes (65536)
 BOOKING_DB_POOL_SIZE            database connection pool size per process (10)
-BOOKING_STATEMENT_TIMEOUT_MS    per-statement timeout in milliseconds, 0 = none (5000)
+BOOKING_STATEMENT_TIMEOUT_MS    per-statement timeout in milliseconds, 0 = none (5000, at most
+                                2147483647)
+BOOKING_SQLITE_BUSY_TIMEOUT_MS  how long a SQLite statement waits for a lock another process
+                                holds before the request gets ``503 storage_unavailable``, in
+                                milliseconds; 0 = not at all (30000, at most 2147483647)
 BOOKING_EVENT_POLL_MS           how often each process polls the event outbox when no wake-up
-                                came (1000; commits in the same process, and on PostgreSQL in
-                                any process, wake it at once)
+                                came (1000, at most 3600000; commits in the same process, and
+                                on PostgreSQL in any process, wake it at once)
 BOOKING_SOCKET_QUEUE_SIZE       events buffered per dashboard before a dashboard that does not
                                 read is disconnected (1000)
 BOOKING_RATE_LIMIT              requests per client on ``/api/agent/…``: ``120/minute``,
@@ -47,9 +51,9 @@ BOOKING_CORS_ORIGINS            comma-separated origins (``https://app.example.c
 BOOKING_MAX_HEADER_BYTES        largest request head (request line and headers) in bytes;
                                 larger ones get ``431`` (16384)
 BOOKING_HEADER_TIMEOUT_S        seconds a client has to send a request's headers, from when it
-                                connects or starts a further request (10)
+                                connects or starts a further request (10, at most 86400)
 BOOKING_BODY_TIMEOUT_S          seconds a client has to send a request's body, once its headers
-                                are in (30)
+                                are in (30, at most 86400)
 BOOKING_MAX_CONNECTIONS         open connections per worker process, WebSockets included;
                                 requests on further ones get ``503`` (1000)
 ==============================  ========================================================
@@ -82,6 +86,14 @@ _FALSE = frozenset({"0", "false", "no", "off"})
 _DEFAULT_MAX_BODY_BYTES = 64 * 1024
 _DEFAULT_POOL_SIZE = 10
 _DEFAULT_STATEMENT_TIMEOUT_MS = 5000
+_DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Both engines keep these milliseconds in a C ``int``: SQLite silently reads a larger busy
+#: timeout as 0 (no waiting at all), PostgreSQL refuses a larger statement timeout.
+_MAX_TIMEOUT_MS = 2**31 - 1
+#: Read deadlines and the poll interval become float seconds: a day (an hour for the poll) is
+#: far beyond any useful value and keeps a mistyped one from overflowing a float.
+_MAX_CLIENT_TIMEOUT_S = 86_400
+_MAX_EVENT_POLL_MS = 3_600_000
 _DEFAULT_MAX_HEADER_BYTES = 16 * 1024
 _MIN_MAX_HEADER_BYTES = 1024  # a request line and the headers of any ordinary client
 _DEFAULT_HEADER_TIMEOUT_S = 10
@@ -111,6 +123,7 @@ class AppConfig:
     max_body_bytes: int = _DEFAULT_MAX_BODY_BYTES
     db_pool_size: int = _DEFAULT_POOL_SIZE
     statement_timeout_ms: int = _DEFAULT_STATEMENT_TIMEOUT_MS
+    sqlite_busy_timeout_ms: int = _DEFAULT_SQLITE_BUSY_TIMEOUT_MS
     event_poll_seconds: float = 1.0
     socket_queue_size: int = 1000
     #: None: no rate limit.
@@ -141,9 +154,16 @@ class AppConfig:
             max_body_bytes=env.integer("BOOKING_MAX_BODY_BYTES", _DEFAULT_MAX_BODY_BYTES, 1),
             db_pool_size=env.integer("BOOKING_DB_POOL_SIZE", _DEFAULT_POOL_SIZE, 1),
             statement_timeout_ms=env.integer(
-                "BOOKING_STATEMENT_TIMEOUT_MS", _DEFAULT_STATEMENT_TIMEOUT_MS, 0
+                "BOOKING_STATEMENT_TIMEOUT_MS", _DEFAULT_STATEMENT_TIMEOUT_MS, 0, _MAX_TIMEOUT_MS
             ),
-            event_poll_seconds=env.integer("BOOKING_EVENT_POLL_MS", 1000, 10) / 1000,
+            sqlite_busy_timeout_ms=env.integer(
+                "BOOKING_SQLITE_BUSY_TIMEOUT_MS",
+                _DEFAULT_SQLITE_BUSY_TIMEOUT_MS,
+                0,
+                _MAX_TIMEOUT_MS,
+            ),
+            event_poll_seconds=env.integer("BOOKING_EVENT_POLL_MS", 1000, 10, _MAX_EVENT_POLL_MS)
+            / 1000,
             socket_queue_size=env.integer("BOOKING_SOCKET_QUEUE_SIZE", 1000, 1),
             rate_limit=_rate_limit(env.text("BOOKING_RATE_LIMIT", str(_DEFAULT_RATE_LIMIT))),
             max_active_per_phone=env.integer(
@@ -160,8 +180,12 @@ class AppConfig:
             max_header_bytes=env.integer(
                 "BOOKING_MAX_HEADER_BYTES", _DEFAULT_MAX_HEADER_BYTES, _MIN_MAX_HEADER_BYTES
             ),
-            header_timeout_s=env.integer("BOOKING_HEADER_TIMEOUT_S", _DEFAULT_HEADER_TIMEOUT_S, 1),
-            body_timeout_s=env.integer("BOOKING_BODY_TIMEOUT_S", _DEFAULT_BODY_TIMEOUT_S, 1),
+            header_timeout_s=env.integer(
+                "BOOKING_HEADER_TIMEOUT_S", _DEFAULT_HEADER_TIMEOUT_S, 1, _MAX_CLIENT_TIMEOUT_S
+            ),
+            body_timeout_s=env.integer(
+                "BOOKING_BODY_TIMEOUT_S", _DEFAULT_BODY_TIMEOUT_S, 1, _MAX_CLIENT_TIMEOUT_S
+            ),
             max_connections=env.integer("BOOKING_MAX_CONNECTIONS", _DEFAULT_MAX_CONNECTIONS, 1),
         )
 
@@ -213,16 +237,18 @@ class _Environment:
             return value in _TRUE
         raise ConfigError(f"{name} must be 1 or 0 (true/false, on/off), got {raw!r}")
 
-    def integer(self, name: str, default: int, minimum: int) -> int:
+    def integer(self, name: str, default: int, minimum: int, maximum: int | None = None) -> int:
         raw = self.optional(name)
         if raw is None:
             return default
         try:
             value = int(raw)
         except ValueError:
-            raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+            raise ConfigError(f"{name} must be an integer, got {raw[:40]!r}") from None
         if value < minimum:
             raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise ConfigError(f"{name} must be at most {maximum}, got {value}")
         return value
 
 

@@ -64,13 +64,14 @@ class Dashboard:
         cls,
         server: ServerProcess,
         *,
-        since: int | None = None,
+        since: int | str | None = None,
         token: str | None = ADMIN_TOKEN,
         token_in_query: bool = False,
     ) -> AsyncIterator[Self]:
         """Connect with the admin token as a Bearer header (or ``?token=``).
 
-        Without ``since`` the dashboard follows live events from "now", and "now" is fixed
+        ``since`` is sent as given (a string too, to test refusals). Without ``since`` the
+        dashboard follows live events from "now", and "now" is fixed
         server-side only once the session runs, a moment after the handshake; so ``open`` waits
         for the answer to a ``ping`` first, and a booking made afterwards is certain to be seen.
         """

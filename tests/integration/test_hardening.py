@@ -17,6 +17,7 @@ import hashlib
 import ipaddress
 import itertools
 import json
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -769,6 +770,101 @@ class TestMetrics:
         async with connect(url, additional_headers=headers):
             await wait_for_metric(limited, "booking_websocket_clients", lambda value: value == 1)
         await wait_for_metric(limited, "booking_websocket_clients", lambda value: value == 0)
+
+
+class TestClientsThatLeaveMidBody:
+    """Issue 13, #10: a client that announces 1000 body bytes, sends half and hangs up was
+    logged as an unhandled error and counted as a 5xx. Its leaving is logged at INFO as a client
+    disconnect (status 499) and counted on its own, on the direct lane and on Litestar's routes
+    alike."""
+
+    @pytest.mark.parametrize(
+        ("method", "path", "headers", "route"),
+        [
+            pytest.param("POST", CREATE_PATH, {}, "/api/agent/booking/create", id="direct-lane"),
+            pytest.param(
+                "POST",
+                CREATE_PATH,
+                {"Origin": ORIGIN},
+                "/api/agent/booking/create",
+                id="litestar-create",
+            ),
+            pytest.param(
+                "PATCH",
+                "/api/admin/settings/",
+                {"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                "/api/admin/settings",
+                id="litestar-admin",
+            ),
+        ],
+    )
+    async def test_is_logged_as_a_disconnect_and_not_counted_as_a_server_error(
+        self,
+        limited: httpx.AsyncClient,
+        limited_server: ServerProcess,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        route: str,
+    ) -> None:
+        labels = f'route="{route}",method="{method}"'
+        disconnects = f"booking_client_disconnects_total{{{labels}}}"
+        server_errors = (
+            f'booking_http_request_duration_seconds_count{{{labels},status_class="5xx"}}'
+        )
+        before = await scrape(limited)
+        log_start = len(limited_server.log_text())
+
+        await asyncio.to_thread(
+            _send_half_a_body, limited_server, method, path, headers | behind_proxy()
+        )
+
+        record = await _access_record(limited_server, method, path, log_start)
+        after = await scrape(limited)  # counted before the access record is written
+
+        assert record["status"] == 499, record
+        assert record["level"] == "INFO", record
+        assert "client disconnected" in record["message"], record
+        assert after.get(server_errors, 0) == before.get(server_errors, 0)
+        assert after.get(disconnects, 0) == before.get(disconnects, 0) + 1
+        logged = limited_server.log_text()[log_start:]
+        assert '"level": "ERROR"' not in logged, logged
+        assert "Traceback" not in logged, logged
+
+
+def _send_half_a_body(
+    server: ServerProcess, method: str, path: str, headers: dict[str, str]
+) -> None:
+    """Headers announcing 1000 bytes of JSON, 500 of them, then the connection is closed."""
+    head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json"]
+    head += [f"{name}: {value}" for name, value in headers.items()]
+    head.append("Content-Length: 1000")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=_LOG_WAIT_S) as sock:
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + b'{"notes": "' + b"x" * 489)
+
+
+async def _access_record(
+    server: ServerProcess, method: str, path: str, log_start: int
+) -> dict[str, Any]:
+    """The access log record of a request to ``path``, written after ``log_start``."""
+    deadline = time.monotonic() + _LOG_WAIT_S
+    while True:
+        records = [
+            json.loads(line)
+            for line in server.log_text()[log_start:].splitlines()
+            if line.startswith("{")
+        ]
+        found = [
+            record
+            for record in records
+            if record["logger"] == "entrypoints.http.access"
+            and (record.get("method"), record.get("path")) == (method, path)
+        ]
+        if found:
+            return found[0]
+        if time.monotonic() > deadline:
+            pytest.fail(f"no access log record of the request:\n{server.log_text()[log_start:]}")
+        await asyncio.sleep(_POLL_S)
 
 
 class TestSecretsStayOutOfLogs:

@@ -12,10 +12,14 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.integration.endpoint import CREATE_PATH, assert_error
+from tests.integration.endpoint import CREATE_PATH, assert_error, booking_body
+from tests.integration.working_days import WorkingDays
+from tests.support.server import ADMIN_TOKEN
 
 NOT_AN_OBJECT = "Request body must be a JSON object"
 JSON = {"content-type": "application/json"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+OUTSIDE_THE_CALENDAR = "Invalid date format: dates from 0002-01-01 to 9998-12-31 are accepted"
 
 
 class TestCreateBookingRejectsBodiesThatAreNotAJsonObject:
@@ -120,3 +124,66 @@ class TestProbes:
 
         assert response.status_code == 200, response.text
         assert response.json() == {"status": "ready"}
+
+
+class TestDatesAtTheEndsOfTheCalendar:
+    """Issue 13, #7: ``?date=9999-12-31`` overflowed into a 500. Every route that takes a date
+    refuses one outside 0002-01-01 … 9998-12-31 with a 400 that says so."""
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "date=9999-12-31",
+            "date=31/12/9999",
+            "from=9999-12-20&to=9999-12-31",
+            "from=9999-12-31",
+            "from=9998-12-25&to=9999-01-01",
+            "date=0001-01-01",
+        ],
+    )
+    async def test_availability(self, client: httpx.AsyncClient, query: str) -> None:
+        response = await client.get(f"/api/agent/availability/?{query}")
+
+        assert_error(response, 400, "invalid_date", OUTSIDE_THE_CALENDAR)
+
+    async def test_availability_of_the_last_supported_day_is_an_answer(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.get("/api/agent/availability/?from=9998-12-01&to=9998-12-31")
+
+        assert response.status_code == 200, response.text
+        assert all(not day["free"] for day in response.json()["days"])  # beyond the horizon
+
+    @pytest.mark.parametrize("day", ["9999-12-31", "31/12/9999", "0001-01-01"])
+    async def test_create(self, client: httpx.AsyncClient, day: str) -> None:
+        body = booking_body(WorkingDays().take(), "16:00", booking_date=day)
+
+        response = await client.post(CREATE_PATH, json=body)
+
+        assert_error(response, 400, "invalid_date", OUTSIDE_THE_CALENDAR)
+
+    @pytest.mark.parametrize("query", ["from=9999-12-31", "to=9999-12-31", "from=0001-01-01"])
+    async def test_admin_listing(self, client: httpx.AsyncClient, query: str) -> None:
+        response = await client.get(f"/api/admin/bookings/?{query}", headers=ADMIN)
+
+        assert_error(response, 400, "invalid_date", OUTSIDE_THE_CALENDAR)
+
+    @pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+    async def test_closed_dates_in_the_settings(self, client: httpx.AsyncClient, day: str) -> None:
+        response = await client.patch(
+            "/api/admin/settings/", json={"closed_dates": [day]}, headers=ADMIN
+        )
+
+        assert_error(response, 400, "invalid_settings")
+        assert "0002-01-01 to 9998-12-31" in response.json()["message"], response.text
+
+    @pytest.mark.parametrize("name", ["page", "page_size"])
+    async def test_a_number_of_thousands_of_digits(
+        self, client: httpx.AsyncClient, name: str
+    ) -> None:
+        """A sibling: ``int()`` refuses to read more than 4300 digits, with a ValueError."""
+        huge = await client.get(f"/api/admin/bookings/?{name}={'9' * 5000}", headers=ADMIN)
+        one = await client.get(f"/api/admin/bookings/?{name}={'0' * 5000}1", headers=ADMIN)
+
+        assert_error(huge, 400, "invalid_field")
+        assert one.status_code == 200, one.text  # leading zeros are allowed, as documented

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.integration.conftest import server_on
 from tests.integration.dashboards import (
@@ -249,11 +249,62 @@ class TestAdminToken:
             created = await book(client, booking_body(days.take(), "13:00"))
             assert booking_ids([await dashboard.next_event()]) == [created["booking_id"]]
 
-    async def test_a_since_that_is_not_an_event_id_is_refused(self, server: ServerProcess) -> None:
-        with pytest.raises(InvalidStatus) as refused:
-            async with Dashboard.open(server, since="latest"):  # type: ignore[arg-type]
-                pass
-        assert refused.value.response.status_code == 403
+
+class TestRefusalsSayWhy:
+    """Issue 13, #12: a ``since`` that is not an event id, or a message nobody could read,
+    each get a close code and reason of their own (never the 403 of a wrong token, never an
+    error in the server's log); a message that is merely not a request gets an ``error``."""
+
+    @pytest.mark.parametrize(
+        "since", ["latest", "-1", str(2**63), "9" * 5000], ids=["word", "-1", "2^63", "huge"]
+    )
+    async def test_a_since_that_is_not_an_event_id_is_closed_with_1008(
+        self, server: ServerProcess, since: str
+    ) -> None:
+        log_start = len(server.log_text())
+        async with Dashboard.open(server, since=since) as dashboard:
+            with pytest.raises(ConnectionClosed) as closed:
+                await dashboard.next_message()
+
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1008
+        assert closed.value.rcvd.reason == f"since must be an event id from 0 to {2**63 - 1}"
+        assert_no_errors_logged(server, log_start)
+
+    async def test_a_message_over_the_size_limit_is_closed_with_1009(
+        self, server: ServerProcess
+    ) -> None:
+        log_start = len(server.log_text())
+        async with Dashboard.open(server) as dashboard:
+            await dashboard.connection.send("[" * 100_000)  # 100,000 levels deep, 100 kB
+            with pytest.raises(ConnectionClosed) as closed:
+                await dashboard.next_message()
+
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1009
+        assert "4096" in closed.value.rcvd.reason, closed.value.rcvd
+        assert_no_errors_logged(server, log_start)
+
+    @pytest.mark.parametrize(
+        "text", ["[" * 4000, '{"type": ' * 400, "not json"], ids=["arrays", "objects", "text"]
+    )
+    async def test_a_text_that_is_not_a_request_is_answered_with_an_error(
+        self, server: ServerProcess, text: str
+    ) -> None:
+        log_start = len(server.log_text())
+        async with Dashboard.open(server) as dashboard:
+            await dashboard.connection.send(text)
+            error = await dashboard.next_message()
+            await dashboard.ping()  # the session goes on
+
+        assert error["type"] == "error", error
+        assert_no_errors_logged(server, log_start)
+
+
+def assert_no_errors_logged(server: ServerProcess, since_offset: int) -> None:
+    logged = server.log_text()[since_offset:]
+    assert '"level": "ERROR"' not in logged, logged
+    assert "Traceback" not in logged, logged
 
 
 class TestReconnectWithSince:
@@ -286,6 +337,19 @@ class TestReconnectWithSince:
         assert booking_ids([after]) == [live["booking_id"]]
         ids = event_ids([last, *replayed, after])
         assert strictly_increasing(ids), ids
+
+    async def test_a_dashboard_that_missed_nothing_is_answered_at_once(
+        self, server: ServerProcess, client: httpx.AsyncClient, days: WorkingDays
+    ) -> None:
+        """Found by fuzzing (issue 13): a request sent while the (empty) replay was being read
+        was answered only once the next booking came."""
+        async with Dashboard.open(server) as dashboard:
+            await book(client, booking_body(days.take(), "12:00"))
+            last = await dashboard.next_event()
+
+        async with Dashboard.open(server, since=last["event_id"]) as dashboard:
+            await dashboard.ping()
+            assert len(await dashboard.recent_bookings()) >= 1
 
 
 class TestRecentBookings:

@@ -815,6 +815,20 @@ def test_the_served_document_is_the_one_fuzzed(document: dict[str, Any]) -> None
     assert document == json.loads(json.dumps(openapi_document()))
 
 
+def test_every_documented_operation_is_fuzzed_admin_ones_with_the_token(
+    document: dict[str, Any],
+) -> None:
+    """Every operation of the document, the admin API (called with the token, below), the
+    probes, ``/metrics`` and the pages included; what it does not describe (static files, the
+    WebSocket feed) gets raw requests in ``test_fuzzing.py``."""
+    operations = {(op.ok().method.upper(), op.ok().path) for op in fuzzed.get_all_operations()}
+    documented = {
+        (method.upper(), path) for path, item in document["paths"].items() for method in item
+    }
+    assert operations == documented
+    assert {("PATCH", SETTINGS), ("POST", CANCEL), ("GET", "/metrics")} <= operations
+
+
 @fuzzed.parametrize()
 @settings(
     max_examples=15,

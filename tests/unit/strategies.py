@@ -81,7 +81,8 @@ def format_date(day: datetime.date, format_name: str, *, padded: bool = True) ->
 
 
 def four_digit_year_dates() -> st.SearchStrategy[datetime.date]:
-    return st.dates(min_value=datetime.date(1000, 1, 1), max_value=datetime.date(9999, 12, 31))
+    # Up to the last date the service accepts (agent_booking.core.parsing.LAST_DATE).
+    return st.dates(min_value=datetime.date(1000, 1, 1), max_value=datetime.date(9998, 12, 31))
 
 
 # --- times ----------------------------------------------------------------------------------------

@@ -229,11 +229,27 @@ class TestHardeningConfiguration:
             ("BOOKING_DATABASE_URL", "booking.db"),
             ("BOOKING_MAX_ACTIVE_PER_PHONE", "-1"),
             ("BOOKING_MAX_ACTIVE_PER_PHONE", "five"),
+            # SQLite reads a busy timeout over a C int as 0 (no waiting); PostgreSQL refuses one.
+            ("BOOKING_SQLITE_BUSY_TIMEOUT_MS", str(2**31)),
+            ("BOOKING_SQLITE_BUSY_TIMEOUT_MS", "-1"),
+            ("BOOKING_SQLITE_BUSY_TIMEOUT_MS", "30s"),
+            ("BOOKING_STATEMENT_TIMEOUT_MS", str(2**31)),
+            ("BOOKING_EVENT_POLL_MS", "1" + "0" * 400),  # would overflow a float
         ],
     )
     def test_refuses_bad_values(self, name: str, value: str) -> None:
         with pytest.raises(ConfigError, match=name):
             AppConfig.from_env({name: value})
+
+    def test_the_sqlite_busy_timeout_is_30_seconds_unless_set(self) -> None:
+        assert AppConfig.from_env({}).sqlite_busy_timeout_ms == 30_000
+        assert (
+            AppConfig.from_env({"BOOKING_SQLITE_BUSY_TIMEOUT_MS": "250"}).sqlite_busy_timeout_ms
+            == 250
+        )
+        assert (
+            AppConfig.from_env({"BOOKING_SQLITE_BUSY_TIMEOUT_MS": "0"}).sqlite_busy_timeout_ms == 0
+        )
 
 
 class TestPhoneLimitConfiguration:

@@ -42,6 +42,9 @@ class TestConnectionLimitSettings:
             ("BOOKING_HEADER_TIMEOUT_S", "0"),
             ("BOOKING_BODY_TIMEOUT_S", "-1"),
             ("BOOKING_MAX_CONNECTIONS", "0"),
+            # Deadlines become float seconds: a huge one would overflow on every connection.
+            ("BOOKING_HEADER_TIMEOUT_S", "86401"),
+            ("BOOKING_BODY_TIMEOUT_S", "1" + "0" * 400),
         ],
     )
     def test_refuses_bad_values(self, name: str, value: str) -> None:
@@ -63,6 +66,8 @@ class TestUvicornOptions:
         assert options["http"].keywords == {"limits": limits}
         # uvicorn counts the connection being served and refuses when the count reaches it.
         assert options["limit_concurrency"] == 51
+        # A dashboard's request is a few dozen bytes; a larger message is closed with 1009.
+        assert options["ws_max_size"] == 4096
 
     def test_the_protocol_factory_reaches_worker_processes(self) -> None:
         """Worker processes are spawned: uvicorn's configuration, protocol included, is pickled."""

@@ -15,6 +15,8 @@ import pytest
 from litestar import Litestar
 
 from agent_booking.adapters.fanout import EventFanout
+from agent_booking.core.errors import StorageUnavailable
+from agent_booking.core.events import StoredEvent
 from agent_booking.entrypoints.http.dashboard_socket import ADMIN_SOCKET_PATH, admin_socket_routes
 from tests.unit.test_fanout import Outbox
 
@@ -206,16 +208,113 @@ class TestDashboardSession:
         assert closed["code"] == 1013
 
 
+class _OutboxThatCannotReplay(Outbox):
+    """Knows where it ends, but reading events fails as SQL storage fails when it is away."""
+
+    async def after(self, event_id: int, limit: int) -> list[StoredEvent]:
+        raise StorageUnavailable from ConnectionError("the database is away")
+
+
+def _errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
 class TestSince:
-    @pytest.mark.parametrize("since", ["²", "١٢", "latest", "-1", "1.5"])
-    async def test_a_since_that_is_not_an_ascii_event_id_is_refused(self, feed, since) -> None:
+    @pytest.mark.parametrize(
+        "since",
+        ["²", "١٢", "latest", "-1", "1.5", " 1", str(2**63), "9" * 5000],
+        ids=["superscript", "arabic", "word", "negative", "fraction", "space", "2^63", "huge"],
+    )
+    async def test_a_since_that_is_not_an_event_id_is_closed_with_1008_and_why(
+        self, feed, since, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Issue 13, #12: accepted, then closed with a reason, so that it cannot be taken for
+        the refused handshake (403) of a wrong token; never an error in the log."""
         _, fanout, app = feed
         connection = FakeDashboard(app, f"token={TOKEN}&since={since}")
-        await connection.inbound.put({"type": "websocket.connect"})
+        await connection.open()
         closed = await connection.next()
         await asyncio.wait_for(connection.task, 5)
 
         assert closed["type"] == "websocket.close"
         assert closed["code"] == 1008
-        assert "since" in closed["reason"]
+        assert closed["reason"] == f"since must be an event id from 0 to {2**63 - 1}"
         assert fanout.subscriber_count == 0
+        assert not _errors(caplog)
+
+    async def test_the_largest_event_id_is_accepted(self, feed) -> None:
+        _, _, app = feed
+        async with dashboard(app, f"since={2**63 - 1}") as client:
+            await client.request({"type": "ping"})
+            assert await client.next_json() == {"type": "pong"}
+
+    async def test_leading_zeros_are_read_past(self, feed) -> None:
+        _, _, app = feed
+        async with dashboard(app, f"since={'0' * 5000}2") as client:
+            assert (await client.next_json())["event_id"] == 3
+
+
+class TestUnreadableRequests:
+    @pytest.mark.parametrize(
+        "text",
+        ["[" * 100_000, '{"type": ' * 50_000, "", "\ud800"],
+        ids=["nested-arrays", "nested-objects", "empty", "lone-surrogate"],
+    )
+    async def test_are_answered_with_an_error_and_the_session_goes_on(
+        self, feed, text: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        _, _, app = feed
+        async with dashboard(app) as client:
+            await client.inbound.put({"type": "websocket.receive", "text": text})
+            error = await client.next_json()
+            await client.request({"type": "ping"})
+            pong = await client.next_json()
+
+        assert error["type"] == "error"
+        assert pong == {"type": "pong"}
+        assert not _errors(caplog)
+
+
+class TestStorageAway:
+    async def test_get_bookings_is_answered_with_an_error(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        outbox = Outbox()
+        fanout = EventFanout(outbox.after, outbox.latest, poll_interval=30)
+
+        async def recent_bookings(limit: int) -> list[dict[str, Any]]:
+            raise StorageUnavailable from ConnectionError("the database is away")
+
+        app = Litestar(route_handlers=admin_socket_routes(fanout, TOKEN, recent_bookings))
+        async with dashboard(app) as client:
+            await client.request({"type": "get_bookings"})
+            error = await client.next_json()
+            await client.request({"type": "ping"})
+            pong = await client.next_json()
+
+        assert error == {
+            "type": "error",
+            "message": "Bookings are unavailable right now; try again later",
+        }
+        assert pong == {"type": "pong"}
+        assert not _errors(caplog)
+
+    async def test_a_replay_that_cannot_be_read_is_closed_with_1013_and_where_to_resume(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        outbox = _OutboxThatCannotReplay()
+        outbox.commit(3)
+        fanout = EventFanout(outbox.after, outbox.latest, poll_interval=30)
+        app = Litestar(route_handlers=admin_socket_routes(fanout, TOKEN, _no_bookings))
+        async with dashboard(app, "since=1") as client:
+            closed = await client.next()
+
+        assert closed["type"] == "websocket.close"
+        assert closed["code"] == 1013
+        assert closed["reason"] == "events unavailable; reconnect with since=1"
+        assert fanout.subscriber_count == 0
+        assert not _errors(caplog)
+
+
+async def _no_bookings(limit: int) -> list[dict[str, Any]]:
+    return []

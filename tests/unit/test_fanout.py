@@ -263,6 +263,28 @@ class TestHandOff:
         subscription.interrupt()
         assert await asyncio.wait_for(waiting, 5) == []
 
+    async def test_an_interrupt_while_the_replay_is_read_is_not_lost(self) -> None:
+        """Found by fuzzing the feed: a dashboard resuming with ``since`` sends a ping at once;
+        its interrupt came while the replay was being read, and nothing answered the ping until
+        the next event."""
+        outbox = Outbox()
+        outbox.commit(3)
+        reading, release = asyncio.Event(), asyncio.Event()
+
+        async def slow_after(event_id: int, limit: int) -> list[StoredEvent]:
+            reading.set()
+            await release.wait()
+            return await outbox.after(event_id, limit)
+
+        fanout = EventFanout(slow_after, outbox.latest, poll_interval=30)
+        subscription = await fanout.subscribe(since=3)  # nothing was missed
+        batch = asyncio.create_task(subscription.next_batch())
+        await asyncio.wait_for(reading.wait(), 5)
+        subscription.interrupt()
+        release.set()
+
+        assert await asyncio.wait_for(batch, 5) == []
+
     async def test_events_offered_before_the_end_are_still_handed_out(self, outbox_and_fanout):
         outbox, fanout = outbox_and_fanout
         subscription = await fanout.subscribe()

@@ -63,9 +63,11 @@ from agent_booking.adapters.sql.statements import EngineStatements
 from agent_booking.adapters.sql.wal_checkpoint import WalCheckpointer
 from agent_booking.core.errors import StorageUnavailable, TransientConflict
 
-__all__ = ["SqlDatabase", "SqlUnitOfWork"]
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "SqlDatabase", "SqlUnitOfWork"]
 
-_SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: How long a SQLite statement waits for a lock held by another process (another worker, the
+#: CLI, a backup) before it fails with "database is locked", which is ``StorageUnavailable``.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 _POOL_WAIT_SECONDS = 30
 
 
@@ -93,12 +95,17 @@ class SqlDatabase:
 
     @classmethod
     def connect(
-        cls, url: str, *, pool_size: int = 10, statement_timeout_ms: int = 5000
+        cls,
+        url: str,
+        *,
+        pool_size: int = 10,
+        statement_timeout_ms: int = 5000,
+        sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
     ) -> SqlDatabase:
         """Build the engine (no I/O happens until first use)."""
         backend = make_url(url).get_backend_name()
         if backend == "sqlite":
-            return _sqlite_database(url)
+            return _sqlite_database(url, sqlite_busy_timeout_ms)
         if backend == "postgresql":
             engine = create_async_engine(
                 url,
@@ -179,7 +186,7 @@ class SqlDatabase:
         await self.engine.dispose()
 
 
-def _sqlite_database(url: str) -> SqlDatabase:
+def _sqlite_database(url: str, busy_timeout_ms: int) -> SqlDatabase:
     """A file database: reads on SQLAlchemy's aiosqlite engine, writes on the group-commit
     writer's own ``sqlite3`` connection to the same file, checkpoints in the background."""
     parsed = make_url(url)
@@ -188,11 +195,11 @@ def _sqlite_database(url: str) -> SqlDatabase:
         # The writer and the readers are separate connections: they must share a file.
         msg = f"SQLite needs a database file, not {path or 'an empty path'!r}"
         raise ValueError(msg)
-    timeout = _SQLITE_BUSY_TIMEOUT_MS / 1000
+    timeout = busy_timeout_ms / 1000
     pragmas = (
         "journal_mode=WAL",
         "synchronous=FULL",
-        f"busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}",
+        f"busy_timeout={busy_timeout_ms}",
         "foreign_keys=ON",
         "wal_autocheckpoint=0",  # WalCheckpointer checkpoints instead
     )
@@ -201,7 +208,7 @@ def _sqlite_database(url: str) -> SqlDatabase:
     checkpointer = WalCheckpointer(path, busy_timeout=timeout)
     writes = GroupCommit(
         functools.partial(
-            SqliteWriter.open, path, busy_timeout_ms=_SQLITE_BUSY_TIMEOUT_MS, pragmas=pragmas
+            SqliteWriter.open, path, busy_timeout_ms=busy_timeout_ms, pragmas=pragmas
         ),
         checkpointer=checkpointer,
     )

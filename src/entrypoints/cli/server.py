@@ -26,6 +26,7 @@ from agent_booking.entrypoints.connection_limits import (
     LimitedHttpToolsProtocol,
     uvicorn_limit_concurrency,
 )
+from agent_booking.entrypoints.http.dashboard_socket import MAX_MESSAGE_BYTES
 from agent_booking.entrypoints.logging_setup import logging_config
 
 __all__ = ["ASGI_FACTORY", "migrate_database", "serve", "uvicorn_options"]
@@ -40,7 +41,11 @@ _log = logging.getLogger(__name__)
 def serve(args: argparse.Namespace, config: AppConfig) -> int:
     level: str = args.log_level or config.log_level
     if config.uses_embedded_database:
-        migrate(config.database_url, seed_timezone=config.timezone)
+        migrate(
+            config.database_url,
+            seed_timezone=config.timezone,
+            sqlite_busy_timeout_ms=config.sqlite_busy_timeout_ms,
+        )
         _log.info("embedded database %s is up to date", config.safe_database_url)
     else:
         _log.info(
@@ -97,13 +102,20 @@ def uvicorn_options(
         # zlib state per connection, to save bandwidth that a feed of this size does not use.
         "ws": "websockets-sansio",
         "ws_per_message_deflate": False,
+        # Dashboards send requests of a few dozen bytes: a larger message is closed with 1009
+        # by the protocol before it is buffered (uvicorn's default would take 16 MiB).
+        "ws_max_size": MAX_MESSAGE_BYTES,
     }
 
 
 def migrate_database(args: argparse.Namespace, config: AppConfig) -> int:
     del args  # the command has no options
     logging.getLogger("alembic").setLevel(logging.INFO)  # the operator asked to see each step
-    migrate(config.database_url, seed_timezone=config.timezone)
+    migrate(
+        config.database_url,
+        seed_timezone=config.timezone,
+        sqlite_busy_timeout_ms=config.sqlite_busy_timeout_ms,
+    )
     print(f"Database {config.safe_database_url} is migrated to the latest schema.")
     return EXIT_OK
 

@@ -110,13 +110,18 @@ def _print(settings: BusinessSettings, *, as_json: bool) -> None:
 def _run(config: AppConfig, work: Callable[[SqlDatabase], Awaitable[_T]]) -> _T:
     """Run ``work`` against the configured database, migrating an embedded one first."""
     if config.uses_embedded_database:
-        migrate(config.database_url, seed_timezone=config.timezone)
+        migrate(
+            config.database_url,
+            seed_timezone=config.timezone,
+            sqlite_busy_timeout_ms=config.sqlite_busy_timeout_ms,
+        )
 
     async def run() -> _T:
         database = SqlDatabase.connect(
             config.database_url,
             pool_size=config.db_pool_size,
             statement_timeout_ms=config.statement_timeout_ms,
+            sqlite_busy_timeout_ms=config.sqlite_busy_timeout_ms,
         )
         try:
             return await work(database)

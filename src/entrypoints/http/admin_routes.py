@@ -362,6 +362,14 @@ def _decodes_as_changes(raw_body: bytes) -> bool:
 def _positive_int(name: str, raw: str | None, default: int, maximum: int) -> int:
     if not raw:
         return default
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    # Leading zeros are allowed (as documented); the length check keeps int() from reading a
+    # number of thousands of digits, which it refuses with a ValueError (a 500).
+    digits = raw.lstrip("0")
+    if (
+        not raw.isascii()
+        or not raw.isdigit()
+        or len(digits) > len(str(maximum))
+        or not 1 <= int(digits or "0") <= maximum
+    ):
         raise InvalidField(name, f"must be a whole number from 1 to {maximum}")
-    return int(raw)
+    return int(digits)

@@ -75,6 +75,7 @@ def create_app(
             config.database_url,
             pool_size=config.db_pool_size,
             statement_timeout_ms=config.statement_timeout_ms,
+            sqlite_busy_timeout_ms=config.sqlite_busy_timeout_ms,
         )
         uow_factory = database.unit_of_work
         read_uow_factory = database.read_unit_of_work

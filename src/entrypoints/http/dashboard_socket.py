@@ -5,6 +5,14 @@ dashboard sees is exactly what was committed, in commit order. ``?since=<event_i
 a dashboard missed before going live; a dashboard that stops reading is disconnected (close code
 1013, "try again later") rather than allowed to slow anyone down, and resumes with ``since``.
 
+Refusals are told apart by how they arrive: without the admin token the handshake is refused
+(HTTP 403, nothing accepted); a ``since`` that is not an event id (``0`` to ``2**63 - 1``, ASCII
+digits) is accepted and closed at once with 1008 and a reason naming ``since``. A message larger
+than :data:`MAX_MESSAGE_BYTES` is closed with 1009 by the server's WebSocket protocol, before
+the app reads it; a text that is not a request (not JSON, nested too deep, an unknown type) is
+answered with an ``error`` message. When storage is away, replaying events closes with 1013 and
+``get_bookings`` answers an ``error``: neither is logged as an error, since neither is a bug.
+
 Every event goes to every dashboard, so the per-message path is kept short: each event's
 ``websocket.send`` message is encoded once and shared by all dashboards, and one task per
 dashboard is its only sender (events and replies alike), so sends need no lock.
@@ -27,10 +35,13 @@ from litestar.handlers import WebsocketRouteHandler
 from litestar.types import WebSocketSendEvent
 
 from agent_booking.adapters.fanout import EventFanout, Subscription, SubscriptionOverflow
+from agent_booking.core.errors import ServiceUnavailable
 from agent_booking.core.events import StoredEvent
 
 __all__ = [
     "ADMIN_SOCKET_PATH",
+    "MAX_EVENT_ID",
+    "MAX_MESSAGE_BYTES",
     "RecentBookings",
     "admin_socket_routes",
     "bearer_token",
@@ -42,7 +53,15 @@ ADMIN_SOCKET_PATH = "/ws/admin/bookings/"
 #: Number of bookings a ``get_bookings`` request answers with (as the original did).
 RECENT_BOOKINGS = 50
 
+#: Event ids are 64-bit signed integers in storage (both engines).
+MAX_EVENT_ID = 2**63 - 1
+#: The largest message a dashboard may send (its requests are a few dozen bytes); enforced by
+#: uvicorn (``ws_max_size``, set by ``booking serve``), which closes with 1009.
+MAX_MESSAGE_BYTES = 4096
+
 _UNKNOWN_MESSAGE = 'Unknown message; supported: {"type": "get_bookings"}, {"type": "ping"}'
+_BOOKINGS_UNAVAILABLE = "Bookings are unavailable right now; try again later"
+_BAD_SINCE = f"since must be an event id from 0 to {MAX_EVENT_ID}"
 _POLICY_VIOLATION = 1008
 _TRY_AGAIN_LATER = 1013
 _GOING_AWAY = 1001
@@ -89,14 +108,19 @@ def admin_socket_routes(
             await socket.close(code=_POLICY_VIOLATION, reason="admin token required")
             return
         since = _since(socket.query_params.get("since"))
-        if since is False:
-            await socket.close(code=_POLICY_VIOLATION, reason="since must be an event id")
-            return
         await socket.accept()
+        if since is False:
+            # Accepted first: a refused handshake (403) is what a wrong token gets.
+            await _close(socket, _POLICY_VIOLATION, _BAD_SINCE)
+            return
         try:
             subscription = await fanout.subscribe(since)
-        except Exception:  # the end of the outbox could not be read: the database is away
-            _log.warning("cannot follow the event outbox for a dashboard", exc_info=True)
+        except Exception as error:  # the end of the outbox could not be read: the database is away
+            _log.warning(
+                "cannot follow the event outbox for a dashboard: %r",
+                error.__cause__ or error,
+                exc_info=not isinstance(error, ServiceUnavailable),
+            )
             await _close(socket, _TRY_AGAIN_LATER, "events unavailable; try again later")
             return
         await _DashboardSession(socket, subscription, recent_bookings, encoded).run()
@@ -134,11 +158,16 @@ def _since(raw: str | None) -> int | bool | None:
     """The event id to resume after, None for "from now", False for anything else.
 
     ``str.isdigit`` alone is not enough: it accepts digits ``int`` refuses (``"²"``), so only
-    ASCII digits count.
+    ASCII digits count; and their number is checked before ``int`` reads them (it refuses more
+    than 4300 digits with a ``ValueError``). A larger id than storage holds names no event.
     """
     if raw is None or raw == "":
         return None
-    return int(raw) if raw.isascii() and raw.isdigit() else False
+    digits = raw.lstrip("0") or "0"
+    if not (raw.isascii() and raw.isdigit()) or len(digits) > len(str(MAX_EVENT_ID)):
+        return False
+    since = int(digits)
+    return since if since <= MAX_EVENT_ID else False
 
 
 async def _close(socket: WebSocket[Any, Any, Any], code: int, reason: str) -> None:
@@ -170,6 +199,8 @@ class _DashboardSession:
         self._replies: deque[tuple[WebSocketSendEvent, asyncio.Future[None]]] = deque()
         #: The last event this dashboard was actually sent: where it must resume from.
         self._last_sent = subscription.last_event_id
+        #: Storage could not be read to replay what the dashboard missed.
+        self._unavailable = False
 
     async def run(self) -> None:
         tasks = [
@@ -190,6 +221,12 @@ class _DashboardSession:
             await _close(
                 self._socket, _TRY_AGAIN_LATER, f"too slow; reconnect with since={self._last_sent}"
             )
+        elif self._unavailable:
+            await _close(
+                self._socket,
+                _TRY_AGAIN_LATER,
+                f"events unavailable; reconnect with since={self._last_sent}",
+            )
         else:
             await _close(self._socket, _GOING_AWAY, "server going away")
 
@@ -209,7 +246,12 @@ class _DashboardSession:
                     replies.popleft()
                     if not sent.done():  # its requester may have been cancelled meanwhile
                         sent.set_result(None)
-                events = await subscription.next_batch()
+                try:
+                    events = await subscription.next_batch()
+                except ServiceUnavailable as error:  # replaying: the outbox cannot be read
+                    _log.warning("cannot replay events to a dashboard: %r", error.__cause__)
+                    self._unavailable = True
+                    return
                 if events is None:
                     return
                 for event in events:
@@ -228,13 +270,22 @@ class _DashboardSession:
                 text = await self._socket.receive_text()
                 try:
                     request = msgspec.json.decode(text)
-                except msgspec.DecodeError:
+                # Nested deeper than msgspec reads, or a lone surrogate (only an ASGI server that
+                # does not check UTF-8 could pass one on).
+                except (msgspec.DecodeError, RecursionError, UnicodeError):
                     request = None
                 kind = request.get("type") if isinstance(request, dict) else None
                 if kind == "get_bookings":
-                    bookings = await self._recent_bookings(RECENT_BOOKINGS)
-                    await self._reply({"type": "bookings_data", "data": list(bookings)})
+                    await self._reply(await self._bookings_data())
                 elif kind == "ping":
                     await self._reply({"type": "pong"})
                 else:
                     await self._reply({"type": "error", "message": _UNKNOWN_MESSAGE})
+
+    async def _bookings_data(self) -> dict[str, Any]:
+        try:
+            bookings = await self._recent_bookings(RECENT_BOOKINGS)
+        except ServiceUnavailable as error:
+            _log.warning("cannot list bookings for a dashboard: %r", error.__cause__ or error)
+            return {"type": "error", "message": _BOOKINGS_UNAVAILABLE}
+        return {"type": "bookings_data", "data": list(bookings)}

@@ -24,6 +24,7 @@ from agent_booking.core.errors import (
     RequestValidationError,
     ServiceUnavailable,
 )
+from agent_booking.entrypoints.http.request_edge import CLIENT_CLOSED_REQUEST, client_disconnected
 
 __all__ = [
     "INTERNAL_ERROR_CODE",
@@ -109,6 +110,15 @@ def _booking_error(request: Request[Any, Any, Any], error: BookingError) -> Resp
 
 
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    if client_disconnected():
+        # Litestar reports a body cut short as a 500 ("client disconnected prematurely"); the
+        # edge logs and counts the request as the client's leaving (499), not our failure.
+        _log.debug(
+            "%s %s: the client left before sending its whole request",
+            request.method,
+            request.url.path,
+        )
+        return Response(None, status_code=CLIENT_CLOSED_REQUEST)
     if error.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR and (
         error.status_code != HTTPStatus.SERVICE_UNAVAILABLE
     ):

@@ -11,6 +11,9 @@ sampling) rather than reading one answer as the service's total.
   outages (5xx) and the HTTP layer's refusals (401, 403, 415, 429) are not counted here.
 - ``booking_http_request_duration_seconds{route,method,status_class}``: a histogram; ``route``
   is the matched route template (``unmatched`` for 404/405), so its labels stay bounded.
+- ``booking_client_disconnects_total{route,method}``: requests whose client went away before
+  they were answered (mid-body, or cut off by the body deadline). They are not in the
+  histogram: no answer was sent, and the client's leaving is no server error (no ``5xx``).
 - ``booking_websocket_clients``: dashboards connected to this process now.
 - ``booking_event_lag_seconds``: how old the newest outbox event was when this process relayed
   it to its dashboards (commit-to-relay latency). Absent until this process first relays an
@@ -60,12 +63,17 @@ class Metrics:
     def __init__(self) -> None:
         self.bookings_created = 0
         self.rejections: Counter[str] = Counter()
+        self.client_disconnects: Counter[tuple[str, str]] = Counter()
         self._durations: dict[tuple[str, str, str], _Histogram] = {}
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         method = method if method in _KNOWN_METHODS else "other"
         key = (route, method, f"{status // 100}xx")
         self._durations.setdefault(key, _Histogram()).observe(seconds)
+
+    def count_client_disconnect(self, route: str, method: str) -> None:
+        """A request whose client went away before it was answered."""
+        self.client_disconnects[route, method if method in _KNOWN_METHODS else "other"] += 1
 
     async def after_exception(self, error: BaseException, scope: Scope) -> None:
         """A Litestar ``after_exception`` hook: counts client-error refusals by code."""
@@ -94,6 +102,17 @@ class Metrics:
         ]
         for (route, method, status_class), histogram in sorted(self._durations.items()):
             lines.extend(_histogram_lines(route, method, status_class, histogram))
+        lines += [
+            *_header(
+                "booking_client_disconnects_total",
+                "counter",
+                "Requests whose client went away before they were answered.",
+            ),
+            *(
+                f"booking_client_disconnects_total{_labels(route=route, method=method)} {count}"
+                for (route, method), count in sorted(self.client_disconnects.items())
+            ),
+        ]
         lines += [
             *_header("booking_websocket_clients", "gauge", "Dashboards connected now."),
             f"booking_websocket_clients {websocket_clients}",
@@ -129,6 +148,7 @@ def metrics_routes(metrics: Metrics, fanout: EventFanout) -> list[HTTPRouteHandl
             "whichever worker accepts it. Counters: `booking_bookings_created_total`, "
             "`booking_rejections_total{code}`, "
             "`booking_http_request_duration_seconds{route,method,status_class}` (histogram), "
+            "`booking_client_disconnects_total{route,method}`, "
             "`booking_websocket_clients`, `booking_event_lag_seconds`."
         ),
         responses=refusals(),

@@ -49,9 +49,13 @@ def _dates() -> str:
     """Exactly the dates ``agent_booking.core.parsing.parse_date`` accepts, in every format.
 
     A day/month pair is valid in either order when both are at most 12 (so the configured
-    order does not change which texts are valid), else read the only way it can be.
+    order does not change which texts are valid), else read the only way it can be. Years run
+    from 0002 to 9998 (``parsing.FIRST_DATE`` to ``parsing.LAST_DATE``).
     """
-    year = "(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+    year = (
+        "(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}"  # 0002-0999
+        "|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"  # 1000-9998
+    )
     leap = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
     month = "(?:0?[1-9]|1[0-2])"
     february = "0?2"

@@ -15,6 +15,13 @@ logger at INFO,
 - **Headers**: ``X-Content-Type-Options: nosniff`` on every response; on HTML responses also a
   strict Content-Security-Policy, ``X-Frame-Options: DENY`` and ``Referrer-Policy:
   no-referrer``. A handler that sets one of these itself keeps its own value.
+- **Clients that leave**: a client that disconnects before its request is answered (halfway
+  through its body, say, or cut off by the body deadline) is not a server error. The edge sees
+  the server's ``http.disconnect`` pass by before any response started; the request is then
+  logged at INFO with status 499 (nginx's "client closed request", never sent: nobody is there
+  to read it) and counted in ``booking_client_disconnects_total``, not in the duration
+  histogram. :func:`client_disconnected` tells the error handlers, which would otherwise log
+  the framework's "client disconnected prematurely" as an unhandled error.
 """
 
 from __future__ import annotations
@@ -24,10 +31,11 @@ import os
 import re
 import time
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, ReceiveMessage, Scope, Send
 
 from agent_booking.entrypoints.http.client_identity import IPNetwork, client_address
 from agent_booking.entrypoints.structured_logging import REQUEST_ID
@@ -37,12 +45,21 @@ if (
 ):  # metrics' route is documented by agent_booking.entrypoints.http.openapi, which imports this
     from agent_booking.entrypoints.http.metrics import Metrics
 
-__all__ = ["HTML_SECURITY_HEADERS", "REQUEST_ID_HEADER", "RequestEdge", "header_value"]
+__all__ = [
+    "CLIENT_CLOSED_REQUEST",
+    "HTML_SECURITY_HEADERS",
+    "REQUEST_ID_HEADER",
+    "RequestEdge",
+    "client_disconnected",
+    "header_value",
+]
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._~:;=+/@-]{1,128}")
 _UNMATCHED_ROUTE = "unmatched"
 _NO_RESPONSE_STATUS = 500  # what uvicorn answers when the app fails before responding
+#: What the access log says of a request whose client left before it was answered (nginx's).
+CLIENT_CLOSED_REQUEST = 499
 
 HTML_SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -60,6 +77,26 @@ _HTML_HEADERS = tuple(
 )
 
 _access_log = logging.getLogger("entrypoints.http.access")
+
+
+class _Exchange:
+    """One HTTP request's state that the app's error handlers may ask about."""
+
+    __slots__ = ("client_gone", "responded")
+
+    def __init__(self) -> None:
+        self.responded = False
+        #: The client disconnected before any response started.
+        self.client_gone = False
+
+
+_EXCHANGE: ContextVar[_Exchange | None] = ContextVar("booking_http_exchange", default=None)
+
+
+def client_disconnected() -> bool:
+    """Whether the client of the HTTP request being handled has gone away unanswered."""
+    exchange = _EXCHANGE.get()
+    return exchange is not None and exchange.client_gone
 
 
 class RequestEdge:
@@ -94,26 +131,42 @@ class RequestEdge:
         path: str = scope["path"]
         status = _NO_RESPONSE_STATUS
         started = time.perf_counter()
+        exchange = _Exchange()
+        token = _EXCHANGE.set(exchange)
+
+        async def receive_watching() -> ReceiveMessage:
+            message = await receive()
+            if message["type"] == "http.disconnect" and not exchange.responded:
+                exchange.client_gone = True
+            return message
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
+                exchange.responded = True
                 status = message["status"]
                 message["headers"] = _with_edge_headers(message.get("headers", ()), request_id)
             await send(message)
 
         try:
-            await self._app(scope, receive, send_with_headers)
+            await self._app(scope, receive_watching, send_with_headers)
         finally:
+            _EXCHANGE.reset(token)
             seconds = time.perf_counter() - started
             route: str = scope.get("path_template") or _UNMATCHED_ROUTE
-            self._metrics.observe_request(route, method, status, seconds)
+            outcome = ""
+            if exchange.client_gone:  # whatever the app tried to answer reached nobody
+                status, outcome = CLIENT_CLOSED_REQUEST, " (client disconnected)"
+                self._metrics.count_client_disconnect(route, method)
+            else:
+                self._metrics.observe_request(route, method, status, seconds)
             if _access_log.isEnabledFor(logging.INFO):  # BOOKING_ACCESS_LOG=0 skips the work
                 _access_log.info(
-                    "%s %s %s",
+                    "%s %s %s%s",
                     method,
                     path,
                     status,
+                    outcome,
                     extra={
                         "method": method,
                         "path": path,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -28,7 +28,16 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_online() -> None:
-    engine = create_async_engine(context.config.attributes["database_url"], poolclass=NullPool)
+    attributes = context.config.attributes
+    url = make_url(attributes["database_url"])
+    # SQLite: wait for another process's lock as long as the service would (aiosqlite's own
+    # default is 5 s), then fail with "database is locked".
+    connect_args = (
+        {"timeout": attributes["sqlite_busy_timeout_ms"] / 1000}
+        if url.get_backend_name() == "sqlite"
+        else {}
+    )
+    engine = create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)

@@ -34,6 +34,7 @@ from tests.integration.endpoint import CREATE_PATH, assert_error, booking_body
 from tests.integration.working_days import WorkingDays
 from tests.support.server import (
     ADMIN_TOKEN,
+    AGENT_HEADERS,
     HOST,
     ServerProcess,
     booking_executable,
@@ -145,7 +146,9 @@ class TestEverythingBlocked:
         assert probe.execute("PRAGMA journal_mode").fetchone() == ("delete",)  # not WAL yet
         probe.close()
 
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=ANSWER_WITHIN_S) as client:
+        async with httpx.AsyncClient(
+            headers=AGENT_HEADERS, base_url=server.base_url, timeout=ANSWER_WITHIN_S
+        ) as client:
             with held_lock(_path(server), "BEGIN EXCLUSIVE"):
                 for method, url, kwargs in [*_reads(1), *_writes(1)]:
                     response = await _timed(client, method, url, **kwargs)
@@ -168,7 +171,9 @@ class TestWritesBlocked:
     async def test_writes_answer_503_in_time_reads_still_answer_then_writes_recover(
         self, server: ServerProcess
     ) -> None:
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=ANSWER_WITHIN_S) as client:
+        async with httpx.AsyncClient(
+            headers=AGENT_HEADERS, base_url=server.base_url, timeout=ANSWER_WITHIN_S
+        ) as client:
             created = await client.post(CREATE_PATH, json=booking_body(_DAYS.take(), "13:00"))
             assert created.status_code == 201, created.text  # the file is in WAL mode now
             booking_id = created.json()["booking_id"]

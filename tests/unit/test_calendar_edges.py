@@ -19,7 +19,12 @@ from hypothesis import strategies as st
 from agent_booking.adapters.clock import FixedClock
 from agent_booking.adapters.memory import InMemoryNotifier, InMemoryStore
 from agent_booking.core import BookingError, BusinessSettings, InvalidDate, InvalidSettings
-from agent_booking.core.check_availability import AvailabilityQuery, CheckAvailability
+from agent_booking.core.check_availability import (
+    MAX_AVAILABILITY_DAYS,
+    MAX_AVAILABILITY_SLOTS,
+    AvailabilityQuery,
+    CheckAvailability,
+)
 from agent_booking.core.parsing import FIRST_DATE, LAST_DATE, parse_date
 from agent_booking.core.request import BookingRequest
 from agent_booking.core.settings import parse_closed_dates
@@ -85,12 +90,14 @@ class TestNothingOverflowsInsideTheCalendar:
     async def test_availability_create_and_alternatives(
         self, settings: BusinessSettings, edge: str, wall_time: pendulum.Time
     ) -> None:
+        # The longest range these settings allow: 31 days, or fewer with many slots a day.
+        span = min(MAX_AVAILABILITY_DAYS, MAX_AVAILABILITY_SLOTS // len(settings.slot_times())) - 1
         if edge == "last":
             now = pendulum.datetime(LAST_DATE.year, 12, 29)
-            first, last = LAST_DATE.subtract(days=30), LAST_DATE
+            first, last = LAST_DATE.subtract(days=span), LAST_DATE
         else:
             now = pendulum.datetime(1, 12, 30)
-            first, last = FIRST_DATE, FIRST_DATE.add(days=30)
+            first, last = FIRST_DATE, FIRST_DATE.add(days=span)
         store, clock = InMemoryStore(settings), FixedClock(now)
         check = CheckAvailability(store.unit_of_work, clock)
         create = CreateFromBody(store.unit_of_work, clock, InMemoryNotifier())

@@ -62,7 +62,12 @@ def _scope(body: bytes) -> dict[str, Any]:
 
 
 async def _run(bookings: int, concurrency: int) -> int:
-    from agent_booking.entrypoints.asgi import app_from_env  # noqa: PLC0415 - after the environment is set
+    # After the environment is set. A source tree from before the agent_booking package name
+    # (PYTHONPATH=old/src, for an A/B comparison) has the module at its old name.
+    try:
+        from agent_booking.entrypoints.asgi import app_from_env  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - only with such a tree
+        from entrypoints.asgi import app_from_env  # type: ignore[import-not-found,no-redef]  # noqa: PLC0415
 
     app = app_from_env()
     first_day = day0()
@@ -132,6 +137,8 @@ def main() -> int:
             "BOOKING_LOG_LEVEL": "WARNING",
             "BOOKING_ACCESS_LOG": "0",
             "BOOKING_RATE_LIMIT": "0",
+            # The known phones book again and again; the per-phone limit would refuse them.
+            "BOOKING_MAX_ACTIVE_PER_PHONE": "0",
         }
         prepare(os.environ | environment, directory)
         seed_sqlite(directory / "inprocess.db", customers=_POOL)

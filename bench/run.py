@@ -9,6 +9,11 @@ Scenarios (``BENCH_SCENARIOS``, comma-separated, default all, in this order):
 ``b``       ``booking serve --workers 2`` on PostgreSQL 15 (a throwaway, durable cluster)
 ``notify``  500 dashboards connected, bookings at a steady rate (bench.notify)
 
+After (a) and (b) measured their capacity (closed loop, req/s), the same server gets open-loop
+load (bench.openloop) at 25 % and 50 % of it (``BENCH_OPEN_LEVELS``), ``BENCH_OPEN_SECONDS``
+each: requests sent on a fixed schedule, latency timed from each one's due time, shown in a
+second table with the client's own lag.
+
 Servers (and PostgreSQL) run on core 0, ``wrk`` and the other clients on core 1. Each load
 scenario is a warm-up, then the measured run, both with 32 connections of unique valid bookings
 (distinct slots; 80 % known phones, 20 % new). The server runs with release settings: log
@@ -16,7 +21,7 @@ level WARNING, access log off, rate limit off (all the load comes from one clien
 per-phone limit off (the known phones book again and again).
 
 Durations and sizes come from ``BENCH_*`` variables (see ``Options``); the defaults give a full
-run of about five minutes once the large database is cached (its first build takes minutes).
+run of about six minutes once the large database is cached (its first build takes minutes).
 ``BENCH_SRC=path/to/src`` runs the service from another source tree (e.g. a "before" copy);
 ``BENCH_PROFILE=1`` samples the server with py-spy; ``BENCH_KEEP_DB=1`` keeps the databases.
 Results also go to ``test-artifacts/bench/<time>/results.json``.
@@ -55,6 +60,8 @@ A_MIN_RATIO = 0.5
 A_MAX_P99_MS = 25.0
 C_MAX_DEVIATION = 0.2
 NOTIFY_MAX_P99_MS = 100.0
+#: Client lag (how late the open-loop client sent a request) above which its figures are flagged.
+OPEN_MAX_CLIENT_LAG_MS = 5.0
 
 
 def _number(name: str, default: float) -> float:
@@ -78,6 +85,14 @@ class Options:
     dashboards: int = field(default_factory=lambda: int(_number("BENCH_DASHBOARDS", 500)))
     notify_rate: float = field(default_factory=lambda: _number("BENCH_NOTIFY_RATE", 50))
     notify_seconds: float = field(default_factory=lambda: _number("BENCH_NOTIFY_SECONDS", 10))
+    open_seconds: float = field(default_factory=lambda: _number("BENCH_OPEN_SECONDS", 10))
+    open_levels: tuple[float, ...] = field(
+        default_factory=lambda: tuple(
+            float(level)
+            for level in (os.environ.get("BENCH_OPEN_LEVELS", "0.25,0.5")).split(",")
+            if level.strip()
+        )
+    )
     scenarios: tuple[str, ...] = field(
         default_factory=lambda: tuple(
             (os.environ.get("BENCH_SCENARIOS") or "http,sqlite,a,c,b,notify").split(",")
@@ -249,6 +264,54 @@ class Bench:
         self.results[name] = asdict(measurement)
         return measurement
 
+    def open_loop(self, server: Server, name: str, runs: Runs, pool: int) -> None:
+        """Open-loop load at fractions of the capacity ``load`` just measured on ``server``."""
+        capacity = self.results[name]["rate"]
+        levels: list[dict[str, Any]] = []
+        for level in self.options.open_levels:
+            rate = level * capacity
+            first, number = runs.next()
+            _log(
+                f"{name}: open loop at {level:.0%} of {capacity:.0f} req/s = {rate:.0f} req/s "
+                f"for {self.options.open_seconds:.0f} s (load average {_load_average()})"
+            )
+            load_average = _load_average()
+            output = subprocess.run(
+                pin(
+                    CLIENT_CPU,
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.openloop",
+                        f"--url={server.url}",
+                        f"--rate={rate}",
+                        f"--seconds={self.options.open_seconds}",
+                        f"--first={first}",
+                        f"--run={number}",
+                        f"--pool={pool}",
+                        f"--day0={self.first_day.isoformat()}",
+                    ],
+                ),
+                capture_output=True,
+                text=True,
+                check=False,
+                cwd=ROOT,
+            )
+            with (self.dir / "openloop.log").open("a") as log:
+                log.write(f"{name} {level}\n{output.stdout}{output.stderr}\n")
+            if output.returncode != 0:
+                raise RuntimeError(f"bench.openloop failed; see {self.dir / 'openloop.log'}")
+            result = _result_line(output.stdout)
+            runs.used(result["scheduled"])
+            result |= {"level": level, "capacity": capacity, "load_average": load_average}
+            _log(
+                f"{name}: open loop {result['rate']:.0f} req/s, p50 {result['p50_ms']:.1f} ms, "
+                f"p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.1f} ms, "
+                f"errors {result['errors']}, client lag max {result['client_lag_max_ms']:.1f} ms"
+            )
+            levels.append(result)
+        self.results[f"{name}-open"] = levels
+
     @contextmanager
     def profiler(self, server: Server, name: str, seconds: float) -> Iterator[None]:
         """With ``BENCH_PROFILE=1``, py-spy samples the server (GIL holders only, i.e. Python
@@ -325,7 +388,9 @@ class Bench:
     def scenario_a(self) -> None:
         url = self.base_sqlite("a")
         with self.booking_server(url, "a") as server:
-            self.load(server, "a", Runs(), self.options.pool)
+            runs = Runs()
+            self.load(server, "a", runs, self.options.pool)
+            self.open_loop(server, "a", runs, self.options.pool)
 
     def scenario_c(self) -> None:
         path = self.dir / "c.db"
@@ -361,7 +426,9 @@ class Bench:
             prepare(env, self.dir)
             asyncio.run(seed_postgres(cluster.dsn_for(), customers=self.options.pool))
             with self.booking_server(cluster.url, "b", workers=2) as server:
-                self.load(server, "b", Runs(), self.options.pool)
+                runs = Runs()
+                self.load(server, "b", runs, self.options.pool)
+                self.open_loop(server, "b", runs, self.options.pool)
 
     def notify_client(self, server: Server) -> subprocess.CompletedProcess[str]:
         options = self.options
@@ -579,6 +646,42 @@ def _verdicts(results: Mapping[str, Any], ceilings: Mapping[str, float]) -> list
     return verdicts
 
 
+def open_table(results: Mapping[str, Any]) -> None:
+    """Open-loop rows (bench.openloop): latency from each request's scheduled send time."""
+    labels = {"a": "(a) SQLite, 1 worker", "b": "(b) PostgreSQL, 2 workers"}
+    rows = [(labels[name], level) for name in labels for level in results.get(f"{name}-open", [])]
+    if not rows:
+        return
+    print()
+    print(
+        "Open loop at fractions of the req/s above: fixed send schedule, latency from each "
+        "request's scheduled send time; lag = how late the client itself sent (ms)"
+    )
+    header = (
+        f"{'scenario':<26} {'load':>5} {'target/s':>8} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} "
+        f"{'p99 ms':>8} {'max ms':>8} {'errors':>7} {'lag p99':>7} {'lag max':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    lagging = []
+    for label, level in rows:
+        lag = level["client_lag_max_ms"]
+        flag = " !" if lag > OPEN_MAX_CLIENT_LAG_MS else ""
+        if flag:
+            lagging.append(f"{label} at {level['level']:.0%}")
+        print(
+            f"{label:<26} {level['level']:>5.0%} {level['target_rate']:>8.0f} "
+            f"{level['rate']:>8.0f} {level['p50_ms']:>8.1f} {level['p90_ms']:>8.1f} "
+            f"{level['p99_ms']:>8.1f} {level['max_ms']:>8.1f} {level['errors']:>7} "
+            f"{level['client_lag_p99_ms']:>7.1f} {lag:>7.1f}{flag}"
+        )
+    if lagging:
+        print(
+            f"  ! the client itself sent requests more than {OPEN_MAX_CLIENT_LAG_MS:.0f} ms late "
+            f"({', '.join(lagging)}): those latencies include the client's own delay"
+        )
+
+
 def report(results: Mapping[str, Any]) -> bool:
     """Print the table and the verdicts; return whether every measured target passed."""
     ceilings: dict[str, float] = {}
@@ -608,6 +711,7 @@ def report(results: Mapping[str, Any]) -> bool:
                 row(label, values, ceilings)
         if "combined" in ceilings:
             print(f"{'ceiling: combined 1/(1/http+1/sqlite)':<34} {ceilings['combined']:>8.0f}")
+    open_table(results)
     verdicts = _verdicts(results, ceilings)
     print()
     for text, ok in verdicts:

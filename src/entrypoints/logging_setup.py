@@ -4,7 +4,7 @@ The same dictionary is applied by the CLI and handed to uvicorn as its ``log_con
 server's own loggers and ours share one format (a JSON object per line, see
 :mod:`agent_booking.entrypoints.structured_logging`) and level, and every worker process uvicorn
 spawns configures itself identically. The access log is ours
-(``agent_booking.entrypoints.http.access``, written by the HTTP edge with the request id and
+(``entrypoints.http.access``, written by the HTTP edge with the request id and
 duration); ``booking serve`` turns uvicorn's off.
 """
 

@@ -63,9 +63,8 @@ from agent_booking.entrypoints.http.presenters import (
 from agent_booking.entrypoints.http.request_bodies import CreateBookingRequest
 from agent_booking.entrypoints.http.request_edge import header_value
 
-if (
-    TYPE_CHECKING
-):  # imported by agent_booking.entrypoints.http.openapi, which the metrics' route imports
+# This module is imported by the openapi module, which the metrics' route imports.
+if TYPE_CHECKING:
     from agent_booking.entrypoints.http.metrics import Metrics
 
 __all__ = [

@@ -8,8 +8,7 @@ duration sample and ``nosniff`` like any other response.
   ``._~:;=+/@-``) is kept, anything else is replaced by a fresh one. It is returned as
   ``X-Request-ID`` on every response and set in ``REQUEST_ID`` for every log record of the
   request.
-- **Access log**: one record per HTTP request on the ``agent_booking.entrypoints.http.access``
-logger at INFO,
+- **Access log**: one record per HTTP request on the ``entrypoints.http.access`` logger at INFO,
   with ``method``, ``path`` (never the query string, which may hold a token), ``status``,
   ``duration_ms`` and ``client`` (the address after trusted proxies). It replaces uvicorn's.
 - **Headers**: ``X-Content-Type-Options: nosniff`` on every response; on HTML responses also a
@@ -40,9 +39,8 @@ from litestar.types import ASGIApp, HTTPScope, Message, Receive, ReceiveMessage,
 from agent_booking.entrypoints.http.client_identity import IPNetwork, client_address
 from agent_booking.entrypoints.structured_logging import REQUEST_ID
 
-if (
-    TYPE_CHECKING
-):  # metrics' route is documented by agent_booking.entrypoints.http.openapi, which imports this
+# The metrics' route is documented by the openapi module, which imports this one.
+if TYPE_CHECKING:
     from agent_booking.entrypoints.http.metrics import Metrics
 
 __all__ = [

@@ -41,6 +41,7 @@ from agent_booking.adapters.sql.failures import is_retryable, is_unavailable, sq
 from agent_booking.adapters.sql.group_commit import BatchAbandoned, GroupCommit
 from agent_booking.adapters.sql.idempotency import SqlIdempotencyStore
 from agent_booking.adapters.sql.idle_ping import ping_idle_connections
+from agent_booking.adapters.sql.outbox_order import EventPositioner
 from agent_booking.adapters.sql.postgres_pool import PostgresPool
 from agent_booking.adapters.sql.postgres_statements import POSTGRES
 from agent_booking.adapters.sql.repositories import (
@@ -92,6 +93,8 @@ class SqlDatabase:
         self._units = units
         self._checkpointer = checkpointer
         self._settings_cache = SettingsCache()
+        #: Gives committed events their feed positions (PostgreSQL; see SqlEventOutbox).
+        self.positioner = EventPositioner(units) if units is not None else None
 
     @classmethod
     def connect(
@@ -181,6 +184,8 @@ class SqlDatabase:
             await self._writes.wait_idle()
         if self._checkpointer is not None:
             await self._checkpointer.close()
+        if self.positioner is not None:
+            await self.positioner.close()
         if self._units is not None:
             await self._units.close()
         await self.engine.dispose()
@@ -276,7 +281,8 @@ class SqlUnitOfWork:
         self.customers = SqlCustomerRepository(run, sql)
         self.bookings = SqlBookingRepository(run, sql)
         self.queries = SqlBookingQueries(database.reader)
-        self.events = SqlEventOutbox(run, sql)
+        positioner = database.positioner
+        self.events = SqlEventOutbox(run, sql, positioner.position if positioner else None)
         self.idempotency = SqlIdempotencyStore(run, sql)
         return self
 
@@ -296,8 +302,13 @@ class SqlUnitOfWork:
             raise failure from exc
 
     async def commit(self) -> None:
-        """Commit; when this returns, the writes are durable."""
+        """Commit; when this returns, the writes are durable (and, on PostgreSQL, the events
+        appended are being given their feed positions in the background)."""
         await self._active().commit()
+        positioner = self._database.positioner
+        if positioner is not None and self.events.appended:
+            self.events.appended = False
+            positioner.request()
 
     async def rollback(self) -> None:
         await self._active().rollback()

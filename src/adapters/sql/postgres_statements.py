@@ -3,10 +3,9 @@
 Values go to asyncpg as ``datetime``/``date``/``time`` objects (``timestamptz`` instants in
 UTC), which it encodes in the binary protocol; rows come back the same way.
 
-The outbox append takes the outbox's ordering lock, inserts the event and queues its ``NOTIFY``
-in one statement (one round trip): the lock is held from here to the commit, and every round
-trip under it makes the other appenders wait (see ``SqlEventOutbox``). The insert draws its row
-from the lock's CTE, so the event id is drawn only once the lock is held.
+The outbox append is a plain insert: no lock, no ``NOTIFY`` in the booking's transaction. Its
+feed position is given after the commit by ``booking_position_events`` (migration 0005), which
+also sends the ``NOTIFY`` once per batch; readers read by that position (see ``SqlEventOutbox``).
 """
 
 from __future__ import annotations
@@ -27,12 +26,15 @@ from agent_booking.adapters.sql.statements import (
     EngineStatements,
 )
 
-__all__ = ["EVENTS_CHANNEL", "OUTBOX_LOCK_KEY", "POSTGRES"]
+__all__ = ["EVENTS_CHANNEL", "POSITION_BATCH", "POSITION_EVENTS", "POSTGRES"]
 
-#: Key of the advisory lock that orders outbox appends (see SqlEventOutbox).
-OUTBOX_LOCK_KEY = 0x0B00C1E7
-#: Channel notified (on commit) when the outbox grows.
+#: Channel notified when events got their feed positions (by ``booking_position_events``, whose
+#: text in migration 0005 names the same channel).
 EVENTS_CHANNEL = "booking_events"
+#: How many events one call of ``booking_position_events`` positions at most.
+POSITION_BATCH = 1000
+#: Positions up to a batch of committed events in its own transaction; how many it did.
+POSITION_EVENTS = f"SELECT booking_position_events({POSITION_BATCH})"
 
 _ACTIVE = tables.ACTIVE_BOOKING.text
 _OPEN = tables.OPEN_BOOKING.text
@@ -73,17 +75,14 @@ POSTGRES = EngineStatements(
         f"SELECT count(*) FROM bookings WHERE customer_id = $1 AND {_OPEN} AND starts_at > $2"
     ),
     append_event=(
-        f"WITH outbox_lock AS (SELECT pg_advisory_xact_lock({OUTBOX_LOCK_KEY})), "
-        "appended AS ("
-        "INSERT INTO events (type, payload, occurred_at) "
-        "SELECT $1::varchar, $2::text, $3::timestamptz FROM outbox_lock RETURNING event_id) "
-        f"SELECT event_id, pg_notify('{EVENTS_CHANNEL}', event_id::text) FROM appended"
+        "INSERT INTO events (type, payload, occurred_at) VALUES ($1, $2, $3) RETURNING event_id"
     ),
-    latest_event_id="SELECT coalesce(max(event_id), 0) FROM events",
+    latest_event_id="SELECT coalesce(max(position), 0) FROM events",
     events_after=(
-        "SELECT event_id, type, payload, occurred_at FROM events WHERE event_id > $1 "
-        "ORDER BY event_id LIMIT $2"
+        "SELECT position, type, payload, occurred_at FROM events WHERE position > $1 "
+        "ORDER BY position LIMIT $2"
     ),
+    position_events=POSITION_EVENTS,
     delete_expired_keys="DELETE FROM idempotency_keys WHERE created_at < $1",
     claim_key=(
         "INSERT INTO idempotency_keys (key, fingerprint, state, locked_until, created_at) "

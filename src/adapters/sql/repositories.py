@@ -10,7 +10,7 @@ which Core composes better than string pasting, and they are not on the booking 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -57,6 +57,8 @@ _decode_json = msgspec.json.Decoder().decode
 
 #: Opens a connection for reads outside the unit's transaction (see SqlBookingQueries).
 Reader = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+#: Gives committed events their feed positions, outside the unit's transaction (PostgreSQL).
+Positioner = Callable[[], Awaitable[object]]
 
 
 class SettingsCache:
@@ -354,20 +356,31 @@ def _customer_from_prefixed_row(row: SqlalchemyRow[Any]) -> Customer:
 
 
 class SqlEventOutbox:
-    """The transactional outbox.
+    """The transactional outbox, read back as one feed whose order never changes.
 
     Readers tail it with ``event_id > last_seen``, which is only safe if ids become visible in
-    id order. SQLite has one writer at a time, so that holds. On PostgreSQL sequence values are
-    handed out before commit, so appends take a transaction-scoped advisory lock: the next
-    appender waits until this transaction has committed, and ids commit in order. The append
-    also queues a ``NOTIFY``, which PostgreSQL delivers only if and when the transaction commits,
-    so other processes' tailers wake for committed events only (both in the one statement of
-    :mod:`agent_booking.adapters.sql.postgres_statements`).
+    id order. SQLite has one writer at a time, so its row ids do. On PostgreSQL transactions
+    commit in parallel, in another order than they drew their ids, so the feed's id is not the
+    row's: it is ``events.position``, given *after* commit by one positioner at a time
+    (:mod:`agent_booking.adapters.sql.outbox_order`), which makes positions visible strictly in
+    increasing order. This replaces an advisory lock that every booking held from its append to
+    its commit, which put all bookings of all hosts in one line (docs/performance.md has the
+    numbers and why this design was chosen over ordering by ``pg_current_xact_id()``).
+
+    So on PostgreSQL the event :meth:`append` returns carries the row's id, not yet its feed
+    id (nothing reads it: the notifier only learns that something was committed), and
+    :meth:`after` and :meth:`latest_id` first position whatever was committed, so a reader
+    never waits for a positioner that died.
     """
 
-    def __init__(self, run: StatementRunner, sql: EngineStatements) -> None:
+    def __init__(
+        self, run: StatementRunner, sql: EngineStatements, positioner: Positioner | None = None
+    ) -> None:
         self._run = run
         self._sql = sql
+        self._positioner = positioner
+        #: Whether this unit appended anything (its commit then asks for positions).
+        self.appended = False
 
     async def append(self, event: DomainEvent) -> StoredEvent:
         values = (
@@ -376,12 +389,17 @@ class SqlEventOutbox:
             self._sql.instant_to_db(event.occurred_at),
         )
         event_id = int((await self._run.fetch(self._sql.append_event, values))[0][0])
+        self.appended = True
         return StoredEvent(event_id, event.type, event.payload, event.occurred_at)
 
     async def latest_id(self) -> int:
+        if self._positioner is not None:
+            await self._positioner()
         return int((await self._run.fetch(self._sql.latest_event_id))[0][0])
 
     async def after(self, event_id: int, limit: int) -> Sequence[StoredEvent]:
+        if self._positioner is not None:
+            await self._positioner()
         rows = await self._run.fetch(self._sql.events_after, (event_id, limit))
         return [
             StoredEvent(

@@ -106,8 +106,7 @@ class AsyncpgSession:
     """A PostgreSQL unit on one asyncpg connection of the units' pool.
 
     ``BEGIN`` is sent when the unit starts and ``COMMIT`` the moment it commits, both with
-    asyncpg's own transaction API (the outbox's ordering lock is held until the commit, so no
-    client work should sit before it). The session always ends its transaction before it gives
+    asyncpg's own transaction API. The session always ends its transaction before it gives
     the connection back; a connection that failed in a way that means it is gone, or whose
     state is unknown (a call cancelled midway), is terminated instead, so the pool replaces it.
     """

@@ -123,6 +123,7 @@ SQLITE = EngineStatements(
         "SELECT event_id, type, payload, occurred_at FROM events WHERE event_id > ? "
         "ORDER BY event_id LIMIT ?"
     ),
+    position_events=None,
     delete_expired_keys="DELETE FROM idempotency_keys WHERE created_at < ?",
     claim_key=(
         "INSERT INTO idempotency_keys (key, fingerprint, state, locked_until, created_at) "

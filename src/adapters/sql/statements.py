@@ -85,6 +85,10 @@ class EngineStatements:
     append_event: str
     latest_event_id: str
     events_after: str
+    #: Gives committed events their feed positions, in its own transaction (PostgreSQL: the
+    #: number positioned, see ``SqlEventOutbox``); None where ids already commit in order
+    #: (SQLite: one writer at a time).
+    position_events: str | None
     # idempotency_keys
     delete_expired_keys: str
     claim_key: str

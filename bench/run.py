@@ -6,7 +6,10 @@ Scenarios (``BENCH_SCENARIOS``, comma-separated, default all, in this order):
 ``sqlite``  ceiling: raw ``sqlite3`` doing one booking's statements, one thread (sqlite_ceiling)
 ``a``       ``booking serve``, SQLite, one worker
 ``c``       the same on a database seeded with 1,000,000 bookings and 200,000 customers
-``b``       ``booking serve --workers 2`` on PostgreSQL 15 (a throwaway, durable cluster)
+``b``       PostgreSQL 15 (a throwaway, durable cluster): first the ceiling ``raw_asyncpg``
+            (bench.raw_asyncpg: the booking's statements on 32 connections, no lock), then
+            ``booking serve --workers 1`` (``b1``), then ``--workers 2`` (``b``), the outbox
+            lock's serial section sampled during (b) (bench.pg_serial)
 ``notify``  500 dashboards connected, bookings at a steady rate (bench.notify)
 
 After (a) and (b) measured their capacity (closed loop, req/s), the same server gets open-loop
@@ -38,12 +41,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.loadgen import LoadResult, run_wrk, wrk_available
+from bench.pg_serial import LockSampler
 from bench.processes import CLIENT_CPU, SERVER_CPU, Server, free_port, pin, process_tree
 from bench.seed import cached_sqlite, prepare, seed_postgres, seed_sqlite
 from bench.workload import day0
@@ -57,6 +61,9 @@ _RESULT_PREFIX = "BENCH_RESULT "
 
 # Targets (issue 7).
 A_MIN_RATIO = 0.5
+# Targets (issue 18): (b) against 1/(1/http + 1/raw_asyncpg), open-loop p99 per level.
+B_MIN_RATIO = 0.8
+OPEN_MAX_P99_MS = {("a", 0.25): 5.0, ("a", 0.5): 10.0, ("b", 0.5): 20.0}
 A_MAX_P99_MS = 25.0
 C_MAX_DEVIATION = 0.2
 NOTIFY_MAX_P99_MS = 100.0
@@ -217,8 +224,16 @@ class Bench:
 
     # --- load -------------------------------------------------------------------------------------
 
-    def load(self, server: Server, name: str, runs: Runs, pool: int) -> Measurement:
-        """Warm up, then measure: wrk on core 1 against ``server``."""
+    def load(
+        self,
+        server: Server,
+        name: str,
+        runs: Runs,
+        pool: int,
+        during: Callable[[], Any] | None = None,
+    ) -> Measurement:
+        """Warm up, then measure: wrk on core 1 against ``server`` (inside ``during()``, a
+        context manager, if given)."""
         options = self.options
 
         def wrk(seconds: float) -> LoadResult:
@@ -242,7 +257,7 @@ class Bench:
         load_average = _load_average()
         cpu_before = server.cpu_seconds()
         _log(f"{name}: measuring {options.seconds:.0f} s")
-        with self.profiler(server, name, options.seconds):
+        with self.profiler(server, name, options.seconds), during() if during else _nothing():
             result = wrk(options.seconds)
         cpu = server.cpu_seconds() - cpu_before
         measurement = Measurement(
@@ -425,10 +440,46 @@ class Bench:
             env = self.service_env(cluster.url)
             prepare(env, self.dir)
             asyncio.run(seed_postgres(cluster.dsn_for(), customers=self.options.pool))
+            self.raw_asyncpg(cluster.dsn_for())
+            runs = Runs()
+            with self.booking_server(cluster.url, "b1", workers=1) as server:
+                self.load(server, "b1", runs, self.options.pool)
+            sampler = LockSampler(cluster.dsn_for())
             with self.booking_server(cluster.url, "b", workers=2) as server:
-                runs = Runs()
-                self.load(server, "b", runs, self.options.pool)
+                self.load(server, "b", runs, self.options.pool, during=lambda: sampler)
+                self.results["b-serial"] = sampler.result(self.results["b"]["rate"])
+                _log(f"b: outbox lock {self.results['b-serial']}")
                 self.open_loop(server, "b", runs, self.options.pool)
+
+    def raw_asyncpg(self, dsn: str) -> None:
+        """The PostgreSQL ceiling, its client on core 1 like wrk (PostgreSQL on core 0)."""
+        _log(f"raw_asyncpg: {self.options.seconds:.0f} s (load average {_load_average()})")
+        load_average = _load_average()
+        output = subprocess.run(
+            pin(
+                CLIENT_CPU,
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.raw_asyncpg",
+                    dsn,
+                    f"--seconds={self.options.seconds}",
+                    f"--connections={self.options.connections}",
+                    f"--pool={self.options.pool}",
+                ],
+            ),
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        ).stdout
+        result = _result_line(output)
+        result["load_average"] = load_average
+        _log(
+            f"raw_asyncpg: {result['rate']:.0f} bookings/s, p99 {result['p99_ms']:.1f} ms, "
+            f"errors {result['errors']}"
+        )
+        self.results["raw_asyncpg"] = result
 
     def notify_client(self, server: Server) -> subprocess.CompletedProcess[str]:
         options = self.options
@@ -507,6 +558,10 @@ class Bench:
         ok = report(self.results)
         _log(f"results and logs in {self.dir}")
         return 0 if ok else 1
+
+
+def _nothing() -> nullcontext[None]:
+    return nullcontext()
 
 
 def _pin_postgres(root: Path) -> None:
@@ -621,6 +676,7 @@ def _verdicts(results: Mapping[str, Any], ceilings: Mapping[str, float]) -> list
         )
         if a:
             print(f"(b) / (a) throughput: {b['rate'] / a['rate']:.2f}")
+        verdicts.extend(_postgres_verdicts(results, ceilings))
     notify = results.get("notify")
     if notify:
         print(
@@ -644,6 +700,59 @@ def _verdicts(results: Mapping[str, Any], ceilings: Mapping[str, float]) -> list
             )
         )
     return verdicts
+
+
+def _postgres_verdicts(
+    results: Mapping[str, Any], ceilings: Mapping[str, float]
+) -> list[tuple[str, bool]]:
+    """Issue 18's PostgreSQL targets, and the serial section's report."""
+    verdicts: list[tuple[str, bool]] = []
+    b, b1, raw = results["b"], results.get("b1"), results.get("raw_asyncpg")
+    if "combined_pg" in ceilings:
+        ratio = b["rate"] / ceilings["combined_pg"]
+        verdicts.append(
+            (
+                f"(b) throughput {ratio:.2f} x 1/(1/http+1/raw_asyncpg) >= {B_MIN_RATIO}",
+                ratio >= B_MIN_RATIO,
+            )
+        )
+    verdicts.append((f"(b) non-2xx: {b['errors']} == 0", b["errors"] == 0))
+    if raw:
+        verdicts.append((f"raw_asyncpg errors: {raw['errors']} == 0", raw["errors"] == 0))
+    if b1:
+        verdicts.append(
+            (
+                f"(b) 2 workers {b['rate']:.0f}/s > (b1) 1 worker {b1['rate']:.0f}/s",
+                b["rate"] > b1["rate"],
+            )
+        )
+        verdicts.append((f"(b1) non-2xx: {b1['errors']} == 0", b1["errors"] == 0))
+    serial = results.get("b-serial")
+    if serial:
+        allows = serial["allows_per_second"]
+        print(
+            f"(b) outbox lock (the serial section) held {serial['busy']:.1%} of the time "
+            f"({serial['samples']} samples), {serial['mean_waiters']:.2f} waiters on average: "
+            f"{serial['serial_us_per_booking']:.0f} us per booking at {b['rate']:.0f}/s, "
+            + (
+                f"i.e. at most {allows:,.0f} bookings/s for any number of hosts at this batch size"
+                if allows
+                else "never seen held"
+            )
+        )
+    return verdicts
+
+
+def _open_verdicts(results: Mapping[str, Any]) -> list[tuple[str, bool]]:
+    return [
+        (
+            f"({name}) open loop at {level:.0%}: p99 {row['p99_ms']:.1f} ms <= {limit:.0f} ms",
+            row["p99_ms"] <= limit and row["errors"] == 0,
+        )
+        for (name, level), limit in OPEN_MAX_P99_MS.items()
+        for row in results.get(f"{name}-open", [])
+        if abs(row["level"] - level) < 1e-9
+    ]
 
 
 def open_table(results: Mapping[str, Any]) -> None:
@@ -691,6 +800,10 @@ def report(results: Mapping[str, Any]) -> bool:
         ceilings["sqlite"] = results["sqlite"]["rate"]
     if "http" in ceilings and "sqlite" in ceilings:
         ceilings["combined"] = 1 / (1 / ceilings["http"] + 1 / ceilings["sqlite"])
+    if "raw_asyncpg" in results:
+        ceilings["raw_asyncpg"] = results["raw_asyncpg"]["rate"]
+    if "http" in ceilings and "raw_asyncpg" in ceilings:
+        ceilings["combined_pg"] = 1 / (1 / ceilings["http"] + 1 / ceilings["raw_asyncpg"])
     machine = results.get("machine", {})
     print()
     print(
@@ -702,6 +815,8 @@ def report(results: Mapping[str, Any]) -> bool:
         "sqlite": "ceiling: raw sqlite3, 1 thread",
         "a": "(a) SQLite, 1 worker",
         "c": "(c) SQLite, 1M bookings seeded",
+        "raw_asyncpg": "ceiling: raw asyncpg, 32 conns",
+        "b1": "(b1) PostgreSQL, 1 worker",
         "b": "(b) PostgreSQL, 2 workers",
     }
     with _table() as row:
@@ -711,8 +826,10 @@ def report(results: Mapping[str, Any]) -> bool:
                 row(label, values, ceilings)
         if "combined" in ceilings:
             print(f"{'ceiling: combined 1/(1/http+1/sqlite)':<34} {ceilings['combined']:>8.0f}")
+        if "combined_pg" in ceilings:
+            print(f"{'ceiling: 1/(1/http+1/raw_asyncpg)':<34} {ceilings['combined_pg']:>8.0f}")
     open_table(results)
-    verdicts = _verdicts(results, ceilings)
+    verdicts = _verdicts(results, ceilings) + _open_verdicts(results)
     print()
     for text, ok in verdicts:
         print(f"  {_verdict(ok)}  {text}")

@@ -21,7 +21,7 @@ from typing import Any
 
 import asyncpg
 
-__all__ = ["LockSampler"]
+__all__ = ["LockSampler", "sessions_opened"]
 
 #: The advisory lock key (pg_locks shows a bigint key as classid = high, objid = low 32 bits).
 _KEY = 0x0B00C1E7
@@ -80,3 +80,13 @@ class LockSampler:
             "serial_us_per_booking": serial_us,
             "allows_per_second": bookings_per_second / busy if busy else None,
         }
+
+
+async def sessions_opened(dsn: str) -> int:
+    """Sessions the cluster has opened so far (``pg_stat_database.sessions``, all databases;
+    this very call's counts too)."""
+    connection: Any = await asyncpg.connect(dsn)
+    try:
+        return int(await connection.fetchval("SELECT sum(sessions) FROM pg_stat_database"))
+    finally:
+        await connection.close()

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.loadgen import LoadResult, run_wrk, wrk_available
-from bench.pg_serial import LockSampler
+from bench.pg_serial import LockSampler, sessions_opened
 from bench.processes import CLIENT_CPU, SERVER_CPU, Server, free_port, pin, process_tree
 from bench.seed import cached_sqlite, prepare, seed_postgres, seed_sqlite
 from bench.workload import day0
@@ -279,8 +279,11 @@ class Bench:
         self.results[name] = asdict(measurement)
         return measurement
 
-    def open_loop(self, server: Server, name: str, runs: Runs, pool: int) -> None:
-        """Open-loop load at fractions of the capacity ``load`` just measured on ``server``."""
+    def open_loop(
+        self, server: Server, name: str, runs: Runs, pool: int, dsn: str | None = None
+    ) -> None:
+        """Open-loop load at fractions of the capacity ``load`` just measured on ``server``
+        (with ``dsn``, a PostgreSQL cluster's: also how many sessions were opened meanwhile)."""
         capacity = self.results[name]["rate"]
         levels: list[dict[str, Any]] = []
         for level in self.options.open_levels:
@@ -291,6 +294,7 @@ class Bench:
                 f"for {self.options.open_seconds:.0f} s (load average {_load_average()})"
             )
             load_average = _load_average()
+            sessions_before = asyncio.run(sessions_opened(dsn)) if dsn else 0
             output = subprocess.run(
                 pin(
                     CLIENT_CPU,
@@ -319,6 +323,8 @@ class Bench:
             result = _result_line(output.stdout)
             runs.used(result["scheduled"])
             result |= {"level": level, "capacity": capacity, "load_average": load_average}
+            if dsn:
+                result["db_sessions"] = asyncio.run(sessions_opened(dsn)) - sessions_before - 1
             _log(
                 f"{name}: open loop {result['rate']:.0f} req/s, p50 {result['p50_ms']:.1f} ms, "
                 f"p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.1f} ms, "
@@ -449,7 +455,7 @@ class Bench:
                 self.load(server, "b", runs, self.options.pool, during=lambda: sampler)
                 self.results["b-serial"] = sampler.result(self.results["b"]["rate"])
                 _log(f"b: outbox lock {self.results['b-serial']}")
-                self.open_loop(server, "b", runs, self.options.pool)
+                self.open_loop(server, "b", runs, self.options.pool, cluster.dsn_for())
 
     def raw_asyncpg(self, dsn: str) -> None:
         """The PostgreSQL ceiling, its client on core 1 like wrk (PostgreSQL on core 0)."""
@@ -772,18 +778,23 @@ def open_table(results: Mapping[str, Any]) -> None:
     )
     print(header)
     print("-" * len(header))
-    lagging = []
+    lagging: list[str] = []
+    sessions: list[str] = []
     for label, level in rows:
         lag = level["client_lag_max_ms"]
         flag = " !" if lag > OPEN_MAX_CLIENT_LAG_MS else ""
         if flag:
             lagging.append(f"{label} at {level['level']:.0%}")
+        if "db_sessions" in level:
+            sessions.append(f"{label} at {level['level']:.0%}: {level['db_sessions']}")
         print(
             f"{label:<26} {level['level']:>5.0%} {level['target_rate']:>8.0f} "
             f"{level['rate']:>8.0f} {level['p50_ms']:>8.1f} {level['p90_ms']:>8.1f} "
             f"{level['p99_ms']:>8.1f} {level['max_ms']:>8.1f} {level['errors']:>7} "
             f"{level['client_lag_p99_ms']:>7.1f} {lag:>7.1f}{flag}"
         )
+    if sessions:
+        print(f"  database sessions opened during the run: {'; '.join(sessions)}")
     if lagging:
         print(
             f"  ! the client itself sent requests more than {OPEN_MAX_CLIENT_LAG_MS:.0f} ms late "

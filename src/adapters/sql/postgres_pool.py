@@ -12,9 +12,15 @@ What SQLAlchemy's pool gave the booking path, kept here with asyncpg's public po
 * **Bounded waiting**: at most ``size`` connections; a unit waits up to ``wait_seconds`` for
   one, then the request is a 503 (a wedged database still ends in an answer).
 * **No dead connection after an idle spell**: a connection idle for longer than
-  ``idle_seconds`` is closed by the pool (``max_inactive_connection_lifetime``), so one whose
-  server process died while it waited (a restart, a failover, a firewall dropping idle flows) is
-  never handed out; the next unit connects afresh. Under load connections never sit that long.
+  ``idle_seconds`` (:data:`UNITS_IDLE_SECONDS`, a minute) is closed by the pool
+  (``max_inactive_connection_lifetime``), so one that a firewall dropped while it sat idle is
+  never handed out; the next unit connects afresh. (One whose server went away, by a restart
+  or a failover, is closed by the server: asyncpg sees it closed and the pool skips it.) Not
+  shorter: the pool hands out the most recently used connection first, so at a moderate load
+  most connections sit idle, and with a 2 s limit each small burst opened connections that
+  were closed again 2 s later: 54-83 new sessions in 10 s at a quarter of (b)'s capacity, each
+  a backend fork plus fresh statement preparation in the request's path, measured as open-loop
+  stalls of 150-700 ms (docs/performance.md, issue 18).
   (SQLAlchemy's pool pings such connections instead: :mod:`agent_booking.adapters.sql.idle_ping`.)
 * **A lost connection is never reused**: the session terminates it before giving it back, and
   the pool replaces it.
@@ -32,10 +38,12 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from agent_booking.adapters.sql.failures import asyncpg_failure
-from agent_booking.adapters.sql.idle_ping import IDLE_PING_SECONDS
 from agent_booking.core.errors import StorageUnavailable
 
-__all__ = ["PostgresPool"]
+__all__ = ["UNITS_IDLE_SECONDS", "PostgresPool"]
+
+#: A units' connection idle for longer than this is closed (see the module docstring).
+UNITS_IDLE_SECONDS = 60.0
 
 
 async def _nothing_to_reset(_connection: Any) -> None:
@@ -52,7 +60,7 @@ class PostgresPool:
         size: int,
         wait_seconds: float,
         statement_timeout_ms: int,
-        idle_seconds: float = IDLE_PING_SECONDS,
+        idle_seconds: float = UNITS_IDLE_SECONDS,
     ) -> None:
         parsed = make_url(url)
         self._options: dict[str, Any] = {

@@ -144,6 +144,9 @@ rate_limit_counters = Table(
     Column("count", Integer, nullable=False),
 )
 
+#: On PostgreSQL migration 0005 adds ``position`` (the feed's id, given after commit; see
+#: ``SqlEventOutbox``): only the plain SQL of ``postgres_statements`` reads it, so it is not
+#: declared here, where the table must describe SQLite too.
 events = Table(
     "events",
     metadata,

@@ -38,8 +38,13 @@ from agent_booking.entrypoints.http.metrics import CountingNotifier, Metrics, me
 from agent_booking.entrypoints.http.openapi import RefusalSchemaPlugin, openapi_config
 from agent_booking.entrypoints.http.request_edge import RequestEdge
 from agent_booking.entrypoints.http.routes import ReadinessCheck, booking_routes, health_routes
+from agent_booking.entrypoints.tools.booking_tools import booking_tools
+from agent_booking.entrypoints.tools.registry import ToolRegistry
 
-__all__ = ["create_app"]
+__all__ = ["AGENT_TOOLS_STATE", "create_app"]
+
+#: ``app.state`` key of the app's :class:`ToolRegistry` (``booking mcp`` serves it over stdio).
+AGENT_TOOLS_STATE = "agent_tools"
 
 _log = logging.getLogger(__name__)
 
@@ -120,6 +125,8 @@ def create_app(
     )
     access = agent_access(config, rate_store)
     check_availability = CheckAvailability(reads, clock)
+    # The agent tools (MCP, voice platforms) run the same endpoint and query as the routes.
+    tools = ToolRegistry(booking_tools(endpoint, check_availability, config.date_order))
     app = Litestar(
         route_handlers=[
             *booking_routes(endpoint, check_availability, config.date_order),
@@ -161,6 +168,7 @@ def create_app(
         max_body_bytes=config.max_body_bytes,
         cors_enabled=bool(config.cors_origins),
     )
+    app.state[AGENT_TOOLS_STATE] = tools
     # Outside Litestar's routing, so 404s and 405s get request ids and access logs too.
     app.asgi_handler = RequestEdge(lane, metrics=metrics, trusted_proxies=config.trusted_proxies)
     return app

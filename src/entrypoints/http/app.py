@@ -40,6 +40,7 @@ from agent_booking.entrypoints.http.request_edge import RequestEdge
 from agent_booking.entrypoints.http.routes import ReadinessCheck, booking_routes, health_routes
 from agent_booking.entrypoints.mcp.http import McpEndpoint, McpLane
 from agent_booking.entrypoints.tools.booking_tools import booking_tools
+from agent_booking.entrypoints.tools.http import ToolLane
 from agent_booking.entrypoints.tools.registry import ToolRegistry
 
 __all__ = ["AGENT_TOOLS_STATE", "create_app"]
@@ -174,7 +175,13 @@ def create_app(
     app.state[AGENT_TOOLS_STATE] = tools
     # Outside Litestar's routing, so 404s and 405s get request ids and access logs too.
     app.asgi_handler = RequestEdge(
-        McpLane(lane, mcp_endpoint, access), metrics=metrics, trusted_proxies=config.trusted_proxies
+        McpLane(
+            ToolLane(lane, tools, access, max_body_bytes=config.max_body_bytes),
+            mcp_endpoint,
+            access,
+        ),
+        metrics=metrics,
+        trusted_proxies=config.trusted_proxies,
     )
     return app
 

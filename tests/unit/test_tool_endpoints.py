@@ -190,7 +190,11 @@ class TestRunOneTool:
     @given(
         path=st.sampled_from([BOOK, "/api/agent/tools/check_day/", VAPI]),
         body=st.recursive(
-            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+            st.none()
+            | st.booleans()
+            | st.integers()
+            | st.floats(allow_nan=False, allow_infinity=False)
+            | st.text(max_size=20),
             lambda inner: (
                 st.lists(inner, max_size=4)
                 | st.dictionaries(

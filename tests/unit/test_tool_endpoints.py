@@ -323,3 +323,18 @@ class TestAgentAccess:
         for response in (missing, wrong):
             assert response.status_code == 401
             assert response.json()["code"] == "unauthorized"
+
+
+class TestMcpMethods:
+    @pytest.mark.parametrize("method", ["GET", "DELETE", "PUT"])
+    async def test_only_post_is_served_as_mcp_is_stateless(
+        self, http: httpx.AsyncClient, method: str
+    ) -> None:
+        """A GET would open an event stream that never ends; there is no session to delete."""
+        response = await http.request(
+            method, "/mcp", headers={"Accept": "application/json, text/event-stream"}
+        )
+
+        assert response.status_code == 405
+        assert response.headers["allow"] == "POST"
+        assert response.json()["code"] == "method_not_allowed"

@@ -3,7 +3,8 @@
 Stateless: every POST is served by a fresh transport and no session id is issued, so any worker
 of any host may answer any request (``--workers N``, several hosts behind a load balancer, no
 session affinity). Responses are plain JSON rather than an SSE stream: the tools answer at once
-and send nothing before their result.
+and send nothing before their result. Only ``POST`` is served; ``GET`` (a stream for server
+messages) and ``DELETE`` (ending a session) have nothing to act on and get ``405``.
 
 :class:`McpLane` sits in front of Litestar like the create endpoint's lane and hands ``/mcp`` to
 the SDK's session manager after the very checks the agent endpoints get
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any, Final, cast
 
 from litestar import Litestar
@@ -25,6 +27,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 from agent_booking.entrypoints.http.agent_access import MCP_PATHS, AgentAccess, is_trusted_agent
+from agent_booking.entrypoints.http.booking_endpoint import framework_answer
 from agent_booking.entrypoints.mcp.server import mcp_server
 from agent_booking.entrypoints.tools.registry import ToolRegistry
 
@@ -57,7 +60,24 @@ class McpEndpoint:
             yield
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("method") != "POST":
+            # Stateless: no session to resume or delete, and no stream for the server's own
+            # messages (a GET would open an event stream that never ends): 405, as the
+            # Streamable HTTP specification allows.
+            await _method_not_allowed(send)
+            return
         await self._manager.handle_request(scope, receive, send)  # type: ignore[arg-type]
+
+
+async def _method_not_allowed(send: Send) -> None:
+    answer = framework_answer(HTTPStatus.METHOD_NOT_ALLOWED)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(answer.body)).encode()),
+        (b"allow", b"POST"),
+    ]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body, "more_body": False})
 
 
 class McpLane:

@@ -11,7 +11,7 @@ answers with the HTTP API's JSON body, so a refusal carries the same ``code``, `
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
 import msgspec
@@ -135,7 +135,7 @@ class ToolRegistry:
             self._tools[tool.name] = tool
         self._schemas = {name: input_schema(tool.arguments) for name, tool in self._tools.items()}
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[AgentTool]:
         return iter(self._tools.values())
 
     def __contains__(self, name: object) -> bool:

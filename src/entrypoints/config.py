@@ -33,8 +33,9 @@ BOOKING_EVENT_POLL_MS           how often each process polls the event outbox wh
                                 on PostgreSQL in any process, wake it at once)
 BOOKING_SOCKET_QUEUE_SIZE       events buffered per dashboard before a dashboard that does not
                                 read is disconnected (1000)
-BOOKING_RATE_LIMIT              requests per client on ``/api/agent/…``: ``120/minute``,
-                                ``10/second``, ``1000/hour``; ``0`` = no limit (``120/minute``)
+BOOKING_RATE_LIMIT              requests per client on ``/api/agent/…`` and ``/mcp``:
+                                ``120/minute``, ``10/second``, ``1000/hour``; ``0`` = no limit
+                                (``120/minute``)
 BOOKING_MAX_ACTIVE_PER_PHONE    most open (upcoming or pending) future bookings one phone may
                                 hold; one more is refused (422 ``too_many_bookings``);
                                 ``0`` = no limit (5)

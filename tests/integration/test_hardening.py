@@ -35,6 +35,25 @@ from tests.support.postgres import PostgresCluster
 from tests.support.server import ADMIN_TOKEN, PUBLIC_AGENT_ENDPOINTS, ServerProcess, run_booking
 
 RATE = 120
+#: The agent surfaces besides the create endpoint: MCP and the voice platforms' tool endpoints.
+OTHER_AGENT_SURFACES = (
+    ("POST", "/mcp"),
+    ("GET", "/api/agent/tools/"),
+    ("POST", "/api/agent/tools/book_appointment/"),
+    ("POST", "/api/agent/tools/vapi/"),
+)
+#: MCP's opening request, and the headers Streamable HTTP wants.
+MCP_INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "hardening-test", "version": "0"},
+    },
+}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
 ORIGIN = "https://dashboard.example"
 API_KEYS = ("it-agent-key-one-7f3a9c", "it-agent-key-two-c91d55")
 #: A third configured key, used by one rate-limit test only (so no other test spends it).
@@ -133,13 +152,18 @@ def one_window(responses: list[httpx.Response]) -> bool:
 
 
 async def spend_allowance(
-    client: httpx.AsyncClient, identity: Callable[[], dict[str, str]], *, rate: int = RATE
+    client: httpx.AsyncClient,
+    identity: Callable[[], dict[str, str]],
+    *,
+    rate: int = RATE,
+    path: str = CREATE_PATH,
+    body: dict[str, Any] | None = None,
 ) -> tuple[dict[str, str], list[httpx.Response], httpx.Response]:
     """``rate`` requests as one fresh client, then one more; all in one window."""
     for _ in range(_ATTEMPTS):
         headers = identity()
-        allowed = [await client.post(CREATE_PATH, json={}, headers=headers) for _ in range(rate)]
-        over = await client.post(CREATE_PATH, json={}, headers=headers)
+        allowed = [await client.post(path, json=body or {}, headers=headers) for _ in range(rate)]
+        over = await client.post(path, json=body or {}, headers=headers)
         if one_window([*allowed, over]):
             return headers, allowed, over
     pytest.fail(f"a rate-limit window boundary fell inside each of {_ATTEMPTS} attempts")
@@ -226,6 +250,24 @@ class TestRateLimitPerClient:
         assert_counted_as_fresh_client(
             await limited.post(CREATE_PATH, json={}, headers=behind_proxy())
         )
+
+    async def test_mcp_is_limited_like_the_agent_endpoints(
+        self, limited: httpx.AsyncClient
+    ) -> None:
+        def identity() -> dict[str, str]:
+            return {**behind_proxy(), **MCP_HEADERS}
+
+        headers, allowed, over = await spend_allowance(
+            limited, identity, path="/mcp", body=MCP_INITIALIZE
+        )
+
+        assert {response.status_code for response in allowed} == {200}
+        assert [int(r.headers["ratelimit-remaining"]) for r in allowed] == list(
+            range(RATE - 1, -1, -1)
+        )
+        assert_rate_limited(over)
+        # One allowance per client across the agent surfaces: the create endpoint is spent too.
+        assert_rate_limited(await limited.post(CREATE_PATH, json={}, headers=headers))
 
     async def test_an_unconfigured_api_key_buys_no_allowance_of_its_own(
         self, limited: httpx.AsyncClient
@@ -434,6 +476,25 @@ class TestApiKeys:
 
         assert_error(response, 400, "missing_field")
 
+    @pytest.mark.parametrize(("method", "path"), OTHER_AGENT_SURFACES)
+    @pytest.mark.parametrize("key", [None, WRONG_KEY])
+    async def test_mcp_and_the_tool_endpoints_need_a_key_too(
+        self, guarded: httpx.AsyncClient, method: str, path: str, key: str | None
+    ) -> None:
+        headers = {**MCP_HEADERS, **({"X-API-Key": key} if key else {})}
+
+        response = await guarded.request(method, path, json=MCP_INITIALIZE, headers=headers)
+
+        assert_error(response, 401, "unauthorized", "API key required")
+
+    async def test_mcp_answers_a_configured_key(self, guarded: httpx.AsyncClient) -> None:
+        headers = {**MCP_HEADERS, "X-API-Key": API_KEYS[0]}
+
+        response = await guarded.post("/mcp", json=MCP_INITIALIZE, headers=headers)
+
+        assert response.status_code == 200, response.text
+        assert response.json()["result"]["serverInfo"]["name"] == "agent-booking"
+
     async def test_other_endpoints_need_no_key(self, guarded: httpx.AsyncClient) -> None:
         assert (await guarded.get("/health")).status_code == 200
 
@@ -445,6 +506,16 @@ class TestAllowedNetworks:
         response = await from_elsewhere.post(
             CREATE_PATH, json={}, headers={"X-API-Key": API_KEYS[0]}
         )
+
+        assert_error(response, 403, "forbidden")
+
+    @pytest.mark.parametrize(("method", "path"), OTHER_AGENT_SURFACES)
+    async def test_mcp_and_the_tool_endpoints_refuse_it_too(
+        self, from_elsewhere: httpx.AsyncClient, method: str, path: str
+    ) -> None:
+        headers = {**MCP_HEADERS, "X-API-Key": API_KEYS[0]}
+
+        response = await from_elsewhere.request(method, path, json=MCP_INITIALIZE, headers=headers)
 
         assert_error(response, 403, "forbidden")
 

@@ -34,6 +34,7 @@ SERVER_STACK = frozenset(
         "alembic",
         "msgspec",
         "websockets",
+        "mcp",
     }
 )
 

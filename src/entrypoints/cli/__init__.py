@@ -1,4 +1,4 @@
-"""The ``booking`` command: ``serve``, ``migrate``, ``backup``, ``settings show|set``.
+"""The ``booking`` command: ``serve``, ``mcp``, ``migrate``, ``backup``, ``settings show|set``.
 
 Every failure ends as one line on stderr and a documented exit code (see ``booking --help``);
 tracebacks go to the log at DEBUG level only, because operators need the cause, not our stack.
@@ -60,6 +60,10 @@ def _command(args: argparse.Namespace) -> Command:
         from agent_booking.entrypoints.cli.server import serve  # noqa: PLC0415
 
         return serve
+    if args.command == "mcp":
+        from agent_booking.entrypoints.cli.mcp_stdio import serve_mcp_stdio  # noqa: PLC0415
+
+        return serve_mcp_stdio
     if args.command == "migrate":
         from agent_booking.entrypoints.cli.server import migrate_database  # noqa: PLC0415
 

@@ -91,6 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="overrides BOOKING_LOG_LEVEL",
     )
 
+    mcp = commands.add_parser(
+        "mcp",
+        help="serve the agent tools over MCP on stdin/stdout (for local MCP clients)",
+        epilog=_EPILOG,
+        formatter_class=_raw,
+    )
+    mcp.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        help="overrides BOOKING_LOG_LEVEL (logs go to stderr)",
+    )
+
     commands.add_parser(
         "migrate",
         help="upgrade the database schema to the latest version",

@@ -29,7 +29,7 @@ from agent_booking.entrypoints.connection_limits import (
 from agent_booking.entrypoints.http.dashboard_socket import MAX_MESSAGE_BYTES
 from agent_booking.entrypoints.logging_setup import logging_config
 
-__all__ = ["ASGI_FACTORY", "migrate_database", "serve", "uvicorn_options"]
+__all__ = ["ASGI_FACTORY", "migrate_database", "migrate_embedded", "serve", "uvicorn_options"]
 
 #: What uvicorn imports in every worker process (a factory: nothing is built at import time).
 ASGI_FACTORY = "agent_booking.entrypoints.asgi:app_from_env"
@@ -40,18 +40,7 @@ _log = logging.getLogger(__name__)
 
 def serve(args: argparse.Namespace, config: AppConfig) -> int:
     level: str = args.log_level or config.log_level
-    if config.uses_embedded_database:
-        migrate(
-            config.database_url,
-            seed_timezone=config.timezone,
-            sqlite_busy_timeout_ms=config.sqlite_busy_timeout_ms,
-        )
-        _log.info("embedded database %s is up to date", config.safe_database_url)
-    else:
-        _log.info(
-            "not migrating %s on start; run 'booking migrate' after each upgrade",
-            config.safe_database_url,
-        )
+    migrate_embedded(config)
     if config.admin_token is None:
         _share_generated_admin_token()
     uvicorn.run(
@@ -106,6 +95,23 @@ def uvicorn_options(
         # by the protocol before it is buffered (uvicorn's default would take 16 MiB).
         "ws_max_size": MAX_MESSAGE_BYTES,
     }
+
+
+def migrate_embedded(config: AppConfig) -> None:
+    """Migrate the embedded SQLite database on start (``serve``, ``mcp``); only remind of
+    ``booking migrate`` for a server database."""
+    if config.uses_embedded_database:
+        migrate(
+            config.database_url,
+            seed_timezone=config.timezone,
+            sqlite_busy_timeout_ms=config.sqlite_busy_timeout_ms,
+        )
+        _log.info("embedded database %s is up to date", config.safe_database_url)
+    else:
+        _log.info(
+            "not migrating %s on start; run 'booking migrate' after each upgrade",
+            config.safe_database_url,
+        )
 
 
 def migrate_database(args: argparse.Namespace, config: AppConfig) -> int:

@@ -1,4 +1,4 @@
-"""Who may call the agent endpoints (``/api/agent/…``), and how often.
+"""Who may call the agent endpoints (``/api/agent/…`` and ``/mcp``), and how often.
 
 Checks run in this order, cheapest and least informative first:
 
@@ -65,6 +65,7 @@ from agent_booking.entrypoints.http.errors import framework_error
 
 __all__ = [
     "AGENT_PATH_PREFIX",
+    "MCP_PATHS",
     "TRUSTED_AGENT",
     "AgentAccess",
     "agent_access",
@@ -73,6 +74,8 @@ __all__ = [
 ]
 
 AGENT_PATH_PREFIX = "/api/agent/"
+#: The MCP endpoint (``entrypoints.mcp.http``): an agent surface, checked like the others.
+MCP_PATHS: Final = frozenset({"/mcp", "/mcp/"})
 _API_KEY_REQUIRED = "API key required"
 _CROSS_SITE_REFUSED = "Cross-site browser requests are not allowed"
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -132,7 +135,8 @@ class AgentAccess(ASGIMiddleware):
         self._open = limiter is None and not self._api_keys and not self._allowed_networks
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if not scope["path"].startswith(AGENT_PATH_PREFIX):
+        path = scope["path"]
+        if not path.startswith(AGENT_PATH_PREFIX) and path not in MCP_PATHS:
             await next_app(scope, receive, send)
             return
         if scope.get("method") in _WRITE_METHODS and self._cross_site(scope):

@@ -38,8 +38,15 @@ from agent_booking.entrypoints.http.metrics import CountingNotifier, Metrics, me
 from agent_booking.entrypoints.http.openapi import RefusalSchemaPlugin, openapi_config
 from agent_booking.entrypoints.http.request_edge import RequestEdge
 from agent_booking.entrypoints.http.routes import ReadinessCheck, booking_routes, health_routes
+from agent_booking.entrypoints.mcp.http import McpEndpoint, McpLane
+from agent_booking.entrypoints.tools.booking_tools import booking_tools
+from agent_booking.entrypoints.tools.http import ToolLane
+from agent_booking.entrypoints.tools.registry import ToolRegistry
 
-__all__ = ["create_app"]
+__all__ = ["AGENT_TOOLS_STATE", "create_app"]
+
+#: ``app.state`` key of the app's :class:`ToolRegistry` (``booking mcp`` serves it over stdio).
+AGENT_TOOLS_STATE = "agent_tools"
 
 _log = logging.getLogger(__name__)
 
@@ -120,6 +127,9 @@ def create_app(
     )
     access = agent_access(config, rate_store)
     check_availability = CheckAvailability(reads, clock)
+    # The agent tools (MCP, voice platforms) run the same endpoint and query as the routes.
+    tools = ToolRegistry(booking_tools(endpoint, check_availability, config.date_order))
+    mcp_endpoint = McpEndpoint(tools, max_body_bytes=config.max_body_bytes)
     app = Litestar(
         route_handlers=[
             *booking_routes(endpoint, check_availability, config.date_order),
@@ -143,6 +153,7 @@ def create_app(
         cors_config=cors_config(config.cors_origins),
         on_startup=on_startup,
         on_shutdown=on_shutdown,
+        lifespan=[mcp_endpoint.running],
         request_max_body_size=config.max_body_bytes,
         debug=False,
         # Logging is configured once by the CLI (agent_booking.entrypoints.logging_setup);
@@ -161,8 +172,17 @@ def create_app(
         max_body_bytes=config.max_body_bytes,
         cors_enabled=bool(config.cors_origins),
     )
+    app.state[AGENT_TOOLS_STATE] = tools
     # Outside Litestar's routing, so 404s and 405s get request ids and access logs too.
-    app.asgi_handler = RequestEdge(lane, metrics=metrics, trusted_proxies=config.trusted_proxies)
+    app.asgi_handler = RequestEdge(
+        McpLane(
+            ToolLane(lane, tools, access, max_body_bytes=config.max_body_bytes),
+            mcp_endpoint,
+            access,
+        ),
+        metrics=metrics,
+        trusted_proxies=config.trusted_proxies,
+    )
     return app
 
 

@@ -71,10 +71,13 @@ __all__ = [
     "BOOKING_CREATE_PATH",
     "Answer",
     "AnswersCreate",
+    "BodyTooLarge",
     "BookingEndpoint",
     "BookingLane",
     "booking_request",
+    "framework_answer",
     "json_object",
+    "read_body",
     "request_of",
 ]
 
@@ -187,7 +190,7 @@ class BookingEndpoint:
         """The answer to one create request; never raises. ``trusted``: a trusted agent sent
         it (``agent_access.is_trusted_agent``), so a success shows the stored customer."""
         if content_type and not is_json_media_type(content_type.strip()):
-            return _framework_answer(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+            return framework_answer(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
         try:
             if idempotency_key is None:
                 request = booking_request(raw_body, self._date_order)
@@ -285,15 +288,15 @@ class BookingEndpoint:
 _REPLAYED = ((REPLAYED_HEADER, "true"),)
 
 
-def _framework_answer(status: HTTPStatus) -> Answer:
+def framework_answer(status: HTTPStatus) -> Answer:
     return Answer.json(status, framework_error_body(status))
 
 
-_TOO_LARGE = _framework_answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+_TOO_LARGE = framework_answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(Exception):
+    """The request body is larger than the limit :func:`read_body` was given."""
 
 
 class BookingLane:
@@ -348,8 +351,8 @@ class BookingLane:
         if length is not None and length.isdigit() and int(length) > self._max_body_bytes:
             return too_large
         try:
-            body = await _read_body(receive, self._max_body_bytes)
-        except _BodyTooLarge:
+            body = await read_body(receive, self._max_body_bytes)
+        except BodyTooLarge:
             return too_large
         if body is None:
             return None
@@ -361,7 +364,7 @@ class BookingLane:
         )
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
+async def read_body(receive: Receive, limit: int) -> bytes | None:
     """The whole request body, or None if the client disconnected; at most ``limit`` bytes."""
     chunks: list[bytes] = []
     size = 0
@@ -372,7 +375,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
         chunk = cast("bytes", message.get("body", b""))
         size += len(chunk)
         if size > limit:
-            raise _BodyTooLarge
+            raise BodyTooLarge
         if not message.get("more_body", False):
             if not chunks:
                 return chunk

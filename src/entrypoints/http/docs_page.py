@@ -13,13 +13,16 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from html import escape
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final
 
-from litestar import Request, Router
+from litestar import Request, Response, Router
 from litestar.datastructures import CacheControlHeader
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.static_files import create_static_files_router
+
+from agent_booking.entrypoints.http.errors import framework_error
 
 __all__ = ["DOCS_ASSETS_PATH", "DOCS_STATIC_DIRECTORY", "DocsPage"]
 
@@ -49,8 +52,23 @@ class DocsPage(OpenAPIRenderPlugin):
                 name="docs_assets",
                 cache_control=CacheControlHeader(no_cache=True),
                 include_in_schema=False,
+                before_request=_only_asset_files,
             )
         )
+
+
+_ASSET_FILES: Final = frozenset(
+    path.relative_to(DOCS_STATIC_DIRECTORY).as_posix()
+    for path in DOCS_STATIC_DIRECTORY.rglob("*")
+    if path.is_file()
+)
+
+
+async def _only_asset_files(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """404 for anything but the page's own files, before the file system sees the path: a path
+    such as ``docs.css/..`` made Litestar's static files answer 500 (``NotADirectoryError``)."""
+    name = request.scope["path"].removeprefix(DOCS_ASSETS_PATH).strip("/")
+    return None if name in _ASSET_FILES else framework_error(HTTPStatus.NOT_FOUND)
 
 
 def render_page(document: JsonObject, *, json_url: str) -> str:

@@ -34,6 +34,8 @@ SERVER_STACK = frozenset(
         "alembic",
         "msgspec",
         "websockets",
+        "phonenumbers",
+        "babel",
     }
 )
 

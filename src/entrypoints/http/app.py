@@ -16,6 +16,7 @@ from litestar import Litestar
 
 from agent_booking.adapters.clock import SystemClock
 from agent_booking.adapters.fanout import EventFanout, RelayUnitOfWorkFactory
+from agent_booking.adapters.phones import RegionalPhones
 from agent_booking.adapters.rate_limit import InMemoryRateCounterStore, RateCounterStore
 from agent_booking.core.cancel_booking import CancelBooking
 from agent_booking.core.check_availability import CheckAvailability
@@ -100,6 +101,7 @@ def create_app(
     on_startup.append(fanout.start)
     on_shutdown.insert(0, fanout.stop)
     clock = clock or SystemClock()
+    phones = RegionalPhones(config.default_region) if config.default_region else None
     notifier = CountingNotifier(notifier or fanout, metrics)
     create_booking = CreateAgentBooking(
         uow_factory,
@@ -117,6 +119,7 @@ def create_app(
         IdempotencyKeys(uow_factory, clock),
         metrics,
         date_order=config.date_order,
+        phones=phones,
     )
     access = agent_access(config, rate_store)
     check_availability = CheckAvailability(reads, clock)

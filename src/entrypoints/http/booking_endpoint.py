@@ -43,7 +43,7 @@ from agent_booking.core.entities import CustomerProfile
 from agent_booking.core.errors import BookingError, InvalidRequestBody
 from agent_booking.core.idempotency import ClaimOutcome, IdempotencyClaim, IdempotencyKeys
 from agent_booking.core.parsing import DateOrder
-from agent_booking.core.request import BookingRequest
+from agent_booking.core.request import BookingRequest, PhoneReader
 from agent_booking.entrypoints.http.agent_access import AgentAccess, is_trusted_agent
 from agent_booking.entrypoints.http.content_type import is_json_media_type
 from agent_booking.entrypoints.http.errors import (
@@ -106,16 +106,20 @@ def json_object(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def booking_request(raw_body: bytes, date_order: DateOrder) -> BookingRequest:
+def booking_request(
+    raw_body: bytes, date_order: DateOrder, phones: PhoneReader | None = None
+) -> BookingRequest:
     """Decode as the Struct (the hot path); a body it refuses gets the core's refusal."""
     try:
         fields = _decode_request(raw_body)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return BookingRequest.from_mapping(json_object(raw_body), date_order)
-    return request_of(fields, date_order)
+        return BookingRequest.from_mapping(json_object(raw_body), date_order, phones=phones)
+    return request_of(fields, date_order, phones)
 
 
-def request_of(fields: CreateBookingRequest, date_order: DateOrder) -> BookingRequest:
+def request_of(
+    fields: CreateBookingRequest, date_order: DateOrder, phones: PhoneReader | None = None
+) -> BookingRequest:
     """The core's command for a decoded body: the core still validates every field (trims,
     normalises, parses) and owns the messages."""
     return BookingRequest.from_fields(
@@ -131,6 +135,7 @@ def request_of(fields: CreateBookingRequest, date_order: DateOrder) -> BookingRe
         notes=fields.notes,
         status=fields.status,
         date_order=date_order,
+        phones=phones,
     )
 
 
@@ -170,11 +175,13 @@ class BookingEndpoint:
         metrics: Metrics,
         *,
         date_order: DateOrder = DateOrder.DMY,
+        phones: PhoneReader | None = None,
     ) -> None:
         self._create = create_booking
         self._keys = keys
         self._metrics = metrics
         self._date_order = date_order
+        self._phones = phones
 
     async def answer(
         self,
@@ -190,7 +197,7 @@ class BookingEndpoint:
             return _framework_answer(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
         try:
             if idempotency_key is None:
-                request = booking_request(raw_body, self._date_order)
+                request = booking_request(raw_body, self._date_order, self._phones)
                 result = await self._create(request)
                 return Answer(HTTPStatus.CREATED, _encode(self.created(result, request, trusted)))
             body = json_object(raw_body)  # an invalid body is reported before an invalid key
@@ -215,7 +222,7 @@ class BookingEndpoint:
         self, fields: CreateBookingRequest, *, trusted: bool
     ) -> BookingCreated | PublicBookingCreated:
         """Book a decoded request; raise the core's refusal."""
-        request = request_of(fields, self._date_order)
+        request = request_of(fields, self._date_order, self._phones)
         return self.created(await self._create(request), request, trusted)
 
     @staticmethod
@@ -238,7 +245,7 @@ class BookingEndpoint:
         if claim.outcome is ClaimOutcome.REPLAY:
             return self._replay(claim, body, trusted)
         try:
-            request = BookingRequest.from_mapping(body, self._date_order)
+            request = BookingRequest.from_mapping(body, self._date_order, phones=self._phones)
             result = await self._create(
                 request, idempotency=IdempotentSuccess(key, created_outcome)
             )
@@ -263,7 +270,7 @@ class BookingEndpoint:
         if trusted or status != HTTPStatus.CREATED or claim.body is None:
             return Answer.json(status, claim.body, _REPLAYED)
         try:
-            sent = BookingRequest.from_mapping(body, self._date_order).customer
+            sent = BookingRequest.from_mapping(body, self._date_order, phones=self._phones).customer
         except BookingError:  # valid when recorded; a setting changed since (the date order)
             sent = CustomerProfile(phone=str(claim.body["data"]["user"]["phone"]))
         return Answer(status, _encode(public_replay(claim.body, sent)), _REPLAYED)

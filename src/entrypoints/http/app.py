@@ -18,6 +18,7 @@ from agent_booking.adapters.clock import SystemClock
 from agent_booking.adapters.fanout import EventFanout, RelayUnitOfWorkFactory
 from agent_booking.adapters.phones import RegionalPhones
 from agent_booking.adapters.rate_limit import InMemoryRateCounterStore, RateCounterStore
+from agent_booking.adapters.spoken import SpokenStarts
 from agent_booking.core.cancel_booking import CancelBooking
 from agent_booking.core.check_availability import CheckAvailability
 from agent_booking.core.create_agent_booking import CreateAgentBooking
@@ -39,6 +40,7 @@ from agent_booking.entrypoints.http.metrics import CountingNotifier, Metrics, me
 from agent_booking.entrypoints.http.openapi import RefusalSchemaPlugin, openapi_config
 from agent_booking.entrypoints.http.request_edge import RequestEdge
 from agent_booking.entrypoints.http.routes import ReadinessCheck, booking_routes, health_routes
+from agent_booking.entrypoints.http.spoken_text import Speech
 
 __all__ = ["create_app"]
 
@@ -102,6 +104,7 @@ def create_app(
     on_shutdown.insert(0, fanout.stop)
     clock = clock or SystemClock()
     phones = RegionalPhones(config.default_region) if config.default_region else None
+    speech = Speech(SpokenStarts(config.locale), clock)
     notifier = CountingNotifier(notifier or fanout, metrics)
     create_booking = CreateAgentBooking(
         uow_factory,
@@ -120,12 +123,13 @@ def create_app(
         metrics,
         date_order=config.date_order,
         phones=phones,
+        speech=speech,
     )
     access = agent_access(config, rate_store)
     check_availability = CheckAvailability(reads, clock)
     app = Litestar(
         route_handlers=[
-            *booking_routes(endpoint, check_availability, config.date_order),
+            *booking_routes(endpoint, check_availability, config.date_order, speech),
             admin_router(
                 config.admin_token,
                 reads,
@@ -133,13 +137,14 @@ def create_app(
                 UpdateSettings(uow_factory, clock),
                 check_availability,
                 config.date_order,
+                speech,
             ),
             *health_routes(ping or _unit_of_work_check(uow_factory)),
             *admin_page_routes(),
             *admin_socket_routes(fanout, config.admin_token, _recent_bookings(reads)),
             *metrics_routes(metrics, fanout),
         ],
-        exception_handlers=exception_handlers(),
+        exception_handlers=exception_handlers(speech),
         after_exception=[metrics.after_exception],
         middleware=[access],
         guards=[require_json_body],

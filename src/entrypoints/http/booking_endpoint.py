@@ -66,6 +66,7 @@ from agent_booking.entrypoints.http.request_edge import header_value
 # This module is imported by the openapi module, which the metrics' route imports.
 if TYPE_CHECKING:
     from agent_booking.entrypoints.http.metrics import Metrics
+    from agent_booking.entrypoints.http.spoken_text import Speech
 
 __all__ = [
     "BOOKING_CREATE_PATH",
@@ -176,12 +177,14 @@ class BookingEndpoint:
         *,
         date_order: DateOrder = DateOrder.DMY,
         phones: PhoneReader | None = None,
+        speech: Speech | None = None,
     ) -> None:
         self._create = create_booking
         self._keys = keys
         self._metrics = metrics
         self._date_order = date_order
         self._phones = phones
+        self._speech = speech
 
     async def answer(
         self,
@@ -252,7 +255,7 @@ class BookingEndpoint:
         except BookingError as error:
             status = status_for(error)
             if status is not None and status < HTTPStatus.INTERNAL_SERVER_ERROR:
-                await self._keys.record(key, status, error_body(error))
+                await self._keys.record(key, status, error_body(error, self._speech))
             else:
                 await self._keys.release(key)
             raise
@@ -286,7 +289,7 @@ class BookingEndpoint:
             )
         else:
             self._metrics.count_refusal(error.code)
-        return Answer.json(status, error_body(error))
+        return Answer.json(status, error_body(error, self._speech))
 
 
 _REPLAYED = ((REPLAYED_HEADER, "true"),)

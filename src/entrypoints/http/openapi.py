@@ -106,6 +106,18 @@ class SlotSuggestion(msgspec.Struct, frozen=True):
 
     booking_date: Date
     booking_time: Time
+    spoken: (
+        Annotated[
+            str,
+            Meta(
+                description="The start as a voice agent says it, in `BOOKING_LOCALE` "
+                "(e.g. `Wednesday, October 20, 3:00 PM`); no year unless not this year. "
+                "Missing only in a refusal recorded under an Idempotency-Key before it existed.",
+                examples=["Wednesday, October 20, 3:00\u202fPM"],
+            ),
+        ]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
 
 
 class Error(msgspec.Struct, frozen=True, kw_only=True):
@@ -248,8 +260,16 @@ def _example(case: ErrorCase) -> Example:
     body: dict[str, Any] = {"success": False, "message": case.message, "code": case.code}
     if case.code == "slot_taken":
         body["alternatives"] = [
-            {"booking_date": "2027-10-20", "booking_time": "15:00:00"},
-            {"booking_date": "2027-10-21", "booking_time": "14:00:00"},
+            {
+                "booking_date": "2027-10-20",
+                "booking_time": "15:00:00",
+                "spoken": "Wednesday, October 20, 3:00\u202fPM",
+            },
+            {
+                "booking_date": "2027-10-21",
+                "booking_time": "14:00:00",
+                "spoken": "Thursday, October 21, 2:00\u202fPM",
+            },
         ]
     return Example(summary=f"`{case.code}`: {case.message}", value=body)
 

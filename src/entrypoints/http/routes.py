@@ -59,6 +59,7 @@ from agent_booking.entrypoints.http.request_bodies import (
     IDEMPOTENCY_KEY_HEADER,
     CreateBookingRequest,
 )
+from agent_booking.entrypoints.http.spoken_text import Speech
 
 __all__ = [
     "AVAILABILITY_PATH",
@@ -99,7 +100,10 @@ def _body_cases() -> tuple[Any, ...]:
 
 
 def booking_routes(
-    endpoint: BookingEndpoint, check_availability: CheckAvailability, date_order: DateOrder
+    endpoint: BookingEndpoint,
+    check_availability: CheckAvailability,
+    date_order: DateOrder,
+    speech: Speech,
 ) -> list[HTTPRouteHandler]:
     async def answer_unless_plain(request: Request[Any, Any, Any]) -> Response[bytes] | None:
         """Litestar decodes ``data`` leniently and would refuse with words of its own; the
@@ -224,7 +228,7 @@ def booking_routes(
         ] = None,
     ) -> AvailabilityView:
         wanted = AvailabilityQuery.parse(date=date, first=first, last=last, date_order=date_order)
-        return availability_view(await check_availability(wanted))
+        return availability_view(await check_availability(wanted), speech)
 
     return [create_agent_booking, agent_availability]
 

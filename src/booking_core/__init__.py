@@ -38,6 +38,7 @@ from agent_booking.core.errors import (
     SettingsMissing,
     SlotTaken,
     StorageUnavailable,
+    TooLate,
     TooManyBookings,
     TransientConflict,
 )
@@ -108,6 +109,7 @@ __all__ = [
     "SlotTaken",
     "StorageUnavailable",
     "StoredEvent",
+    "TooLate",
     "TooManyBookings",
     "TransientConflict",
     "UnitOfWork",

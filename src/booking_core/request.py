@@ -17,7 +17,15 @@ from agent_booking.core.entities import OPEN_STATUSES, BookingStatus, CustomerPr
 from agent_booking.core.errors import InvalidField, InvalidRequestBody, MissingField
 from agent_booking.core.parsing import DateOrder, check_supported_date, parse_date, parse_time
 
-__all__ = ["FIELDS", "REQUIRED_FIELDS", "BookingRequest", "PhoneReader", "normalize_phone"]
+__all__ = [
+    "FIELDS",
+    "REQUIRED_FIELDS",
+    "BookingRequest",
+    "PhoneReader",
+    "bounded_text",
+    "normalize_phone",
+    "read_phone",
+]
 
 #: Reads a phone as a caller sent it into the stored form, or raises
 #: ``InvalidField("phone", why)``. :func:`normalize_phone` is the default; with a default region
@@ -189,6 +197,19 @@ def _printable(name: str, text: str) -> str:
     if _INVISIBLE.search(text):
         raise InvalidField(name, "must not contain invisible or text-direction characters")
     return text
+
+
+def read_phone(value: object, phones: PhoneReader | None = None) -> str:
+    """A required ``phone`` of any request, read as a create request's is (``phones``, or
+    :func:`normalize_phone`): missing or blank is :class:`MissingField`."""
+    return (phones or normalize_phone)(_required_text({"phone": value}, "phone"))
+
+
+def bounded_text(name: str, value: object, limit: int) -> str:
+    """An optional one-line text field of another request (a cancellation's reason), checked
+    as a create request's names are: a string, trimmed, printable, at most ``limit`` characters;
+    ``None`` is empty."""
+    return _bounded_text({name: value}, name, limit)
 
 
 def _bounded_text(body: Mapping[str, object], name: str, limit: int) -> str:

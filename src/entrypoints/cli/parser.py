@@ -141,6 +141,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DATES",
         help="holidays, e.g. 2026-12-25,2027-01-01, or none (replaces the list)",
     )
+    change.add_argument(
+        "--cancel-notice-minutes",
+        type=int,
+        metavar="N",
+        help="callers may cancel a booking only N minutes or more before it starts",
+    )
+    change.add_argument(
+        "--reschedule-notice-minutes",
+        type=int,
+        metavar="N",
+        help="callers may move a booking only N minutes or more before it starts",
+    )
     change.add_argument("--json", action="store_true", help="print the result as JSON")
 
     phones = commands.add_parser("phones", help="re-read stored phones (BOOKING_DEFAULT_REGION)")

@@ -23,6 +23,7 @@ from agent_booking.core.cancel_booking import CancelBooking
 from agent_booking.core.check_availability import CheckAvailability
 from agent_booking.core.create_agent_booking import CreateAgentBooking
 from agent_booking.core.events import booking_event_payload
+from agent_booking.core.find_bookings import FindCallerBookings
 from agent_booking.core.idempotency import IdempotencyKeys
 from agent_booking.core.passwords import hash_password
 from agent_booking.core.ports import Clock, Notifier, UnitOfWorkFactory
@@ -32,6 +33,7 @@ from agent_booking.entrypoints.http.admin_page import admin_page_routes
 from agent_booking.entrypoints.http.admin_routes import admin_router
 from agent_booking.entrypoints.http.agent_access import agent_access
 from agent_booking.entrypoints.http.booking_endpoint import BookingEndpoint, BookingLane
+from agent_booking.entrypoints.http.caller_bookings import caller_booking_routes
 from agent_booking.entrypoints.http.content_type import require_json_body
 from agent_booking.entrypoints.http.cors import cors_config
 from agent_booking.entrypoints.http.dashboard_socket import RecentBookings, admin_socket_routes
@@ -117,9 +119,10 @@ def create_app(
         reads=reads,
         max_open_bookings=config.max_active_per_phone,
     )
+    idempotency_keys = IdempotencyKeys(uow_factory, clock)
     endpoint = BookingEndpoint(
         create_booking,
-        IdempotencyKeys(uow_factory, clock),
+        idempotency_keys,
         metrics,
         date_order=config.date_order,
         phones=phones,
@@ -127,17 +130,21 @@ def create_app(
     )
     access = agent_access(config, rate_store)
     check_availability = CheckAvailability(reads, clock)
+    cancel_booking = CancelBooking(uow_factory, clock, notifier)
     app = Litestar(
         route_handlers=[
             *booking_routes(endpoint, check_availability, config.date_order, speech),
             admin_router(
                 config.admin_token,
                 reads,
-                CancelBooking(uow_factory, clock, notifier),
+                cancel_booking,
                 UpdateSettings(uow_factory, clock),
                 check_availability,
                 config.date_order,
                 speech,
+            ),
+            *caller_booking_routes(
+                FindCallerBookings(reads, clock), cancel_booking, idempotency_keys, speech, phones
             ),
             *health_routes(ping or _unit_of_work_check(uow_factory)),
             *admin_page_routes(),

@@ -84,6 +84,7 @@ __all__ = [
     "Error",
     "ErrorCase",
     "RefusalSchemaPlugin",
+    "TrustedAgentOperation",
     "domain_error_classes",
     "error_cases",
     "framework_case",
@@ -364,6 +365,18 @@ class DocumentedOperation(Operation):
             if replayable and (code < HTTPStatus.MULTIPLE_CHOICES or code in _REPLAYABLE_STATUSES):
                 names.append("IdempotentReplayed")
             response.headers = {**(response.headers or {}), **_headers(names)}
+
+
+@dataclass
+class TrustedAgentOperation(DocumentedOperation):
+    """An agent endpoint only trusted agents may use: its ``403`` for any other caller comes
+    after the rate limit counted the request, so it carries the ``RateLimit-*`` headers too."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        forbidden = (self.responses or {}).get(str(int(HTTPStatus.FORBIDDEN)))
+        if isinstance(forbidden, OpenAPIResponse):
+            forbidden.headers = {**(forbidden.headers or {}), **_headers(_RATE_LIMIT_HEADERS)}
 
 
 _WIRE_NAMES: Final = {

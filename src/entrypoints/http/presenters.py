@@ -370,6 +370,12 @@ class SettingsView(msgspec.Struct, frozen=True, kw_only=True):
     timezone: Annotated[str, Meta(description="IANA time zone name.")]
     horizon_days: Annotated[int, Meta(ge=0, description="How many days ahead bookings are taken.")]
     closed_dates: Annotated[list[Date], Meta(description="Dates without slots, in order.")]
+    cancel_notice_minutes: Annotated[
+        int, Meta(ge=0, description="A caller may cancel only this many minutes before a start.")
+    ]
+    reschedule_notice_minutes: Annotated[
+        int, Meta(ge=0, description="A caller may move only this many minutes before a start.")
+    ]
 
 
 def settings_view(settings: BusinessSettings) -> SettingsView:
@@ -381,6 +387,8 @@ def settings_view(settings: BusinessSettings) -> SettingsView:
         timezone=settings.timezone,
         horizon_days=settings.horizon_days,
         closed_dates=[day.isoformat() for day in sorted(settings.closed_dates)],
+        cancel_notice_minutes=settings.cancel_notice_minutes,
+        reschedule_notice_minutes=settings.reschedule_notice_minutes,
     )
 
 

@@ -32,6 +32,7 @@ from agent_booking.core.errors import (
     MissingField,
     SettingsMissing,
     StorageUnavailable,
+    TooLate,
 )
 from agent_booking.core.parsing import DateOrder
 from agent_booking.entrypoints.http.agent_access import is_trusted_agent
@@ -128,7 +129,9 @@ def booking_routes(
         )
 
     create_errors = [
-        error for error in domain_error_classes() if not issubclass(error, ADMIN_ONLY_ERRORS)
+        error
+        for error in domain_error_classes()
+        if not issubclass(error, (*ADMIN_ONLY_ERRORS, TooLate))
     ]
 
     @post(

@@ -49,13 +49,22 @@ class SpokenStarts:
         self._this_year = _date_pattern(self.locale, "MMMMEEEEd")
         self._other_year = _date_pattern(self.locale, "yMMMMEEEEd")
         self._join = str(get_datetime_format("long", locale=self.locale)).replace("'", "")
+        self._times: dict[int, str] = {}
 
     def day(self, day: dt.date, this_year: int) -> str:
         pattern = self._this_year if day.year == this_year else self._other_year
         return format_date(day, pattern, locale=self.locale)
 
     def time(self, time: dt.time) -> str:
-        return format_time(time, "short", locale=self.locale)
+        """The locale's short time. Formatting one costs Babel about 65 µs (measured), so each
+        minute of the day is formatted once per process: at most 1,440 short strings."""
+        if time.second or time.microsecond:
+            return format_time(time, "short", locale=self.locale)
+        key = time.hour * 60 + time.minute
+        said = self._times.get(key)
+        if said is None:
+            said = self._times[key] = format_time(time, "short", locale=self.locale)
+        return said
 
     def join(self, day_text: str, time_text: str) -> str:
         return self._join.replace("{1}", day_text).replace("{0}", time_text)

@@ -8,6 +8,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from agent_booking.adapters.sql.migrate import migrate
 from agent_booking.adapters.sql.tables import customers
 from tests.support.server import ServerError, run_booking
 
@@ -54,11 +55,16 @@ def _sync_url(database_url: str) -> str:
     return database_url.replace("+aiosqlite", "")
 
 
-@pytest.fixture
-def seeded(sqlite_database_url: str) -> str:
-    run_booking(["migrate"], sqlite_database_url)
-    _seed(sqlite_database_url)
+@pytest.fixture(scope="module")
+def migrated(sqlite_database_url: str) -> str:
+    migrate(sqlite_database_url)  # in process: the command under test is what runs as one
     return sqlite_database_url
+
+
+@pytest.fixture
+def seeded(migrated: str) -> str:
+    _seed(migrated)
+    return migrated
 
 
 def test_dry_run_reports_and_writes_nothing(seeded: str) -> None:

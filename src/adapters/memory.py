@@ -169,7 +169,7 @@ class _Bookings:
 
     async def set_status(self, booking_id: int, status: BookingStatus) -> Booking | None:
         booking = self._state.bookings.get(booking_id)
-        if booking is None:
+        if booking is None or booking.status is status:
             return None
         reactivating = status is not BookingStatus.CANCELLED and not booking.is_active
         if reactivating and await self.slot_is_taken(booking.starts_at):

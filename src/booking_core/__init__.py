@@ -38,6 +38,7 @@ from agent_booking.core.errors import (
     SettingsMissing,
     SlotTaken,
     StorageUnavailable,
+    TooLate,
     TooManyBookings,
     TransientConflict,
 )
@@ -55,7 +56,7 @@ from agent_booking.core.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from agent_booking.core.request import BookingRequest, normalize_phone
+from agent_booking.core.request import BookingRequest, PhoneReader, normalize_phone
 from agent_booking.core.settings import BusinessSettings, parse_closed_dates, parse_off_days
 from agent_booking.core.update_settings import SettingsChanges, UpdateSettings
 
@@ -98,6 +99,7 @@ __all__ = [
     "Notifier",
     "OffDay",
     "OutsideWorkingHours",
+    "PhoneReader",
     "RequestValidationError",
     "ServiceUnavailable",
     "SettingsChanges",
@@ -107,6 +109,7 @@ __all__ = [
     "SlotTaken",
     "StorageUnavailable",
     "StoredEvent",
+    "TooLate",
     "TooManyBookings",
     "TransientConflict",
     "UnitOfWork",

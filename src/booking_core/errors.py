@@ -38,6 +38,7 @@ __all__ = [
     "SlotSuggestion",
     "SlotTaken",
     "StorageUnavailable",
+    "TooLate",
     "TooManyBookings",
     "TransientConflict",
 ]
@@ -172,6 +173,14 @@ class IdempotencyKeyReused(BookingPolicyViolation):
 class InvalidIdempotencyKey(RequestValidationError):
     code = "invalid_idempotency_key"
     default_message = "Invalid Idempotency-Key: use 1 to 255 printable ASCII characters"
+
+
+class TooLate(BookingPolicyViolation):
+    """A caller tried to cancel or move a booking closer to its start than the business allows
+    (``cancel_notice_minutes`` / ``reschedule_notice_minutes``), or after it started."""
+
+    code = "too_late"
+    default_message = "It is too late to change this booking"
 
 
 # --- 404: nothing there ---------------------------------------------------------------------------

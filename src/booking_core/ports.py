@@ -88,7 +88,11 @@ class BookingRepository(Protocol):
         """UTC start instants of active bookings with ``start <= starts_at < end``."""
         ...
 
-    async def set_status(self, booking_id: int, status: BookingStatus) -> Booking | None: ...
+    async def set_status(self, booking_id: int, status: BookingStatus) -> Booking | None:
+        """The booking with its new status; ``None`` if there is no such booking or it already
+        has ``status``, also when a concurrent transaction set it first (so of two concurrent
+        cancellations only one gets the booking back)."""
+        ...
 
     async def count_open_after(self, customer_id: int, after: pendulum.DateTime) -> int:
         """How many open (upcoming or pending) bookings of this customer start after ``after``.

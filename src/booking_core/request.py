@@ -8,7 +8,7 @@ clients get.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pendulum
 from attrs import frozen
@@ -17,7 +17,20 @@ from agent_booking.core.entities import OPEN_STATUSES, BookingStatus, CustomerPr
 from agent_booking.core.errors import InvalidField, InvalidRequestBody, MissingField
 from agent_booking.core.parsing import DateOrder, check_supported_date, parse_date, parse_time
 
-__all__ = ["FIELDS", "REQUIRED_FIELDS", "BookingRequest", "normalize_phone"]
+__all__ = [
+    "FIELDS",
+    "REQUIRED_FIELDS",
+    "BookingRequest",
+    "PhoneReader",
+    "bounded_text",
+    "normalize_phone",
+    "read_phone",
+]
+
+#: Reads a phone as a caller sent it into the stored form, or raises
+#: ``InvalidField("phone", why)``. :func:`normalize_phone` is the default; with a default region
+#: the service uses ``agent_booking.adapters.phones.RegionalPhones`` (libphonenumber, E.164).
+PhoneReader = Callable[[str], str]
 
 REQUIRED_FIELDS = ("phone", "service_name", "booking_date", "booking_time")
 #: Every field a create request reads; others are ignored.
@@ -68,11 +81,19 @@ class BookingRequest:
         check_supported_date(self.booking_date)  # built from typed values, too
 
     @classmethod
-    def from_mapping(cls, body: object, date_order: DateOrder = DateOrder.DMY) -> BookingRequest:
+    def from_mapping(
+        cls,
+        body: object,
+        date_order: DateOrder = DateOrder.DMY,
+        *,
+        phones: PhoneReader | None = None,
+    ) -> BookingRequest:
         """Validate a raw request body (checks in ``DESIGN.md`` order; first failure wins)."""
         if not isinstance(body, Mapping):
             raise InvalidRequestBody
-        return cls.from_fields(**{name: body.get(name) for name in FIELDS}, date_order=date_order)
+        return cls.from_fields(
+            **{name: body.get(name) for name in FIELDS}, date_order=date_order, phones=phones
+        )
 
     @classmethod
     def from_fields(  # noqa: PLR0913 - one parameter per field of the request
@@ -90,6 +111,7 @@ class BookingRequest:
         notes: object = None,
         status: object = None,
         date_order: DateOrder = DateOrder.DMY,
+        phones: PhoneReader | None = None,
     ) -> BookingRequest:
         """Validate the fields of a request as received: ``None`` is absent, a string is
         checked, anything else is refused. :meth:`from_mapping` and a decoded typed body (the
@@ -108,7 +130,7 @@ class BookingRequest:
             "status": status,
         }
         required = {name: _required_text(body, name) for name in REQUIRED_FIELDS}
-        phone_number = normalize_phone(required["phone"])
+        phone_number = (phones or normalize_phone)(required["phone"])
         service = _printable("service_name", required["service_name"])
         if len(service) > _SERVICE_NAME_LIMIT:
             raise InvalidField("service_name", f"at most {_SERVICE_NAME_LIMIT} characters")
@@ -175,6 +197,19 @@ def _printable(name: str, text: str) -> str:
     if _INVISIBLE.search(text):
         raise InvalidField(name, "must not contain invisible or text-direction characters")
     return text
+
+
+def read_phone(value: object, phones: PhoneReader | None = None) -> str:
+    """A required ``phone`` of any request, read as a create request's is (``phones``, or
+    :func:`normalize_phone`): missing or blank is :class:`MissingField`."""
+    return (phones or normalize_phone)(_required_text({"phone": value}, "phone"))
+
+
+def bounded_text(name: str, value: object, limit: int) -> str:
+    """An optional one-line text field of another request (a cancellation's reason), checked
+    as a create request's names are: a string, trimmed, printable, at most ``limit`` characters;
+    ``None`` is empty."""
+    return _bounded_text({name: value}, name, limit)
 
 
 def _bounded_text(body: Mapping[str, object], name: str, limit: int) -> str:

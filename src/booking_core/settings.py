@@ -20,6 +20,7 @@ from agent_booking.core.errors import InvalidDate, InvalidSettings
 from agent_booking.core.parsing import FIRST_DATE, LAST_DATE, check_supported_date
 
 __all__ = [
+    "MAX_NOTICE_MINUTES",
     "WEEKDAY_NAMES",
     "BusinessSettings",
     "is_iana_timezone",
@@ -49,6 +50,9 @@ _FULL_WEEKDAY_NAMES: dict[str, int] = {
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _MINUTES_PER_DAY = 24 * 60
 _MAX_HORIZON_DAYS = 3660
+#: A week: the longest notice for cancelling or moving a booking (as for a service's minimum
+#: notice in the resources design).
+MAX_NOTICE_MINUTES = 7 * 24 * 60
 
 
 def _frozen_ints(values: Iterable[int]) -> frozenset[int]:
@@ -92,6 +96,9 @@ class BusinessSettings:
     timezone: str = "UTC"
     horizon_days: int = 365
     closed_dates: frozenset[pendulum.Date] = field(factory=frozenset, converter=_frozen_dates)
+    #: A caller may cancel (move) a booking only this many minutes or more before it starts.
+    cancel_notice_minutes: int = 0
+    reschedule_notice_minutes: int = 0
 
     def __attrs_post_init__(self) -> None:
         self.validate()
@@ -114,6 +121,10 @@ class BusinessSettings:
             raise InvalidSettings(f"horizon must be between 0 and {_MAX_HORIZON_DAYS} days")
         if not is_iana_timezone(self.timezone):
             raise InvalidSettings(f"unknown time zone {self.timezone!r}")
+        for name in ("cancel_notice_minutes", "reschedule_notice_minutes"):
+            if not 0 <= getattr(self, name) <= MAX_NOTICE_MINUTES:
+                what = name.removesuffix("_minutes").replace("_", " ")
+                raise InvalidSettings(f"{what} must be between 0 and {MAX_NOTICE_MINUTES} minutes")
 
     @property
     def working_minutes(self) -> int:

@@ -46,6 +46,8 @@ class SettingsChanges:
     timezone: str | None = None
     horizon_days: int | None = None
     closed_dates: frozenset[pendulum.Date] | None = None
+    cancel_notice_minutes: int | None = None
+    reschedule_notice_minutes: int | None = None
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, object]) -> SettingsChanges:
@@ -54,7 +56,7 @@ class SettingsChanges:
         for name, value in raw.items():
             if name in {"open_time", "close_time"}:
                 changes[name] = _time(name, value)
-            elif name in {"slot_minutes", "horizon_days"}:
+            elif name in _WHOLE_NUMBERS:
                 if not isinstance(value, int) or isinstance(value, bool):
                     raise InvalidSettings(f"{name} must be a whole number")
                 changes[name] = value
@@ -74,6 +76,11 @@ class SettingsChanges:
         """``settings`` with these changes; raises :class:`InvalidSettings` if inconsistent."""
         changed = attrs.asdict(self, recurse=False)
         return attrs.evolve(settings, **{k: v for k, v in changed.items() if v is not None})
+
+
+_WHOLE_NUMBERS = frozenset(
+    {"slot_minutes", "horizon_days", "cancel_notice_minutes", "reschedule_notice_minutes"}
+)
 
 
 def _time(name: str, value: object) -> pendulum.Time:

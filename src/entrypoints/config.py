@@ -14,6 +14,11 @@ BOOKING_TIMEZONE                time zone written into the business settings whe
                                 they exist, change the zone with
                                 ``booking settings set --timezone``.
 BOOKING_DATE_ORDER              ``DMY`` or ``MDY``: how ambiguous ``05/06/2027`` is read (``DMY``)
+BOOKING_DEFAULT_REGION          region code (``GB``, ``US``, ``DE``): phones are read with
+                                libphonenumber, national numbers in this region, and stored in
+                                E.164 (unset: formatting is stripped, digits kept as sent)
+BOOKING_LOCALE                  language of ``spoken`` starts (``en``; ``de``, ``fr``, ``en_GB``…:
+                                any locale Babel knows)
 BOOKING_INITIAL_PASSWORD        password for auto-created customers (unset: unusable password);
                                 hashed once at start, never stored in plain text
 BOOKING_ADMIN_TOKEN             token for the admin API/WebSocket (unset: ``booking serve``
@@ -71,7 +76,9 @@ from urllib.parse import urlsplit
 
 from attrs import field, frozen
 
+from agent_booking.adapters.phones import is_known_region
 from agent_booking.adapters.rate_limit import RateLimit
+from agent_booking.adapters.spoken import is_known_locale
 from agent_booking.core.parsing import DateOrder
 from agent_booking.core.settings import is_iana_timezone
 
@@ -117,6 +124,9 @@ class AppConfig:
     database_url: str = DEFAULT_DATABASE_URL
     timezone: str = "UTC"
     date_order: DateOrder = DateOrder.DMY
+    #: None: phones keep today's normalisation (formatting stripped).
+    default_region: str | None = None
+    locale: str = "en"
     initial_password: str | None = field(default=None, repr=False)
     admin_token: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
@@ -148,6 +158,8 @@ class AppConfig:
             database_url=_database_url(env.text("BOOKING_DATABASE_URL", DEFAULT_DATABASE_URL)),
             timezone=_timezone(env.text("BOOKING_TIMEZONE", "UTC")),
             date_order=_date_order(env.text("BOOKING_DATE_ORDER", DateOrder.DMY.value)),
+            default_region=_region(env.optional("BOOKING_DEFAULT_REGION")),
+            locale=_locale(env.text("BOOKING_LOCALE", "en")),
             initial_password=env.optional("BOOKING_INITIAL_PASSWORD"),
             admin_token=env.optional("BOOKING_ADMIN_TOKEN"),
             log_level=_log_level(env.text("BOOKING_LOG_LEVEL", "INFO")),
@@ -281,6 +293,23 @@ def _date_order(raw: str) -> DateOrder:
         return DateOrder(raw.upper())
     except ValueError:
         raise ConfigError(f"BOOKING_DATE_ORDER must be DMY or MDY, got {raw!r}") from None
+
+
+def _region(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    region = raw.upper()
+    if not is_known_region(region):
+        raise ConfigError(
+            f"BOOKING_DEFAULT_REGION must be a region code such as GB, US or DE, got {raw!r}"
+        )
+    return region
+
+
+def _locale(raw: str) -> str:
+    if not is_known_locale(raw):
+        raise ConfigError(f"BOOKING_LOCALE must be a locale such as en, de or en_GB, got {raw!r}")
+    return raw
 
 
 def _log_level(raw: str) -> str:

@@ -78,7 +78,9 @@ def assert_error(
         assert isinstance(alternatives, list), body
         assert alternatives, "alternatives must be left out rather than empty"
         for alternative in alternatives:
-            assert set(alternative) == {"booking_date", "booking_time"}, alternative
+            assert set(alternative) == {"booking_date", "booking_time", "spoken"}, alternative
+            assert isinstance(alternative["spoken"], str), alternative
+            assert alternative["spoken"], alternative
     assert not extra, f"unexpected keys {sorted(extra)} in {body}"
     assert body["success"] is False, body
     assert body["code"] == code, body

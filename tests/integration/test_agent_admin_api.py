@@ -18,8 +18,12 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
+import pendulum
 import pytest
 
+from agent_booking.adapters.spoken import SpokenStarts
+from agent_booking.adapters.sql.postgres_statements import POSTGRES
+from agent_booking.adapters.sql.sqlite_statements import SQLITE
 from tests.integration.conftest import server_on
 from tests.integration.dashboards import Dashboard
 from tests.integration.direct_sql import count_rows, run_sql
@@ -50,6 +54,8 @@ DEFAULT_SETTINGS_VIEW = {
     "timezone": "UTC",
     "horizon_days": 365,
     "closed_dates": [],
+    "cancel_notice_minutes": 0,
+    "reschedule_notice_minutes": 0,
 }
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 USER_DETAILS = ("id", "username", "first_name", "last_name", "email", "phone")
@@ -117,7 +123,20 @@ def booking_view(created: dict[str, Any], status: str = "upcoming") -> dict[str,
 
 
 def alternatives(day: dt.date, *times: str) -> list[dict[str, str]]:
-    return [{"booking_date": day.isoformat(), "booking_time": f"{time}:00"} for time in times]
+    return [
+        {
+            "booking_date": day.isoformat(),
+            "booking_time": f"{time}:00",
+            "spoken": said(day, f"{time}:00")[f"{time}:00"],
+        }
+        for time in times
+    ]
+
+
+def said(day: dt.date, *times: str) -> dict[str, str]:
+    """``spoken`` for starts of ``day`` (``HH:MM:SS``), as the servers say them (``en``)."""
+    speak = SpokenStarts("en")
+    return {time: speak(day, dt.time.fromisoformat(time), today_utc().year) for time in times}
 
 
 async def latest_event_id(database_url: str) -> int:
@@ -161,7 +180,15 @@ class TestAvailability:
             "success": True,
             "timezone": "UTC",
             "slot_minutes": 60,
-            "days": [{"date": day.isoformat(), "closed": None, "free": ALL_FREE, "taken": []}],
+            "days": [
+                {
+                    "date": day.isoformat(),
+                    "closed": None,
+                    "free": ALL_FREE,
+                    "taken": [],
+                    "spoken": said(day, *ALL_FREE),
+                }
+            ],
         }
 
     async def test_every_slot_listed_as_free_books_and_is_then_taken(
@@ -186,6 +213,7 @@ class TestAvailability:
             "closed": None,
             "free": [],
             "taken": ALL_FREE,
+            "spoken": said(day, *ALL_FREE),
         }
         for time in SLOT_TIMES:
             refused = await client.post(CREATE_PATH, json=booking_body(day, time))
@@ -208,14 +236,22 @@ class TestAvailability:
                 "closed": None,
                 "free": ALL_FREE[:-1],
                 "taken": ["16:00:00"],
+                "spoken": said(saturday, *ALL_FREE),
             },
             {
                 "date": (saturday + dt.timedelta(days=1)).isoformat(),
                 "closed": "off_day",
                 "free": [],
                 "taken": [],
+                "spoken": {},
             },
-            {"date": monday.isoformat(), "closed": None, "free": ALL_FREE, "taken": []},
+            {
+                "date": monday.isoformat(),
+                "closed": None,
+                "free": ALL_FREE,
+                "taken": [],
+                "spoken": said(monday, *ALL_FREE),
+            },
         ]
 
     async def test_a_range_covers_up_to_31_days(self, client: httpx.AsyncClient) -> None:
@@ -691,6 +727,7 @@ class TestAdminBookings:
             "closed": None,
             "free": ALL_FREE,
             "taken": [],
+            "spoken": said(day, *ALL_FREE),
         }
 
     async def test_cancelling_twice_is_a_409(
@@ -846,3 +883,161 @@ class TestIdempotencyAcrossWorkers:
         same_answers(responses)
         assert await bookings_of(database_url, service) == 1
         assert await events_about(database_url, before, service) == ["booking_created"]
+
+
+# --- the caller's own bookings (issue 15) ---------------------------------------------------------
+
+CALLER_BOOKINGS_PATH = "/api/agent/bookings/"
+
+
+def cancel_path(booking_id: int) -> str:
+    return f"{CALLER_BOOKINGS_PATH}{booking_id}/cancel/"
+
+
+class TestCallerBookings:
+    async def test_find_lists_the_phones_bookings_still_to_come_soonest_first(
+        self, client: httpx.AsyncClient, days: WorkingDays
+    ) -> None:
+        phone, sooner, later = unique_phone(), days.take(), days.take()
+        nothing = await client.get(CALLER_BOOKINGS_PATH, params={"phone": phone})
+        late = await book(client, booking_body(later, "13:00", phone=phone))
+        soon = await book(client, booking_body(sooner, "15:00", phone=phone))
+        await book(client, booking_body(sooner, "16:00", phone=unique_phone()))
+        dropped = await book(client, booking_body(sooner, "12:00", phone=phone))
+        await client.post(cancel_path(dropped["booking_id"]), json={"phone": phone})
+
+        # The phone as written another way is the same caller.
+        found = await client.get(
+            CALLER_BOOKINGS_PATH, params={"phone": f"({phone[:3]}) {phone[3:]}"}
+        )
+
+        assert nothing.status_code == 200, nothing.text
+        assert nothing.json() == {"success": True, "data": []}
+        assert found.status_code == 200, found.text
+        listed = found.json()["data"]
+        assert [item["id"] for item in listed] == [soon["booking_id"], late["booking_id"]]
+        assert listed[0]["status"] == "upcoming"
+        assert listed[0]["booking_time"] == "15:00:00"
+        assert listed[0]["starts_at"] == f"{sooner.isoformat()}T15:00:00Z"
+        assert listed[0]["spoken"].startswith(f"{sooner:%A}, {sooner:%B} {sooner.day}")
+        assert listed[0]["spoken"].endswith("3:00\u202fPM")
+
+    async def test_cancel_frees_the_slot_and_tells_the_dashboards_why(
+        self,
+        server: ServerProcess,
+        client: httpx.AsyncClient,
+        days: WorkingDays,
+        database_url: str,
+    ) -> None:
+        day, phone = days.take(), unique_phone()
+        async with Dashboard.open(server) as dashboard:
+            created = await book(client, booking_body(day, "14:00", phone=phone))
+            await dashboard.next_event()
+            response = await client.post(
+                cancel_path(created["booking_id"]), json={"phone": phone, "reason": "Flu"}
+            )
+            message = await dashboard.next_message()
+
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert answer["message"] == "Booking cancelled"
+        assert (answer["data"]["id"], answer["data"]["status"]) == (
+            created["booking_id"],
+            "cancelled",
+        )
+        assert message["type"] == "booking_cancelled"
+        assert message["data"]["id"] == created["booking_id"]
+        assert message["data"]["cancellation_reason"] == "Flu"
+        assert "14:00:00" in (await day_of(client, day))["free"]
+        rows = await run_sql(
+            database_url, "SELECT status FROM bookings WHERE id = $1", created["booking_id"]
+        )
+        assert rows == [("cancelled",)]
+
+    async def test_another_phone_is_told_the_booking_does_not_exist(
+        self, client: httpx.AsyncClient, days: WorkingDays, database_url: str
+    ) -> None:
+        created = await book(client, booking_body(days.take(), "14:00", phone=unique_phone()))
+
+        wrong_phone = await client.post(
+            cancel_path(created["booking_id"]), json={"phone": unique_phone()}
+        )
+        missing = await client.post(cancel_path(2**62), json={"phone": unique_phone()})
+
+        assert_error(wrong_phone, 404, "booking_not_found", "Booking not found")
+        assert wrong_phone.json() == missing.json()
+        rows = await run_sql(
+            database_url, "SELECT status FROM bookings WHERE id = $1", created["booking_id"]
+        )
+        assert rows == [("upcoming",)]
+
+    async def test_a_started_booking_is_too_late_to_cancel(
+        self, client: httpx.AsyncClient, database_url: str, days: WorkingDays
+    ) -> None:
+        phone = unique_phone()
+        created = await book(client, booking_body(days.take(), "12:00", phone=phone))
+        # Move it into the past behind the service's back, as time passing would.
+        await run_sql(
+            database_url,
+            "UPDATE bookings SET starts_at = $1 WHERE id = $2",
+            _db_instant(database_url, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)),
+            created["booking_id"],
+        )
+
+        response = await client.post(cancel_path(created["booking_id"]), json={"phone": phone})
+
+        assert_error(
+            response, 422, "too_late", "Too late to cancel: this booking has already started"
+        )
+
+    async def test_a_retried_cancel_with_a_key_gets_the_same_answer(
+        self, client: httpx.AsyncClient, days: WorkingDays, database_url: str
+    ) -> None:
+        phone = unique_phone()
+        created = await book(client, booking_body(days.take(), "16:00", phone=phone))
+        key = {KEY_HEADER: str(uuid.uuid4())}
+        before = await latest_event_id(database_url)
+
+        first = await client.post(
+            cancel_path(created["booking_id"]), json={"phone": phone}, headers=key
+        )
+        again = await client.post(
+            cancel_path(created["booking_id"]), json={"phone": phone}, headers=key
+        )
+        other = await client.post(
+            cancel_path(created["booking_id"]), json={"phone": phone, "reason": "x"}, headers=key
+        )
+
+        assert first.status_code == again.status_code == 200, (first.text, again.text)
+        assert again.json() == first.json()
+        assert again.headers[REPLAYED_HEADER] == "true"
+        assert_error(other, 422, "idempotency_key_reused")
+        rows = await run_sql(database_url, "SELECT type FROM events WHERE event_id > $1", before)
+        assert rows == [("booking_cancelled",)]
+
+    async def test_bad_requests_get_the_cores_refusals(self, client: httpx.AsyncClient) -> None:
+        no_phone = await client.get(CALLER_BOOKINGS_PATH)
+        bad_phone = await client.get(CALLER_BOOKINGS_PATH, params={"phone": "12"})
+        not_json = await client.post(cancel_path(1), content=b"[1]")
+        blank = await client.post(cancel_path(1), json={"phone": " "})
+        long_reason = await client.post(
+            cancel_path(1), json={"phone": "1234567", "reason": "x" * 501}
+        )
+
+        assert_error(no_phone, 400, "missing_field", "Missing required field: phone")
+        assert_error(bad_phone, 400, "invalid_field", message_prefix="Invalid phone: ")
+        assert_error(not_json, 400, "invalid_body")
+        assert_error(blank, 400, "missing_field", "Missing required field: phone")
+        assert_error(long_reason, 400, "invalid_field", message_prefix="Invalid reason: ")
+
+    async def test_only_trusted_agents_may_ask(self, server: ServerProcess) -> None:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30.0) as anonymous:
+            find = await anonymous.get(CALLER_BOOKINGS_PATH, params={"phone": "1234567"})
+        # The test servers require an API key: without one, 401 before anything else.
+        assert_error(find, 401, "unauthorized", "API key required")
+
+
+def _db_instant(database_url: str, instant: dt.datetime) -> Any:
+    """``instant`` as the service's own statements store it on that engine."""
+    statements = SQLITE if database_url.startswith("sqlite") else POSTGRES
+    return statements.instant_to_db(pendulum.instance(instant))

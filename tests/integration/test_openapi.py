@@ -63,6 +63,8 @@ BOOKINGS = "/api/admin/bookings/"
 BOOKING = "/api/admin/bookings/{booking_id}/"
 CANCEL = "/api/admin/bookings/{booking_id}/cancel/"
 SETTINGS = "/api/admin/settings/"
+CALLER_BOOKINGS = "/api/agent/bookings/"
+CALLER_CANCEL = "/api/agent/bookings/{booking_id}/cancel/"
 ADMIN_AVAILABILITY = "/api/admin/availability/"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 TEXT = {"Content-Type": "text/plain"}
@@ -573,6 +575,108 @@ def admin_exchanges(server: ServerProcess, days: WorkingDays) -> list[Exchange]:
 
 
 @pytest.fixture(scope="module")
+def caller_exchanges(
+    server: ServerProcess, public_server: ServerProcess, days: WorkingDays
+) -> list[Exchange]:
+    """Find and cancel by phone (a trusted agent's), and their refusals."""
+    day, phone = days.take(), unique_phone()
+    with _client(server) as client, _client(public_server, agent=False) as public:
+        run = Exchanges(client)
+        stranger = Exchanges(public)
+        ids = []
+        for time in ("12:00", "13:00", "14:00", "15:00"):
+            booked = client.post(CREATE_PATH, json=booking_body(day, time, phone=phone))
+            assert booked.status_code == 201, booked.text
+            ids.append(booked.json()["booking_id"])
+        first, second, third, fourth = ids
+
+        def find(label: str, expected: tuple[int, str | None], **params: str) -> None:
+            run.send(label, expected, "GET", CALLER_BOOKINGS, params=params)
+
+        def cancel(
+            label: str, expected: tuple[int, str | None], booking_id: int, **request: Any
+        ) -> None:
+            url = _admin_url(CALLER_CANCEL, booking_id)
+            run.send(label, expected, "POST", CALLER_CANCEL, url, **request)
+
+        find("find", (200, None), phone=phone)
+        find("find nothing", (200, None), phone=unique_phone())
+        find("find without phone", (400, "missing_field"))
+        find("find a bad phone", (400, "invalid_field"), phone="12")
+        stranger.send(
+            "find, untrusted", (403, "forbidden"), "GET", CALLER_BOOKINGS, params={"phone": phone}
+        )
+        stranger.send(
+            "cancel, untrusted",
+            (403, "forbidden"),
+            "POST",
+            CALLER_CANCEL,
+            _admin_url(CALLER_CANCEL, first),
+            json={"phone": phone},
+        )
+
+        mine = {"phone": phone}
+        cancel("cancel", (200, None), first, json={**mine, "reason": "ill"})
+        cancel("cancel again", (409, "booking_not_active"), first, json=mine)
+        cancel(
+            "cancel another's", (404, "booking_not_found"), second, json={"phone": unique_phone()}
+        )
+        cancel("cancel nothing", (404, "booking_not_found"), 999_999, json=mine)
+        run.send(
+            "cancel not an id",
+            (404, "not_found"),
+            "POST",
+            CALLER_CANCEL,
+            "/api/agent/bookings/x/cancel/",
+            json=mine,
+        )
+        cancel("cancel an array", (400, "invalid_body"), second, content=b"[]")
+        cancel("cancel without phone", (400, "missing_field"), second, json={})
+        cancel("cancel a bad phone", (400, "invalid_field"), second, json={"phone": "12"})
+        cancel(
+            "cancel too large",
+            (413, "body_too_large"),
+            second,
+            content=b'{"reason": "' + b"x" * 70_000 + b'"}',
+        )
+        cancel(
+            "cancel as text", (415, "unsupported_media_type"), second, content=b"{}", headers=TEXT
+        )
+        key = {"Idempotency-Key": f"openapi-cancel-{unique_phone()}"}
+        cancel("keyed cancel", (200, None), second, json=mine, headers=key)
+        cancel("keyed cancel replay", (200, None), second, json=mine, headers=key)
+        cancel("cancel key reused", (422, "idempotency_key_reused"), third, json=mine, headers=key)
+        cancel(
+            "cancel bad key",
+            (400, "invalid_idempotency_key"),
+            third,
+            json=mine,
+            headers={"Idempotency-Key": "a b"},
+        )
+        running_key = f"openapi-cancel-{unique_phone()}"
+        _claim_key(server, running_key, {"cancel_booking": third, "body": mine})
+        cancel(
+            "cancel key of a running request",
+            (409, "idempotency_in_progress"),
+            third,
+            json=mine,
+            headers={"Idempotency-Key": running_key},
+        )
+        # Time passing, as far as the service can tell: the booking now started 5 minutes ago.
+        started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        _sql(
+            server,
+            "UPDATE bookings SET starts_at = ? WHERE id = ?",
+            started.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            fourth,
+        )
+        cancel("cancel a started booking", (422, "too_late"), fourth, json=mine)
+    replayed = next(e for e in run.done if e.label == "keyed cancel replay")
+    assert replayed.response.headers.get("idempotent-replayed") == "true", replayed.response.headers
+    return [*stranger.done, *run.done]
+
+
+@pytest.fixture(scope="module")
 def operations_exchanges(server: ServerProcess) -> list[Exchange]:
     with _client(server) as client:
         run = Exchanges(client)
@@ -601,10 +705,32 @@ def access_exchanges(access_server: ServerProcess) -> list[Exchange]:
             "no key", (401, "unauthorized"), "GET", AVAILABILITY, params={"date": "2027-10-20"}
         )
         run.send("no key", (401, "unauthorized"), "POST", CREATE_PATH, json=body)
+
         run.send("spent", (429, "rate_limited"), "POST", CREATE_PATH, json=body)
         run.send("spent", (429, "rate_limited"), "GET", AVAILABILITY, params={"date": "2027-10-20"})
+        caller = {"phone": "1234567"}
+        cancel_one = _admin_url(CALLER_CANCEL, 1)
+        # Another client (through the trusted proxy), with two requests of its own.
+        other = {"X-Forwarded-For": "127.0.0.15"}
+        for expected in [(401, "unauthorized"), (429, "rate_limited")]:
+            run.send(expected[1], expected, "GET", CALLER_BOOKINGS, params=caller, headers=other)
+            run.send(
+                expected[1], expected, "POST", CALLER_CANCEL, cancel_one, json=caller, headers=other
+            )
         run.send("outsider", (403, "forbidden"), "POST", CREATE_PATH, json=body, headers=OUTSIDER)
         run.send("outsider", (403, "forbidden"), "GET", AVAILABILITY, headers=OUTSIDER)
+        run.send(
+            "outsider", (403, "forbidden"), "GET", CALLER_BOOKINGS, params=caller, headers=OUTSIDER
+        )
+        run.send(
+            "outsider",
+            (403, "forbidden"),
+            "POST",
+            CALLER_CANCEL,
+            cancel_one,
+            json=caller,
+            headers=OUTSIDER,
+        )
         run.send(
             "valid key",
             (201, None),
@@ -626,6 +752,10 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:
     date = {"date": body["booking_date"]}
     with _client(outage_server, **ADMIN) as client:
         run = Exchanges(client)
+        phone = unique_phone()
+        booked = client.post(CREATE_PATH, json=booking_body(WorkingDays().take(), phone=phone))
+        assert booked.status_code == 201, booked.text
+        own = _admin_url(CALLER_CANCEL, booked.json()["booking_id"])
         _sql(outage_server, "DELETE FROM business_settings")
         missing = (503, "settings_missing")
         run.send("no settings", missing, "POST", CREATE_PATH, json=body)
@@ -633,6 +763,8 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:
         run.send("no settings", missing, "GET", SETTINGS)
         run.send("no settings", missing, "GET", ADMIN_AVAILABILITY, params=date)
         run.send("no settings", missing, "PATCH", SETTINGS, json={"slot_minutes": 30})
+        run.send("no settings", missing, "GET", CALLER_BOOKINGS, params={"phone": "1234567"})
+        run.send("no settings", missing, "POST", CALLER_CANCEL, own, json={"phone": phone})
         # An unmigrated (here: half-dropped) schema is storage the service cannot use.
         _sql(outage_server, "DROP TABLE business_settings")
         _sql(outage_server, "DROP TABLE bookings")
@@ -644,6 +776,15 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:
         run.send("no tables", down, "GET", ADMIN_AVAILABILITY, params=date)
         run.send("no tables", down, "GET", BOOKING, _admin_url(BOOKING, 1))
         run.send("no tables", down, "POST", CANCEL, _admin_url(CANCEL, 1))
+        run.send("no tables", down, "GET", CALLER_BOOKINGS, params={"phone": "1234567"})
+        run.send(
+            "no tables",
+            down,
+            "POST",
+            CALLER_CANCEL,
+            _admin_url(CALLER_CANCEL, 1),
+            json={"phone": "1234567"},
+        )
         run.send("no tables", down, "GET", SETTINGS)
         run.send("no tables", down, "PATCH", SETTINGS, json={"slot_minutes": 30})
     return run.done
@@ -654,6 +795,7 @@ EXCHANGE_GROUPS = [
     "public_exchanges",
     "availability_exchanges",
     "admin_exchanges",
+    "caller_exchanges",
     "operations_exchanges",
     "access_exchanges",
     "outage_exchanges",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -21,12 +22,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.direct_sql import count_rows
+from tests.integration.direct_sql import count_rows, run_sql
 from tests.integration.endpoint import (
     CREATE_PATH,
     assert_created,
     assert_error,
     booking_body,
+    unique_phone,
     unique_service,
 )
 from tests.integration.working_days import SLOT_TIMES, WorkingDays
@@ -318,3 +320,40 @@ class TestPhoneLimitUnderConcurrency:
             == 1
         )
         assert await bookings_of_phone(database_url, phone) == PHONE_LIMIT
+
+
+class TestCallerCancelUnderConcurrency:
+    async def test_twenty_simultaneous_cancels_cancel_once_with_one_event(
+        self,
+        client: httpx.AsyncClient,
+        days: WorkingDays,
+        database_url: str,
+    ) -> None:
+        phone = unique_phone()
+        created = await client.post(
+            CREATE_PATH, json=booking_body(days.take(), "13:00", phone=phone)
+        )
+        assert created.status_code == 201, created.text
+        booking_id = created.json()["booking_id"]
+        before = await count_rows(database_url, "SELECT coalesce(max(event_id), 0) FROM events")
+
+        responses = await asyncio.gather(
+            *(
+                client.post(f"/api/agent/bookings/{booking_id}/cancel/", json={"phone": phone})
+                for _ in range(20)
+            )
+        )
+
+        assert statuses(responses) == Counter({200: 1, 409: 19}), [r.text for r in responses]
+        for response in responses:
+            if response.status_code == 409:
+                assert_error(response, 409, "booking_not_active")
+        events = await run_sql(
+            database_url, "SELECT type, payload FROM events WHERE event_id > $1", before
+        )
+        cancellations = [
+            payload
+            for kind, payload in events
+            if kind == "booking_cancelled" and json.loads(payload)["id"] == booking_id
+        ]
+        assert len(cancellations) == 1, events

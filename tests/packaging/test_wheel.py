@@ -35,6 +35,8 @@ SERVER_STACK = frozenset(
         "msgspec",
         "websockets",
         "mcp",
+        "phonenumbers",
+        "babel",
     }
 )
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import msgspec
 
+from agent_booking.adapters.clock import FixedClock
+from agent_booking.adapters.spoken import SpokenStarts
 from agent_booking.core import AgentBookingResult, CreateAgentBooking, DateOrder
 from agent_booking.core.check_availability import Availability, AvailabilityQuery, CheckAvailability
 from agent_booking.core.create_agent_booking import IdempotentSuccess
@@ -25,6 +27,8 @@ from agent_booking.entrypoints.http.presenters import (
     created_outcome,
     settings_view,
 )
+from agent_booking.entrypoints.http.spoken_text import Speech
+from tests.unit.builders import NOW
 
 __all__ = [
     "AvailabilityFromQuery",
@@ -95,7 +99,13 @@ def success_body(result: AgentBookingResult) -> dict[str, Any]:
 
 
 def availability_body(availability: Availability) -> dict[str, Any]:
-    converted: dict[str, Any] = msgspec.to_builtins(availability_view(availability))
+    """The availability answer without each day's ``spoken`` (tests/unit/test_spoken.py
+    covers it), so that these tests read as the slots they check."""
+    converted: dict[str, Any] = msgspec.to_builtins(
+        availability_view(availability, Speech(SpokenStarts("en"), FixedClock(NOW)))
+    )
+    for day in converted["days"]:
+        del day["spoken"]
     return converted
 
 

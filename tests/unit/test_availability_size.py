@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from agent_booking.adapters.clock import FixedClock
 from agent_booking.adapters.memory import InMemoryNotifier, InMemoryStore
+from agent_booking.adapters.spoken import SpokenStarts
 from agent_booking.core import BusinessSettings, InvalidField, SettingsMissing
 from agent_booking.core.check_availability import (
     MAX_AVAILABILITY_DAYS,
@@ -31,6 +32,7 @@ from agent_booking.core.check_availability import (
 from agent_booking.entrypoints.config import AppConfig
 from agent_booking.entrypoints.http.app import create_app
 from agent_booking.entrypoints.http.presenters import availability_view
+from agent_booking.entrypoints.http.spoken_text import Speech
 from tests.unit.builders import NOW, TODAY, TOMORROW, basic_body
 from tests.unit.driving import AvailabilityFromQuery, CreateFromBody
 from tests.unit.strategies import business_settings
@@ -43,8 +45,10 @@ ALL_DAY_EVERY_MINUTE = BusinessSettings(
     slot_minutes=1,
 )
 #: Encoded as the HTTP layer encodes it: starts are "HH:MM:SS" strings, 11 bytes each with
-#: quotes and comma, plus a little per day; this bounds any answer's body.
-MAX_ANSWER_BYTES = 11 * MAX_AVAILABILITY_SLOTS + 100 * MAX_AVAILABILITY_DAYS + 100
+#: quotes and comma, and again in ``spoken`` as a key with its words (``"12:00:00":"Thursday,
+#: November 26, 12:00\u202fPM",``: under 80 bytes in English), plus a little per day; this
+#: bounds any answer's body.
+MAX_ANSWER_BYTES = (11 + 80) * MAX_AVAILABILITY_SLOTS + 100 * MAX_AVAILABILITY_DAYS + 100
 
 
 def checker(settings: BusinessSettings) -> CheckAvailability:
@@ -60,7 +64,8 @@ def listed(availability: Availability) -> int:
 
 
 def encoded_size(availability: Availability) -> int:
-    return len(msgspec.json.encode(availability_view(availability)))
+    speech = Speech(SpokenStarts("en"), FixedClock(NOW))
+    return len(msgspec.json.encode(availability_view(availability, speech)))
 
 
 class TestShortSlots:

@@ -245,6 +245,8 @@ class TestUpdateSettings:
                 "timezone": "Europe/Berlin",
                 "horizon_days": 90,
                 "closed_dates": ["2026-12-25", "2027-01-01"],
+                "cancel_notice_minutes": 120,
+                "reschedule_notice_minutes": 60,
             }
         )
 
@@ -256,6 +258,8 @@ class TestUpdateSettings:
             "timezone": "Europe/Berlin",
             "horizon_days": 90,
             "closed_dates": ["2026-12-25", "2027-01-01"],
+            "cancel_notice_minutes": 120,
+            "reschedule_notice_minutes": 60,
         }
         assert await active_settings(store) == update.settings
 

@@ -31,6 +31,7 @@ EXPECTED_STATUS = {
     "not_slot_start": 422,
     "idempotency_key_reused": 422,
     "too_many_bookings": 422,
+    "too_late": 422,
     "service_unavailable": 503,
     "settings_missing": 503,
     "storage_unavailable": 503,

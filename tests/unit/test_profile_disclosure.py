@@ -283,7 +283,9 @@ class TestAnIdempotentReplay:
         key = {"Idempotency-Key": "disclosure-replay-4"}
         first = await keyed.post(CREATE, json=body, headers={**TRUSTED, **key})
 
-        def stricter(body: object, date_order: DateOrder = DateOrder.DMY) -> BookingRequest:
+        def stricter(
+            body: object, date_order: DateOrder = DateOrder.DMY, **options: object
+        ) -> BookingRequest:
             raise InvalidField("first_name", "no longer accepted")
 
         monkeypatch.setattr(BookingRequest, "from_mapping", stricter)

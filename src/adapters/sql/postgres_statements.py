@@ -45,12 +45,14 @@ POSTGRES = EngineStatements(
     update_settings=(
         "UPDATE business_settings SET open_time = $1, close_time = $2, off_days = $3, "
         "slot_minutes = $4, timezone = $5, horizon_days = $6, closed_dates = $7, "
-        "updated_at = $8 WHERE is_active RETURNING id"
+        "updated_at = $8, cancel_notice_minutes = $9, reschedule_notice_minutes = $10 "
+        "WHERE is_active RETURNING id"
     ),
     insert_settings=(
         "INSERT INTO business_settings (is_active, open_time, close_time, off_days, "
-        "slot_minutes, timezone, horizon_days, closed_dates, updated_at) "
-        "VALUES (true, $1, $2, $3, $4, $5, $6, $7, $8)"
+        "slot_minutes, timezone, horizon_days, closed_dates, updated_at, "
+        "cancel_notice_minutes, reschedule_notice_minutes) "
+        "VALUES (true, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     ),
     customer_by_phone=f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone = $1",
     customer_by_id=f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1",
@@ -69,7 +71,10 @@ POSTGRES = EngineStatements(
     active_starts_between=(
         f"SELECT starts_at FROM bookings WHERE starts_at >= $1 AND starts_at < $2 AND {_ACTIVE}"
     ),
-    set_status=f"UPDATE bookings SET status = $1 WHERE id = $2 RETURNING {BOOKING_COLUMNS}",
+    set_status=(
+        f"UPDATE bookings SET status = $1 WHERE id = $2 AND status <> $1 "
+        f"RETURNING {BOOKING_COLUMNS}"
+    ),
     lock_customer="SELECT id FROM customers WHERE id = $1 FOR NO KEY UPDATE",
     open_bookings_after=(
         f"SELECT count(*) FROM bookings WHERE customer_id = $1 AND {_OPEN} AND starts_at > $2"

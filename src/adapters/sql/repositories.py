@@ -103,12 +103,15 @@ class SqlSettingsRepository:
             settings.horizon_days,
             ",".join(day.isoformat() for day in sorted(settings.closed_dates)),
             sql.instant_to_db(now),
+            settings.cancel_notice_minutes,
+            settings.reschedule_notice_minutes,
         )
         if not await self._run.fetch(sql.update_settings, values):
             await self._run.fetch(sql.insert_settings, values)
 
     def _decode(self, row: Row) -> BusinessSettings:
-        _id, open_time, close_time, off_days, slot_minutes, zone, horizon, closed, _at = row
+        _id, open_time, close_time, off_days, slot_minutes, zone, horizon, closed, _at = row[:9]
+        cancel_notice, reschedule_notice = row[9:11]
         return BusinessSettings(
             open_time=self._sql.time_from_db(open_time),
             close_time=self._sql.time_from_db(close_time),
@@ -119,6 +122,8 @@ class SqlSettingsRepository:
             closed_dates=frozenset(
                 pendulum.Date(*map(int, day.split("-"))) for day in closed.split(",") if day
             ),
+            cancel_notice_minutes=cancel_notice,
+            reschedule_notice_minutes=reschedule_notice,
         )
 
 

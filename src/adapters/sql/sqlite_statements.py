@@ -86,13 +86,14 @@ SQLITE = EngineStatements(
     active_settings=f"SELECT {SETTINGS_COLUMNS} FROM business_settings WHERE is_active",
     update_settings=(
         "UPDATE business_settings SET open_time = ?, close_time = ?, off_days = ?, "
-        "slot_minutes = ?, timezone = ?, horizon_days = ?, closed_dates = ?, updated_at = ? "
-        "WHERE is_active RETURNING id"
+        "slot_minutes = ?, timezone = ?, horizon_days = ?, closed_dates = ?, updated_at = ?, "
+        "cancel_notice_minutes = ?, reschedule_notice_minutes = ? WHERE is_active RETURNING id"
     ),
     insert_settings=(
         "INSERT INTO business_settings (is_active, open_time, close_time, off_days, "
-        "slot_minutes, timezone, horizon_days, closed_dates, updated_at) "
-        "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "slot_minutes, timezone, horizon_days, closed_dates, updated_at, "
+        "cancel_notice_minutes, reschedule_notice_minutes) "
+        "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
     customer_by_phone=f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone = ?",
     customer_by_id=f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?",
@@ -110,7 +111,10 @@ SQLITE = EngineStatements(
     active_starts_between=(
         f"SELECT starts_at FROM bookings WHERE starts_at >= ? AND starts_at < ? AND {_ACTIVE}"
     ),
-    set_status=f"UPDATE bookings SET status = ? WHERE id = ? RETURNING {BOOKING_COLUMNS}",
+    set_status=(
+        f"UPDATE bookings SET status = ?1 WHERE id = ?2 AND status <> ?1 "
+        f"RETURNING {BOOKING_COLUMNS}"
+    ),
     lock_customer=None,
     open_bookings_after=(
         f"SELECT count(*) FROM bookings WHERE customer_id = ? AND {_OPEN} AND starts_at > ?"

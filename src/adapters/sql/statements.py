@@ -35,7 +35,7 @@ __all__ = [
 #: The columns every statement reads, in the order the repositories unpack them (both engines).
 SETTINGS_COLUMNS = (
     "id, open_time, close_time, off_days, slot_minutes, timezone, horizon_days, closed_dates, "
-    "updated_at"
+    "updated_at, cancel_notice_minutes, reschedule_notice_minutes"
 )
 CUSTOMER_COLUMNS = "id, phone, first_name, last_name, email, gender, country, is_active, created_at"
 BOOKING_COLUMNS = (

@@ -73,6 +73,9 @@ business_settings = Table(
     Column("horizon_days", Integer, nullable=False),
     Column("closed_dates", Text, nullable=False),  # ISO dates, comma separated
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Migration 0007: how long before a start an agent may still cancel or move it.
+    Column("cancel_notice_minutes", Integer, nullable=False, server_default="0"),
+    Column("reschedule_notice_minutes", Integer, nullable=False, server_default="0"),
     Index(
         "uq_business_settings_one_active",
         "is_active",

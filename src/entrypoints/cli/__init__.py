@@ -1,4 +1,5 @@
-"""The ``booking`` command: ``serve``, ``mcp``, ``migrate``, ``backup``, ``settings show|set``.
+"""The ``booking`` command: ``serve``, ``mcp``, ``migrate``, ``backup``, ``settings show|set``,
+``phones normalise``.
 
 Every failure ends as one line on stderr and a documented exit code (see ``booking --help``);
 tracebacks go to the log at DEBUG level only, because operators need the cause, not our stack.
@@ -72,6 +73,10 @@ def _command(args: argparse.Namespace) -> Command:
         from agent_booking.entrypoints.cli.backup import backup  # noqa: PLC0415
 
         return backup
+    if args.command == "phones":
+        from agent_booking.entrypoints.cli.phones import normalise_phones  # noqa: PLC0415
+
+        return normalise_phones
     from agent_booking.entrypoints.cli.settings import set_settings, show_settings  # noqa: PLC0415
 
     return show_settings if args.settings_command == "show" else set_settings

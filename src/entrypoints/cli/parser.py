@@ -154,5 +154,28 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DATES",
         help="holidays, e.g. 2026-12-25,2027-01-01, or none (replaces the list)",
     )
+    change.add_argument(
+        "--cancel-notice-minutes",
+        type=int,
+        metavar="N",
+        help="callers may cancel a booking only N minutes or more before it starts",
+    )
+    change.add_argument(
+        "--reschedule-notice-minutes",
+        type=int,
+        metavar="N",
+        help="callers may move a booking only N minutes or more before it starts",
+    )
     change.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    phones = commands.add_parser("phones", help="re-read stored phones (BOOKING_DEFAULT_REGION)")
+    phones_commands = phones.add_subparsers(dest="phones_command", required=True, metavar="ACTION")
+    normalise = phones_commands.add_parser(
+        "normalise",
+        help="store every phone in E.164 as BOOKING_DEFAULT_REGION reads it; report collisions",
+        epilog=_EPILOG,
+        formatter_class=_raw,
+    )
+    normalise.add_argument("--dry-run", action="store_true", help="only report, change nothing")
+    normalise.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser

@@ -37,6 +37,8 @@ SETTING_OPTIONS = (
     "timezone",
     "horizon_days",
     "closed_dates",
+    "cancel_notice_minutes",
+    "reschedule_notice_minutes",
 )
 
 
@@ -79,7 +81,8 @@ class _NothingToChange(UsageError):
     def __init__(self) -> None:
         super().__init__(
             "nothing to change: give at least one of --open, --close, --off-days, "
-            "--slot-minutes, --timezone, --horizon-days, --closed-dates"
+            "--slot-minutes, --timezone, --horizon-days, --closed-dates, "
+            "--cancel-notice-minutes, --reschedule-notice-minutes"
         )
 
 
@@ -93,6 +96,8 @@ def settings_document(settings: BusinessSettings) -> dict[str, Any]:
         "timezone": settings.timezone,
         "horizon_days": settings.horizon_days,
         "closed_dates": sorted(day.isoformat() for day in settings.closed_dates),
+        "cancel_notice_minutes": settings.cancel_notice_minutes,
+        "reschedule_notice_minutes": settings.reschedule_notice_minutes,
         "slots": [time.strftime("%H:%M") for time in settings.slot_times()],
     }
 

@@ -68,6 +68,7 @@ from agent_booking.entrypoints.http.request_bodies import (
     PHONE_OR_EMPTY,
     SettingsChangesRequest,
 )
+from agent_booking.entrypoints.http.spoken_text import Speech
 
 __all__ = ["ADMIN_API_PATH", "MAX_PAGE", "admin_router"]
 
@@ -119,6 +120,7 @@ def admin_router(
     update_settings: UpdateSettings,
     check_availability: CheckAvailability,
     date_order: DateOrder,
+    speech: Speech,
 ) -> Router:
     async def require_admin(
         connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
@@ -211,7 +213,7 @@ def admin_router(
         ],
     ) -> AvailabilityView:
         wanted = AvailabilityQuery.parse(date=date, date_order=date_order)
-        return availability_view(await check_availability(wanted))
+        return availability_view(await check_availability(wanted), speech)
 
     @get(
         "/bookings/{booking_id:int}/",

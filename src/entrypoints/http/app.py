@@ -16,11 +16,14 @@ from litestar import Litestar
 
 from agent_booking.adapters.clock import SystemClock
 from agent_booking.adapters.fanout import EventFanout, RelayUnitOfWorkFactory
+from agent_booking.adapters.phones import RegionalPhones
 from agent_booking.adapters.rate_limit import InMemoryRateCounterStore, RateCounterStore
+from agent_booking.adapters.spoken import SpokenStarts
 from agent_booking.core.cancel_booking import CancelBooking
 from agent_booking.core.check_availability import CheckAvailability
 from agent_booking.core.create_agent_booking import CreateAgentBooking
 from agent_booking.core.events import booking_event_payload
+from agent_booking.core.find_bookings import FindCallerBookings
 from agent_booking.core.idempotency import IdempotencyKeys
 from agent_booking.core.passwords import hash_password
 from agent_booking.core.ports import Clock, Notifier, UnitOfWorkFactory
@@ -30,6 +33,7 @@ from agent_booking.entrypoints.http.admin_page import admin_page_routes
 from agent_booking.entrypoints.http.admin_routes import admin_router
 from agent_booking.entrypoints.http.agent_access import agent_access
 from agent_booking.entrypoints.http.booking_endpoint import BookingEndpoint, BookingLane
+from agent_booking.entrypoints.http.caller_bookings import caller_booking_routes
 from agent_booking.entrypoints.http.content_type import require_json_body
 from agent_booking.entrypoints.http.cors import cors_config
 from agent_booking.entrypoints.http.dashboard_socket import RecentBookings, admin_socket_routes
@@ -38,6 +42,7 @@ from agent_booking.entrypoints.http.metrics import CountingNotifier, Metrics, me
 from agent_booking.entrypoints.http.openapi import RefusalSchemaPlugin, openapi_config
 from agent_booking.entrypoints.http.request_edge import RequestEdge
 from agent_booking.entrypoints.http.routes import ReadinessCheck, booking_routes, health_routes
+from agent_booking.entrypoints.http.spoken_text import Speech
 from agent_booking.entrypoints.mcp.http import McpEndpoint, McpLane
 from agent_booking.entrypoints.tools.booking_tools import booking_tools
 from agent_booking.entrypoints.tools.http import ToolLane
@@ -107,6 +112,8 @@ def create_app(
     on_startup.append(fanout.start)
     on_shutdown.insert(0, fanout.stop)
     clock = clock or SystemClock()
+    phones = RegionalPhones(config.default_region) if config.default_region else None
+    speech = Speech(SpokenStarts(config.locale), clock)
     notifier = CountingNotifier(notifier or fanout, metrics)
     create_booking = CreateAgentBooking(
         uow_factory,
@@ -119,34 +126,42 @@ def create_app(
         reads=reads,
         max_open_bookings=config.max_active_per_phone,
     )
+    idempotency_keys = IdempotencyKeys(uow_factory, clock)
     endpoint = BookingEndpoint(
         create_booking,
-        IdempotencyKeys(uow_factory, clock),
+        idempotency_keys,
         metrics,
         date_order=config.date_order,
+        phones=phones,
+        speech=speech,
     )
     access = agent_access(config, rate_store)
     check_availability = CheckAvailability(reads, clock)
     # The agent tools (MCP, voice platforms) run the same endpoint and query as the routes.
-    tools = ToolRegistry(booking_tools(endpoint, check_availability, config.date_order))
+    tools = ToolRegistry(booking_tools(endpoint, check_availability, config.date_order, speech))
     mcp_endpoint = McpEndpoint(tools, max_body_bytes=config.max_body_bytes)
+    cancel_booking = CancelBooking(uow_factory, clock, notifier)
     app = Litestar(
         route_handlers=[
-            *booking_routes(endpoint, check_availability, config.date_order),
+            *booking_routes(endpoint, check_availability, config.date_order, speech),
             admin_router(
                 config.admin_token,
                 reads,
-                CancelBooking(uow_factory, clock, notifier),
+                cancel_booking,
                 UpdateSettings(uow_factory, clock),
                 check_availability,
                 config.date_order,
+                speech,
+            ),
+            *caller_booking_routes(
+                FindCallerBookings(reads, clock), cancel_booking, idempotency_keys, speech, phones
             ),
             *health_routes(ping or _unit_of_work_check(uow_factory)),
             *admin_page_routes(),
             *admin_socket_routes(fanout, config.admin_token, _recent_bookings(reads)),
             *metrics_routes(metrics, fanout),
         ],
-        exception_handlers=exception_handlers(),
+        exception_handlers=exception_handlers(speech),
         after_exception=[metrics.after_exception],
         middleware=[access],
         guards=[require_json_body],

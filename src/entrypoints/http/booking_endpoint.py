@@ -43,7 +43,7 @@ from agent_booking.core.entities import CustomerProfile
 from agent_booking.core.errors import BookingError, InvalidRequestBody
 from agent_booking.core.idempotency import ClaimOutcome, IdempotencyClaim, IdempotencyKeys
 from agent_booking.core.parsing import DateOrder
-from agent_booking.core.request import BookingRequest
+from agent_booking.core.request import BookingRequest, PhoneReader
 from agent_booking.entrypoints.http.agent_access import AgentAccess, is_trusted_agent
 from agent_booking.entrypoints.http.content_type import is_json_media_type
 from agent_booking.entrypoints.http.errors import (
@@ -66,6 +66,7 @@ from agent_booking.entrypoints.http.request_edge import header_value
 # This module is imported by the openapi module, which the metrics' route imports.
 if TYPE_CHECKING:
     from agent_booking.entrypoints.http.metrics import Metrics
+    from agent_booking.entrypoints.http.spoken_text import Speech
 
 __all__ = [
     "BOOKING_CREATE_PATH",
@@ -109,16 +110,20 @@ def json_object(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def booking_request(raw_body: bytes, date_order: DateOrder) -> BookingRequest:
+def booking_request(
+    raw_body: bytes, date_order: DateOrder, phones: PhoneReader | None = None
+) -> BookingRequest:
     """Decode as the Struct (the hot path); a body it refuses gets the core's refusal."""
     try:
         fields = _decode_request(raw_body)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return BookingRequest.from_mapping(json_object(raw_body), date_order)
-    return request_of(fields, date_order)
+        return BookingRequest.from_mapping(json_object(raw_body), date_order, phones=phones)
+    return request_of(fields, date_order, phones)
 
 
-def request_of(fields: CreateBookingRequest, date_order: DateOrder) -> BookingRequest:
+def request_of(
+    fields: CreateBookingRequest, date_order: DateOrder, phones: PhoneReader | None = None
+) -> BookingRequest:
     """The core's command for a decoded body: the core still validates every field (trims,
     normalises, parses) and owns the messages."""
     return BookingRequest.from_fields(
@@ -134,6 +139,7 @@ def request_of(fields: CreateBookingRequest, date_order: DateOrder) -> BookingRe
         notes=fields.notes,
         status=fields.status,
         date_order=date_order,
+        phones=phones,
     )
 
 
@@ -173,11 +179,15 @@ class BookingEndpoint:
         metrics: Metrics,
         *,
         date_order: DateOrder = DateOrder.DMY,
+        phones: PhoneReader | None = None,
+        speech: Speech | None = None,
     ) -> None:
         self._create = create_booking
         self._keys = keys
         self._metrics = metrics
         self._date_order = date_order
+        self._phones = phones
+        self._speech = speech
 
     async def answer(
         self,
@@ -193,7 +203,7 @@ class BookingEndpoint:
             return framework_answer(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
         try:
             if idempotency_key is None:
-                request = booking_request(raw_body, self._date_order)
+                request = booking_request(raw_body, self._date_order, self._phones)
                 result = await self._create(request)
                 return Answer(HTTPStatus.CREATED, _encode(self.created(result, request, trusted)))
             body = json_object(raw_body)  # an invalid body is reported before an invalid key
@@ -218,7 +228,7 @@ class BookingEndpoint:
         self, fields: CreateBookingRequest, *, trusted: bool
     ) -> BookingCreated | PublicBookingCreated:
         """Book a decoded request; raise the core's refusal."""
-        request = request_of(fields, self._date_order)
+        request = request_of(fields, self._date_order, self._phones)
         return self.created(await self._create(request), request, trusted)
 
     @staticmethod
@@ -241,14 +251,14 @@ class BookingEndpoint:
         if claim.outcome is ClaimOutcome.REPLAY:
             return self._replay(claim, body, trusted)
         try:
-            request = BookingRequest.from_mapping(body, self._date_order)
+            request = BookingRequest.from_mapping(body, self._date_order, phones=self._phones)
             result = await self._create(
                 request, idempotency=IdempotentSuccess(key, created_outcome)
             )
         except BookingError as error:
             status = status_for(error)
             if status is not None and status < HTTPStatus.INTERNAL_SERVER_ERROR:
-                await self._keys.record(key, status, error_body(error))
+                await self._keys.record(key, status, error_body(error, self._speech))
             else:
                 await self._keys.release(key)
             raise
@@ -266,7 +276,7 @@ class BookingEndpoint:
         if trusted or status != HTTPStatus.CREATED or claim.body is None:
             return Answer.json(status, claim.body, _REPLAYED)
         try:
-            sent = BookingRequest.from_mapping(body, self._date_order).customer
+            sent = BookingRequest.from_mapping(body, self._date_order, phones=self._phones).customer
         except BookingError:  # valid when recorded; a setting changed since (the date order)
             sent = CustomerProfile(phone=str(claim.body["data"]["user"]["phone"]))
         return Answer(status, _encode(public_replay(claim.body, sent)), _REPLAYED)
@@ -282,7 +292,7 @@ class BookingEndpoint:
             )
         else:
             self._metrics.count_refusal(error.code)
-        return Answer.json(status, error_body(error))
+        return Answer.json(status, error_body(error, self._speech))
 
 
 _REPLAYED = ((REPLAYED_HEADER, "true"),)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
@@ -25,6 +25,9 @@ from agent_booking.core.errors import (
     ServiceUnavailable,
 )
 from agent_booking.entrypoints.http.request_edge import CLIENT_CLOSED_REQUEST, client_disconnected
+
+if TYPE_CHECKING:
+    from agent_booking.entrypoints.http.spoken_text import Speech
 
 __all__ = [
     "INTERNAL_ERROR_CODE",
@@ -76,12 +79,15 @@ def status_for(error: BookingError) -> HTTPStatus | None:
     )
 
 
-def error_body(error: BookingError) -> dict[str, Any]:
+def error_body(error: BookingError, speech: Speech | None = None) -> dict[str, Any]:
+    """The body for ``error``; with ``speech``, each alternative also says how it sounds."""
     body: dict[str, Any] = {"success": False, "message": error.message, "code": error.code}
     if error.alternatives:
-        body["alternatives"] = [
-            {"booking_date": day, "booking_time": time} for day, time in error.alternatives
-        ]
+        body["alternatives"] = (
+            speech.alternatives(error.alternatives)
+            if speech is not None
+            else [{"booking_date": day, "booking_time": time} for day, time in error.alternatives]
+        )
     return body
 
 
@@ -94,7 +100,9 @@ def internal_error_body() -> dict[str, Any]:
     return _body(INTERNAL_ERROR_CODE, _INTERNAL_ERROR_MESSAGE)
 
 
-def _booking_error(request: Request[Any, Any, Any], error: BookingError) -> Response[Any]:
+def _booking_error(
+    request: Request[Any, Any, Any], error: BookingError, speech: Speech | None = None
+) -> Response[Any]:
     status = status_for(error)
     if status is None:  # a new error family nobody mapped: a bug, not the client's fault
         return _internal_error(request, error)
@@ -106,7 +114,7 @@ def _booking_error(request: Request[Any, Any, Any], error: BookingError) -> Resp
             request.url.path,
             error.__cause__ or error,
         )
-    return Response(error_body(error), status_code=status)
+    return Response(error_body(error, speech), status_code=status)
 
 
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
@@ -143,10 +151,15 @@ def _internal_error(request: Request[Any, Any, Any], error: Exception) -> Respon
     return Response(internal_error_body(), status_code=HTTPStatus.INTERNAL_SERVER_ERROR)
 
 
-def exception_handlers() -> ExceptionHandlersMap:
-    """Handlers keyed by class; Litestar picks the most specific one along the MRO."""
+def exception_handlers(speech: Speech | None = None) -> ExceptionHandlersMap:
+    """Handlers keyed by class; Litestar picks the most specific one along the MRO. With
+    ``speech``, alternatives in refusals carry ``spoken``."""
+
+    def booking_error(request: Request[Any, Any, Any], error: BookingError) -> Response[Any]:
+        return _booking_error(request, error, speech)
+
     return {
-        BookingError: _booking_error,
+        BookingError: booking_error,
         HTTPException: _http_error,
         Exception: _internal_error,
     }

@@ -84,6 +84,7 @@ __all__ = [
     "Error",
     "ErrorCase",
     "RefusalSchemaPlugin",
+    "TrustedAgentOperation",
     "domain_error_classes",
     "error_cases",
     "framework_case",
@@ -106,6 +107,18 @@ class SlotSuggestion(msgspec.Struct, frozen=True):
 
     booking_date: Date
     booking_time: Time
+    spoken: (
+        Annotated[
+            str,
+            Meta(
+                description="The start as a voice agent says it, in `BOOKING_LOCALE` "
+                "(e.g. `Wednesday, October 20, 3:00 PM`); no year unless not this year. "
+                "Missing only in a refusal recorded under an Idempotency-Key before it existed.",
+                examples=["Wednesday, October 20, 3:00\u202fPM"],
+            ),
+        ]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
 
 
 class Error(msgspec.Struct, frozen=True, kw_only=True):
@@ -248,8 +261,16 @@ def _example(case: ErrorCase) -> Example:
     body: dict[str, Any] = {"success": False, "message": case.message, "code": case.code}
     if case.code == "slot_taken":
         body["alternatives"] = [
-            {"booking_date": "2027-10-20", "booking_time": "15:00:00"},
-            {"booking_date": "2027-10-21", "booking_time": "14:00:00"},
+            {
+                "booking_date": "2027-10-20",
+                "booking_time": "15:00:00",
+                "spoken": "Wednesday, October 20, 3:00\u202fPM",
+            },
+            {
+                "booking_date": "2027-10-21",
+                "booking_time": "14:00:00",
+                "spoken": "Thursday, October 21, 2:00\u202fPM",
+            },
         ]
     return Example(summary=f"`{case.code}`: {case.message}", value=body)
 
@@ -344,6 +365,18 @@ class DocumentedOperation(Operation):
             if replayable and (code < HTTPStatus.MULTIPLE_CHOICES or code in _REPLAYABLE_STATUSES):
                 names.append("IdempotentReplayed")
             response.headers = {**(response.headers or {}), **_headers(names)}
+
+
+@dataclass
+class TrustedAgentOperation(DocumentedOperation):
+    """An agent endpoint only trusted agents may use: its ``403`` for any other caller comes
+    after the rate limit counted the request, so it carries the ``RateLimit-*`` headers too."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        forbidden = (self.responses or {}).get(str(int(HTTPStatus.FORBIDDEN)))
+        if isinstance(forbidden, OpenAPIResponse):
+            forbidden.headers = {**(forbidden.headers or {}), **_headers(_RATE_LIMIT_HEADERS)}
 
 
 _WIRE_NAMES: Final = {

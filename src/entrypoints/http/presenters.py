@@ -19,6 +19,7 @@ from http import HTTPStatus
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
+import pendulum
 from msgspec import Meta
 
 from agent_booking.core.check_availability import Availability
@@ -26,6 +27,7 @@ from agent_booking.core.create_agent_booking import RenderedOutcome
 from agent_booking.core.entities import Booking, Customer, CustomerProfile
 from agent_booking.core.events import booking_event_payload, format_instant, format_time
 from agent_booking.core.settings import BusinessSettings
+from agent_booking.entrypoints.http.spoken_text import Speech
 
 __all__ = [
     "AvailabilityView",
@@ -252,6 +254,14 @@ class DayAvailabilityView(msgspec.Struct, frozen=True, kw_only=True):
         ),
     ]
     taken: Annotated[list[Time], Meta(description="Starts already booked.")]
+    spoken: Annotated[
+        dict[str, str],
+        Meta(
+            description="Each start of `free` and `taken` (the key, `HH:MM:SS`) as a voice "
+            "agent says it in `BOOKING_LOCALE`, e.g. `Wednesday, October 20, 2:00\u202fPM` "
+            "(no year unless not this year).",
+        ),
+    ]
 
 
 class AvailabilityView(msgspec.Struct, frozen=True, kw_only=True):
@@ -261,7 +271,20 @@ class AvailabilityView(msgspec.Struct, frozen=True, kw_only=True):
     days: Annotated[list[DayAvailabilityView], Meta(description="One entry per day, in order.")]
 
 
-def availability_view(availability: Availability) -> AvailabilityView:
+def availability_view(availability: Availability, speech: Speech) -> AvailabilityView:
+    starts = speech.starts
+    this_year = speech.this_year(availability.settings.timezone)
+    times: dict[pendulum.Time, str] = {}  # each time of day formatted once, not once a day
+
+    def spoken(day: pendulum.Date, *lists: Iterable[pendulum.Time]) -> dict[str, str]:
+        said = starts.day(day, this_year)
+        answer = {}
+        for time in sorted({time for values in lists for time in values}):
+            if time not in times:
+                times[time] = starts.time(time)
+            answer[format_time(time)] = starts.join(said, times[time])
+        return answer
+
     return AvailabilityView(
         timezone=availability.settings.timezone,
         slot_minutes=availability.settings.slot_minutes,
@@ -271,6 +294,7 @@ def availability_view(availability: Availability) -> AvailabilityView:
                 closed=day.closed,  # type: ignore[arg-type]
                 free=[format_time(time) for time in day.free],
                 taken=[format_time(time) for time in day.taken],
+                spoken=spoken(day.day, day.free, day.taken),
             )
             for day in availability.days
         ],
@@ -346,6 +370,12 @@ class SettingsView(msgspec.Struct, frozen=True, kw_only=True):
     timezone: Annotated[str, Meta(description="IANA time zone name.")]
     horizon_days: Annotated[int, Meta(ge=0, description="How many days ahead bookings are taken.")]
     closed_dates: Annotated[list[Date], Meta(description="Dates without slots, in order.")]
+    cancel_notice_minutes: Annotated[
+        int, Meta(ge=0, description="A caller may cancel only this many minutes before a start.")
+    ]
+    reschedule_notice_minutes: Annotated[
+        int, Meta(ge=0, description="A caller may move only this many minutes before a start.")
+    ]
 
 
 def settings_view(settings: BusinessSettings) -> SettingsView:
@@ -357,6 +387,8 @@ def settings_view(settings: BusinessSettings) -> SettingsView:
         timezone=settings.timezone,
         horizon_days=settings.horizon_days,
         closed_dates=[day.isoformat() for day in sorted(settings.closed_dates)],
+        cancel_notice_minutes=settings.cancel_notice_minutes,
+        reschedule_notice_minutes=settings.reschedule_notice_minutes,
     )
 
 

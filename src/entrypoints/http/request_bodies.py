@@ -234,3 +234,17 @@ class SettingsChangesRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=
         | msgspec.UnsetType
     ) = msgspec.UNSET
     closed_dates: _Dates | msgspec.UnsetType = msgspec.UNSET
+    cancel_notice_minutes: (
+        Annotated[
+            int,
+            Meta(ge=0, le=10080, description="Callers may cancel only this long before a start."),
+        ]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
+    reschedule_notice_minutes: (
+        Annotated[
+            int,
+            Meta(ge=0, le=10080, description="Callers may move only this long before a start."),
+        ]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET

@@ -32,6 +32,7 @@ from agent_booking.core.errors import (
     MissingField,
     SettingsMissing,
     StorageUnavailable,
+    TooLate,
 )
 from agent_booking.core.parsing import DateOrder
 from agent_booking.entrypoints.http.agent_access import is_trusted_agent
@@ -59,6 +60,7 @@ from agent_booking.entrypoints.http.request_bodies import (
     IDEMPOTENCY_KEY_HEADER,
     CreateBookingRequest,
 )
+from agent_booking.entrypoints.http.spoken_text import Speech
 
 __all__ = [
     "AVAILABILITY_PATH",
@@ -99,7 +101,10 @@ def _body_cases() -> tuple[Any, ...]:
 
 
 def booking_routes(
-    endpoint: BookingEndpoint, check_availability: CheckAvailability, date_order: DateOrder
+    endpoint: BookingEndpoint,
+    check_availability: CheckAvailability,
+    date_order: DateOrder,
+    speech: Speech,
 ) -> list[HTTPRouteHandler]:
     async def answer_unless_plain(request: Request[Any, Any, Any]) -> Response[bytes] | None:
         """Litestar decodes ``data`` leniently and would refuse with words of its own; the
@@ -124,7 +129,9 @@ def booking_routes(
         )
 
     create_errors = [
-        error for error in domain_error_classes() if not issubclass(error, ADMIN_ONLY_ERRORS)
+        error
+        for error in domain_error_classes()
+        if not issubclass(error, (*ADMIN_ONLY_ERRORS, TooLate))
     ]
 
     @post(
@@ -224,7 +231,7 @@ def booking_routes(
         ] = None,
     ) -> AvailabilityView:
         wanted = AvailabilityQuery.parse(date=date, first=first, last=last, date_order=date_order)
-        return availability_view(await check_availability(wanted))
+        return availability_view(await check_availability(wanted), speech)
 
     return [create_agent_booking, agent_availability]
 

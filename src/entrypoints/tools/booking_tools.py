@@ -28,6 +28,7 @@ from agent_booking.entrypoints.http.request_bodies import (
     CreateBookingRequest,
     documented,
 )
+from agent_booking.entrypoints.http.spoken_text import Speech
 from agent_booking.entrypoints.tools.registry import (
     AgentTool,
     ToolCall,
@@ -86,7 +87,10 @@ CHECK_DAY_DESCRIPTION = (
 
 
 def booking_tools(
-    endpoint: BookingEndpoint, check_availability: CheckAvailability, date_order: DateOrder
+    endpoint: BookingEndpoint,
+    check_availability: CheckAvailability,
+    date_order: DateOrder,
+    speech: Speech,
 ) -> list[AgentTool]:
     async def book_appointment(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
         key = arguments.pop("idempotency_key", None)
@@ -107,7 +111,7 @@ def booking_tools(
         query = AvailabilityQuery.parse(
             date=required_text(arguments, "date"), date_order=date_order
         )
-        view = availability_view(await check_availability(query))
+        view = availability_view(await check_availability(query), speech)
         return ToolResult(ok=True, body=msgspec.to_builtins(view))
 
     return [

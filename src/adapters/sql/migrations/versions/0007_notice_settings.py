@@ -1,11 +1,10 @@
 """Notice for agent-side changes: how long before a start a caller may cancel or move it.
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-04
 
-Written beside 0004-0006 (resources and services, other work in flight); whoever merges them
-re-chains ``down_revision`` to the last of those. The columns only add to the settings row.
+The columns only add to the settings row.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0003"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

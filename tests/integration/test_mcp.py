@@ -127,8 +127,12 @@ def assert_conflict_with_alternatives(body: dict[str, Any], day: dt.date) -> Non
     assert body["message"] == "This time slot is already reserved"
     assert body["alternatives"], body
     for alternative in body["alternatives"]:
-        assert set(alternative) == {"booking_date", "booking_time"}
-    assert {"booking_date": day.isoformat(), "booking_time": "13:00:00"} in body["alternatives"]
+        # What a voice says comes with each start, so a model can offer it at once.
+        assert set(alternative) == {"booking_date", "booking_time", "spoken"}
+        assert isinstance(alternative["spoken"], str)
+        assert alternative["spoken"]
+    starts = [(item["booking_date"], item["booking_time"]) for item in body["alternatives"]]
+    assert (day.isoformat(), "13:00:00") in starts
 
 
 class TestOverStreamableHttp:

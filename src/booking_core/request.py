@@ -30,6 +30,8 @@ FIELDS = (
     "country",
     "notes",
     "status",
+    "resource_id",
+    "service_id",
 )
 
 _PHONE_NOISE = re.compile(r"[\s\-.()]")
@@ -63,6 +65,10 @@ class BookingRequest:
     booking_time: pendulum.Time
     notes: str = ""
     status: BookingStatus = BookingStatus.UPCOMING
+    #: The resource asked for (None: the service assigns one) and the catalog service by id
+    #: (None: ``service_name`` is matched to the catalog).
+    resource_id: int | None = None
+    service_id: int | None = None
 
     def __attrs_post_init__(self) -> None:
         check_supported_date(self.booking_date)  # built from typed values, too
@@ -89,6 +95,8 @@ class BookingRequest:
         country: object = None,
         notes: object = None,
         status: object = None,
+        resource_id: object = None,
+        service_id: object = None,
         date_order: DateOrder = DateOrder.DMY,
     ) -> BookingRequest:
         """Validate the fields of a request as received: ``None`` is absent, a string is
@@ -133,6 +141,8 @@ class BookingRequest:
             booking_time=time,
             notes=texts["notes"],
             status=_status(body),
+            resource_id=_optional_id("resource_id", resource_id),
+            service_id=_optional_id("service_id", service_id),
         )
 
 
@@ -196,6 +206,18 @@ def _gender(body: Mapping[str, object]) -> str:
     if gender and gender not in _GENDERS:
         raise InvalidField("gender", "must be male, female or other")
     return gender
+
+
+_MAX_ID = 2**63 - 1
+
+
+def _optional_id(name: str, value: object) -> int | None:
+    """An id is a positive JSON integer (not a boolean, not a string of digits)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_ID:
+        raise InvalidField(name, "must be a positive integer")
+    return value
 
 
 def _status(body: Mapping[str, object]) -> BookingStatus:

@@ -111,6 +111,9 @@ class Resource:
         factory=dict, converter=_exceptions
     )
     active: bool = True
+    #: Whether ``plan`` is the business hours (the settings' opening, closing and off days)
+    #: rather than a plan of its own: such a plan moves with every settings change.
+    follows_business_hours: bool = False
 
     def intervals_on(self, day: pendulum.Date) -> tuple[OpenInterval, ...]:
         """The open intervals on ``day``: the date's exception if it has one, else the plan's."""
@@ -201,7 +204,8 @@ class Catalog:
     @classmethod
     def single(cls, settings: BusinessSettings, resource_id: int = 1) -> Catalog:
         """Today's business: one resource working the settings' hours, no catalog services."""
-        return cls((Resource(resource_id, "Default", WeeklyPlan.from_settings(settings)),))
+        plan = WeeklyPlan.from_settings(settings)
+        return cls((Resource(resource_id, "Default", plan, follows_business_hours=True),))
 
     def resource(self, resource_id: int) -> Resource | None:
         return next((item for item in self.resources if item.id == resource_id), None)

@@ -492,10 +492,14 @@ async def add_noon_bookings(store: InMemoryStore, *, days: int) -> list[int]:
                     service_name="Legal Consultation",
                     booking_date=day,
                     booking_time=pendulum.Time(12),
-                    starts_at=pendulum.datetime(day.year, day.month, day.day, 12, tz="UTC"),
+                    starts_at=(noon := pendulum.datetime(day.year, day.month, day.day, 12)),
                     status=BookingStatus.UPCOMING,
                     notes="",
                     created_at=NOW,
+                    resource_id=1,
+                    service_id=None,
+                    occupied_from=noon,
+                    occupied_until=noon.add(hours=1),
                 )
             )
             ids.append(booking.id)

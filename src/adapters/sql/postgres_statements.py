@@ -57,11 +57,22 @@ POSTGRES = EngineStatements(
         "password_hash, is_active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
         f"ON CONFLICT (phone) DO NOTHING RETURNING {CUSTOMER_COLUMNS}"
     ),
-    slot_taken=f"SELECT id FROM bookings WHERE starts_at = $1 AND {_ACTIVE} LIMIT 1",
+    occupied=(
+        f"SELECT 1 FROM bookings WHERE resource_id = $1 AND {_ACTIVE} "
+        "AND occupied_from < $2 AND occupied_until > $3 LIMIT 1"
+    ),
+    occupied_between=(
+        "SELECT resource_id, occupied_from, occupied_until FROM bookings "
+        f"WHERE occupied_from < $1 AND occupied_until > $2 AND {_ACTIVE}"
+    ),
+    active_counts_on=(
+        "SELECT resource_id, count(*) FROM bookings "
+        f"WHERE booking_date = $1 AND {_ACTIVE} GROUP BY resource_id"
+    ),
     insert_booking=(
         "INSERT INTO bookings (customer_id, service_name, booking_date, booking_time, "
-        "starts_at, status, notes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-        "RETURNING id"
+        "starts_at, status, notes, created_at, resource_id, service_id, occupied_from, "
+        "occupied_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id"
     ),
     booking_by_id=f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = $1",
     active_starts_between=(

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import attrs
 import msgspec
 import pendulum
 from sqlalchemy import Row as SqlalchemyRow
@@ -28,7 +29,12 @@ from agent_booking.adapters.sql.convert import (
     time_from_db,
 )
 from agent_booking.adapters.sql.postgres_statements import EVENTS_CHANNEL
-from agent_booking.adapters.sql.statements import EngineStatements, Row, StatementRunner
+from agent_booking.adapters.sql.statements import (
+    CATALOG_STATEMENTS,
+    EngineStatements,
+    Row,
+    StatementRunner,
+)
 from agent_booking.core.entities import (
     Booking,
     BookingStatus,
@@ -37,7 +43,15 @@ from agent_booking.core.entities import (
     NewBooking,
 )
 from agent_booking.core.events import DomainEvent, StoredEvent
+from agent_booking.core.occupancy import OccupiedInterval
 from agent_booking.core.queries import BookingPage, BookingQuery
+from agent_booking.core.resources import (
+    Catalog,
+    OpenInterval,
+    Resource,
+    Service,
+    WeeklyPlan,
+)
 from agent_booking.core.settings import BusinessSettings
 
 __all__ = [
@@ -45,6 +59,7 @@ __all__ = [
     "SettingsCache",
     "SqlBookingQueries",
     "SqlBookingRepository",
+    "SqlCatalogRepository",
     "SqlCustomerRepository",
     "SqlEventOutbox",
     "SqlSettingsRepository",
@@ -71,6 +86,10 @@ class SettingsCache:
     def __init__(self) -> None:
         self.row: tuple[Any, ...] | None = None
         self.settings: BusinessSettings | None = None
+        #: The catalog, and the settings row it was read with: the row holds the catalog's
+        #: version, which every change of resources, plans or services increments.
+        self.catalog: Catalog | None = None
+        self.catalog_row: tuple[Any, ...] | None = None
 
 
 class SqlSettingsRepository:
@@ -106,7 +125,7 @@ class SqlSettingsRepository:
             await self._run.fetch(sql.insert_settings, values)
 
     def _decode(self, row: Row) -> BusinessSettings:
-        _id, open_time, close_time, off_days, slot_minutes, zone, horizon, closed, _at = row
+        _id, open_time, close_time, off_days, slot_minutes, zone, horizon, closed, *_rest = row
         return BusinessSettings(
             open_time=self._sql.time_from_db(open_time),
             close_time=self._sql.time_from_db(close_time),
@@ -118,6 +137,72 @@ class SqlSettingsRepository:
                 pendulum.Date(*map(int, day.split("-"))) for day in closed.split(",") if day
             ),
         )
+
+
+class SqlCatalogRepository:
+    """The catalog, cached per process like the settings, and read again only when the
+    settings row read in this unit of work (which carries the catalog's version) changed: the
+    booking path pays no statement for it."""
+
+    def __init__(self, run: StatementRunner, sql: EngineStatements, cache: SettingsCache) -> None:
+        self._run = run
+        self._sql = sql
+        self._cache = cache
+
+    async def get_active(self, settings: BusinessSettings) -> Catalog:
+        cache = self._cache
+        current = settings is cache.settings and cache.row is not None
+        if current and cache.catalog is not None and cache.catalog_row == cache.row:
+            return cache.catalog
+        row = cache.row
+        catalog = await self._read(settings)
+        if current:
+            cache.catalog, cache.catalog_row = catalog, row
+        return catalog
+
+    async def _read(self, settings: BusinessSettings) -> Catalog:
+        sql, fetch = self._sql, self._run.fetch
+        unknown = (await fetch(sql.active_settings))[0][9]
+        hours: dict[int, dict[int, list[OpenInterval]]] = {}
+        for resource_id, weekday, opens, closes in await fetch(CATALOG_STATEMENTS["hours"]):
+            interval = OpenInterval(sql.time_from_db(opens), sql.time_from_db(closes))
+            hours.setdefault(resource_id, {}).setdefault(weekday, []).append(interval)
+        exceptions: dict[int, dict[pendulum.Date, list[OpenInterval]]] = {}
+        for resource_id, day, opens, closes in await fetch(CATALOG_STATEMENTS["exceptions"]):
+            intervals = exceptions.setdefault(resource_id, {}).setdefault(sql.date_from_db(day), [])
+            if opens is not None:
+                intervals.append(OpenInterval(sql.time_from_db(opens), sql.time_from_db(closes)))
+        business_hours = WeeklyPlan.from_settings(settings)
+        resources = [
+            Resource(
+                resource_id,
+                name,
+                business_hours if follows else WeeklyPlan(hours.get(resource_id, {})),
+                exceptions=exceptions.get(resource_id, {}),
+                active=bool(active),
+                follows_business_hours=bool(follows),
+            )
+            for resource_id, name, active, follows in await fetch(CATALOG_STATEMENTS["resources"])
+        ]
+        performers: dict[int, set[int]] = {}
+        for service_id, resource_id in await fetch(CATALOG_STATEMENTS["performers"]):
+            performers.setdefault(service_id, set()).add(resource_id)
+        services = [
+            Service(
+                service_id,
+                name,
+                duration,
+                buffer_before=before,
+                buffer_after=after,
+                min_notice_minutes=notice,
+                resource_ids=performers.get(service_id, ()),
+                active=bool(active),
+            )
+            for service_id, name, duration, before, after, notice, active in await fetch(
+                CATALOG_STATEMENTS["services"]
+            )
+        ]
+        return Catalog(resources, services, unknown_services=unknown)
 
 
 def _customer(row: Row, sql: EngineStatements) -> Customer:
@@ -183,7 +268,8 @@ class SqlCustomerRepository:
 
 
 def _booking(row: Row, sql: EngineStatements) -> Booking:
-    booking_id, customer_id, service, day, time, starts_at, status, notes, created = row
+    booking_id, customer_id, service, day, time, starts_at, status, notes, created, *placed = row
+    resource_id, service_id, occupied_from, occupied_until = placed
     return Booking(
         id=booking_id,
         customer_id=customer_id,
@@ -194,6 +280,10 @@ def _booking(row: Row, sql: EngineStatements) -> Booking:
         status=BookingStatus(status),
         notes=notes,
         created_at=sql.instant_from_db(created),
+        resource_id=resource_id,
+        service_id=service_id,
+        occupied_from=sql.instant_from_db(occupied_from),
+        occupied_until=sql.instant_from_db(occupied_until),
     )
 
 
@@ -205,10 +295,28 @@ class SqlBookingRepository:
         self._run = run
         self._sql = sql
 
-    async def slot_is_taken(self, starts_at: pendulum.DateTime) -> bool:
-        return bool(
-            await self._run.fetch(self._sql.slot_taken, (self._sql.instant_to_db(starts_at),))
+    async def is_occupied(
+        self, resource_id: int, begin: pendulum.DateTime, end: pendulum.DateTime
+    ) -> bool:
+        sql = self._sql
+        values = (resource_id, sql.instant_to_db(end), sql.instant_to_db(begin))
+        return bool(await self._run.fetch(sql.occupied, values))
+
+    async def occupied_between(
+        self, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> list[OccupiedInterval]:
+        sql = self._sql
+        rows = await self._run.fetch(
+            sql.occupied_between, (sql.instant_to_db(end), sql.instant_to_db(start))
         )
+        return [
+            (resource_id, sql.instant_from_db(begin), sql.instant_from_db(until))
+            for resource_id, begin, until in rows
+        ]
+
+    async def active_counts_on(self, day: pendulum.Date) -> dict[int, int]:
+        rows = await self._run.fetch(self._sql.active_counts_on, (self._sql.date_to_db(day),))
+        return {resource_id: int(count) for resource_id, count in rows}
 
     async def add(self, booking: NewBooking) -> Booking:
         sql = self._sql
@@ -221,19 +329,13 @@ class SqlBookingRepository:
             booking.status.value,
             booking.notes,
             sql.instant_to_db(booking.created_at),
+            booking.resource_id,
+            booking.service_id,
+            sql.instant_to_db(booking.occupied_from),
+            sql.instant_to_db(booking.occupied_until),
         )
         booking_id = (await self._run.fetch(sql.insert_booking, values))[0][0]
-        return Booking(
-            id=booking_id,
-            customer_id=booking.customer_id,
-            service_name=booking.service_name,
-            booking_date=booking.booking_date,
-            booking_time=booking.booking_time,
-            starts_at=booking.starts_at,
-            status=booking.status,
-            notes=booking.notes,
-            created_at=booking.created_at,
-        )
+        return Booking(id=booking_id, **attrs.asdict(booking, recurse=False))
 
     async def get(self, booking_id: int) -> Booking | None:
         rows = await self._run.fetch(self._sql.booking_by_id, (booking_id,))
@@ -336,6 +438,10 @@ def _booking_from_typed_row(row: SqlalchemyRow[Any]) -> Booking:
         status=BookingStatus(row.status),
         notes=row.notes,
         created_at=instant_from_db(row.created_at),
+        resource_id=row.resource_id,
+        service_id=row.service_id,
+        occupied_from=instant_from_db(row.occupied_from),
+        occupied_until=instant_from_db(row.occupied_until),
     )
 
 

@@ -101,10 +101,22 @@ SQLITE = EngineStatements(
         "password_hash, is_active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
         f"ON CONFLICT (phone) DO NOTHING RETURNING {CUSTOMER_COLUMNS}"
     ),
-    slot_taken=f"SELECT id FROM bookings WHERE starts_at = ? AND {_ACTIVE} LIMIT 1",
+    occupied=(
+        f"SELECT 1 FROM bookings WHERE resource_id = ? AND {_ACTIVE} "
+        "AND occupied_from < ? AND occupied_until > ? LIMIT 1"
+    ),
+    occupied_between=(
+        "SELECT resource_id, occupied_from, occupied_until FROM bookings "
+        f"WHERE occupied_from < ? AND occupied_until > ? AND {_ACTIVE}"
+    ),
+    active_counts_on=(
+        "SELECT resource_id, count(*) FROM bookings "
+        f"WHERE booking_date = ? AND {_ACTIVE} GROUP BY resource_id"
+    ),
     insert_booking=(
         "INSERT INTO bookings (customer_id, service_name, booking_date, booking_time, "
-        "starts_at, status, notes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+        "starts_at, status, notes, created_at, resource_id, service_id, occupied_from, "
+        "occupied_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
     ),
     booking_by_id=f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = ?",
     active_starts_between=(

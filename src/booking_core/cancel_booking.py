@@ -12,6 +12,7 @@ from agent_booking.core.events import (
     StoredEvent,
     booking_event_payload,
 )
+from agent_booking.core.placement import Placement, current_catalog
 from agent_booking.core.ports import Clock, Notifier, UnitOfWorkFactory
 
 __all__ = ["CancelBooking", "CancelledBooking"]
@@ -22,6 +23,7 @@ class CancelledBooking:
     booking: Booking
     customer: Customer
     event: StoredEvent
+    placement: Placement | None = None
 
 
 class CancelBooking:
@@ -41,13 +43,15 @@ class CancelBooking:
             customer = await uow.customers.get(booking.customer_id)
             if cancelled is None or customer is None:  # pragma: no cover - same transaction
                 raise BookingNotFound
+            catalog = await current_catalog(uow)
+            placement = None if catalog is None else Placement.of_booking(cancelled, catalog)
             event = await uow.events.append(
                 DomainEvent(
                     BOOKING_CANCELLED,
-                    booking_event_payload(cancelled, customer),
+                    booking_event_payload(cancelled, customer, placement),
                     self._clock.now(),
                 )
             )
             await uow.commit()
         await self._notifier.publish([event])
-        return CancelledBooking(cancelled, customer, event)
+        return CancelledBooking(cancelled, customer, event, placement)

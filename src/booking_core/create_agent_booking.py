@@ -37,6 +37,7 @@ from agent_booking.core.events import (
 from agent_booking.core.instants import as_utc
 from agent_booking.core.occupancy import Occupancy
 from agent_booking.core.passwords import UNUSABLE_PASSWORD
+from agent_booking.core.placement import Placement
 from agent_booking.core.policy import SlotPolicy
 from agent_booking.core.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
 from agent_booking.core.request import BookingRequest
@@ -68,6 +69,7 @@ class AgentBookingResult:
     customer: Customer
     customer_created: bool
     event: StoredEvent
+    placement: Placement
 
 
 @frozen
@@ -77,11 +79,12 @@ class IdempotentSuccess:
     The success is recorded under ``key`` inside the booking's own transaction, so a retry can
     never find a booking without its recorded answer; ``render`` turns the booked customer and
     booking into that answer (``customer_created`` says whether the phone was new), so the
-    answer's shape stays with the caller (the HTTP layer) and out of the core.
+    answer's shape stays with the caller (the HTTP layer) and out of the core. The
+    :class:`Placement` says which resource and service the booking went to.
     """
 
     key: str
-    render: Callable[[Booking, Customer, bool], RenderedOutcome]
+    render: Callable[[Booking, Customer, bool, Placement], RenderedOutcome]
 
 
 class CreateAgentBooking:
@@ -201,17 +204,20 @@ class CreateAgentBooking:
                     occupied_until=occupied_until,
                 )
             )
+            placement = Placement.of(resource, service)
             if idempotency is not None:
-                status_code, body = idempotency.render(booking, customer, created)
+                status_code, body = idempotency.render(booking, customer, created, placement)
                 await uow.idempotency.complete(idempotency.key, status_code, body)
             # The event goes last, right before the commit: an outbox may order its events by
             # holding a lock from the append to the commit (PostgreSQL's does), so nothing
             # else should happen in between.
             event = await uow.events.append(
-                DomainEvent(BOOKING_CREATED, booking_event_payload(booking, customer), now)
+                DomainEvent(
+                    BOOKING_CREATED, booking_event_payload(booking, customer, placement), now
+                )
             )
             await uow.commit()
-        result = AgentBookingResult(booking, customer, created, event)
+        result = AgentBookingResult(booking, customer, created, event, placement)
         await self._notifier.publish([event])
         return result
 

@@ -113,6 +113,8 @@ def booking_view(created: dict[str, Any], status: str = "upcoming") -> dict[str,
         "notes": booking["notes"],
         "created_at": booking["created_at"],
         "user_details": {name: user[name] for name in USER_DETAILS},
+        "resource": booking["resource"],
+        "service": booking["service"],
     }
 
 

@@ -89,7 +89,9 @@ class SettingsFromDocument(UpdateSettings):
 
 def success_body(result: AgentBookingResult) -> dict[str, Any]:
     """The create endpoint's 201 body for ``result``."""
-    body = booking_created(result.booking, result.customer, result.customer_created)
+    body = booking_created(
+        result.booking, result.customer, result.customer_created, result.placement
+    )
     converted: dict[str, Any] = msgspec.to_builtins(body)
     return converted
 

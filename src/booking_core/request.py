@@ -212,9 +212,12 @@ _MAX_ID = 2**63 - 1
 
 
 def _optional_id(name: str, value: object) -> int | None:
-    """An id is a positive JSON integer (not a boolean, not a string of digits)."""
+    """An id is a positive JSON integer (not a boolean, not a string of digits; ``7.0`` is the
+    integer 7, as JSON Schema counts it)."""
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer() and 1 <= value <= _MAX_ID:
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_ID:
         raise InvalidField(name, "must be a positive integer")
     return value

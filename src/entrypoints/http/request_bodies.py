@@ -163,6 +163,9 @@ CreatableStatus = Annotated[
 ]
 
 
+_MAX_ID: Final = 2**63 - 1
+
+
 class CreateBookingRequest(msgspec.Struct, frozen=True):
     """A create request. Blank required fields count as missing; `null` optional fields as
     left out; other fields are ignored. Texts are trimmed before they are judged. An existing
@@ -207,6 +210,7 @@ class CreateBookingRequest(msgspec.Struct, frozen=True):
                 "those that perform the service and are free, the one with the fewest active "
                 "bookings that day, then the lowest id.",
                 minimum=1,
+                maximum=_MAX_ID,
             ),
         ]
         | None
@@ -218,6 +222,7 @@ class CreateBookingRequest(msgspec.Struct, frozen=True):
                 "A catalog service by id; left out, `service_name` is matched to the catalog "
                 "(case-insensitively).",
                 minimum=1,
+                maximum=_MAX_ID,
             ),
         ]
         | None

@@ -75,6 +75,8 @@ class AvailabilityFromQuery(CheckAvailability):
             date=query.get("date"),
             first=query.get("from"),
             last=query.get("to"),
+            service_id=query.get("service_id"),
+            resource_id=query.get("resource_id"),
             date_order=self.date_order,
         )
         return await super().__call__(wanted)

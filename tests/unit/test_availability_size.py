@@ -43,8 +43,9 @@ ALL_DAY_EVERY_MINUTE = BusinessSettings(
     slot_minutes=1,
 )
 #: Encoded as the HTTP layer encodes it: starts are "HH:MM:SS" strings, 11 bytes each with
-#: quotes and comma, plus a little per day; this bounds any answer's body.
-MAX_ANSWER_BYTES = 11 * MAX_AVAILABILITY_SLOTS + 100 * MAX_AVAILABILITY_DAYS + 100
+#: quotes and comma, and (a free one) its resources, `[1],` for the one resource here; plus a
+#: little per day; this bounds any answer's body.
+MAX_ANSWER_BYTES = (11 + 4) * MAX_AVAILABILITY_SLOTS + 100 * MAX_AVAILABILITY_DAYS + 100
 
 
 def checker(settings: BusinessSettings) -> CheckAvailability:

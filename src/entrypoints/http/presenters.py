@@ -284,6 +284,14 @@ class DayAvailabilityView(msgspec.Struct, frozen=True, kw_only=True):
         ),
     ]
     taken: Annotated[list[Time], Meta(description="Starts already booked.")]
+    free_resources: Annotated[
+        list[list[int]],
+        Meta(
+            description="For each start of `free`, in the same order, the ids of the "
+            "resources free for the whole service there, lowest first: a request without "
+            "`resource_id` gets the one of these with the fewest active bookings that day."
+        ),
+    ]
 
 
 class AvailabilityView(msgspec.Struct, frozen=True, kw_only=True):
@@ -303,6 +311,7 @@ def availability_view(availability: Availability) -> AvailabilityView:
                 closed=day.closed,  # type: ignore[arg-type]
                 free=[format_time(time) for time in day.free],
                 taken=[format_time(time) for time in day.taken],
+                free_resources=[list(ids) for ids in day.free_resources],
             )
             for day in availability.days
         ],

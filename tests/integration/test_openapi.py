@@ -485,6 +485,9 @@ def availability_exchanges(
         )
         ask("nothing asked", (400, "missing_field"))
         ask("no such date", (400, "invalid_date"), date="2027-02-30")
+        day = booked_day.isoformat()
+        ask("no such service", (422, "unknown_service"), date=day, service_id="999999")
+        ask("no such resource", (422, "unknown_resource"), date=day, resource_id="999999")
         ask(
             "backwards",
             (400, "invalid_field"),

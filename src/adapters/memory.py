@@ -24,8 +24,10 @@ from agent_booking.core.entities import (
 )
 from agent_booking.core.errors import SlotTaken
 from agent_booking.core.events import DomainEvent, JsonObject, StoredEvent
+from agent_booking.core.occupancy import OccupiedInterval
 from agent_booking.core.ports import ClaimOutcome, IdempotencyClaim
 from agent_booking.core.queries import BookingPage, BookingQuery
+from agent_booking.core.resources import Catalog
 from agent_booking.core.settings import BusinessSettings
 
 __all__ = [
@@ -51,6 +53,8 @@ class _State:
     bookings: dict[int, Booking] = attrs.field(factory=dict)
     events: list[StoredEvent] = attrs.field(factory=list)
     keys: dict[str, _KeyRecord] = attrs.field(factory=dict)
+    #: None: one resource (id 1) working the settings' hours, as a fresh migration leaves it.
+    catalog: Catalog | None = None
 
     def copy(self) -> _State:
         return _State(
@@ -59,14 +63,17 @@ class _State:
             dict(self.bookings),
             list(self.events),
             dict(self.keys),
+            self.catalog,
         )
 
 
 class InMemoryStore:
     """The committed state, shared by the units of work made from it."""
 
-    def __init__(self, settings: BusinessSettings | None = None) -> None:
-        self.state = _State(settings=settings)
+    def __init__(
+        self, settings: BusinessSettings | None = None, catalog: Catalog | None = None
+    ) -> None:
+        self.state = _State(settings=settings, catalog=catalog)
         self.lock = asyncio.Lock()
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
@@ -100,6 +107,14 @@ class _Settings:
         now: pendulum.DateTime,  # noqa: ARG002 - nothing here records when settings changed
     ) -> None:
         self._state.settings = settings
+
+
+class _Catalog:
+    def __init__(self, state: _State) -> None:
+        self._state = state
+
+    async def get_active(self, settings: BusinessSettings) -> Catalog:
+        return self._state.catalog or Catalog.single(settings)
 
 
 class _Customers:
@@ -137,12 +152,42 @@ class _Bookings:
     def __init__(self, state: _State) -> None:
         self._state = state
 
-    async def slot_is_taken(self, starts_at: pendulum.DateTime) -> bool:
-        return any(b.is_active and b.starts_at == starts_at for b in self._state.bookings.values())
+    async def hold_resource(self, resource_id: int) -> None:
+        """Units of work run one at a time here: every resource is held already."""
+
+    async def is_occupied(
+        self, resource_id: int, begin: pendulum.DateTime, end: pendulum.DateTime
+    ) -> bool:
+        return any(
+            b.is_active
+            and b.resource_id == resource_id
+            and b.occupied_from < end
+            and b.occupied_until > begin
+            for b in self._state.bookings.values()
+        )
+
+    async def occupied_between(
+        self, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> list[OccupiedInterval]:
+        return [
+            (b.resource_id, b.occupied_from, b.occupied_until)
+            for b in self._state.bookings.values()
+            if b.is_active and b.occupied_from < end and b.occupied_until > start
+        ]
+
+    async def active_counts_on(self, day: pendulum.Date) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for b in self._state.bookings.values():
+            if b.is_active and b.booking_date == day:
+                counts[b.resource_id] = counts.get(b.resource_id, 0) + 1
+        return counts
 
     async def add(self, booking: NewBooking) -> Booking:
-        if await self.slot_is_taken(booking.starts_at):
-            raise SlotTaken  # what the partial unique index does in SQL
+        # What the database's no-overlap constraint (or trigger) does in SQL.
+        if booking.status is not BookingStatus.CANCELLED and await self.is_occupied(
+            booking.resource_id, booking.occupied_from, booking.occupied_until
+        ):
+            raise SlotTaken
         stored = Booking(id=len(self._state.bookings) + 1, **attrs.asdict(booking, recurse=False))
         self._state.bookings[stored.id] = stored
         return stored
@@ -172,7 +217,9 @@ class _Bookings:
         if booking is None or booking.status is status:
             return None
         reactivating = status is not BookingStatus.CANCELLED and not booking.is_active
-        if reactivating and await self.slot_is_taken(booking.starts_at):
+        if reactivating and await self.is_occupied(
+            booking.resource_id, booking.occupied_from, booking.occupied_until
+        ):
             raise SlotTaken
         updated = attrs.evolve(booking, status=status)
         self._state.bookings[booking_id] = updated
@@ -274,6 +321,7 @@ class InMemoryUnitOfWork:
 
     def _bind(self, state: _State) -> None:
         self.settings = _Settings(state)
+        self.catalog = _Catalog(state)
         self.customers = _Customers(state)
         self.bookings = _Bookings(state)
         self.queries = _BookingQueries(state)

@@ -27,6 +27,7 @@ from agent_booking.core.events import (
     StoredEvent,
     booking_event_payload,
 )
+from agent_booking.core.placement import Placement, current_catalog
 from agent_booking.core.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
 from agent_booking.core.request import PhoneReader, bounded_text, read_phone
 
@@ -47,6 +48,7 @@ class CancelledBooking:
     booking: Booking
     customer: Customer
     event: StoredEvent
+    placement: Placement | None = None
 
 
 @frozen
@@ -105,7 +107,9 @@ class CancelBooking:
                 raise BookingNotActive(
                     f"Booking is {booking.cancel().status.value}, not cancellable"
                 )
-            payload = booking_event_payload(cancelled, customer)
+            catalog = await current_catalog(uow)
+            placement = None if catalog is None else Placement.of_booking(cancelled, catalog)
+            payload = booking_event_payload(cancelled, customer, placement)
             if caller is not None and caller.reason:
                 payload["cancellation_reason"] = caller.reason
             event = await uow.events.append(
@@ -116,7 +120,7 @@ class CancelBooking:
                 await uow.idempotency.complete(idempotency.key, status, body)
             await uow.commit()
         await self._notifier.publish([event])
-        return CancelledBooking(cancelled, customer, event)
+        return CancelledBooking(cancelled, customer, event, placement)
 
     async def _check_notice(self, uow: UnitOfWork, booking: Booking) -> None:
         settings = await uow.settings.get_active()

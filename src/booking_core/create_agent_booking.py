@@ -10,17 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pendulum
 from attrs import frozen
 
 from agent_booking.core.entities import Booking, Customer, NewBooking
 from agent_booking.core.errors import (
     NotASlotStart,
+    NoticeTooShort,
     OutsideWorkingHours,
     SettingsMissing,
     SlotSuggestion,
     SlotTaken,
     TooManyBookings,
     TransientConflict,
+    UnknownResource,
+    UnknownService,
 )
 from agent_booking.core.events import (
     BOOKING_CREATED,
@@ -31,10 +35,14 @@ from agent_booking.core.events import (
     format_time,
 )
 from agent_booking.core.instants import as_utc
+from agent_booking.core.occupancy import Occupancy
 from agent_booking.core.passwords import UNUSABLE_PASSWORD
+from agent_booking.core.placement import Placement
 from agent_booking.core.policy import SlotPolicy
-from agent_booking.core.ports import Clock, Notifier, UnitOfWorkFactory
+from agent_booking.core.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
 from agent_booking.core.request import BookingRequest
+from agent_booking.core.resources import REJECT_UNKNOWN, Catalog, Resource, Service
+from agent_booking.core.settings import BusinessSettings
 
 __all__ = [
     "TRANSIENT_ATTEMPTS",
@@ -42,6 +50,8 @@ __all__ = [
     "CreateAgentBooking",
     "IdempotentSuccess",
     "RenderedOutcome",
+    "candidates_for",
+    "service_for",
 ]
 
 #: How often a transaction that storage aborted as retryable (deadlock, serialization failure)
@@ -59,6 +69,7 @@ class AgentBookingResult:
     customer: Customer
     customer_created: bool
     event: StoredEvent
+    placement: Placement
 
 
 @frozen
@@ -68,11 +79,12 @@ class IdempotentSuccess:
     The success is recorded under ``key`` inside the booking's own transaction, so a retry can
     never find a booking without its recorded answer; ``render`` turns the booked customer and
     booking into that answer (``customer_created`` says whether the phone was new), so the
-    answer's shape stays with the caller (the HTTP layer) and out of the core.
+    answer's shape stays with the caller (the HTTP layer) and out of the core. The
+    :class:`Placement` says which resource and service the booking went to.
     """
 
     key: str
-    render: Callable[[Booking, Customer, bool], RenderedOutcome]
+    render: Callable[[Booking, Customer, bool, Placement], RenderedOutcome]
 
 
 class CreateAgentBooking:
@@ -120,28 +132,35 @@ class CreateAgentBooking:
             except TransientConflict:
                 if attempt == TRANSIENT_ATTEMPTS:
                     raise
-            except (SlotTaken, OutsideWorkingHours, NotASlotStart) as error:
+            except (SlotTaken, OutsideWorkingHours, NotASlotStart, NoticeTooShort) as error:
                 error.alternatives = await self._alternatives(request)
                 raise
         raise AssertionError  # pragma: no cover - the loop returns or raises
 
     async def _alternatives(self, request: BookingRequest) -> tuple[SlotSuggestion, ...]:
-        """Nearest free slots to offer instead (same day first), read after the refusal."""
+        """Nearest free starts to offer instead (same day first), read after the refusal:
+        for the same service, on the resource asked for or any that performs it."""
         async with self._reads() as uow:
             settings = await uow.settings.get_active()
             if settings is None:
                 return ()
+            catalog = await uow.catalog.get_active(settings)
+            try:
+                service = service_for(request, catalog, settings)
+                candidates = candidates_for(request, catalog, service)
+            except (UnknownService, UnknownResource):
+                return ()
             policy = SlotPolicy(settings)
             now = self._clock.now()
             wanted = policy.local_start(request.booking_date, request.booking_time)
-            taken = await uow.bookings.active_starts_between(
-                wanted.start_of("day").in_timezone("UTC"),
-                wanted.add(days=policy.alternative_search_days + 1).in_timezone("UTC"),
+            days = policy.service_search_days(service, candidates) + 1
+            reach = service.buffer_before + service.duration_minutes + service.buffer_after
+            occupied = await uow.bookings.occupied_between(
+                wanted.start_of("day").in_timezone("UTC").subtract(minutes=reach),
+                wanted.start_of("day").add(days=days).in_timezone("UTC").add(minutes=reach),
             )
-        return tuple(
-            (start.date().isoformat(), format_time(start.time()))
-            for start in policy.nearest_free(wanted, now, taken)
-        )
+        found = policy.nearest_free_for(wanted, now, service, candidates, Occupancy(occupied))
+        return tuple((start.date().isoformat(), format_time(start.time())) for start, _ in found)
 
     async def _book(
         self, request: BookingRequest, idempotency: IdempotentSuccess | None
@@ -150,11 +169,15 @@ class CreateAgentBooking:
             settings = await uow.settings.get_active()
             if settings is None:
                 raise SettingsMissing
+            catalog = await uow.catalog.get_active(settings)
             now = self._clock.now()
-            start = SlotPolicy(settings).check(request.booking_date, request.booking_time, now)
+            service = service_for(request, catalog, settings)
+            candidates = candidates_for(request, catalog, service)
+            start, resource = await _place(
+                uow, SlotPolicy(settings), request, now, service, candidates
+            )
             starts_at = as_utc(start)
-            if await uow.bookings.slot_is_taken(starts_at):
-                raise SlotTaken
+            occupied_from, occupied_until = service.occupied(start)
             customer, created = await uow.customers.get_or_create(
                 request.customer, self._password_hash, now
             )
@@ -168,25 +191,103 @@ class CreateAgentBooking:
             booking = await uow.bookings.add(
                 NewBooking(
                     customer_id=customer.id,
-                    service_name=request.service_name,
+                    service_name=service.name,
                     booking_date=request.booking_date,
                     booking_time=request.booking_time,
                     starts_at=starts_at,
                     status=request.status,
                     notes=request.notes,
                     created_at=now,
+                    resource_id=resource.id,
+                    service_id=service.id,
+                    occupied_from=occupied_from,
+                    occupied_until=occupied_until,
                 )
             )
+            placement = Placement.of(resource, service)
             if idempotency is not None:
-                status_code, body = idempotency.render(booking, customer, created)
+                status_code, body = idempotency.render(booking, customer, created, placement)
                 await uow.idempotency.complete(idempotency.key, status_code, body)
             # The event goes last, right before the commit: an outbox may order its events by
             # holding a lock from the append to the commit (PostgreSQL's does), so nothing
             # else should happen in between.
             event = await uow.events.append(
-                DomainEvent(BOOKING_CREATED, booking_event_payload(booking, customer), now)
+                DomainEvent(
+                    BOOKING_CREATED, booking_event_payload(booking, customer, placement), now
+                )
             )
             await uow.commit()
-        result = AgentBookingResult(booking, customer, created, event)
+        result = AgentBookingResult(booking, customer, created, event, placement)
         await self._notifier.publish([event])
         return result
+
+
+def service_for(request: BookingRequest, catalog: Catalog, settings: BusinessSettings) -> Service:
+    """The service a request books: by id, else the catalog's by name (case-insensitively),
+    else, unless the business books only its catalog, the free-text name with the slot length
+    as duration (the spec's behaviour)."""
+    if request.service_id is not None:
+        found = catalog.service(request.service_id)
+        if found is None or not found.active:
+            raise UnknownService(catalog.offered_names())
+        return found
+    named = catalog.service_named(request.service_name)
+    if named is not None:
+        return named
+    if catalog.unknown_services == REJECT_UNKNOWN:
+        raise UnknownService(catalog.offered_names())
+    return Service(None, request.service_name, settings.slot_minutes)
+
+
+def candidates_for(
+    request: BookingRequest, catalog: Catalog, service: Service
+) -> tuple[Resource, ...]:
+    """The resources that may take the booking: the one asked for, else every active one
+    that performs the service."""
+    performers = catalog.performers(service)
+    if request.resource_id is None:
+        if not performers:
+            raise UnknownResource("No resource performs this service")
+        return performers
+    chosen = tuple(item for item in performers if item.id == request.resource_id)
+    if not chosen:
+        raise UnknownResource
+    return chosen
+
+
+async def _place(
+    uow: UnitOfWork,
+    policy: SlotPolicy,
+    request: BookingRequest,
+    now: pendulum.DateTime,
+    service: Service,
+    candidates: tuple[Resource, ...],
+) -> tuple[pendulum.DateTime, Resource]:
+    """The start and resource the policy grants, reading only what it needs: for one
+    candidate (every single-resource business) whether its occupied interval is free; for
+    several, the occupied intervals at that start and the day's bookings per resource.
+
+    The chosen resource is held before its interval is checked (and the check repeated after a
+    choice made from an earlier read): transactions placing bookings on one resource take
+    turns, so the database's no-overlap constraint, which still decides, never sees two
+    overlapping inserts in progress at once (PostgreSQL would break that deadlock by aborting
+    one).
+    """
+    day, time = request.booking_date, request.booking_time
+    if len(candidates) == 1:
+        (resource,) = candidates
+        start = policy.check_service(day, time, now, service, resource)
+        await uow.bookings.hold_resource(resource.id)
+        if await uow.bookings.is_occupied(resource.id, *service.occupied(start)):
+            raise SlotTaken
+        return start, resource
+    wanted = policy.local_start(day, time)
+    begin, end = service.occupied(wanted)
+    counts = await uow.bookings.active_counts_on(day)
+    for _ in candidates:
+        occupancy = Occupancy(await uow.bookings.occupied_between(begin, end))
+        start, resource = policy.place(day, time, now, service, candidates, occupancy, counts)
+        await uow.bookings.hold_resource(resource.id)
+        if not await uow.bookings.is_occupied(resource.id, *service.occupied(start)):
+            return start, resource
+    raise SlotTaken

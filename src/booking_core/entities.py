@@ -1,4 +1,4 @@
-"""The things a booking service stores: customers and their bookings."""
+"""The things a booking service stores: customers and their bookings (each on a resource)."""
 
 from __future__ import annotations
 
@@ -72,7 +72,10 @@ class NewBooking:
     """A booking accepted by the policy, not yet stored.
 
     ``booking_date``/``booking_time`` are what was agreed with the customer, in the business time
-    zone; ``starts_at`` is the same instant in UTC and is what identifies the slot.
+    zone; ``starts_at`` is the same instant in UTC. The booking holds its resource over
+    ``[occupied_from, occupied_until)`` (UTC: its duration and the service's buffers); no two
+    active bookings of one resource may overlap there. ``service_id`` is None for a free-text
+    service name booked with the slot length (the spec's behaviour).
     """
 
     customer_id: int
@@ -83,6 +86,10 @@ class NewBooking:
     status: BookingStatus
     notes: str
     created_at: pendulum.DateTime
+    resource_id: int
+    service_id: int | None
+    occupied_from: pendulum.DateTime
+    occupied_until: pendulum.DateTime
 
 
 @frozen
@@ -96,6 +103,10 @@ class Booking:
     status: BookingStatus
     notes: str
     created_at: pendulum.DateTime
+    resource_id: int
+    service_id: int | None
+    occupied_from: pendulum.DateTime
+    occupied_until: pendulum.DateTime
 
     @property
     def is_active(self) -> bool:

@@ -21,6 +21,7 @@ __all__ = [
     "Conflict",
     "IdempotencyKeyReused",
     "IdempotencyRequestInProgress",
+    "InvalidCatalog",
     "InvalidDate",
     "InvalidField",
     "InvalidIdempotencyKey",
@@ -30,6 +31,7 @@ __all__ = [
     "MissingField",
     "NotASlotStart",
     "NotFound",
+    "NoticeTooShort",
     "OffDay",
     "OutsideWorkingHours",
     "RequestValidationError",
@@ -41,6 +43,8 @@ __all__ = [
     "TooLate",
     "TooManyBookings",
     "TransientConflict",
+    "UnknownResource",
+    "UnknownService",
 ]
 
 #: (booking_date ISO, booking_time HH:MM:SS) pairs offered instead of a refused slot.
@@ -109,6 +113,15 @@ class InvalidSettings(RequestValidationError):
         super().__init__(f"Invalid settings: {reason}")
 
 
+class InvalidCatalog(RequestValidationError):
+    """A resource, weekly plan, exception or service an operator tried to set is inconsistent."""
+
+    code = "invalid_catalog"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid catalog: {reason}")
+
+
 # --- 422: well-formed, but the business rules refuse it ------------------------------------------
 
 
@@ -144,6 +157,35 @@ class OutsideWorkingHours(BookingPolicyViolation):
 class NotASlotStart(BookingPolicyViolation):
     code = "not_slot_start"
     default_message = "Booking time is not the start of a slot"
+
+
+class NoticeTooShort(BookingPolicyViolation):
+    """The service needs more notice than the time left before the start."""
+
+    code = "notice_too_short"
+
+    def __init__(self, minutes: int) -> None:
+        self.minutes = minutes
+        super().__init__(f"This service must be booked at least {minutes} minutes ahead")
+
+
+class UnknownService(BookingPolicyViolation):
+    """The service is not in the catalog and the business books only its catalog's services
+    (``unknown_services = reject``); ``services`` lists the names it does book."""
+
+    code = "unknown_service"
+
+    def __init__(self, services: Sequence[str]) -> None:
+        self.services = tuple(services)
+        listed = ", ".join(self.services) if self.services else "none"
+        super().__init__(f"Unknown service; services offered: {listed}")
+
+
+class UnknownResource(BookingPolicyViolation):
+    """The resource named does not exist, is inactive, or does not perform the service."""
+
+    code = "unknown_resource"
+    default_message = "Unknown resource, or it does not perform this service"
 
 
 class TooManyBookings(BookingPolicyViolation):

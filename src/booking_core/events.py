@@ -8,13 +8,16 @@ payload is built here, from committed-to-be entities, in the spec's WebSocket me
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pendulum
 from attrs import frozen
 
 from agent_booking.core.entities import Booking, Customer
 from agent_booking.core.instants import as_utc
+
+if TYPE_CHECKING:
+    from agent_booking.core.placement import Placement
 
 __all__ = [
     "BOOKING_CANCELLED",
@@ -74,9 +77,12 @@ def format_time(time: dt.time) -> str:
     return time.isoformat(timespec="seconds")
 
 
-def booking_event_payload(booking: Booking, customer: Customer) -> JsonObject:
-    """The spec's ``data`` object of a booking message (plus status, notes and times)."""
-    return {
+def booking_event_payload(
+    booking: Booking, customer: Customer, placement: Placement | None = None
+) -> JsonObject:
+    """The spec's ``data`` object of a booking message (plus status, notes and times), with
+    the booking's ``resource`` and ``service`` objects when its ``placement`` is given."""
+    payload: JsonObject = {
         "id": booking.id,
         "service_name": booking.service_name,
         "booking_date": booking.booking_date.isoformat(),
@@ -94,3 +100,6 @@ def booking_event_payload(booking: Booking, customer: Customer) -> JsonObject:
             "phone": customer.phone,
         },
     }
+    if placement is not None:
+        payload |= placement.as_json()
+    return payload

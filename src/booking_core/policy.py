@@ -7,7 +7,7 @@ booked?" (availability, alternatives), so the two can never disagree. Checks run
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 
 import pendulum
 from attrs import frozen
@@ -15,15 +15,24 @@ from attrs import frozen
 from agent_booking.core.errors import (
     BeyondHorizon,
     BookingInPast,
+    BookingPolicyViolation,
     ClosedDate,
     NotASlotStart,
+    NoticeTooShort,
     OffDay,
     OutsideWorkingHours,
+    SlotTaken,
+    UnknownResource,
 )
 from agent_booking.core.instants import as_utc, in_zone, local_datetime
+from agent_booking.core.occupancy import Occupancy
+from agent_booking.core.resources import OpenInterval, Resource, Service, minute_of_day
 from agent_booking.core.settings import BusinessSettings
 
-__all__ = ["ALTERNATIVE_SEARCH_DAYS", "MAX_ALTERNATIVE_STARTS", "SlotPolicy"]
+__all__ = ["ALTERNATIVE_SEARCH_DAYS", "MAX_ALTERNATIVE_STARTS", "FreeStart", "SlotPolicy"]
+
+#: A free start (local) and the ids of the resources free for it, lowest first.
+FreeStart = tuple[pendulum.DateTime, tuple[int, ...]]
 
 #: How many days after the requested one are searched for alternatives, at most.
 ALTERNATIVE_SEARCH_DAYS = 14
@@ -141,6 +150,188 @@ class SlotPolicy:
             return ClosedDate.code
         return None
 
+    # --- per service and resource (weekly plans, exceptions, durations, buffers) ---------------
+    #
+    # The same rules as above, with the resource's open intervals on the day in place of the
+    # business's one opening: the grid runs from the start of each interval, and the whole
+    # service must fit inside one interval. For one resource whose plan is the settings' hours
+    # and a service as long as a slot, these grant and refuse exactly what the methods above do
+    # (tests/unit/test_resource_policy.py holds them to it).
+
+    def check_service(
+        self,
+        day: pendulum.Date,
+        time: pendulum.Time,
+        now: pendulum.DateTime,
+        service: Service,
+        resource: Resource,
+    ) -> pendulum.DateTime:
+        """The start of ``service`` on ``resource`` (local), or raise the first broken rule.
+
+        Whether the occupied interval is free is not asked here: see :meth:`free_for`.
+        """
+        start = self.local_start(day, time)
+        if start <= now:
+            raise BookingInPast
+        notice = service.min_notice_minutes
+        if notice and start < now.add(minutes=notice):
+            raise NoticeTooShort(notice)
+        self._check_date(day, now)
+        interval = _interval_holding(resource.intervals_on(day), time)
+        if interval is None:
+            raise OutsideWorkingHours
+        offset = minute_of_day(time) - minute_of_day(interval.opens)
+        if time.second or time.microsecond or offset % self.settings.slot_minutes:
+            raise NotASlotStart
+        if minute_of_day(time) + service.duration_minutes > minute_of_day(interval.closes):
+            if service.id is None:  # the spec's slot: not a start of one
+                raise NotASlotStart
+            raise NotASlotStart(f"{service.name} would end after the resource's hours")
+        if not _keeps_wall_time(start, time):
+            raise NotASlotStart("This time does not exist on that day (clock change)")
+        return start
+
+    def service_starts(
+        self, day: pendulum.Date, now: pendulum.DateTime, service: Service, resource: Resource
+    ) -> list[pendulum.DateTime]:
+        """Every start on ``day`` that :meth:`check_service` grants ``now``, taken or not."""
+        try:
+            self._check_date(day, now)
+        except (BeyondHorizon, OffDay, ClosedDate):
+            return []
+        earliest = now.add(minutes=service.min_notice_minutes)
+        step, duration = self.settings.slot_minutes, service.duration_minutes
+        starts = []
+        for interval in resource.intervals_on(day):
+            first, last = minute_of_day(interval.opens), minute_of_day(interval.closes) - duration
+            for minute in range(first, last + 1, step):
+                time = pendulum.Time(*divmod(minute, 60))
+                start = self.local_start(day, time)
+                if start > now and start >= earliest and _keeps_wall_time(start, time):
+                    starts.append(start)
+        return starts
+
+    def free_for(
+        self,
+        day: pendulum.Date,
+        now: pendulum.DateTime,
+        service: Service,
+        resources: Iterable[Resource],
+        occupancy: Occupancy,
+    ) -> list[FreeStart]:
+        """Starts on ``day`` a create request for ``service`` would be granted now, in order,
+        each with the resources (among ``resources``) whose occupied interval would be free."""
+        free: dict[pendulum.DateTime, tuple[pendulum.DateTime, list[int]]] = {}
+        for resource in sorted(resources, key=lambda item: item.id):
+            for start in self.service_starts(day, now, service, resource):
+                begin, end = service.occupied(start)
+                if occupancy.is_free(resource.id, begin, end):
+                    # Keyed by the UTC instant: a repeated clock-change hour's local times
+                    # never compare equal to their instants.
+                    free.setdefault(as_utc(start), (start, []))[1].append(resource.id)
+        return [(start, tuple(ids)) for _, (start, ids) in sorted(free.items())]
+
+    def nearest_free_for(
+        self,
+        wanted: pendulum.DateTime,
+        now: pendulum.DateTime,
+        service: Service,
+        resources: Sequence[Resource],
+        occupancy: Occupancy,
+        *,
+        limit: int = 3,
+    ) -> list[FreeStart]:
+        """Up to ``limit`` free starts for ``service`` near ``wanted`` (local): the same day
+        first, nearest first; then the following days in order
+        (:meth:`service_search_days` of them)."""
+        day = wanted.date()
+        same_day = sorted(
+            self.free_for(day, now, service, resources, occupancy),
+            key=lambda item: abs((item[0] - wanted).in_seconds()),
+        )
+        found = same_day[:limit]
+        for offset in range(1, self.service_search_days(service, resources) + 1):
+            if len(found) >= limit:
+                break
+            later = self.free_for(day.add(days=offset), now, service, resources, occupancy)
+            found.extend(later[: limit - len(found)])
+        return found
+
+    def service_search_days(self, service: Service, resources: Sequence[Resource]) -> int:
+        """Days after the requested one that alternatives come from: as
+        :attr:`alternative_search_days`, counting the grid of every resource's fullest weekday."""
+        step = self.settings.slot_minutes
+
+        def grid(intervals: Sequence[OpenInterval]) -> int:
+            return sum(
+                len(range(minute_of_day(item.opens), minute_of_day(item.closes), step))
+                for item in intervals
+            )
+
+        per_day = sum(
+            max((grid(day) for day in resource.plan.days.values()), default=0)
+            for resource in resources
+            if service.performed_by(resource)
+        )
+        return min(ALTERNATIVE_SEARCH_DAYS, max(0, MAX_ALTERNATIVE_STARTS // max(1, per_day) - 1))
+
+    def place(
+        self,
+        day: pendulum.Date,
+        time: pendulum.Time,
+        now: pendulum.DateTime,
+        service: Service,
+        resources: Sequence[Resource],
+        occupancy: Occupancy,
+        bookings_that_day: Mapping[int, int],
+    ) -> tuple[pendulum.DateTime, Resource]:
+        """Where a create request for ``service`` at ``day`` and ``time`` goes: the start and
+        the resource, among ``resources`` (one, when the request named it).
+
+        Raise :class:`SlotTaken` when the start is bookable but every resource that could take
+        it is occupied, else the first broken rule (of the lowest-id resource).
+        """
+        refusal: BookingPolicyViolation | None = None
+        free: list[Resource] = []
+        start: pendulum.DateTime | None = None
+        for resource in sorted(resources, key=lambda item: item.id):
+            try:
+                start = self.check_service(day, time, now, service, resource)
+            except BookingPolicyViolation as error:
+                refusal = refusal or error
+                continue
+            if occupancy.is_free(resource.id, *service.occupied(start)):
+                free.append(resource)
+        if start is None:
+            raise refusal or UnknownResource
+        if not free:
+            raise SlotTaken
+        chosen = self.assign([resource.id for resource in free], bookings_that_day)
+        return start, next(resource for resource in free if resource.id == chosen)
+
+    @staticmethod
+    def assign(free_ids: Iterable[int], bookings_that_day: Mapping[int, int]) -> int:
+        """The resource a booking without one goes to: of the free ones, the one with the
+        fewest active bookings that day; ties go to the lowest id (deterministic)."""
+        return min(free_ids, key=lambda item: (bookings_that_day.get(item, 0), item))
+
+    def fits_service(
+        self, day: pendulum.Date, time: pendulum.Time, service: Service, resource: Resource
+    ) -> bool:
+        """Whether a booking of ``service`` at this local day and time fits the resource's plan
+        and the business's days, ignoring when it is asked: finds bookings a plan change strands."""
+        if self.day_closure(day) is not None:
+            return False
+        interval = _interval_holding(resource.intervals_on(day), time)
+        if interval is None:
+            return False
+        offset = minute_of_day(time) - minute_of_day(interval.opens)
+        return (
+            not time.second
+            and offset % self.settings.slot_minutes == 0
+            and minute_of_day(time) + service.duration_minutes <= minute_of_day(interval.closes)
+        )
+
     def _check_date(self, day: pendulum.Date, now: pendulum.DateTime) -> None:
         """The rules about the day alone, in the check order (after "not in the past")."""
         today = in_zone(now, self.settings.tz).date()
@@ -152,6 +343,12 @@ class SlotPolicy:
             raise OffDay
         if day in self.settings.closed_dates:
             raise ClosedDate
+
+
+def _interval_holding(
+    intervals: Sequence[OpenInterval], time: pendulum.Time
+) -> OpenInterval | None:
+    return next((item for item in intervals if item.opens <= time < item.closes), None)
 
 
 def _keeps_wall_time(start: pendulum.DateTime, time: pendulum.Time) -> bool:

@@ -22,12 +22,15 @@ from agent_booking.core.entities import (
     NewBooking,
 )
 from agent_booking.core.events import DomainEvent, JsonObject, StoredEvent
+from agent_booking.core.occupancy import OccupiedInterval
 from agent_booking.core.queries import BookingPage, BookingQuery
+from agent_booking.core.resources import Catalog
 from agent_booking.core.settings import BusinessSettings
 
 __all__ = [
     "BookingQueries",
     "BookingRepository",
+    "CatalogRepository",
     "ClaimOutcome",
     "Clock",
     "CustomerRepository",
@@ -55,6 +58,14 @@ class SettingsRepository(Protocol):
         ...
 
 
+class CatalogRepository(Protocol):
+    async def get_active(self, settings: BusinessSettings) -> Catalog:
+        """The resources (with their plans and exceptions) and services, as of this unit of
+        work. ``settings`` are the active settings this unit read: a resource that follows the
+        business hours works theirs."""
+        ...
+
+
 class CustomerRepository(Protocol):
     async def get(self, customer_id: int) -> Customer | None: ...
 
@@ -70,14 +81,32 @@ class CustomerRepository(Protocol):
 
 
 class BookingRepository(Protocol):
-    async def slot_is_taken(self, starts_at: pendulum.DateTime) -> bool:
-        """Whether an active booking already starts at this instant."""
+    async def hold_resource(self, resource_id: int) -> None:
+        """Hold the resource until the transaction ends: transactions placing bookings on one
+        resource take turns, and a check made after this call stays true until the commit."""
+        ...
+
+    async def is_occupied(
+        self, resource_id: int, begin: pendulum.DateTime, end: pendulum.DateTime
+    ) -> bool:
+        """Whether an active booking of the resource occupies part of ``[begin, end)``."""
+        ...
+
+    async def occupied_between(
+        self, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> list[OccupiedInterval]:
+        """``(resource_id, occupied_from, occupied_until)`` of every active booking whose
+        occupied interval overlaps ``[start, end)``."""
+        ...
+
+    async def active_counts_on(self, day: pendulum.Date) -> dict[int, int]:
+        """Active bookings per resource id on the local date ``day`` (for assignment)."""
         ...
 
     async def add(self, booking: NewBooking) -> Booking:
         """Store a booking; raise :class:`~agent_booking.core.errors.SlotTaken` if storage refuses
-        it
-        because the slot is held by another active booking (the storage decides races)."""
+        it because its occupied interval overlaps another active booking of its resource (the
+        storage decides races)."""
         ...
 
     async def get(self, booking_id: int) -> Booking | None: ...
@@ -166,6 +195,9 @@ class IdempotencyStore(Protocol):
 class UnitOfWork(Protocol):
     @property
     def settings(self) -> SettingsRepository: ...
+
+    @property
+    def catalog(self) -> CatalogRepository: ...
 
     @property
     def customers(self) -> CustomerRepository: ...

@@ -43,6 +43,8 @@ FIELDS = (
     "country",
     "notes",
     "status",
+    "resource_id",
+    "service_id",
 )
 
 _PHONE_NOISE = re.compile(r"[\s\-.()]")
@@ -76,6 +78,10 @@ class BookingRequest:
     booking_time: pendulum.Time
     notes: str = ""
     status: BookingStatus = BookingStatus.UPCOMING
+    #: The resource asked for (None: the service assigns one) and the catalog service by id
+    #: (None: ``service_name`` is matched to the catalog).
+    resource_id: int | None = None
+    service_id: int | None = None
 
     def __attrs_post_init__(self) -> None:
         check_supported_date(self.booking_date)  # built from typed values, too
@@ -110,6 +116,8 @@ class BookingRequest:
         country: object = None,
         notes: object = None,
         status: object = None,
+        resource_id: object = None,
+        service_id: object = None,
         date_order: DateOrder = DateOrder.DMY,
         phones: PhoneReader | None = None,
     ) -> BookingRequest:
@@ -155,6 +163,8 @@ class BookingRequest:
             booking_time=time,
             notes=texts["notes"],
             status=_status(body),
+            resource_id=_optional_id("resource_id", resource_id),
+            service_id=_optional_id("service_id", service_id),
         )
 
 
@@ -231,6 +241,21 @@ def _gender(body: Mapping[str, object]) -> str:
     if gender and gender not in _GENDERS:
         raise InvalidField("gender", "must be male, female or other")
     return gender
+
+
+_MAX_ID = 2**63 - 1
+
+
+def _optional_id(name: str, value: object) -> int | None:
+    """An id is a positive JSON integer (not a boolean, not a string of digits; ``7.0`` is the
+    integer 7, as JSON Schema counts it)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer() and 1 <= value <= _MAX_ID:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_ID:
+        raise InvalidField(name, "must be a positive integer")
+    return value
 
 
 def _status(body: Mapping[str, object]) -> BookingStatus:

@@ -93,6 +93,15 @@ def assert_error(
     return body
 
 
+def one_resource(service_name: str, slot_minutes: int = 60) -> dict[str, Any]:
+    """What a booking of a one-resource business gains in answers (issue 14): the resource
+    migration 0004 creates, and the request's free-text service booked for one slot."""
+    return {
+        "resource": {"id": 1, "name": "Default"},
+        "service": {"id": None, "name": service_name, "duration_minutes": slot_minutes},
+    }
+
+
 def assert_created(
     response: httpx.Response,
     request: dict[str, Any],
@@ -101,8 +110,10 @@ def assert_created(
     booking_date: dt.date,
     booking_time: str = "14:00:00",
     user: dict[str, Any] | None = None,
+    placement: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The spec's success body for ``request``, exactly.
+    """The spec's success body for ``request``, exactly, with the booking's resource and
+    service (``placement``; by default :func:`one_resource`).
 
     ``user`` overrides the expected customer fields (an existing customer keeps the profile of
     their first booking, whatever a later request says).
@@ -141,7 +152,8 @@ def assert_created(
                 "status": request.get("status", "upcoming"),
                 "notes": request.get("notes", ""),
                 "created_at": created_at,
-            },
+            }
+            | (placement or one_resource(request["service_name"])),
             "user": {
                 "id": user_id,
                 "username": phone,
@@ -164,6 +176,7 @@ def assert_created_for_the_public(
     *,
     booking_date: dt.date,
     booking_time: str = "14:00:00",
+    placement: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The success body for a caller that is not a trusted agent, exactly: the spec's keys and
     booking, the customer only as ``request`` described it, ``null`` for what only the stored
@@ -190,7 +203,8 @@ def assert_created_for_the_public(
                 "status": request.get("status", "upcoming"),
                 "notes": request.get("notes", ""),
                 "created_at": created_at,
-            },
+            }
+            | (placement or one_resource(request["service_name"])),
             "user": {
                 "id": None,
                 "username": request["phone"],

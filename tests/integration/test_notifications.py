@@ -31,6 +31,7 @@ from tests.integration.endpoint import (
     assert_created,
     assert_error,
     booking_body,
+    one_resource,
     unique_service,
 )
 from tests.integration.working_days import SLOT_TIMES, WorkingDays
@@ -46,6 +47,8 @@ BOOKING_KEYS = {
     "notes",
     "created_at",
     "user_details",
+    "resource",
+    "service",
 }
 USER_DETAILS_KEYS = {"id", "username", "first_name", "last_name", "email", "phone"}
 #: How soon another process's commit must reach a dashboard when polling is 60 s away.
@@ -136,7 +139,7 @@ class TestBookingCreatedMessage:
                 "email": "john.doe@example.com",
                 "phone": request["phone"],
             },
-        }
+        } | one_resource("Legal Consultation")
 
     async def test_rejected_requests_send_nothing(
         self, server: ServerProcess, client: httpx.AsyncClient, days: WorkingDays

@@ -153,6 +153,26 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
         yield process
 
 
+def _add_service(database_url: str, name: str, *, min_notice_minutes: int) -> int:
+    """A catalog service, written behind the server's back (a new catalog version)."""
+    path = database_url.removeprefix("sqlite+aiosqlite:///")
+    connection = sqlite3.connect(path, timeout=30)
+    try:
+        with connection:
+            inserted = connection.execute(
+                "INSERT INTO services (name, name_key, duration_minutes, buffer_before, "
+                "buffer_after, min_notice_minutes, is_active) VALUES (?, ?, 60, 0, 0, ?, 1)",
+                (name, name.casefold(), min_notice_minutes),
+            )
+            connection.execute(
+                "UPDATE business_settings SET catalog_version = catalog_version + 1 WHERE is_active"
+            )
+    finally:
+        connection.close()
+    assert inserted.lastrowid is not None
+    return inserted.lastrowid
+
+
 def _client(process: ServerProcess, *, agent: bool = True, **headers: str) -> httpx.Client:
     """A client of ``process``; ``agent``: it sends the test servers' agent API key."""
     sent = {**AGENT_HEADERS, **headers} if agent else headers
@@ -294,7 +314,7 @@ def _admin_url(template: str, booking_id: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def create_exchanges(server: ServerProcess, days: WorkingDays) -> list[Exchange]:
+def create_exchanges(server: ServerProcess, days: WorkingDays) -> list[Exchange]:  # noqa: PLR0915 - one request per refusal
     """The create endpoint on the main server: every success and refusal it can produce."""
     day, closed, keyed, replayed_day, full_day, next_day = days.take_many(6)
     with _client(server) as client, _client(server, **ADMIN) as admin:
@@ -333,6 +353,24 @@ def create_exchanges(server: ServerProcess, days: WorkingDays) -> list[Exchange]
             "a sixth booking for one phone",
             (422, "too_many_bookings"),
             json=booking_body(next_day, "12:00", phone=phone),
+        )
+        create(
+            "a resource that does not exist",
+            (422, "unknown_resource"),
+            json=booking_body(day, "16:00", resource_id=10**9),
+        )
+        create(
+            "a service id not in the catalog",
+            (422, "unknown_service"),
+            json=booking_body(day, "16:00", service_id=10**9),
+        )
+        notice = _add_service(server.database_url, "Week's notice", min_notice_minutes=7 * 24 * 60)
+        soon = today_utc() + dt.timedelta(days=2)
+        soon += dt.timedelta(days=1) if soon.isoweekday() == 7 else dt.timedelta()
+        create(
+            "a service that needs more notice",
+            (422, "notice_too_short"),
+            json=booking_body(soon, "16:00", service_id=notice),
         )
         create("an array", (400, "invalid_body"), content=b"[]")
         no_phone = booking_body(day)
@@ -449,6 +487,9 @@ def availability_exchanges(
         )
         ask("nothing asked", (400, "missing_field"))
         ask("no such date", (400, "invalid_date"), date="2027-02-30")
+        day = booked_day.isoformat()
+        ask("no such service", (422, "unknown_service"), date=day, service_id="999999")
+        ask("no such resource", (422, "unknown_resource"), date=day, resource_id="999999")
         ask(
             "backwards",
             (400, "invalid_field"),

@@ -11,6 +11,7 @@ __all__ = [
     "LAST_SUNDAY",
     "NEXT_SUNDAY",
     "NOW",
+    "ONE_RESOURCE_PLACEMENT",
     "TODAY",
     "TOMORROW",
     "basic_body",
@@ -22,6 +23,12 @@ NOW = pendulum.datetime(2026, 11, 25, 10, 0, tz="UTC")  # a Wednesday
 TODAY = pendulum.Date(2026, 11, 25)
 TOMORROW = pendulum.Date(2026, 11, 26)  # a Thursday
 NEXT_SUNDAY = pendulum.Date(2026, 11, 29)
+#: What a booking of a one-resource business gains in answers and messages (issue 14): the
+#: resource migration 0004 creates, and the spec's free-text service booked for a slot.
+ONE_RESOURCE_PLACEMENT: dict[str, object] = {
+    "resource": {"id": 1, "name": "Default"},
+    "service": {"id": None, "name": "Legal Consultation", "duration_minutes": 60},
+}
 LAST_SUNDAY = pendulum.Date(2026, 11, 22)
 
 

@@ -79,6 +79,8 @@ class AvailabilityFromQuery(CheckAvailability):
             date=query.get("date"),
             first=query.get("from"),
             last=query.get("to"),
+            service_id=query.get("service_id"),
+            resource_id=query.get("resource_id"),
             date_order=self.date_order,
         )
         return await super().__call__(wanted)
@@ -93,7 +95,9 @@ class SettingsFromDocument(UpdateSettings):
 
 def success_body(result: AgentBookingResult) -> dict[str, Any]:
     """The create endpoint's 201 body for ``result``."""
-    body = booking_created(result.booking, result.customer, result.customer_created)
+    body = booking_created(
+        result.booking, result.customer, result.customer_created, result.placement
+    )
     converted: dict[str, Any] = msgspec.to_builtins(body)
     return converted
 

@@ -84,6 +84,7 @@ class PasswordKeepingUnitOfWork:
 
     def _expose(self) -> None:
         self.settings = self._inner.settings
+        self.catalog = self._inner.catalog
         self.bookings = self._inner.bookings
         self.queries = self._inner.queries
         self.events = self._inner.events

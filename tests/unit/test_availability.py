@@ -13,7 +13,7 @@ import pendulum
 import pytest
 
 from agent_booking.adapters.clock import FixedClock
-from agent_booking.adapters.memory import InMemoryStore
+from agent_booking.adapters.memory import InMemoryNotifier, InMemoryStore
 from agent_booking.core import (
     BookingStatus,
     BusinessSettings,
@@ -30,8 +30,12 @@ from agent_booking.core.check_availability import (
     CheckAvailability,
     DayAvailability,
 )
+from agent_booking.core.errors import UnknownResource, UnknownService
+from agent_booking.core.resources import Catalog, OpenInterval, Resource, Service, WeeklyPlan
 from tests.unit.builders import NEXT_SUNDAY, NOW, TODAY, TOMORROW, basic_body
-from tests.unit.driving import AvailabilityFromQuery, availability_body
+from tests.unit.driving import AvailabilityFromQuery, CreateFromBody, availability_body
+
+OPEN_9_TO_13 = OpenInterval(pendulum.Time(9), pendulum.Time(13))
 
 CHRISTMAS = pendulum.Date(2026, 12, 25)  # a Friday
 ALL_SLOTS = ("12:00:00", "13:00:00", "14:00:00", "15:00:00", "16:00:00")
@@ -50,6 +54,8 @@ async def day_document(check: CheckAvailability, day: pendulum.Date) -> dict[str
     """The one day's entry of the availability document for ``day``."""
     availability = await check({"date": day.isoformat()})
     [document] = availability_body(availability)["days"]
+    # One resource (the default business): every free start is free on it, and only there.
+    assert document.pop("free_resources") == [[1]] * len(document["free"]), document
     return document
 
 
@@ -153,8 +159,63 @@ class TestOneDay:
             "success": True,
             "timezone": "UTC",
             "slot_minutes": 60,
-            "days": [{"date": "2026-11-26", "closed": None, "free": list(ALL_SLOTS), "taken": []}],
+            "days": [
+                {
+                    "date": "2026-11-26",
+                    "closed": None,
+                    "free": list(ALL_SLOTS),
+                    "taken": [],
+                    "free_resources": [[1]] * len(ALL_SLOTS),
+                }
+            ],
         }
+
+
+class TestResourcesAndServices:
+    """Availability per service and resource, and which resources are free (issue 14)."""
+
+    async def test_says_which_resources_are_free_for_a_service(
+        self, store: InMemoryStore, clock: FixedClock, notifier: InMemoryNotifier
+    ) -> None:
+        rooms = [
+            Resource(n, f"Room {n}", WeeklyPlan(dict.fromkeys(range(1, 7), (OPEN_9_TO_13,))))
+            for n in (2, 3)
+        ]
+        long = Service(7, "Consultation", 90, buffer_after=30, resource_ids={2, 3})
+        store.state.catalog = Catalog(
+            [*Catalog.single(BusinessSettings()).resources, *rooms], [long]
+        )
+        create = CreateFromBody(store.unit_of_work, clock, notifier)
+        check = AvailabilityFromQuery(store.unit_of_work, clock)
+        body = basic_body(booking_time="09:00", service_name="consultation", resource_id=2)
+        booked = await create(body)
+        assert (booked.booking.resource_id, booked.booking.service_id) == (2, 7)
+
+        day = (await check({"date": "2026-11-26", "service_id": "7"})).days[0]
+
+        # Room 2 is held 09:00-11:00 (90 minutes and a 30-minute buffer); a 90-minute
+        # service must end by 13:00, so 11:00 is the last start.
+        assert [
+            (t.isoformat(), ids) for t, ids in zip(day.free, day.free_resources, strict=True)
+        ] == [
+            ("09:00:00", (3,)),
+            ("10:00:00", (3,)),
+            ("11:00:00", (2, 3)),
+        ]
+        assert day.taken == ()
+        only_two = await check({"date": "2026-11-26", "service_id": "7", "resource_id": "2"})
+        assert only_two.days[0].free == (at(11),)
+        assert only_two.days[0].taken == (at(9), at(10))
+
+    async def test_an_unknown_service_or_resource_is_refused(
+        self, check_availability: CheckAvailability
+    ) -> None:
+        with pytest.raises(UnknownService):
+            await check_availability({"date": "2026-11-26", "service_id": "99"})
+        with pytest.raises(UnknownResource):
+            await check_availability({"date": "2026-11-26", "resource_id": "99"})
+        with pytest.raises(InvalidField):
+            await check_availability({"date": "2026-11-26", "resource_id": "two"})
 
 
 class TestRange:
@@ -167,6 +228,8 @@ class TestRange:
             await check_availability({"from": "2026-11-26", "to": "30/11/2026"})
         )
 
+        for day in response["days"]:  # one resource: every free start is free on it
+            assert day.pop("free_resources") == [[1]] * len(day["free"]), day
         assert response["days"] == [
             {
                 "date": "2026-11-26",
@@ -387,6 +450,7 @@ class TestOtherSettings:
                     "closed": None,
                     "free": ["09:00:00", "09:45:00", "10:30:00"],
                     "taken": [],
+                    "free_resources": [[1], [1], [1]],
                 }
             ],
         }

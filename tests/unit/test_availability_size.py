@@ -45,10 +45,10 @@ ALL_DAY_EVERY_MINUTE = BusinessSettings(
     slot_minutes=1,
 )
 #: Encoded as the HTTP layer encodes it: starts are "HH:MM:SS" strings, 11 bytes each with
-#: quotes and comma, and again in ``spoken`` as a key with its words (``"12:00:00":"Thursday,
-#: November 26, 12:00\u202fPM",``: under 80 bytes in English), plus a little per day; this
-#: bounds any answer's body.
-MAX_ANSWER_BYTES = (11 + 80) * MAX_AVAILABILITY_SLOTS + 100 * MAX_AVAILABILITY_DAYS + 100
+#: quotes and comma, its resources when free (`[1],` for the one resource here), and again in
+#: ``spoken`` as a key with its words (``"12:00:00":"Thursday, November 26, 12:00\u202fPM",``:
+#: under 80 bytes in English), plus a little per day; this bounds any answer's body.
+MAX_ANSWER_BYTES = (11 + 4 + 80) * MAX_AVAILABILITY_SLOTS + 100 * MAX_AVAILABILITY_DAYS + 100
 
 
 def checker(settings: BusinessSettings) -> CheckAvailability:

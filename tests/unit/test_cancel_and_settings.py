@@ -27,7 +27,7 @@ from agent_booking.core import (
 from agent_booking.core.cancel_booking import CancelBooking
 from agent_booking.core.errors import BookingNotActive, BookingNotFound
 from agent_booking.core.update_settings import UpdateSettings
-from tests.unit.builders import NOW, TOMORROW, basic_body, complete_body
+from tests.unit.builders import NOW, ONE_RESOURCE_PLACEMENT, TOMORROW, basic_body, complete_body
 from tests.unit.driving import SettingsFromDocument, settings_document
 from tests.unit.fakes import CommitCheckingNotifier, FailingCommitUnitOfWork
 
@@ -132,7 +132,8 @@ class TestCancelBooking:
                     "email": "john.doe@example.com",
                     "phone": "1234567890",
                 },
-            },
+            }
+            | ONE_RESOURCE_PLACEMENT,
         }
         assert store.events[-1] == cancelled.event
         assert notifier.sent == [created.event, cancelled.event]
@@ -496,10 +497,14 @@ async def add_noon_bookings(store: InMemoryStore, *, days: int) -> list[int]:
                     service_name="Legal Consultation",
                     booking_date=day,
                     booking_time=pendulum.Time(12),
-                    starts_at=pendulum.datetime(day.year, day.month, day.day, 12, tz="UTC"),
+                    starts_at=(noon := pendulum.datetime(day.year, day.month, day.day, 12)),
                     status=BookingStatus.UPCOMING,
                     notes="",
                     created_at=NOW,
+                    resource_id=1,
+                    service_id=None,
+                    occupied_from=noon,
+                    occupied_until=noon.add(hours=1),
                 )
             )
             ids.append(booking.id)

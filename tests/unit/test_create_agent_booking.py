@@ -26,7 +26,14 @@ from agent_booking.core import (
     SlotTaken,
     StorageUnavailable,
 )
-from tests.unit.builders import NOW, TOMORROW, basic_body, complete_body, without
+from tests.unit.builders import (
+    NOW,
+    ONE_RESOURCE_PLACEMENT,
+    TOMORROW,
+    basic_body,
+    complete_body,
+    without,
+)
 from tests.unit.driving import CreateFromBody, success_body
 from tests.unit.fakes import CommitCheckingNotifier, FailingCommitUnitOfWork
 
@@ -46,7 +53,8 @@ SPEC_SUCCESS_BODY = {
             "status": "upcoming",
             "notes": "Agent created booking",
             "created_at": "2025-10-14T12:00:00Z",
-        },
+        }
+        | ONE_RESOURCE_PLACEMENT,
         "user": {
             "id": 1,
             "username": "1234567890",

@@ -20,6 +20,10 @@ def _booking(status: BookingStatus) -> Booking:
         status=status,
         notes="",
         created_at=NOW,
+        resource_id=1,
+        service_id=None,
+        occupied_from=NOW.add(days=1),
+        occupied_until=NOW.add(days=1, hours=1),
     )
 
 

@@ -15,6 +15,7 @@ EXPECTED_STATUS = {
     "invalid_time": 400,
     "invalid_field": 400,
     "invalid_settings": 400,
+    "invalid_catalog": 400,
     "invalid_idempotency_key": 400,
     "not_found": 404,
     "booking_not_found": 404,
@@ -32,6 +33,9 @@ EXPECTED_STATUS = {
     "idempotency_key_reused": 422,
     "too_many_bookings": 422,
     "too_late": 422,
+    "notice_too_short": 422,
+    "unknown_service": 422,
+    "unknown_resource": 422,
     "service_unavailable": 503,
     "settings_missing": 503,
     "storage_unavailable": 503,
@@ -56,6 +60,12 @@ def instance(error_class: type[errors.BookingError]) -> errors.BookingError:
         return errors.InvalidSettings("closing time must be after opening time")
     if error_class is errors.TooManyBookings:
         return errors.TooManyBookings(5)
+    if error_class is errors.InvalidCatalog:
+        return errors.InvalidCatalog("intervals 09:00-12:00 and 11:00-13:00 overlap")
+    if error_class is errors.NoticeTooShort:
+        return errors.NoticeTooShort(60)
+    if error_class is errors.UnknownService:
+        return errors.UnknownService(["Consultation", "Check-up"])
     return error_class()
 
 

@@ -29,7 +29,7 @@ from agent_booking.core.errors import InvalidField
 from agent_booking.core.request import BookingRequest
 from agent_booking.entrypoints.config import AppConfig
 from agent_booking.entrypoints.http.app import create_app
-from tests.unit.builders import NOW, TOMORROW, basic_body
+from tests.unit.builders import NOW, ONE_RESOURCE_PLACEMENT, TOMORROW, basic_body
 
 CREATE = "/api/agent/booking/create/"
 ORIGIN = "https://agent.example"
@@ -167,15 +167,19 @@ class TestAPublicCaller:
         booking = body["data"]["booking"]
         assert booking["id"] == body["booking_id"]
         assert isinstance(body["booking_id"], int)
-        assert booking == {
-            "id": body["booking_id"],
-            "service_name": "Legal Consultation",
-            "booking_date": TOMORROW.isoformat(),
-            "booking_time": "13:00:00",
-            "status": "upcoming",
-            "notes": "Call first",
-            "created_at": "2026-11-25T10:00:00Z",
-        }
+        assert (
+            booking
+            == {
+                "id": body["booking_id"],
+                "service_name": "Legal Consultation",
+                "booking_date": TOMORROW.isoformat(),
+                "booking_time": "13:00:00",
+                "status": "upcoming",
+                "notes": "Call first",
+                "created_at": "2026-11-25T10:00:00Z",
+            }
+            | ONE_RESOURCE_PLACEMENT
+        )
         assert (body["success"], body["message"]) == (True, "Booking created successfully")
 
     async def test_gets_the_normalised_phone_it_sent(self, public: httpx.AsyncClient) -> None:

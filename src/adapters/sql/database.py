@@ -48,6 +48,7 @@ from agent_booking.adapters.sql.repositories import (
     SettingsCache,
     SqlBookingQueries,
     SqlBookingRepository,
+    SqlCatalogRepository,
     SqlCustomerRepository,
     SqlEventOutbox,
     SqlSettingsRepository,
@@ -256,6 +257,7 @@ class SqlUnitOfWork:
     """One database transaction; rolls back unless :meth:`commit` is called."""
 
     settings: SqlSettingsRepository
+    catalog: SqlCatalogRepository
     customers: SqlCustomerRepository
     bookings: SqlBookingRepository
     queries: SqlBookingQueries
@@ -278,6 +280,7 @@ class SqlUnitOfWork:
             raise failure from error
         run, sql = session.runner, database.statements
         self.settings = SqlSettingsRepository(run, sql, database.settings_cache)
+        self.catalog = SqlCatalogRepository(run, sql, database.settings_cache)
         self.customers = SqlCustomerRepository(run, sql)
         self.bookings = SqlBookingRepository(run, sql)
         self.queries = SqlBookingQueries(database.reader)

@@ -1,8 +1,8 @@
 """What a driver's error means for the domain: one table per driver.
 
-* A unique (or exclusion) violation of the active-slot index is :class:`SlotTaken`: the index
-  decided a race the use case's check could not see. PostgreSQL names the constraint
-  (``tables.ACTIVE_SLOT_INDEX``); SQLite names the indexed column (``bookings.starts_at``).
+* A violation of the no-overlap rule is :class:`SlotTaken`: the database decided a race the
+  use case's check could not see. PostgreSQL names the exclusion constraint
+  (``tables.NO_OVERLAP_CONSTRAINT``); SQLite's trigger aborts with ``tables.NO_OVERLAP_MESSAGE``.
 * Serialization failures and deadlocks are :class:`TransientConflict`: the whole transaction may
   simply run again.
 * Errors that mean the database, not the request, is at fault (connection lost or refused, too
@@ -41,8 +41,6 @@ _UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "28", "3D", "53", "57", "42P01")
 _LOST_SQLSTATE_PREFIXES = ("08", "57P")
 #: unique_violation, exclusion_violation
 _CONFLICT_SQLSTATES = frozenset({"23505", "23P01"})
-#: How SQLite names the active-slot index's column in a UNIQUE failure.
-_SQLITE_ACTIVE_SLOT = "bookings.starts_at"
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -70,7 +68,7 @@ def asyncpg_failure(error: Exception) -> Exception:
     if isinstance(error, asyncpg.PostgresError):
         if (
             sqlstate in _CONFLICT_SQLSTATES
-            and getattr(error, "constraint_name", None) == tables.ACTIVE_SLOT_INDEX
+            and getattr(error, "constraint_name", None) == tables.NO_OVERLAP_CONSTRAINT
         ):
             return SlotTaken()
         if sqlstate in _RETRYABLE_SQLSTATES:
@@ -94,7 +92,7 @@ def sqlite_failure(error: sqlite3.Error) -> Exception:
     """The domain error for a ``sqlite3`` error, or the error itself."""
     if isinstance(error, sqlite3.IntegrityError):
         message = str(error)
-        if _SQLITE_ACTIVE_SLOT in message or tables.ACTIVE_SLOT_INDEX in message:
+        if tables.NO_OVERLAP_MESSAGE in message:
             return SlotTaken()
         return error
     if isinstance(error, sqlite3.OperationalError | sqlite3.DatabaseError):

@@ -28,6 +28,8 @@ from agent_booking.adapters.sql.statements import (
 
 __all__ = ["EVENTS_CHANNEL", "POSITION_BATCH", "POSITION_EVENTS", "POSTGRES"]
 
+#: First key of the advisory locks that make bookings of one resource take turns.
+RESOURCE_LOCK_CLASS = 0x0B00C1E9
 #: Channel notified when events got their feed positions (by ``booking_position_events``, whose
 #: text in migration 0005 names the same channel).
 EVENTS_CHANNEL = "booking_events"
@@ -61,11 +63,27 @@ POSTGRES = EngineStatements(
         "password_hash, is_active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
         f"ON CONFLICT (phone) DO NOTHING RETURNING {CUSTOMER_COLUMNS}"
     ),
-    slot_taken=f"SELECT id FROM bookings WHERE starts_at = $1 AND {_ACTIVE} LIMIT 1",
+    # Active intervals of one resource never overlap, so only the last one starting before
+    # the end can reach into the interval: one step of a backward scan of the index.
+    occupied=(
+        f"SELECT occupied_until FROM bookings WHERE resource_id = $1 AND {_ACTIVE} "
+        "AND occupied_from < $2 ORDER BY occupied_from DESC LIMIT 1"
+    ),
+    # starts_at is at most 240 minutes (the longest buffer) after occupied_from: bounds on it
+    # let the active-starts index serve the read.
+    occupied_between=(
+        "SELECT resource_id, occupied_from, occupied_until FROM bookings "
+        f"WHERE starts_at >= $1 AND starts_at < $2 AND occupied_from < $3 "
+        f"AND occupied_until > $4 AND {_ACTIVE}"
+    ),
+    active_counts_on=(
+        "SELECT resource_id, count(*) FROM bookings "
+        f"WHERE booking_date = $1 AND {_ACTIVE} GROUP BY resource_id"
+    ),
     insert_booking=(
         "INSERT INTO bookings (customer_id, service_name, booking_date, booking_time, "
-        "starts_at, status, notes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-        "RETURNING id"
+        "starts_at, status, notes, created_at, resource_id, service_id, occupied_from, "
+        "occupied_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id"
     ),
     booking_by_id=f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = $1",
     active_starts_between=(
@@ -76,6 +94,10 @@ POSTGRES = EngineStatements(
         f"RETURNING {BOOKING_COLUMNS}"
     ),
     lock_customer="SELECT id FROM customers WHERE id = $1 FOR NO KEY UPDATE",
+    # The two-key form: its key space is apart from the outbox's one-key lock.
+    lock_resource=(
+        f"SELECT pg_advisory_xact_lock({RESOURCE_LOCK_CLASS}, ($1::bigint % 2147483647)::int)"
+    ),
     open_bookings_after=(
         f"SELECT count(*) FROM bookings WHERE customer_id = $1 AND {_OPEN} AND starts_at > $2"
     ),

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import attrs
 import msgspec
 import pendulum
 from sqlalchemy import Row as SqlalchemyRow
@@ -28,7 +29,12 @@ from agent_booking.adapters.sql.convert import (
     time_from_db,
 )
 from agent_booking.adapters.sql.postgres_statements import EVENTS_CHANNEL
-from agent_booking.adapters.sql.statements import EngineStatements, Row, StatementRunner
+from agent_booking.adapters.sql.statements import (
+    CATALOG_STATEMENTS,
+    EngineStatements,
+    Row,
+    StatementRunner,
+)
 from agent_booking.core.entities import (
     Booking,
     BookingStatus,
@@ -37,7 +43,16 @@ from agent_booking.core.entities import (
     NewBooking,
 )
 from agent_booking.core.events import DomainEvent, StoredEvent
+from agent_booking.core.occupancy import OccupiedInterval
 from agent_booking.core.queries import BookingPage, BookingQuery
+from agent_booking.core.resources import (
+    MAX_OCCUPIED_MINUTES,
+    Catalog,
+    OpenInterval,
+    Resource,
+    Service,
+    WeeklyPlan,
+)
 from agent_booking.core.settings import BusinessSettings
 
 __all__ = [
@@ -45,6 +60,7 @@ __all__ = [
     "SettingsCache",
     "SqlBookingQueries",
     "SqlBookingRepository",
+    "SqlCatalogRepository",
     "SqlCustomerRepository",
     "SqlEventOutbox",
     "SqlSettingsRepository",
@@ -54,6 +70,9 @@ __all__ = [
 #: ``separators=(",", ":")``, several times faster).
 _encode_json = msgspec.json.Encoder().encode
 _decode_json = msgspec.json.Decoder().decode
+
+#: The longest buffer: a booking starts at most this long after its occupied interval does.
+_MAX_BUFFER_MINUTES = 240
 
 #: Opens a connection for reads outside the unit's transaction (see SqlBookingQueries).
 Reader = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
@@ -73,6 +92,10 @@ class SettingsCache:
     def __init__(self) -> None:
         self.row: tuple[Any, ...] | None = None
         self.settings: BusinessSettings | None = None
+        #: The catalog, and the settings row it was read with: the row holds the catalog's
+        #: version, which every change of resources, plans or services increments.
+        self.catalog: Catalog | None = None
+        self.catalog_row: tuple[Any, ...] | None = None
 
 
 class SqlSettingsRepository:
@@ -125,6 +148,72 @@ class SqlSettingsRepository:
             cancel_notice_minutes=cancel_notice,
             reschedule_notice_minutes=reschedule_notice,
         )
+
+
+class SqlCatalogRepository:
+    """The catalog, cached per process like the settings, and read again only when the
+    settings row read in this unit of work (which carries the catalog's version) changed: the
+    booking path pays no statement for it."""
+
+    def __init__(self, run: StatementRunner, sql: EngineStatements, cache: SettingsCache) -> None:
+        self._run = run
+        self._sql = sql
+        self._cache = cache
+
+    async def get_active(self, settings: BusinessSettings) -> Catalog:
+        cache = self._cache
+        current = settings is cache.settings and cache.row is not None
+        if current and cache.catalog is not None and cache.catalog_row == cache.row:
+            return cache.catalog
+        row = cache.row
+        catalog = await self._read(settings)
+        if current:
+            cache.catalog, cache.catalog_row = catalog, row
+        return catalog
+
+    async def _read(self, settings: BusinessSettings) -> Catalog:
+        sql, fetch = self._sql, self._run.fetch
+        unknown = (await fetch(sql.active_settings))[0][11]  # SETTINGS_COLUMNS' unknown_services
+        hours: dict[int, dict[int, list[OpenInterval]]] = {}
+        for resource_id, weekday, opens, closes in await fetch(CATALOG_STATEMENTS["hours"]):
+            interval = OpenInterval(sql.time_from_db(opens), sql.time_from_db(closes))
+            hours.setdefault(resource_id, {}).setdefault(weekday, []).append(interval)
+        exceptions: dict[int, dict[pendulum.Date, list[OpenInterval]]] = {}
+        for resource_id, day, opens, closes in await fetch(CATALOG_STATEMENTS["exceptions"]):
+            intervals = exceptions.setdefault(resource_id, {}).setdefault(sql.date_from_db(day), [])
+            if opens is not None:
+                intervals.append(OpenInterval(sql.time_from_db(opens), sql.time_from_db(closes)))
+        business_hours = WeeklyPlan.from_settings(settings)
+        resources = [
+            Resource(
+                resource_id,
+                name,
+                business_hours if follows else WeeklyPlan(hours.get(resource_id, {})),
+                exceptions=exceptions.get(resource_id, {}),
+                active=bool(active),
+                follows_business_hours=bool(follows),
+            )
+            for resource_id, name, active, follows in await fetch(CATALOG_STATEMENTS["resources"])
+        ]
+        performers: dict[int, set[int]] = {}
+        for service_id, resource_id in await fetch(CATALOG_STATEMENTS["performers"]):
+            performers.setdefault(service_id, set()).add(resource_id)
+        services = [
+            Service(
+                service_id,
+                name,
+                duration,
+                buffer_before=before,
+                buffer_after=after,
+                min_notice_minutes=notice,
+                resource_ids=performers.get(service_id, ()),
+                active=bool(active),
+            )
+            for service_id, name, duration, before, after, notice, active in await fetch(
+                CATALOG_STATEMENTS["services"]
+            )
+        ]
+        return Catalog(resources, services, unknown_services=unknown)
 
 
 def _customer(row: Row, sql: EngineStatements) -> Customer:
@@ -190,7 +279,8 @@ class SqlCustomerRepository:
 
 
 def _booking(row: Row, sql: EngineStatements) -> Booking:
-    booking_id, customer_id, service, day, time, starts_at, status, notes, created = row
+    booking_id, customer_id, service, day, time, starts_at, status, notes, created, *placed = row
+    resource_id, service_id, occupied_from, occupied_until = placed
     return Booking(
         id=booking_id,
         customer_id=customer_id,
@@ -201,6 +291,10 @@ def _booking(row: Row, sql: EngineStatements) -> Booking:
         status=BookingStatus(status),
         notes=notes,
         created_at=sql.instant_from_db(created),
+        resource_id=resource_id,
+        service_id=service_id,
+        occupied_from=sql.instant_from_db(occupied_from),
+        occupied_until=sql.instant_from_db(occupied_until),
     )
 
 
@@ -212,10 +306,36 @@ class SqlBookingRepository:
         self._run = run
         self._sql = sql
 
-    async def slot_is_taken(self, starts_at: pendulum.DateTime) -> bool:
-        return bool(
-            await self._run.fetch(self._sql.slot_taken, (self._sql.instant_to_db(starts_at),))
+    async def hold_resource(self, resource_id: int) -> None:
+        if self._sql.lock_resource is not None:
+            await self._run.fetch(self._sql.lock_resource, (resource_id,))
+
+    async def is_occupied(
+        self, resource_id: int, begin: pendulum.DateTime, end: pendulum.DateTime
+    ) -> bool:
+        sql = self._sql
+        rows = await self._run.fetch(sql.occupied, (resource_id, sql.instant_to_db(end)))
+        return bool(rows) and sql.instant_from_db(rows[0][0]) > begin
+
+    async def occupied_between(
+        self, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> list[OccupiedInterval]:
+        sql = self._sql
+        values = (
+            sql.instant_to_db(start.subtract(minutes=MAX_OCCUPIED_MINUTES)),
+            sql.instant_to_db(end.add(minutes=_MAX_BUFFER_MINUTES)),
+            sql.instant_to_db(end),
+            sql.instant_to_db(start),
         )
+        rows = await self._run.fetch(sql.occupied_between, values)
+        return [
+            (resource_id, sql.instant_from_db(begin), sql.instant_from_db(until))
+            for resource_id, begin, until in rows
+        ]
+
+    async def active_counts_on(self, day: pendulum.Date) -> dict[int, int]:
+        rows = await self._run.fetch(self._sql.active_counts_on, (self._sql.date_to_db(day),))
+        return {resource_id: int(count) for resource_id, count in rows}
 
     async def add(self, booking: NewBooking) -> Booking:
         sql = self._sql
@@ -228,19 +348,13 @@ class SqlBookingRepository:
             booking.status.value,
             booking.notes,
             sql.instant_to_db(booking.created_at),
+            booking.resource_id,
+            booking.service_id,
+            sql.instant_to_db(booking.occupied_from),
+            sql.instant_to_db(booking.occupied_until),
         )
         booking_id = (await self._run.fetch(sql.insert_booking, values))[0][0]
-        return Booking(
-            id=booking_id,
-            customer_id=booking.customer_id,
-            service_name=booking.service_name,
-            booking_date=booking.booking_date,
-            booking_time=booking.booking_time,
-            starts_at=booking.starts_at,
-            status=booking.status,
-            notes=booking.notes,
-            created_at=booking.created_at,
-        )
+        return Booking(id=booking_id, **attrs.asdict(booking, recurse=False))
 
     async def get(self, booking_id: int) -> Booking | None:
         rows = await self._run.fetch(self._sql.booking_by_id, (booking_id,))
@@ -343,6 +457,10 @@ def _booking_from_typed_row(row: SqlalchemyRow[Any]) -> Booking:
         status=BookingStatus(row.status),
         notes=row.notes,
         created_at=instant_from_db(row.created_at),
+        resource_id=row.resource_id,
+        service_id=row.service_id,
+        occupied_from=instant_from_db(row.occupied_from),
+        occupied_until=instant_from_db(row.occupied_until),
     )
 
 

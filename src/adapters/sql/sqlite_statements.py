@@ -102,10 +102,27 @@ SQLITE = EngineStatements(
         "password_hash, is_active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
         f"ON CONFLICT (phone) DO NOTHING RETURNING {CUSTOMER_COLUMNS}"
     ),
-    slot_taken=f"SELECT id FROM bookings WHERE starts_at = ? AND {_ACTIVE} LIMIT 1",
+    # Active intervals of one resource never overlap, so only the last one starting before
+    # the end can reach into the interval: one step of a backward scan of the index.
+    occupied=(
+        f"SELECT occupied_until FROM bookings WHERE resource_id = ? AND {_ACTIVE} "
+        "AND occupied_from < ? ORDER BY occupied_from DESC LIMIT 1"
+    ),
+    # starts_at is at most 240 minutes (the longest buffer) after occupied_from: bounds on it
+    # let the active-starts index serve the read.
+    occupied_between=(
+        "SELECT resource_id, occupied_from, occupied_until FROM bookings "
+        f"WHERE starts_at >= ? AND starts_at < ? AND occupied_from < ? "
+        f"AND occupied_until > ? AND {_ACTIVE}"
+    ),
+    active_counts_on=(
+        "SELECT resource_id, count(*) FROM bookings "
+        f"WHERE booking_date = ? AND {_ACTIVE} GROUP BY resource_id"
+    ),
     insert_booking=(
         "INSERT INTO bookings (customer_id, service_name, booking_date, booking_time, "
-        "starts_at, status, notes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+        "starts_at, status, notes, created_at, resource_id, service_id, occupied_from, "
+        "occupied_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
     ),
     booking_by_id=f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = ?",
     active_starts_between=(
@@ -116,6 +133,7 @@ SQLITE = EngineStatements(
         f"RETURNING {BOOKING_COLUMNS}"
     ),
     lock_customer=None,
+    lock_resource=None,
     open_bookings_after=(
         f"SELECT count(*) FROM bookings WHERE customer_id = ? AND {_OPEN} AND starts_at > ?"
     ),

@@ -25,6 +25,7 @@ from attrs import frozen
 
 __all__ = [
     "BOOKING_COLUMNS",
+    "CATALOG_STATEMENTS",
     "CUSTOMER_COLUMNS",
     "SETTINGS_COLUMNS",
     "EngineStatements",
@@ -35,13 +36,25 @@ __all__ = [
 #: The columns every statement reads, in the order the repositories unpack them (both engines).
 SETTINGS_COLUMNS = (
     "id, open_time, close_time, off_days, slot_minutes, timezone, horizon_days, closed_dates, "
-    "updated_at, cancel_notice_minutes, reschedule_notice_minutes"
+    "updated_at, cancel_notice_minutes, reschedule_notice_minutes, unknown_services, "
+    "catalog_version"
 )
 CUSTOMER_COLUMNS = "id, phone, first_name, last_name, email, gender, country, is_active, created_at"
 BOOKING_COLUMNS = (
     "id, customer_id, service_name, booking_date, booking_time, starts_at, status, notes, "
-    "created_at"
+    "created_at, resource_id, service_id, occupied_from, occupied_until"
 )
+#: The catalog, read whole when it changed (see ``SqlCatalogRepository``), each in id order.
+CATALOG_STATEMENTS = {
+    "resources": "SELECT id, name, is_active, follows_business_hours FROM resources ORDER BY id",
+    "hours": "SELECT resource_id, weekday, opens, closes FROM resource_hours ORDER BY id",
+    "exceptions": "SELECT resource_id, day, opens, closes FROM resource_exceptions ORDER BY id",
+    "services": (
+        "SELECT id, name, duration_minutes, buffer_before, buffer_after, min_notice_minutes, "
+        "is_active FROM services ORDER BY id"
+    ),
+    "performers": "SELECT service_id, resource_id FROM service_resources",
+}
 
 #: One result row, its columns in the statement's order.
 Row = Sequence[Any]
@@ -71,7 +84,13 @@ class EngineStatements:
     customer_by_id: str
     insert_customer: str
     # bookings
-    slot_taken: str
+    #: The end of the last active booking of a resource starting before an instant (resource,
+    #: instant): the only one that can overlap an interval ending there.
+    occupied: str
+    #: Active bookings' (resource, from, until) overlapping an interval (until, from).
+    occupied_between: str
+    #: Active bookings per resource on a date.
+    active_counts_on: str
     insert_booking: str
     booking_by_id: str
     active_starts_between: str
@@ -80,6 +99,11 @@ class EngineStatements:
     #: bookings stay true until the commit; None where the engine runs one write transaction
     #: at a time anyway (SQLite: ``BEGIN IMMEDIATE``), which holds everything.
     lock_customer: str | None
+    #: Holds a resource until the transaction ends, so that bookings placed on one resource
+    #: take turns: two inserts of overlapping intervals in progress at once would otherwise
+    #: wait on each other in the exclusion constraint (a deadlock PostgreSQL breaks by
+    #: aborting one); None where writes are serialised anyway (SQLite).
+    lock_resource: str | None
     open_bookings_after: str
     # events
     append_event: str

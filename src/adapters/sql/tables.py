@@ -1,7 +1,11 @@
 """The schema, as SQLAlchemy Core tables (the domain classes are mapped by hand, not by the ORM).
 
-Double booking is made impossible by the database itself: a partial unique index allows one
-*active* (not cancelled) booking per slot start instant. Instants are stored in UTC.
+Double booking is made impossible by the database itself: no two *active* (not cancelled)
+bookings of one resource may have overlapping occupied intervals. PostgreSQL enforces it with an
+exclusion constraint (``NO_OVERLAP_CONSTRAINT``, btree_gist), SQLite with triggers that abort an
+overlapping insert or update (``NO_OVERLAP_MESSAGE``); both are created by migration 0004, and
+``tests/integration/test_resource_storage.py`` proves them with plain SQL. Instants are stored
+in UTC; plans and exceptions in local wall-clock time.
 """
 
 from __future__ import annotations
@@ -26,8 +30,11 @@ from sqlalchemy import (
 
 __all__ = [
     "ACTIVE_BOOKING",
-    "ACTIVE_SLOT_INDEX",
+    "ACTIVE_STARTS_INDEX",
+    "NO_OVERLAP_CONSTRAINT",
+    "NO_OVERLAP_MESSAGE",
     "OPEN_BOOKING",
+    "RESOURCE_OCCUPIED_INDEX",
     "bookings",
     "business_settings",
     "customers",
@@ -35,6 +42,11 @@ __all__ = [
     "idempotency_keys",
     "metadata",
     "rate_limit_counters",
+    "resource_exceptions",
+    "resource_hours",
+    "resources",
+    "service_resources",
+    "services",
 ]
 
 metadata = MetaData(
@@ -50,8 +62,15 @@ metadata = MetaData(
 #: SQLite only auto-increments ``INTEGER PRIMARY KEY``; PostgreSQL gets 64-bit ids.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
-ACTIVE_SLOT_INDEX = "uq_bookings_active_slot"
-#: The active-slot index's condition. Queries for active bookings use this very text: both
+#: PostgreSQL's exclusion constraint on overlapping active bookings of one resource.
+NO_OVERLAP_CONSTRAINT = "ex_bookings_no_overlap"
+#: What SQLite's overlap triggers abort with (the error's whole text).
+NO_OVERLAP_MESSAGE = "slot_taken: overlapping active booking of this resource"
+#: The index the overlap checks (and SQLite's triggers) read: active bookings by resource.
+RESOURCE_OCCUPIED_INDEX = "ix_bookings_resource_occupied"
+#: The index availability's range reads use: active bookings by start.
+ACTIVE_STARTS_INDEX = "ix_bookings_active_starts"
+#: The active bookings' condition. Queries for active bookings use this very text: both
 #: engines use a partial index only when the query's condition implies the index's, which they
 #: cannot prove for a bound parameter (``status <> ?``, ``status IN (?, ?, ?)``). SQLite then
 #: scans the table, or re-plans the statement on every execution; PostgreSQL's generic plans
@@ -76,6 +95,11 @@ business_settings = Table(
     # Migration 0007: how long before a start an agent may still cancel or move it.
     Column("cancel_notice_minutes", Integer, nullable=False, server_default="0"),
     Column("reschedule_notice_minutes", Integer, nullable=False, server_default="0"),
+    Column("unknown_services", String(10), nullable=False, server_default="accept"),
+    #: Grows with every change of resources, plans, exceptions or services: read with the
+    #: settings on every booking, it says whether a process's cached catalog is current.
+    Column("catalog_version", Integer, nullable=False, server_default="0"),
+    CheckConstraint("unknown_services IN ('accept', 'reject')", name="unknown_services_known"),
     Index(
         "uq_business_settings_one_active",
         "is_active",
@@ -112,16 +136,96 @@ bookings = Table(
     Column("status", String(16), nullable=False),
     Column("notes", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("resource_id", Id, ForeignKey("resources.id"), nullable=False),
+    Column("service_id", Id, ForeignKey("services.id"), nullable=True),
+    Column("occupied_from", DateTime(timezone=True), nullable=False),
+    Column("occupied_until", DateTime(timezone=True), nullable=False),
     CheckConstraint(
         "status IN ('upcoming', 'pending', 'completed', 'cancelled')", name="status_known"
     ),
+    CheckConstraint("occupied_until > occupied_from", name="occupied_ordered"),
+    # (and at most a day long: "occupied_span", written per engine by migration 0004)
     Index(
-        ACTIVE_SLOT_INDEX,
-        "starts_at",
-        unique=True,
+        RESOURCE_OCCUPIED_INDEX,
+        "resource_id",
+        "occupied_from",
+        "occupied_until",
         sqlite_where=ACTIVE_BOOKING,
         postgresql_where=ACTIVE_BOOKING,
     ),
+    Index(
+        ACTIVE_STARTS_INDEX,
+        "starts_at",
+        sqlite_where=ACTIVE_BOOKING,
+        postgresql_where=ACTIVE_BOOKING,
+    ),
+)
+
+resources = Table(
+    "resources",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    #: True while the resource has no plan of its own: it works the settings' hours and off
+    #: days (the first resource after migration 0004, so settings changes still move it).
+    Column("follows_business_hours", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: A resource's weekly plan: open intervals per ISO weekday, local wall-clock time.
+resource_hours = Table(
+    "resource_hours",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("resource_id", Id, ForeignKey("resources.id"), nullable=False, index=True),
+    Column("weekday", Integer, nullable=False),
+    Column("opens", Time, nullable=False),
+    Column("closes", Time, nullable=False),
+    CheckConstraint("weekday BETWEEN 1 AND 7", name="weekday_iso"),
+    CheckConstraint("closes > opens", name="interval_ordered"),
+)
+
+#: Date exceptions: the intervals of that date (a row without times: closed that date).
+resource_exceptions = Table(
+    "resource_exceptions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("resource_id", Id, ForeignKey("resources.id"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("opens", Time, nullable=True),
+    Column("closes", Time, nullable=True),
+    CheckConstraint(
+        "(opens IS NULL AND closes IS NULL) OR closes > opens", name="interval_ordered"
+    ),
+    Index("ix_resource_exceptions_resource_id", "resource_id", "day"),
+)
+
+services = Table(
+    "services",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    #: The name case-folded: names are unique case-insensitively.
+    Column("name_key", String(100), nullable=False, unique=True),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("buffer_before", Integer, nullable=False),
+    Column("buffer_after", Integer, nullable=False),
+    Column("min_notice_minutes", Integer, nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    CheckConstraint("duration_minutes BETWEEN 5 AND 720", name="duration_range"),
+    CheckConstraint(
+        "buffer_before BETWEEN 0 AND 240 AND buffer_after BETWEEN 0 AND 240", name="buffer_range"
+    ),
+    CheckConstraint("min_notice_minutes BETWEEN 0 AND 10080", name="notice_range"),
+)
+
+#: Which resources perform a service; none listed: every resource does.
+service_resources = Table(
+    "service_resources",
+    metadata,
+    Column("service_id", Id, ForeignKey("services.id"), primary_key=True),
+    Column("resource_id", Id, ForeignKey("resources.id"), primary_key=True),
 )
 
 idempotency_keys = Table(

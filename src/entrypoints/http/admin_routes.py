@@ -37,6 +37,7 @@ from agent_booking.core.errors import (
     TransientConflict,
 )
 from agent_booking.core.parsing import DateOrder, parse_date
+from agent_booking.core.placement import current_catalog
 from agent_booking.core.ports import UnitOfWorkFactory
 from agent_booking.core.queries import MAX_PAGE_SIZE, BookingQuery
 from agent_booking.core.request import normalize_phone
@@ -177,8 +178,12 @@ def admin_router(
         )
         async with reads() as uow:
             found = await uow.queries.search(wanted)
+            catalog = await current_catalog(uow)
         return BookingList(
-            data=booking_views(found.rows), page=page_number, page_size=size, total=found.total
+            data=booking_views(found.rows, catalog),
+            page=page_number,
+            page_size=size,
+            total=found.total,
         )
 
     @get(
@@ -231,9 +236,10 @@ def admin_router(
         async with reads() as uow:
             booking = await uow.bookings.get(booking_id)
             customer = None if booking is None else await uow.customers.get(booking.customer_id)
+            catalog = await current_catalog(uow)
         if booking is None or customer is None:
             raise BookingNotFound
-        return BookingEnvelope(data=booking_view(booking, customer))
+        return BookingEnvelope(data=booking_view(booking, customer, catalog))
 
     @post(
         "/bookings/{booking_id:int}/cancel/",
@@ -260,13 +266,20 @@ def admin_router(
         if not 0 < booking_id <= _MAX_ID:
             raise BookingNotFound
         cancelled = await cancel_booking(booking_id)
-        return CancelledBookingView(data=booking_view(cancelled.booking, cancelled.customer))
+        async with reads() as uow:
+            catalog = await current_catalog(uow)
+        return CancelledBookingView(
+            data=booking_view(cancelled.booking, cancelled.customer, catalog)
+        )
 
     async def apply_changes(raw_body: bytes) -> SettingsUpdated:
         """The core judges the body as sent (fields in its order, its messages)."""
         update = await update_settings(SettingsChanges.from_mapping(json_object(raw_body)))
+        async with reads() as uow:
+            catalog = await current_catalog(uow)
         return SettingsUpdated(
-            data=settings_view(update.settings), stranded_bookings=booking_views(update.stranded)
+            data=settings_view(update.settings),
+            stranded_bookings=booking_views(update.stranded, catalog),
         )
 
     async def answer_unless_typed(request: Request[Any, Any, Any]) -> SettingsUpdated | None:

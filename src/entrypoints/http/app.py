@@ -26,6 +26,7 @@ from agent_booking.core.events import booking_event_payload
 from agent_booking.core.find_bookings import FindCallerBookings
 from agent_booking.core.idempotency import IdempotencyKeys
 from agent_booking.core.passwords import hash_password
+from agent_booking.core.placement import Placement, current_catalog
 from agent_booking.core.ports import Clock, Notifier, UnitOfWorkFactory
 from agent_booking.core.update_settings import UpdateSettings
 from agent_booking.entrypoints.config import AppConfig
@@ -205,7 +206,15 @@ def _recent_bookings(reads: UnitOfWorkFactory) -> RecentBookings:
     async def recent(limit: int) -> list[dict[str, Any]]:
         async with reads() as uow:
             rows = await uow.queries.recent(limit)
-        return [booking_event_payload(booking, customer) for booking, customer in rows]
+            catalog = await current_catalog(uow)
+        return [
+            booking_event_payload(
+                booking,
+                customer,
+                None if catalog is None else Placement.of_booking(booking, catalog),
+            )
+            for booking, customer in rows
+        ]
 
     return recent
 

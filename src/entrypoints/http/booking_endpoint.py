@@ -138,6 +138,8 @@ def request_of(
         country=fields.country,
         notes=fields.notes,
         status=fields.status,
+        resource_id=fields.resource_id,
+        service_id=fields.service_id,
         date_order=date_order,
         phones=phones,
     )
@@ -237,8 +239,10 @@ class BookingEndpoint:
     ) -> BookingCreated | PublicBookingCreated:
         """The success body: the stored customer for a trusted agent, else the request's."""
         if trusted:
-            return booking_created(result.booking, result.customer, result.customer_created)
-        return public_booking_created(result.booking, request.customer)
+            return booking_created(
+                result.booking, result.customer, result.customer_created, result.placement
+            )
+        return public_booking_created(result.booking, request.customer, result.placement)
 
     async def _idempotent(self, key: str, body: dict[str, Any], trusted: bool) -> Answer:
         """Run a create under an Idempotency-Key: the first outcome is the outcome, every time.

@@ -55,10 +55,13 @@ from agent_booking.core.errors import (
     BookingError,
     BookingNotActive,
     BookingNotFound,
+    InvalidCatalog,
     InvalidField,
     InvalidSettings,
     MissingField,
+    NoticeTooShort,
     TooManyBookings,
+    UnknownService,
 )
 from agent_booking.entrypoints.http.booking_endpoint import REPLAYED_HEADER
 from agent_booking.entrypoints.http.client_identity import API_KEY_HEADER
@@ -183,11 +186,14 @@ _EXAMPLE_ARGUMENTS: Final[dict[type[BookingError], tuple[Any, ...]]] = {
     MissingField: ("phone",),
     InvalidField: ("email", "not a valid e-mail address"),
     InvalidSettings: ("closing time must be after opening time",),
+    InvalidCatalog: ("intervals 09:00-12:00 and 11:00-13:00 overlap",),
+    NoticeTooShort: (1440,),
+    UnknownService: (["Check-up", "Consultation"],),
     TooManyBookings: (5,),
 }
 
-#: Errors only the admin use cases raise (cancel, settings).
-ADMIN_ONLY_ERRORS: Final = (InvalidSettings, BookingNotFound, BookingNotActive)
+#: Errors only the admin use cases raise (cancel, settings, the catalog).
+ADMIN_ONLY_ERRORS: Final = (InvalidSettings, InvalidCatalog, BookingNotFound, BookingNotActive)
 
 
 def _domain_case(error_class: type[BookingError]) -> ErrorCase:

@@ -26,6 +26,8 @@ from agent_booking.core.check_availability import Availability
 from agent_booking.core.create_agent_booking import RenderedOutcome
 from agent_booking.core.entities import Booking, Customer, CustomerProfile
 from agent_booking.core.events import booking_event_payload, format_instant, format_time
+from agent_booking.core.placement import Placement
+from agent_booking.core.resources import Catalog
 from agent_booking.core.settings import BusinessSettings
 from agent_booking.entrypoints.http.spoken_text import Speech
 
@@ -89,6 +91,22 @@ BookingStatusName = Literal["upcoming", "pending", "completed", "cancelled"]
 _NOT_DISCLOSED = "`null`: not disclosed to callers without an API key."
 
 
+class ResourceRef(msgspec.Struct, frozen=True, kw_only=True):
+    """The resource (person or room) a booking holds."""
+
+    id: int
+    name: str
+
+
+class ServiceRef(msgspec.Struct, frozen=True, kw_only=True):
+    """The service booked: a catalog service, or (``id`` null) the request's free-text name
+    booked with the slot length."""
+
+    id: int | None
+    name: str
+    duration_minutes: int
+
+
 class CreatedBooking(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     service_name: str
@@ -97,6 +115,9 @@ class CreatedBooking(msgspec.Struct, frozen=True, kw_only=True):
     status: Literal["pending", "upcoming"]
     notes: str
     created_at: Instant
+    #: Null only in a replay of an answer recorded before resources existed.
+    resource: ResourceRef | None = None
+    service: ServiceRef | None = None
 
 
 class CreatedUser(msgspec.Struct, frozen=True, kw_only=True):
@@ -160,14 +181,17 @@ class PublicBookingCreated(msgspec.Struct, frozen=True, kw_only=True):
     data: PublicCreatedData
 
 
-def booking_created(booking: Booking, customer: Customer, customer_created: bool) -> BookingCreated:
-    """The spec's success body for a booking (it does not mention the event)."""
+def booking_created(
+    booking: Booking, customer: Customer, customer_created: bool, placement: Placement
+) -> BookingCreated:
+    """The spec's success body for a booking (it does not mention the event), with the
+    booking's resource and service."""
     return BookingCreated(
         user_created=customer_created,
         user_id=customer.id,
         booking_id=booking.id,
         data=CreatedData(
-            booking=_created_booking(booking),
+            booking=_created_booking(booking, placement),
             user=CreatedUser(
                 id=customer.id,
                 username=customer.username,
@@ -182,9 +206,11 @@ def booking_created(booking: Booking, customer: Customer, customer_created: bool
     )
 
 
-def public_booking_created(booking: Booking, sent: CustomerProfile) -> PublicBookingCreated:
+def public_booking_created(
+    booking: Booking, sent: CustomerProfile, placement: Placement
+) -> PublicBookingCreated:
     """The success body for a caller without an API key; ``sent`` is what its request said."""
-    return _public(_created_booking(booking), sent)
+    return _public(_created_booking(booking, placement), sent)
 
 
 def public_replay(recorded: Mapping[str, Any], sent: CustomerProfile) -> PublicBookingCreated:
@@ -215,8 +241,14 @@ def _public(booking: CreatedBooking, sent: CustomerProfile) -> PublicBookingCrea
     )
 
 
-def _created_booking(booking: Booking) -> CreatedBooking:
+def _created_booking(booking: Booking, placement: Placement) -> CreatedBooking:
     return CreatedBooking(
+        resource=ResourceRef(id=placement.resource_id, name=placement.resource_name),
+        service=ServiceRef(
+            id=placement.service_id,
+            name=placement.service_name,
+            duration_minutes=placement.duration_minutes,
+        ),
         id=booking.id,
         service_name=booking.service_name,
         booking_date=booking.booking_date.isoformat(),
@@ -228,12 +260,12 @@ def _created_booking(booking: Booking) -> CreatedBooking:
 
 
 def created_outcome(
-    booking: Booking, customer: Customer, customer_created: bool
+    booking: Booking, customer: Customer, customer_created: bool, placement: Placement
 ) -> RenderedOutcome:
     """The answer recorded under an Idempotency-Key: always the spec's body, so that a trusted
     agent's replay is the same answer; a replay to anyone else goes through
     :func:`public_replay`."""
-    body = msgspec.to_builtins(booking_created(booking, customer, customer_created))
+    body = msgspec.to_builtins(booking_created(booking, customer, customer_created, placement))
     return HTTPStatus.CREATED, body
 
 
@@ -260,6 +292,14 @@ class DayAvailabilityView(msgspec.Struct, frozen=True, kw_only=True):
             description="Each start of `free` and `taken` (the key, `HH:MM:SS`) as a voice "
             "agent says it in `BOOKING_LOCALE`, e.g. `Wednesday, October 20, 2:00\u202fPM` "
             "(no year unless not this year).",
+        ),
+    ]
+    free_resources: Annotated[
+        list[list[int]],
+        Meta(
+            description="For each start of `free`, in the same order, the ids of the "
+            "resources free for the whole service there, lowest first: a request without "
+            "`resource_id` gets the one of these with the fewest active bookings that day."
         ),
     ]
 
@@ -295,6 +335,7 @@ def availability_view(availability: Availability, speech: Speech) -> Availabilit
                 free=[format_time(time) for time in day.free],
                 taken=[format_time(time) for time in day.taken],
                 spoken=spoken(day.day, day.free, day.taken),
+                free_resources=[list(ids) for ids in day.free_resources],
             )
             for day in availability.days
         ],
@@ -325,14 +366,26 @@ class BookingView(msgspec.Struct, frozen=True, kw_only=True):
     notes: str
     created_at: Instant
     user_details: UserDetails
+    resource: Annotated[
+        ResourceRef | None, Meta(description="The resource held (in messages about it).")
+    ] = None
+    service: Annotated[
+        ServiceRef | None, Meta(description="The service booked (in messages about it).")
+    ] = None
 
 
-def booking_view(booking: Booking, customer: Customer) -> BookingView:
-    return msgspec.convert(booking_event_payload(booking, customer), BookingView)
+def booking_view(
+    booking: Booking, customer: Customer, catalog: Catalog | None = None
+) -> BookingView:
+    """The view of a booking; with the ``catalog``, its resource and service too."""
+    placement = None if catalog is None else Placement.of_booking(booking, catalog)
+    return msgspec.convert(booking_event_payload(booking, customer, placement), BookingView)
 
 
-def booking_views(rows: Iterable[tuple[Booking, Customer]]) -> list[BookingView]:
-    return [booking_view(booking, customer) for booking, customer in rows]
+def booking_views(
+    rows: Iterable[tuple[Booking, Customer]], catalog: Catalog | None = None
+) -> list[BookingView]:
+    return [booking_view(booking, customer, catalog) for booking, customer in rows]
 
 
 class BookingList(msgspec.Struct, frozen=True, kw_only=True):

@@ -163,6 +163,9 @@ CreatableStatus = Annotated[
 ]
 
 
+_MAX_ID: Final = 2**63 - 1
+
+
 class CreateBookingRequest(msgspec.Struct, frozen=True):
     """A create request. Blank required fields count as missing; `null` optional fields as
     left out; other fields are ignored. Texts are trimmed before they are judged. An existing
@@ -199,6 +202,31 @@ class CreateBookingRequest(msgspec.Struct, frozen=True):
         | None
     ) = None
     status: CreatableStatus | None = None
+    resource_id: (
+        Annotated[
+            int,
+            documented(
+                "The resource (person or room) to book; left out, the service assigns one: of "
+                "those that perform the service and are free, the one with the fewest active "
+                "bookings that day, then the lowest id.",
+                minimum=1,
+                maximum=_MAX_ID,
+            ),
+        ]
+        | None
+    ) = None
+    service_id: (
+        Annotated[
+            int,
+            documented(
+                "A catalog service by id; left out, `service_name` is matched to the catalog "
+                "(case-insensitively).",
+                minimum=1,
+                maximum=_MAX_ID,
+            ),
+        ]
+        | None
+    ) = None
 
 
 _Clock = Annotated[str, Meta(pattern=ACCEPTED_TIME, description="A time such as `09:30`.")]

@@ -33,6 +33,8 @@ from agent_booking.core.errors import (
     SettingsMissing,
     StorageUnavailable,
     TooLate,
+    UnknownResource,
+    UnknownService,
 )
 from agent_booking.core.parsing import DateOrder
 from agent_booking.entrypoints.http.agent_access import is_trusted_agent
@@ -81,6 +83,8 @@ _log = logging.getLogger(__name__)
 
 #: Empty counts as not given; anything else must be a date (``AvailabilityQuery.parse``).
 _DATE = {"type": "string", "pattern": DATE_OR_EMPTY}
+#: Empty counts as not given; anything else must be a positive integer.
+_ID = {"type": "string", "pattern": r"^([1-9][0-9]{0,17})?$"}
 
 
 def _agent_access_cases() -> tuple[Any, ...]:
@@ -214,6 +218,8 @@ def booking_routes(
             MissingField,
             InvalidDate,
             InvalidField,
+            UnknownService,
+            UnknownResource,
             SettingsMissing,
             StorageUnavailable,
             *_agent_access_cases(),
@@ -229,8 +235,28 @@ def booking_routes(
         last: Annotated[
             str | None, query("to", "Last day of the range, inclusive (default: `from`).", _DATE)
         ] = None,
+        service_id: Annotated[
+            str | None,
+            query(
+                "service_id",
+                "A catalog service: its duration, buffers, notice and resources (default: a "
+                "booking one slot long on any resource, as a free-text service is booked).",
+                _ID,
+            ),
+        ] = None,
+        resource_id: Annotated[
+            str | None,
+            query("resource_id", "Only this resource (default: every one that performs it).", _ID),
+        ] = None,
     ) -> AvailabilityView:
-        wanted = AvailabilityQuery.parse(date=date, first=first, last=last, date_order=date_order)
+        wanted = AvailabilityQuery.parse(
+            date=date,
+            first=first,
+            last=last,
+            service_id=service_id,
+            resource_id=resource_id,
+            date_order=date_order,
+        )
         return availability_view(await check_availability(wanted), speech)
 
     return [create_agent_booking, agent_availability]

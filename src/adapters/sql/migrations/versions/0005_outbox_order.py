@@ -7,7 +7,7 @@ keep their id as their position, so a dashboard's ``since`` stays valid across t
 SQLite has one writer at a time: its ``event_id`` already commits in order, nothing changes there.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-04
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

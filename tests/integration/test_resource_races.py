@@ -1,0 +1,204 @@
+"""Resources and services under concurrency, through a real server on both engines (issue 14).
+
+One database and one ``booking serve`` with two worker processes per engine, set up behind the
+server's back with plain SQL: two rooms (ids 2 and 3) open 09:00-18:00 beside the first
+resource, a 30-minute and a 90-minute service that only the rooms perform, 30-minute slots.
+Whatever the requests race for, what was stored is checked in the database itself: no two
+active bookings of a resource overlap, by a query that does not trust the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.conftest import SQLITE, engine_of
+from tests.integration.direct_sql import count_rows, run_sql
+from tests.integration.endpoint import CREATE_PATH, assert_error, booking_body
+from tests.integration.working_days import WorkingDays
+from tests.support.server import AGENT_HEADERS, ServerProcess, run_booking
+
+pytestmark = pytest.mark.slow
+
+WORKERS = 2
+ROOMS = (2, 3)
+SAME_START = 50
+MIXED = 200
+OVERLAPS = (
+    "SELECT count(*) FROM bookings a JOIN bookings b ON a.id < b.id "
+    "AND a.resource_id = b.resource_id AND a.occupied_from < b.occupied_until "
+    "AND b.occupied_from < a.occupied_until "
+    "WHERE a.status <> 'cancelled' AND b.status <> 'cancelled'"
+)
+
+
+def _stored(url: str, value: dt.time | dt.datetime) -> Any:
+    if engine_of(url) != SQLITE:
+        return value
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.strftime("%H:%M:%S.%f")
+
+
+async def _set_up_catalog(url: str) -> dict[str, int]:
+    """Two rooms open Monday to Saturday 09:00-18:00 and two services only they perform."""
+    now = _stored(url, dt.datetime.now(dt.UTC))
+    for room in ROOMS:
+        await run_sql(
+            url,
+            "INSERT INTO resources (id, name, is_active, follows_business_hours, created_at) "
+            "VALUES ($1, $2, $3, $4, $5)",
+            room,
+            f"Room {room}",
+            True,
+            False,
+            now,
+        )
+        for weekday in range(1, 7):
+            await run_sql(
+                url,
+                "INSERT INTO resource_hours (resource_id, weekday, opens, closes) "
+                "VALUES ($1, $2, $3, $4)",
+                room,
+                weekday,
+                _stored(url, dt.time(9)),
+                _stored(url, dt.time(18)),
+            )
+    services = {}
+    for name, minutes in (("Check-up", 30), ("Consultation", 90)):
+        rows = await run_sql(
+            url,
+            "INSERT INTO services (name, name_key, duration_minutes, buffer_before, "
+            "buffer_after, min_notice_minutes, is_active) VALUES ($1, $2, $3, 0, 0, 0, $4) "
+            "RETURNING id",
+            name,
+            name.casefold(),
+            minutes,
+            True,
+        )
+        services[name] = int(rows[0][0])
+        for room in ROOMS:
+            await run_sql(
+                url,
+                "INSERT INTO service_resources (service_id, resource_id) VALUES ($1, $2)",
+                services[name],
+                room,
+            )
+    await run_sql(
+        url,
+        "UPDATE business_settings SET slot_minutes = 30, catalog_version = catalog_version + 1 "
+        "WHERE is_active",
+    )
+    return services
+
+
+@pytest.fixture(scope="module")
+def services(database_url: str) -> dict[str, int]:
+    if engine_of(database_url) == SQLITE:
+        run_booking(["migrate"], database_url)
+    return asyncio.run(_set_up_catalog(database_url))
+
+
+@pytest.fixture(scope="module")
+def server(
+    database_url: str, services: dict[str, int], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    with ServerProcess(
+        database_url, workers=WORKERS, log_dir=tmp_path_factory.mktemp("server")
+    ) as process:
+        yield process
+
+
+@pytest.fixture
+async def client(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that really sends every request at once: one connection per request."""
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    async with httpx.AsyncClient(
+        headers=AGENT_HEADERS, base_url=server.base_url, timeout=60.0, limits=limits
+    ) as http:
+        yield http
+
+
+async def race(client: httpx.AsyncClient, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
+    return list(await asyncio.gather(*(client.post(CREATE_PATH, json=body) for body in bodies)))
+
+
+def statuses(responses: list[httpx.Response]) -> Counter[int]:
+    return Counter(response.status_code for response in responses)
+
+
+async def test_one_resource_one_start_is_booked_once(
+    client: httpx.AsyncClient, services: dict[str, int], days: WorkingDays
+) -> None:
+    day = days.take()
+    body = {"service_name": "Check-up", "resource_id": ROOMS[0]}
+    responses = await race(client, [booking_body(day, "10:00", **body) for _ in range(SAME_START)])
+
+    assert statuses(responses) == {201: 1, 409: SAME_START - 1}, statuses(responses)
+    for refused in (r for r in responses if r.status_code == 409):
+        assert_error(refused, 409, "slot_taken", "This time slot is already reserved")
+    [created] = [r.json() for r in responses if r.status_code == 201]
+    booking = created["data"]["booking"]
+    assert booking["resource"] == {"id": ROOMS[0], "name": f"Room {ROOMS[0]}"}
+    assert booking["service"] == {
+        "id": services["Check-up"],
+        "name": "Check-up",
+        "duration_minutes": 30,
+    }
+
+
+async def test_two_free_resources_take_two_bookings_without_a_resource_id(
+    client: httpx.AsyncClient, database_url: str, days: WorkingDays
+) -> None:
+    day = days.take()
+    bodies = [booking_body(day, "11:00", service_name="check-UP") for _ in range(SAME_START)]
+    responses = await race(client, bodies)
+
+    assert statuses(responses) == {201: 2, 409: SAME_START - 2}, statuses(responses)
+    placed = sorted(
+        r.json()["data"]["booking"]["resource"]["id"] for r in responses if r.status_code == 201
+    )
+    assert placed == list(ROOMS)
+    stored = await run_sql(
+        database_url,
+        "SELECT resource_id FROM bookings WHERE booking_date = $1 AND status <> 'cancelled' "
+        "ORDER BY resource_id",
+        day if engine_of(database_url) != SQLITE else day.isoformat(),
+    )
+    assert [row[0] for row in stored] == list(ROOMS)
+
+
+async def test_mixed_durations_on_overlapping_starts_never_overlap(
+    client: httpx.AsyncClient, database_url: str, days: WorkingDays
+) -> None:
+    day = days.take()
+    chooser = random.Random(14)
+    starts = ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30", "12:00"]
+    bodies = [
+        booking_body(
+            day,
+            chooser.choice(starts),
+            service_name=chooser.choice(["Check-up", "Consultation"]),
+            **({"resource_id": chooser.choice(ROOMS)} if chooser.random() < 0.5 else {}),
+        )
+        for _ in range(MIXED)
+    ]
+    responses = await race(client, bodies)
+
+    counted = statuses(responses)
+    assert set(counted) <= {201, 409}, counted
+    assert counted[201] >= len(ROOMS), counted
+    stored = await count_rows(
+        database_url,
+        "SELECT count(*) FROM bookings WHERE booking_date = $1 AND status <> 'cancelled'",
+        day if engine_of(database_url) != SQLITE else day.isoformat(),
+    )
+    assert stored == counted[201]
+    assert await count_rows(database_url, OVERLAPS) == 0

@@ -1019,6 +1019,10 @@ def test_every_documented_operation_is_fuzzed_admin_ones_with_the_token(
     suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
 )
 def test_the_api_holds_to_its_document_under_fuzzing(case: Any, fuzz_server: ServerProcess) -> None:
+    # The Host header is the transport's, not the document's: schemathesis sometimes generates
+    # one, and a malformed Host is refused with 400 before any route (as RFC 9112 says it must).
+    for name in [name for name in case.headers or {} if name.lower() == "host"]:
+        del case.headers[name]
     case.call_and_validate(
         base_url=fuzz_server.base_url,
         headers=ADMIN,

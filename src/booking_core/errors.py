@@ -40,6 +40,8 @@ __all__ = [
     "StorageUnavailable",
     "TooManyBookings",
     "TransientConflict",
+    "WebhookNotFound",
+    "WebhookUrlRefused",
 ]
 
 #: (booking_date ISO, booking_time HH:MM:SS) pairs offered instead of a refused slot.
@@ -174,6 +176,15 @@ class InvalidIdempotencyKey(RequestValidationError):
     default_message = "Invalid Idempotency-Key: use 1 to 255 printable ASCII characters"
 
 
+class WebhookUrlRefused(BookingPolicyViolation):
+    """A webhook URL the service will not call: plain http, or an address inside the network."""
+
+    code = "webhook_url_refused"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Webhook URL refused: {reason}")
+
+
 # --- 404: nothing there ---------------------------------------------------------------------------
 
 
@@ -185,6 +196,11 @@ class NotFound(BookingError):
 class BookingNotFound(NotFound):
     code = "booking_not_found"
     default_message = "Booking not found"
+
+
+class WebhookNotFound(NotFound):
+    code = "webhook_not_found"
+    default_message = "Webhook subscription not found"
 
 
 # --- 409: the state of things refuses it ---------------------------------------------------------

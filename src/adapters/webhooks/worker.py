@@ -1,0 +1,277 @@
+"""The delivery worker: one per server process, started and stopped with the app.
+
+Each round it (1) records the outcomes of finished attempts, (2) turns new outbox events into
+delivery rows (``ingest``: rows and the cursor move in one transaction, so an event read is
+never lost, and two processes never both ingest one batch), and (3) claims due deliveries per
+subscription, at most ``concurrency`` in flight per subscription in this process, and sends
+them in tasks of their own. A claim leases the row (it is not due again for ``lease`` seconds),
+so with several processes each delivery is sent by one at a time, and a process that dies just
+leaves its leases to expire: the deliveries are sent again, at least once in all.
+
+Rounds start when a booking commits here (or, on PostgreSQL, anywhere), when an attempt ends,
+and every ``poll`` seconds, but at most one per ``min_interval`` seconds, so a burst of bookings
+costs a handful of small transactions, not several per booking. Nothing here runs inside a
+booking's transaction: a slow or dead receiver costs only its own tasks and lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+from attrs import frozen
+
+from agent_booking.adapters.fanout import EventLog, RelayUnitOfWorkFactory
+from agent_booking.adapters.sql.webhook_store import (
+    ClaimedDelivery,
+    DeliveryOutcome,
+    SqlWebhookStore,
+    WebhookSubscription,
+)
+from agent_booking.adapters.webhooks.sender import AttemptResult, WebhookSender
+from agent_booking.core.errors import ServiceUnavailable
+from agent_booking.core.events import StoredEvent
+from agent_booking.core.webhooks import DISABLE_AFTER_SECONDS, retry_delay
+
+__all__ = ["OutboxReader", "WebhookWorker", "WorkerTiming"]
+
+_log = logging.getLogger(__name__)
+_BATCH = 500
+_EVENT_CACHE = 2000
+_GONE = 410
+
+
+@frozen
+class WorkerTiming:
+    #: Attempts in flight per subscription in this process.
+    concurrency: int = 8
+    #: Seconds one attempt may take in all.
+    timeout: float = 15.0
+    #: Multiplies the retry schedule and the 5-day disable window (tests make it small).
+    scale: float = 1.0
+    poll: float = 1.0
+    min_interval: float = 0.05
+
+    @property
+    def lease(self) -> float:
+        """How long a claimed delivery is this process's: longer than any attempt takes."""
+        return 2 * self.timeout + 1
+
+
+class WebhookWorker:
+    def __init__(
+        self,
+        store: SqlWebhookStore,
+        events: EventLog,
+        sender: WebhookSender,
+        timing: WorkerTiming,
+        *,
+        clock: Callable[[], float] = time.time,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._events = events
+        self._sender = sender
+        self._timing = timing
+        self._clock = clock
+        self._jitter = jitter
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._in_flight: dict[int, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._outcomes: list[DeliveryOutcome] = []
+        self._subscriptions: dict[int, WebhookSubscription] = {}
+        self._cache: OrderedDict[int, StoredEvent] = OrderedDict()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def publish(self, events: Sequence[StoredEvent]) -> None:
+        """The core's ``Notifier`` port: a booking committed here; look soon."""
+        del events
+        self.wake()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="webhook-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self._flush()
+        await self._sender.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._timing.poll)
+            self._wake.clear()
+            try:
+                await self.run_round()
+            except Exception as error:  # the database may be away; the next round retries
+                _log.warning(
+                    "webhook round failed; retrying: %r",
+                    error.__cause__ or error,
+                    exc_info=not isinstance(error, ServiceUnavailable),
+                )
+            await asyncio.sleep(self._timing.min_interval)
+
+    async def run_round(self) -> None:
+        await self._flush()
+        await self._ingest()
+        await self._dispatch()
+
+    async def _flush(self) -> None:
+        outcomes, self._outcomes = self._outcomes, []
+        try:
+            await self._store.record(outcomes)
+        except BaseException:
+            self._outcomes[:0] = outcomes  # kept for the next round (the leases still hold)
+            raise
+
+    async def _ingest(self) -> None:
+        subscriptions = await self._store.enabled()
+        self._subscriptions = {subscription.id: subscription for subscription in subscriptions}
+        position = await self._store.cursor()
+        if not subscriptions:
+            await self._store.skip_to(position, await self._events.latest_id())
+            return
+        while True:
+            batch = await self._events.after(position, _BATCH)
+            if not batch or not await self._store.ingest(position, batch, self._clock()):
+                return
+            for event in batch:
+                self._remember(event)
+            position = batch[-1].event_id
+            if len(batch) < _BATCH:
+                return
+
+    async def _dispatch(self) -> None:
+        if not self._subscriptions:
+            return
+        now = self._clock()
+        for subscription_id in await self._store.due_subscriptions(now):
+            subscription = self._subscriptions.get(subscription_id)
+            free = self._timing.concurrency - self._in_flight.get(subscription_id, 0)
+            if subscription is None or free <= 0:
+                continue
+            claimed = await self._store.claim(subscription_id, free, now, now + self._timing.lease)
+            for delivery in claimed:
+                self._in_flight[subscription_id] = self._in_flight.get(subscription_id, 0) + 1
+                task = asyncio.create_task(self._deliver(delivery))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, delivery: ClaimedDelivery) -> None:
+        try:
+            subscription = self._subscriptions.get(delivery.subscription_id)
+            event = await self._event(delivery.event_id)
+            if subscription is None:
+                return  # disabled or deleted meanwhile: the lease expires, nothing is sent
+            if event is None:
+                result = AttemptResult(None, "the event is no longer in the outbox", 0.0, None)
+                self._outcomes.append(self._outcome(subscription, delivery, result, final=True))
+                return
+            result = await self._sender.send(
+                subscription.url, event, subscription.secrets(self._clock())
+            )
+            self._outcomes.append(self._outcome(subscription, delivery, result))
+        except Exception:
+            _log.exception("webhook delivery %s failed unexpectedly", delivery.id)
+        finally:
+            self._in_flight[delivery.subscription_id] -= 1
+            self.wake()
+
+    def _outcome(
+        self,
+        subscription: WebhookSubscription,
+        delivery: ClaimedDelivery,
+        result: AttemptResult,
+        *,
+        final: bool = False,
+    ) -> DeliveryOutcome:
+        now = self._clock()
+        common = {
+            "delivery_id": delivery.id,
+            "subscription_id": subscription.id,
+            "lease_until": delivery.lease_until,
+            "attempted_at": now,
+            "status_code": result.status_code,
+            "error": result.error,
+            "latency_ms": result.latency_ms,
+        }
+        if result.ok:
+            return DeliveryOutcome(status="delivered", next_attempt_at=None, **common)  # type: ignore[arg-type]
+        if result.status_code == _GONE:
+            reason = "the receiver answered 410 Gone"
+            return DeliveryOutcome(
+                status="failed",
+                next_attempt_at=None,
+                disable_reason=reason,
+                **common,  # type: ignore[arg-type]
+            )
+        delay = (
+            None
+            if final
+            else retry_delay(
+                delivery.attempts + 1,
+                result.retry_after,
+                scale=self._timing.scale,
+                jitter=self._jitter(),
+            )
+        )
+        failing_since = subscription.failing_since or now
+        disable = None
+        if now - failing_since >= DISABLE_AFTER_SECONDS * self._timing.scale:
+            since = dt.datetime.fromtimestamp(failing_since, dt.UTC).isoformat(timespec="seconds")
+            disable = f"every delivery failed since {since} (5 days)"
+        return DeliveryOutcome(
+            status="failed" if delay is None else "pending",
+            next_attempt_at=None if delay is None else now + delay,
+            disable_reason=disable,
+            **common,  # type: ignore[arg-type]
+        )
+
+    async def _event(self, event_id: int) -> StoredEvent | None:
+        cached = self._cache.get(event_id)
+        if cached is not None:
+            return cached
+        found = await self._events.after(event_id - 1, 1)
+        if not found or found[0].event_id != event_id:
+            return None
+        self._remember(found[0])
+        return found[0]
+
+    def _remember(self, event: StoredEvent) -> None:
+        self._cache[event.event_id] = event
+        while len(self._cache) > _EVENT_CACHE:
+            self._cache.popitem(last=False)
+
+
+class OutboxReader:
+    """The outbox's read API (:class:`~agent_booking.adapters.fanout.EventLog`) over read-only
+    units of work."""
+
+    def __init__(self, reads: RelayUnitOfWorkFactory) -> None:
+        self._reads = reads
+
+    async def after(self, event_id: int, limit: int) -> Sequence[StoredEvent]:
+        async with self._reads() as uow:
+            return await uow.events.after(event_id, limit)
+
+    async def latest_id(self) -> int:
+        async with self._reads() as uow:
+            return await uow.events.latest_id()

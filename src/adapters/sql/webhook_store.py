@@ -374,7 +374,10 @@ class SqlWebhookStore:
             await session.commit()
         finally:
             await session.close()
-        claimed = (ClaimedDelivery(*row, lease_until=lease_until) for row in rows)
+        claimed = (
+            ClaimedDelivery(int(row[0]), int(row[1]), int(row[2]), int(row[3]), lease_until)
+            for row in rows
+        )
         return sorted(claimed, key=lambda delivery: delivery.event_id)
 
     async def record(self, outcomes: Sequence[DeliveryOutcome]) -> None:

@@ -66,6 +66,9 @@ BOOKING_WEBHOOK_ALLOWED_HOSTS   comma-separated host names (``hooks.example.com`
 BOOKING_WEBHOOK_TIMEOUT_S       seconds one webhook attempt may take in all (15, 1 to 60)
 BOOKING_WEBHOOK_CONCURRENCY     webhook attempts in flight per subscription and worker
                                 process (8, 1 to 100)
+BOOKING_WEBHOOK_BUSY_RATE       webhooks a worker process sends per second while it is
+                                saturated with requests, so bookings keep their speed; the
+                                rest wait and are sent when the load drops (50; 0 = no limit)
 BOOKING_WEBHOOK_RETRY_SCALE     multiplies the retry schedule (5 s … 10 h) and the 5-day
                                 disable window; for tests (1, above 0 and at most 1)
 ==============================  ========================================================
@@ -156,6 +159,7 @@ class AppConfig:
     webhook_timeout_s: float = 15.0
     webhook_concurrency: int = 8
     webhook_retry_scale: float = 1.0
+    webhook_busy_rate: int = 50
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> AppConfig:
@@ -213,6 +217,7 @@ class AppConfig:
             webhook_timeout_s=env.integer("BOOKING_WEBHOOK_TIMEOUT_S", 15, 1, 60),
             webhook_concurrency=env.integer("BOOKING_WEBHOOK_CONCURRENCY", 8, 1, 100),
             webhook_retry_scale=env.fraction("BOOKING_WEBHOOK_RETRY_SCALE", 1.0),
+            webhook_busy_rate=env.integer("BOOKING_WEBHOOK_BUSY_RATE", 50, 0, 100_000),
         )
 
     @property

@@ -12,6 +12,12 @@ Rounds start when a booking commits here (or, on PostgreSQL, anywhere), when an 
 and every ``poll`` seconds, but at most one per ``min_interval`` seconds, so a burst of bookings
 costs a handful of small transactions, not several per booking. Nothing here runs inside a
 booking's transaction: a slow or dead receiver costs only its own tasks and lease.
+
+Bookings come first. Sending a webhook costs this process CPU (an HTTP request through httpx is
+about half of what a booking costs), so while the process is saturated (its event loop runs
+late: :class:`LoopLoad`) the worker sends at most ``busy_rate`` webhooks a second and starts a
+round at most every ``busy_interval`` seconds; deliveries wait in the database meanwhile and
+are caught up at full speed once the load drops. ``busy_rate`` 0 turns this off.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from agent_booking.core.errors import ServiceUnavailable
 from agent_booking.core.events import StoredEvent
 from agent_booking.core.webhooks import DISABLE_AFTER_SECONDS, retry_delay
 
-__all__ = ["OutboxReader", "WebhookWorker", "WorkerTiming"]
+__all__ = ["LoopLoad", "OutboxReader", "WebhookWorker", "WorkerTiming"]
 
 _log = logging.getLogger(__name__)
 _BATCH = 500
@@ -57,11 +63,50 @@ class WorkerTiming:
     scale: float = 1.0
     poll: float = 1.0
     min_interval: float = 0.05
+    #: Webhooks sent per second by this process while it is saturated (0: no limit).
+    busy_rate: float = 50.0
+    busy_interval: float = 0.25
 
     @property
     def lease(self) -> float:
         """How long a claimed delivery is this process's: longer than any attempt takes."""
         return 2 * self.timeout + 1
+
+
+class LoopLoad:
+    """Whether this process's event loop is saturated: a timer's lateness, smoothed.
+
+    A loop with spare time wakes a 20 ms timer within a fraction of a millisecond; one that
+    always has requests ready to run wakes it late by however long a pass over them takes.
+    """
+
+    PERIOD = 0.02
+    BUSY_LATENESS = 0.002
+
+    def __init__(self) -> None:
+        self.lateness = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self.lateness > self.BUSY_LATENESS
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="webhook-loop-load")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + self.PERIOD
+            await asyncio.sleep(self.PERIOD)
+            late = max(0.0, loop.time() - due)
+            self.lateness = 0.8 * self.lateness + 0.2 * late
 
 
 class WebhookWorker:
@@ -88,6 +133,11 @@ class WebhookWorker:
         self._outcomes: list[DeliveryOutcome] = []
         self._subscriptions: dict[int, WebhookSubscription] = {}
         self._cache: OrderedDict[int, StoredEvent] = OrderedDict()
+        self.load = LoopLoad()
+        self._tokens = timing.busy_rate
+        self._refilled = time.monotonic()
+        #: Webhooks this process sent (every attempt, whatever its outcome).
+        self.sent = 0
 
     def wake(self) -> None:
         self._wake.set()
@@ -98,6 +148,8 @@ class WebhookWorker:
         self.wake()
 
     async def start(self) -> None:
+        if self._timing.busy_rate:
+            self.load.start()
         self._task = asyncio.create_task(self._run(), name="webhook-worker")
 
     async def stop(self) -> None:
@@ -106,6 +158,7 @@ class WebhookWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self.load.stop()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -127,7 +180,10 @@ class WebhookWorker:
                     error.__cause__ or error,
                     exc_info=not isinstance(error, ServiceUnavailable),
                 )
-            await asyncio.sleep(self._timing.min_interval)
+            # Rounds spaced out (a burst of wake-ups is one round), further while saturated.
+            await asyncio.sleep(
+                self._timing.busy_interval if self.load.busy else self._timing.min_interval
+            )
 
     async def run_round(self) -> None:
         await self._flush()
@@ -165,15 +221,32 @@ class WebhookWorker:
         now = self._clock()
         for subscription_id in await self._store.due_subscriptions(now):
             subscription = self._subscriptions.get(subscription_id)
-            free = self._timing.concurrency - self._in_flight.get(subscription_id, 0)
+            free = min(
+                self._timing.concurrency - self._in_flight.get(subscription_id, 0),
+                self._budget(),
+            )
             if subscription is None or free <= 0:
                 continue
             claimed = await self._store.claim(subscription_id, free, now, now + self._timing.lease)
+            if self._timing.busy_rate and self.load.busy:
+                self._tokens -= len(claimed)
             for delivery in claimed:
                 self._in_flight[subscription_id] = self._in_flight.get(subscription_id, 0) + 1
                 task = asyncio.create_task(self._deliver(delivery))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+
+    def _budget(self) -> int:
+        """How many more webhooks may be sent now: any number unless the loop is saturated."""
+        rate = self._timing.busy_rate
+        if not rate:
+            return self._timing.concurrency
+        now = time.monotonic()
+        self._tokens = min(rate, self._tokens + (now - self._refilled) * rate)
+        self._refilled = now
+        if not self.load.busy:
+            return self._timing.concurrency
+        return int(self._tokens)
 
     async def _deliver(self, delivery: ClaimedDelivery) -> None:
         try:
@@ -188,6 +261,7 @@ class WebhookWorker:
             result = await self._sender.send(
                 subscription.url, event, subscription.secrets(self._clock())
             )
+            self.sent += 1
             self._outcomes.append(self._outcome(subscription, delivery, result))
         except Exception:
             _log.exception("webhook delivery %s failed unexpectedly", delivery.id)

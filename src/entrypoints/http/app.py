@@ -247,6 +247,7 @@ def _webhooks(
             timeout=config.webhook_timeout_s,
             scale=config.webhook_retry_scale,
             poll=config.event_poll_seconds,
+            busy_rate=config.webhook_busy_rate,
         ),
     )
     subscriptions = WebhookSubscriptions(

@@ -118,19 +118,15 @@ class SqlWebhookStore:
         return await session.runner.fetch(self._sql(text), values)
 
     async def _read(self, text: str, *values: Any) -> Sequence[Sequence[Any]]:
-        session = await self._database.session(read_only=True)
-        try:
+        async with self._database.transaction(read_only=True) as session:
             return await self._run(session, text, *values)
-        finally:
-            await session.close()
 
     # --- subscriptions --------------------------------------------------------------------------
 
     async def create(
         self, changes: SubscriptionChanges, secret: str, after_event_id: int, now: float
     ) -> WebhookSubscription:
-        session = await self._database.session(read_only=False)
-        try:
+        async with self._database.transaction(read_only=False) as session:
             rows = await self._run(
                 session,
                 "INSERT INTO webhook_subscriptions (url, description, event_types, enabled, "
@@ -146,8 +142,6 @@ class SqlWebhookStore:
                 now,
             )
             await session.commit()
-        finally:
-            await session.close()
         return _subscription(rows[0])
 
     async def all(self) -> list[WebhookSubscription]:
@@ -168,8 +162,7 @@ class SqlWebhookStore:
     ) -> WebhookSubscription | None:
         """Change what is given; enabling again clears why it was disabled and its failures."""
         enabled = None if changes.enabled is None else (1 if changes.enabled else 0)
-        session = await self._database.session(read_only=False)
-        try:
+        async with self._database.transaction(read_only=False) as session:
             rows = await self._run(
                 session,
                 "UPDATE webhook_subscriptions SET url = coalesce(?, url), "
@@ -188,15 +181,12 @@ class SqlWebhookStore:
                 subscription_id,
             )
             await session.commit()
-        finally:
-            await session.close()
         return _subscription(rows[0]) if rows else None
 
     async def rotate(
         self, subscription_id: int, secret: str, previous_until: float, now: float
     ) -> WebhookSubscription | None:
-        session = await self._database.session(read_only=False)
-        try:
+        async with self._database.transaction(read_only=False) as session:
             rows = await self._run(
                 session,
                 "UPDATE webhook_subscriptions SET previous_secret = secret, secret = ?, "
@@ -208,13 +198,10 @@ class SqlWebhookStore:
                 subscription_id,
             )
             await session.commit()
-        finally:
-            await session.close()
         return _subscription(rows[0]) if rows else None
 
     async def delete(self, subscription_id: int) -> bool:
-        session = await self._database.session(read_only=False)
-        try:
+        async with self._database.transaction(read_only=False) as session:
             await self._run(
                 session, "DELETE FROM webhook_deliveries WHERE subscription_id = ?", subscription_id
             )
@@ -224,8 +211,6 @@ class SqlWebhookStore:
                 subscription_id,
             )
             await session.commit()
-        finally:
-            await session.close()
         return bool(rows)
 
     # --- the delivery log -----------------------------------------------------------------------
@@ -251,8 +236,7 @@ class SqlWebhookStore:
         wanted = [event.event_id for event in events if wants(subscription.event_types, event.type)]
         if not wanted:
             return 0
-        session = await self._database.session(read_only=False)
-        try:
+        async with self._database.transaction(read_only=False) as session:
             for event_id in wanted:
                 await self._run(
                     session,
@@ -266,8 +250,6 @@ class SqlWebhookStore:
                     now,
                 )
             await session.commit()
-        finally:
-            await session.close()
         return len(wanted)
 
     # --- the worker's side ----------------------------------------------------------------------
@@ -282,8 +264,7 @@ class SqlWebhookStore:
         it first, and nothing is written). True when this call moved the cursor."""
         if not events:
             return False
-        session = await self._database.session(read_only=False)
-        try:
+        async with self._database.transaction(read_only=False) as session:
             moved = await self._run(
                 session,
                 "UPDATE webhook_cursor SET position = ? WHERE id = 1 AND position = ? "
@@ -298,32 +279,35 @@ class SqlWebhookStore:
                 f"SELECT {_SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE enabled = 1",
             )
             for subscription in map(_subscription, rows):
-                for event in events:
-                    if event.event_id > subscription.after_event_id and wants(
-                        subscription.event_types, event.type
-                    ):
-                        await self._run(
-                            session,
-                            "INSERT INTO webhook_deliveries (subscription_id, event_id, status, "
-                            "attempts, next_attempt_at, created_at) "
-                            "VALUES (?, ?, 'pending', 0, ?, ?) "
-                            "ON CONFLICT (subscription_id, event_id) DO NOTHING",
-                            subscription.id,
-                            event.event_id,
-                            now,
-                            now,
-                        )
+                wanted = [
+                    event.event_id
+                    for event in events
+                    if event.event_id > subscription.after_event_id
+                    and wants(subscription.event_types, event.type)
+                ]
+                if wanted:
+                    # One statement for the batch: the SQLite writer's turn stays short.
+                    rows_sql = ", ".join(["(?, ?, 'pending', 0, ?, ?)"] * len(wanted))
+                    values = [
+                        value
+                        for event_id in wanted
+                        for value in (subscription.id, event_id, now, now)
+                    ]
+                    await self._run(
+                        session,
+                        "INSERT INTO webhook_deliveries (subscription_id, event_id, status, "
+                        f"attempts, next_attempt_at, created_at) VALUES {rows_sql} "
+                        "ON CONFLICT (subscription_id, event_id) DO NOTHING",
+                        *values,
+                    )
             await session.commit()
-        finally:
-            await session.close()
         return True
 
     async def skip_to(self, position: int, latest: int) -> None:
         """With no subscription enabled, nothing is owed: move the cursor to the end."""
         if latest <= position:
             return
-        session = await self._database.session(read_only=False)
-        try:
+        async with self._database.transaction(read_only=False) as session:
             await self._run(
                 session,
                 "UPDATE webhook_cursor SET position = ? WHERE id = 1 AND position = ?",
@@ -331,8 +315,6 @@ class SqlWebhookStore:
                 position,
             )
             await session.commit()
-        finally:
-            await session.close()
 
     async def enabled(self) -> list[WebhookSubscription]:
         rows = await self._read(
@@ -341,14 +323,21 @@ class SqlWebhookStore:
         )
         return [_subscription(row) for row in rows]
 
-    async def due_subscriptions(self, now: float) -> list[int]:
-        """Subscriptions with a delivery due (a read: claims are writes, made only for these)."""
-        rows = await self._read(
-            "SELECT DISTINCT subscription_id FROM webhook_deliveries "
-            "WHERE status = 'pending' AND next_attempt_at <= ?",
-            now,
-        )
-        return [int(row[0]) for row in rows]
+    async def due_subscriptions(self, subscription_ids: Sequence[int], now: float) -> list[int]:
+        """Those of the subscriptions with a delivery due (a read, one index probe each:
+        claims are writes, made only for these)."""
+        due = []
+        async with self._database.transaction(read_only=True) as session:
+            for subscription_id in subscription_ids:
+                if await self._run(
+                    session,
+                    "SELECT 1 FROM webhook_deliveries WHERE subscription_id = ? "
+                    "AND status = 'pending' AND next_attempt_at <= ? LIMIT 1",
+                    subscription_id,
+                    now,
+                ):
+                    due.append(subscription_id)  # noqa: PERF401 - an await per item
+        return due
 
     async def claim(
         self, subscription_id: int, limit: int, now: float, lease_until: float
@@ -357,14 +346,13 @@ class SqlWebhookStore:
         are not due again until ``lease_until``, so no other process sends them meanwhile (and
         if this one dies, they are due again then)."""
         lock = " FOR UPDATE SKIP LOCKED" if self._postgres else ""
-        session = await self._database.session(read_only=False)
-        try:
+        async with self._database.transaction(read_only=False) as session:
             rows = await self._run(
                 session,
                 "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id IN ("
                 "SELECT id FROM webhook_deliveries WHERE subscription_id = ? "
                 "AND status = 'pending' AND next_attempt_at <= ? "
-                f"ORDER BY next_attempt_at, event_id LIMIT ?{lock}) "
+                f"ORDER BY next_attempt_at LIMIT ?{lock}) "
                 "RETURNING id, subscription_id, event_id, attempts",
                 lease_until,
                 subscription_id,
@@ -372,8 +360,6 @@ class SqlWebhookStore:
                 limit,
             )
             await session.commit()
-        finally:
-            await session.close()
         claimed = (
             ClaimedDelivery(int(row[0]), int(row[1]), int(row[2]), int(row[3]), lease_until)
             for row in rows
@@ -384,8 +370,7 @@ class SqlWebhookStore:
         """Write what the attempts gave, in one transaction."""
         if not outcomes:
             return
-        session = await self._database.session(read_only=False)
-        try:
+        async with self._database.transaction(read_only=False) as session:
             for outcome in outcomes:
                 await self._run(
                     session,
@@ -402,21 +387,20 @@ class SqlWebhookStore:
                     outcome.delivery_id,
                     outcome.lease_until,
                 )
-                if outcome.status == "delivered":
-                    await self._run(
-                        session,
-                        "UPDATE webhook_subscriptions SET failing_since = NULL "
-                        "WHERE id = ? AND failing_since IS NOT NULL",
-                        outcome.subscription_id,
-                    )
-                else:
-                    await self._run(
-                        session,
-                        "UPDATE webhook_subscriptions SET "
-                        "failing_since = coalesce(failing_since, ?) WHERE id = ?",
-                        outcome.attempted_at,
-                        outcome.subscription_id,
-                    )
+            # Per subscription, its latest outcome says whether it is failing (one statement
+            # each, however many deliveries the batch holds).
+            latest = {outcome.subscription_id: outcome for outcome in outcomes}
+            for subscription_id, outcome in latest.items():
+                delivered = outcome.status == "delivered"
+                await self._run(
+                    session,
+                    "UPDATE webhook_subscriptions SET failing_since = CASE WHEN ? = 1 THEN NULL "
+                    "ELSE coalesce(failing_since, ?) END WHERE id = ?",
+                    1 if delivered else 0,
+                    outcome.attempted_at,
+                    subscription_id,
+                )
+            for outcome in outcomes:
                 if outcome.disable_reason is not None:
                     await self._run(
                         session,
@@ -427,8 +411,6 @@ class SqlWebhookStore:
                         outcome.subscription_id,
                     )
             await session.commit()
-        finally:
-            await session.close()
 
 
 @frozen

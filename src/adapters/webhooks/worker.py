@@ -219,7 +219,7 @@ class WebhookWorker:
         if not self._subscriptions:
             return
         now = self._clock()
-        for subscription_id in await self._store.due_subscriptions(now):
+        for subscription_id in await self._store.due_subscriptions(list(self._subscriptions), now):
             subscription = self._subscriptions.get(subscription_id)
             free = min(
                 self._timing.concurrency - self._in_flight.get(subscription_id, 0),

@@ -552,7 +552,7 @@ class Bench:
             # The backlog left by the saturated runs is sent once the load stops.
             backlog_started = time.perf_counter()
             log_url = f"{hook}deliveries/?limit=1"
-            while time.perf_counter() - backlog_started < 300:
+            while time.perf_counter() - backlog_started < 120:
                 newest = _http_json(log_url, "GET", None, admin)["data"]
                 if newest and newest[0]["status"] == "delivered":
                     break

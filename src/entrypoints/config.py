@@ -68,7 +68,7 @@ BOOKING_WEBHOOK_CONCURRENCY     webhook attempts in flight per subscription and 
                                 process (8, 1 to 100)
 BOOKING_WEBHOOK_BUSY_RATE       webhooks a worker process sends per second while it is
                                 saturated with requests, so bookings keep their speed; the
-                                rest wait and are sent when the load drops (50; 0 = no limit)
+                                rest wait and are sent when the load drops (20; 0 = no limit)
 BOOKING_WEBHOOK_RETRY_SCALE     multiplies the retry schedule (5 s … 10 h) and the 5-day
                                 disable window; for tests (1, above 0 and at most 1)
 ==============================  ========================================================
@@ -159,7 +159,7 @@ class AppConfig:
     webhook_timeout_s: float = 15.0
     webhook_concurrency: int = 8
     webhook_retry_scale: float = 1.0
-    webhook_busy_rate: int = 50
+    webhook_busy_rate: int = 20
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> AppConfig:
@@ -217,7 +217,7 @@ class AppConfig:
             webhook_timeout_s=env.integer("BOOKING_WEBHOOK_TIMEOUT_S", 15, 1, 60),
             webhook_concurrency=env.integer("BOOKING_WEBHOOK_CONCURRENCY", 8, 1, 100),
             webhook_retry_scale=env.fraction("BOOKING_WEBHOOK_RETRY_SCALE", 1.0),
-            webhook_busy_rate=env.integer("BOOKING_WEBHOOK_BUSY_RATE", 50, 0, 100_000),
+            webhook_busy_rate=env.integer("BOOKING_WEBHOOK_BUSY_RATE", 20, 0, 100_000),
         )
 
     @property

@@ -13,11 +13,12 @@ and every ``poll`` seconds, but at most one per ``min_interval`` seconds, so a b
 costs a handful of small transactions, not several per booking. Nothing here runs inside a
 booking's transaction: a slow or dead receiver costs only its own tasks and lease.
 
-Bookings come first. Sending a webhook costs this process CPU (an HTTP request through httpx is
-about half of what a booking costs), so while the process is saturated (its event loop runs
-late: :class:`LoopLoad`) the worker sends at most ``busy_rate`` webhooks a second and starts a
-round at most every ``busy_interval`` seconds; deliveries wait in the database meanwhile and
-are caught up at full speed once the load drops. ``busy_rate`` 0 turns this off.
+Bookings come first. Sending a webhook costs this process CPU (an HTTP request through httpx
+costs about what a booking does), so while the process is saturated (it uses nearly a whole
+CPU: :class:`LoopLoad`) the worker sends at most ``busy_rate`` webhooks a second, starts a
+round at most every ``busy_interval`` seconds and reads at most ``busy_batch`` new events per
+round; events and deliveries wait in the database meanwhile (the outbox and the cursor keep
+them) and are caught up at full speed once the load drops. ``busy_rate`` 0 turns this off.
 """
 
 from __future__ import annotations
@@ -62,10 +63,12 @@ class WorkerTiming:
     #: Multiplies the retry schedule and the 5-day disable window (tests make it small).
     scale: float = 1.0
     poll: float = 1.0
-    min_interval: float = 0.05
+    min_interval: float = 0.01
     #: Webhooks sent per second by this process while it is saturated (0: no limit).
-    busy_rate: float = 50.0
-    busy_interval: float = 0.25
+    busy_rate: float = 20.0
+    #: While saturated: seconds between rounds, and events turned into deliveries per round.
+    busy_interval: float = 1.0
+    busy_batch: int = 200
 
     @property
     def lease(self) -> float:
@@ -74,25 +77,29 @@ class WorkerTiming:
 
 
 class LoopLoad:
-    """Whether this process's event loop is saturated: a timer's lateness, smoothed.
+    """Whether this process has no time to spare, by two signs, smoothed over about a second:
 
-    A loop with spare time wakes a 20 ms timer within a fraction of a millisecond; one that
-    always has requests ready to run wakes it late by however long a pass over them takes.
+    - it used most of a CPU (a server process runs one event loop, so then requests wait);
+    - a 50 ms timer fires late: requests queue in the loop, or the machine's other processes
+      keep this one off its CPU (then it cannot use a whole CPU, but has none to spare either).
     """
 
-    PERIOD = 0.02
-    BUSY_LATENESS = 0.002
+    PERIOD = 0.05
+    WINDOW = 0.5
+    BUSY_SHARE = 0.75
+    BUSY_LATENESS = 0.001
 
     def __init__(self) -> None:
+        self.share = 0.0
         self.lateness = 0.0
         self._task: asyncio.Task[None] | None = None
 
     @property
     def busy(self) -> bool:
-        return self.lateness > self.BUSY_LATENESS
+        return self.share > self.BUSY_SHARE or self.lateness > self.BUSY_LATENESS
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="webhook-loop-load")
+        self._task = asyncio.create_task(self._run(), name="webhook-load")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -102,11 +109,16 @@ class LoopLoad:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        wall, cpu = time.monotonic(), time.process_time()
         while True:
             due = loop.time() + self.PERIOD
             await asyncio.sleep(self.PERIOD)
-            late = max(0.0, loop.time() - due)
-            self.lateness = 0.8 * self.lateness + 0.2 * late
+            self.lateness = 0.8 * self.lateness + 0.2 * max(0.0, loop.time() - due)
+            now_wall = time.monotonic()
+            if now_wall - wall >= self.WINDOW:
+                now_cpu = time.process_time()
+                self.share = (now_cpu - cpu) / (now_wall - wall)
+                wall, cpu = now_wall, now_cpu
 
 
 class WebhookWorker:
@@ -205,14 +217,15 @@ class WebhookWorker:
         if not subscriptions:
             await self._store.skip_to(position, await self._events.latest_id())
             return
+        busy = self._timing.busy_rate and self.load.busy
         while True:
-            batch = await self._events.after(position, _BATCH)
+            batch = await self._events.after(position, self._timing.busy_batch if busy else _BATCH)
             if not batch or not await self._store.ingest(position, batch, self._clock()):
                 return
             for event in batch:
                 self._remember(event)
             position = batch[-1].event_id
-            if len(batch) < _BATCH:
+            if busy or len(batch) < _BATCH:
                 return
 
     async def _dispatch(self) -> None:
@@ -230,6 +243,7 @@ class WebhookWorker:
             claimed = await self._store.claim(subscription_id, free, now, now + self._timing.lease)
             if self._timing.busy_rate and self.load.busy:
                 self._tokens -= len(claimed)
+            await self._prefetch([delivery.event_id for delivery in claimed])
             for delivery in claimed:
                 self._in_flight[subscription_id] = self._in_flight.get(subscription_id, 0) + 1
                 task = asyncio.create_task(self._deliver(delivery))
@@ -318,6 +332,17 @@ class WebhookWorker:
             disable_reason=disable,
             **common,  # type: ignore[arg-type]
         )
+
+    async def _prefetch(self, event_ids: list[int]) -> None:
+        """Read the claimed deliveries' events not cached, in one read when they are close
+        together (a backlog is claimed oldest first, so they usually are)."""
+        missing = [event_id for event_id in event_ids if event_id not in self._cache]
+        if not missing:
+            return
+        first, last = min(missing), max(missing)
+        if last - first < _BATCH:
+            for event in await self._events.after(first - 1, last - first + 1):
+                self._remember(event)
 
     async def _event(self, event_id: int) -> StoredEvent | None:
         cached = self._cache.get(event_id)

@@ -14,8 +14,8 @@ costs a handful of small transactions, not several per booking. Nothing here run
 booking's transaction: a slow or dead receiver costs only its own tasks and lease.
 
 Bookings come first. Sending a webhook costs this process CPU (an HTTP request through httpx
-costs about what a booking does), so while the process is saturated (it uses nearly a whole
-CPU: :class:`LoopLoad`) the worker sends at most ``busy_rate`` webhooks a second, starts a
+costs about what a booking does), so while the process is saturated (it uses most of a CPU:
+:class:`LoopLoad`) the worker sends at most ``busy_rate`` webhooks a second, starts a
 round at most every ``busy_interval`` seconds and reads at most ``busy_batch`` new events per
 round; events and deliveries wait in the database meanwhile (the outbox and the cursor keep
 them) and are caught up at full speed once the load drops. ``busy_rate`` 0 turns this off.
@@ -77,26 +77,24 @@ class WorkerTiming:
 
 
 class LoopLoad:
-    """Whether this process has no time to spare, by two signs, smoothed over about a second:
+    """Whether this process has no time to spare: the share of a CPU it used over the last
+    half second. A server process runs one event loop, so when it uses most of a CPU, requests
+    wait for it.
 
-    - it used most of a CPU (a server process runs one event loop, so then requests wait);
-    - a 50 ms timer fires late: requests queue in the loop, or the machine's other processes
-      keep this one off its CPU (then it cannot use a whole CPU, but has none to spare either).
+    (A late timer is no good sign: on a machine whose other processes keep this one waiting,
+    timers fire late while it is idle, and webhooks would never be caught up.)
     """
 
-    PERIOD = 0.05
-    WINDOW = 0.5
-    BUSY_SHARE = 0.75
-    BUSY_LATENESS = 0.001
+    PERIOD = 0.5
+    BUSY_SHARE = 0.6
 
     def __init__(self) -> None:
         self.share = 0.0
-        self.lateness = 0.0
         self._task: asyncio.Task[None] | None = None
 
     @property
     def busy(self) -> bool:
-        return self.share > self.BUSY_SHARE or self.lateness > self.BUSY_LATENESS
+        return self.share > self.BUSY_SHARE
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="webhook-load")
@@ -108,17 +106,12 @@ class LoopLoad:
                 await self._task
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         wall, cpu = time.monotonic(), time.process_time()
         while True:
-            due = loop.time() + self.PERIOD
             await asyncio.sleep(self.PERIOD)
-            self.lateness = 0.8 * self.lateness + 0.2 * max(0.0, loop.time() - due)
-            now_wall = time.monotonic()
-            if now_wall - wall >= self.WINDOW:
-                now_cpu = time.process_time()
-                self.share = (now_cpu - cpu) / (now_wall - wall)
-                wall, cpu = now_wall, now_cpu
+            now_wall, now_cpu = time.monotonic(), time.process_time()
+            self.share = (now_cpu - cpu) / max(1e-6, now_wall - wall)
+            wall, cpu = now_wall, now_cpu
 
 
 class WebhookWorker:

@@ -172,6 +172,12 @@ class WebhookWorker:
             await self._flush()
         await self._sender.aclose()
 
+    async def finish_attempts(self) -> None:
+        """Wait for the attempts in flight to end, and record what they gave."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._flush()
+
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):

@@ -145,7 +145,13 @@ def access_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
 
 @pytest.fixture(scope="module")
 def outage_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with _serve(tmp_path_factory, BOOKING_RATE_LIMIT="0") as process:
+    # Loopback webhooks allowed, so that a subscription reaches the (then dropped) storage.
+    with _serve(
+        tmp_path_factory,
+        BOOKING_RATE_LIMIT="0",
+        BOOKING_WEBHOOK_ALLOW_HTTP="1",
+        BOOKING_WEBHOOK_ALLOW_PRIVATE="1",
+    ) as process:
         yield process
 
 

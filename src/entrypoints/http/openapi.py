@@ -59,6 +59,8 @@ from agent_booking.core.errors import (
     InvalidSettings,
     MissingField,
     TooManyBookings,
+    WebhookNotFound,
+    WebhookUrlRefused,
 )
 from agent_booking.entrypoints.http.booking_endpoint import REPLAYED_HEADER
 from agent_booking.entrypoints.http.client_identity import API_KEY_HEADER
@@ -171,10 +173,17 @@ _EXAMPLE_ARGUMENTS: Final[dict[type[BookingError], tuple[Any, ...]]] = {
     InvalidField: ("email", "not a valid e-mail address"),
     InvalidSettings: ("closing time must be after opening time",),
     TooManyBookings: (5,),
+    WebhookUrlRefused: ("hooks.example.com resolves to 10.0.0.8, which is not a public address",),
 }
 
 #: Errors only the admin use cases raise (cancel, settings).
-ADMIN_ONLY_ERRORS: Final = (InvalidSettings, BookingNotFound, BookingNotActive)
+ADMIN_ONLY_ERRORS: Final = (
+    InvalidSettings,
+    BookingNotFound,
+    BookingNotActive,
+    WebhookNotFound,
+    WebhookUrlRefused,
+)
 
 
 def _domain_case(error_class: type[BookingError]) -> ErrorCase:

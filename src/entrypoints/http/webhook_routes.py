@@ -12,7 +12,7 @@ from http import HTTPStatus
 from typing import Annotated, Any, Final
 
 import msgspec
-from litestar import Request, Router, delete, get, patch, post
+from litestar import HttpMethod, Request, Response, Router, delete, get, patch, post, route
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
@@ -39,6 +39,7 @@ from agent_booking.entrypoints.http.openapi import (
 
 __all__ = ["webhook_router"]
 
+_PATH: Final = "/api/admin/webhooks"
 _TAGS: Final = ["admin", "webhooks"]
 _SECURITY: Final[list[dict[str, list[str]]]] = [{"AdminToken": []}]
 _UNAUTHORIZED: Final = framework_case(HTTPStatus.UNAUTHORIZED)
@@ -49,6 +50,8 @@ _BODY_REFUSALS: Final = (
 )
 _MAX_ID: Final = 2**63 - 1
 _MAX_LOG_PAGE: Final = 200
+#: 18 digits: any delivery id there will be, and a pattern the document can state exactly.
+_MAX_BEFORE: Final = 10**18 - 1
 _WebhookId = Annotated[
     int,
     PathParameter(
@@ -174,6 +177,15 @@ def _known(webhook_id: int) -> int:
     if not 0 < webhook_id <= _MAX_ID:
         raise WebhookNotFound
     return webhook_id
+
+
+def _allowed(request: Request[Any, Any, Any], tail: str) -> Response[None]:
+    """Litestar's own OPTIONS answer names only the first method of a path; this one reads
+    the methods the app routes to it (as the settings' does)."""
+    methods = request.app.route_handler_method_map[_PATH + tail]
+    return Response(
+        None, status_code=HTTPStatus.NO_CONTENT, headers={"Allow": ", ".join(sorted(methods))}
+    )
 
 
 def webhook_router(admin_token: str | None, webhooks: WebhookSubscriptions) -> Router:
@@ -309,7 +321,7 @@ def webhook_router(admin_token: str | None, webhooks: WebhookSubscriptions) -> R
             query(
                 "limit",
                 f"Deliveries per page (1 to {_MAX_LOG_PAGE}, default 50).",
-                {"type": "string", "pattern": "^[0-9]*$"},
+                {"type": "string", "pattern": "^(?:0*(?:[1-9][0-9]?|1[0-9]{2}|200))?$"},
             ),
         ] = None,
         before: Annotated[
@@ -317,12 +329,12 @@ def webhook_router(admin_token: str | None, webhooks: WebhookSubscriptions) -> R
             query(
                 "before",
                 "Only deliveries with a smaller id (the next page).",
-                {"type": "string", "pattern": "^[0-9]*$"},
+                {"type": "string", "pattern": "^(?:0*[1-9][0-9]{0,17})?$"},
             ),
         ] = None,
     ) -> DeliveryList:
         size = _whole("limit", limit, 50, _MAX_LOG_PAGE) or 50
-        below = _whole("before", before, None, _MAX_ID)
+        below = _whole("before", before, None, _MAX_BEFORE)
         records = await webhooks.deliveries(_known(webhook_id), size, below)
         return DeliveryList(data=[_delivery(record) for record in records])
 
@@ -351,9 +363,20 @@ def webhook_router(admin_token: str | None, webhooks: WebhookSubscriptions) -> R
         body = json_object(await request.body())
         return ReplayScheduled(scheduled=await webhooks.replay(_known(webhook_id), body))
 
+    @route("/", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
+    async def list_options(request: Request[Any, Any, Any]) -> Response[None]:
+        return _allowed(request, "")
+
+    @route("/{webhook_id:int}/", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
+    async def one_options(request: Request[Any, Any, Any], webhook_id: int) -> Response[None]:
+        del webhook_id
+        return _allowed(request, "/{webhook_id:int}")
+
     return Router(
-        path="/api/admin/webhooks",
+        path=_PATH,
         route_handlers=[
+            list_options,
+            one_options,
             list_webhooks,
             create_webhook,
             get_webhook,

@@ -18,6 +18,7 @@ EXPECTED_STATUS = {
     "invalid_idempotency_key": 400,
     "not_found": 404,
     "booking_not_found": 404,
+    "webhook_not_found": 404,
     "conflict": 409,
     "slot_taken": 409,
     "booking_not_active": 409,
@@ -31,6 +32,7 @@ EXPECTED_STATUS = {
     "not_slot_start": 422,
     "idempotency_key_reused": 422,
     "too_many_bookings": 422,
+    "webhook_url_refused": 422,
     "service_unavailable": 503,
     "settings_missing": 503,
     "storage_unavailable": 503,
@@ -55,6 +57,8 @@ def instance(error_class: type[errors.BookingError]) -> errors.BookingError:
         return errors.InvalidSettings("closing time must be after opening time")
     if error_class is errors.TooManyBookings:
         return errors.TooManyBookings(5)
+    if error_class is errors.WebhookUrlRefused:
+        return errors.WebhookUrlRefused("10.0.0.8 is not a public address")
     return error_class()
 
 

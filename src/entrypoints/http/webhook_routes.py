@@ -368,7 +368,9 @@ def webhook_router(admin_token: str | None, webhooks: WebhookSubscriptions) -> R
         return _allowed(request, "")
 
     @route("/{webhook_id:int}/", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
-    async def one_options(request: Request[Any, Any, Any], webhook_id: int) -> Response[None]:
+    async def one_options(
+        request: Request[Any, Any, Any], webhook_id: _WebhookId
+    ) -> Response[None]:
         del webhook_id
         return _allowed(request, "/{webhook_id:int}")
 

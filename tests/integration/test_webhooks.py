@@ -308,25 +308,35 @@ def test_two_workers_on_postgresql_deliver_each_of_500_events_once(
     ):
         created = _subscribe(server, receiver.url("/two-workers"))
         booking_ids = asyncio.run(_book_concurrently(server, days, 500))
-        got = _all_events_delivered(receiver, "/two-workers", booking_ids, timeout=120)
-        log = []
-        with _admin(server) as admin:
-            before = ""
-            while True:
-                page = admin.get(
-                    f"{WEBHOOKS}{created['data']['id']}/deliveries/",
-                    params={"limit": "200", "before": before},
-                ).json()["data"]
-                log += page
-                if len(page) < 200:
-                    break
-                before = str(page[-1]["id"])
+        _all_events_delivered(receiver, "/two-workers", booking_ids, timeout=120)
+        # Outcomes are recorded in each worker's next round: wait until none is pending.
+        deadline = time.monotonic() + 30
+        while True:
+            log = _whole_log(server, created["data"]["id"])
+            if all(entry["status"] != "pending" for entry in log) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         got = receiver.at("/two-workers")
     ids = [item.webhook_id for item in got]
     assert len(ids) == len(set(ids)) == 500, "an event was sent twice (or lost)"
     assert {entry["status"] for entry in log} == {"delivered"}
     assert {entry["attempts"] for entry in log} == {1}
     assert len(log) == 500
+
+
+def _whole_log(server: ServerProcess, webhook_id: int) -> list[dict[str, Any]]:
+    """Every page of the delivery log."""
+    log: list[dict[str, Any]] = []
+    with _admin(server) as admin:
+        before = ""
+        while True:
+            page = admin.get(
+                f"{WEBHOOKS}{webhook_id}/deliveries/", params={"limit": "200", "before": before}
+            ).json()["data"]
+            log += page
+            if len(page) < 200:
+                return log
+            before = str(page[-1]["id"])
 
 
 async def _book_concurrently(server: ServerProcess, days: WorkingDays, count: int) -> list[int]:

@@ -84,7 +84,8 @@ def cpu_seconds(pids: Sequence[int]) -> float:
 
 
 class Server:
-    """A server command on core 0 that answers ``GET /health`` on ``port`` once it is up."""
+    """A server command on core 0 (or ``cpu``) that answers ``GET /health`` on ``port`` once it
+    is up."""
 
     def __init__(
         self,
@@ -96,8 +97,9 @@ class Server:
         log_path: Path,
         expected_processes: int = 1,
         startup_timeout: float = 60.0,
+        cpu: str = SERVER_CPU,
     ) -> None:
-        self.command = pin(SERVER_CPU, command)
+        self.command = pin(cpu, command)
         self.port = port
         self.env = dict(env)
         self.cwd = cwd

@@ -11,6 +11,9 @@ Scenarios (``BENCH_SCENARIOS``, comma-separated, default all, in this order):
             ``booking serve --workers 1`` (``b1``), then ``--workers 2`` (``b``), the outbox
             lock's serial section sampled during (b) (bench.pg_serial)
 ``notify``  500 dashboards connected, bookings at a steady rate (bench.notify)
+``webhooks`` (a) with one healthy webhook subscription against (a) with none, interleaved on one
+            server (the subscription enabled and disabled between runs), ``BENCH_WEBHOOK_PAIRS``
+            pairs; the receiver (bench.webhook_receiver) runs on the client core
 
 After (a) and (b) measured their capacity (closed loop, req/s), the same server gets open-loop
 load (bench.openloop) at 25 % and 50 % of it (``BENCH_OPEN_LEVELS``), ``BENCH_OPEN_SECONDS``
@@ -40,6 +43,7 @@ import platform
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
@@ -59,7 +63,8 @@ ARTIFACTS = ROOT / "test-artifacts" / "bench"
 ADMIN_TOKEN = "bench-admin-token"  # noqa: S105 - a throwaway server's token
 _RESULT_PREFIX = "BENCH_RESULT "
 
-# Targets (issue 7).
+# Targets (issue 7; webhooks: issue 17).
+WEBHOOKS_MAX_DEVIATION = 0.1
 A_MIN_RATIO = 0.5
 # Targets (issue 18): (b) against 1/(1/http + 1/raw_asyncpg), open-loop p99 per level.
 B_MIN_RATIO = 0.8
@@ -100,9 +105,10 @@ class Options:
             if level.strip()
         )
     )
+    webhook_pairs: int = field(default_factory=lambda: int(_number("BENCH_WEBHOOK_PAIRS", 2)))
     scenarios: tuple[str, ...] = field(
         default_factory=lambda: tuple(
-            (os.environ.get("BENCH_SCENARIOS") or "http,sqlite,a,c,b,notify").split(",")
+            (os.environ.get("BENCH_SCENARIOS") or "http,sqlite,a,c,b,notify,webhooks").split(",")
         )
     )
     src: str | None = field(default_factory=lambda: os.environ.get("BENCH_SRC") or None)
@@ -165,7 +171,9 @@ class Bench:
 
     # --- environment ----------------------------------------------------------------------------
 
-    def service_env(self, database_url: str) -> dict[str, str]:
+    def service_env(
+        self, database_url: str, extra: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("BOOKING_")}
         env |= {
             "BOOKING_DATABASE_URL": database_url,
@@ -180,7 +188,7 @@ class Bench:
         }
         if self.options.src:
             env["PYTHONPATH"] = str(Path(self.options.src).resolve())
-        return env
+        return env | dict(extra or {})
 
     def booking_command(self) -> list[str]:
         """The ``booking`` CLI of the tree under test: a BENCH_SRC tree from before the
@@ -193,7 +201,14 @@ class Bench:
             ]
         return [str(Path(sys.executable).parent / "booking")]
 
-    def booking_server(self, database_url: str, name: str, *, workers: int = 1) -> Server:
+    def booking_server(
+        self,
+        database_url: str,
+        name: str,
+        *,
+        workers: int = 1,
+        env: Mapping[str, str] | None = None,
+    ) -> Server:
         port = free_port()
         command = [
             *self.booking_command(),
@@ -208,7 +223,7 @@ class Bench:
         return Server(
             command,
             port=port,
-            env=self.service_env(database_url),
+            env=self.service_env(database_url, env),
             cwd=self.dir,
             log_path=self.dir / f"{name}-server.log",
             expected_processes=1 if workers == 1 else workers + 1,
@@ -536,6 +551,75 @@ class Bench:
         )
         self.results["notify"] = result
 
+    def webhooks(self) -> None:
+        """Bookings with one healthy subscription against none, alternating on one server."""
+        url = self.base_sqlite("webhooks")
+        receiver_port = free_port()
+        receiver = Server(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.webhook_receiver:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(receiver_port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            port=receiver_port,
+            env={key: value for key, value in os.environ.items() if not key.startswith("BOOKING_")},
+            cwd=ROOT,
+            log_path=self.dir / "webhook-receiver.log",
+            cpu=CLIENT_CPU,
+        )
+        env = {"BOOKING_WEBHOOK_ALLOW_HTTP": "1", "BOOKING_WEBHOOK_ALLOW_PRIVATE": "1"}
+        with receiver, self.booking_server(url, "webhooks", env=env) as server:
+            admin = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
+            created = _http_json(
+                f"{server.url}/api/admin/webhooks/",
+                "POST",
+                {"url": f"{receiver.url}/hook", "enabled": False},
+                admin,
+            )
+            hook = f"{server.url}/api/admin/webhooks/{created['data']['id']}/"
+            runs = Runs()
+            pairs: list[dict[str, Any]] = []
+            for number in range(1, self.options.webhook_pairs + 1):
+                pair: dict[str, Any] = {}
+                for label, enabled in (("none", False), ("hook", True)):
+                    _http_json(hook, "PATCH", {"enabled": enabled}, admin)
+                    sent_before = int(_http_text(f"{receiver.url}/count"))
+                    measured = self.load(
+                        server, f"webhooks-{label}-{number}", runs, self.options.pool
+                    )
+                    pair[label] = asdict(measured)
+                    pair[f"{label}_webhooks_received"] = (
+                        int(_http_text(f"{receiver.url}/count")) - sent_before
+                    )
+                pair["ratio"] = pair["hook"]["rate"] / pair["none"]["rate"]
+                _log(
+                    f"webhooks pair {number}: none {pair['none']['rate']:.0f} req/s, one "
+                    f"subscription {pair['hook']['rate']:.0f} req/s ({pair['ratio']:.2f}), "
+                    f"{pair['hook_webhooks_received']} webhooks received during it"
+                )
+                pairs.append(pair)
+            # The backlog left by the saturated runs is sent once the load stops.
+            backlog_started = time.perf_counter()
+            log_url = f"{hook}deliveries/?limit=1"
+            while time.perf_counter() - backlog_started < 120:
+                newest = _http_json(log_url, "GET", None, admin)["data"]
+                if newest and newest[0]["status"] == "delivered":
+                    break
+                time.sleep(0.5)
+            self.results["webhooks"] = {
+                "pairs": pairs,
+                "backlog_seconds": time.perf_counter() - backlog_started,
+                "received_total": int(_http_text(f"{receiver.url}/count")),
+            }
+
     # --- the whole run ----------------------------------------------------------------------------
 
     def run(self) -> int:
@@ -546,6 +630,7 @@ class Bench:
             "c": self.scenario_c,
             "b": self.scenario_b,
             "notify": self.notifications,
+            "webhooks": self.webhooks,
         }
         unknown = set(self.options.scenarios) - set(steps)
         if unknown:
@@ -579,6 +664,21 @@ def _pin_postgres(root: Path) -> None:
             capture_output=True,
             check=False,
         )
+
+
+def _http_text(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - our loopback
+        return str(response.read().decode())
+
+
+def _http_json(
+    url: str, method: str, body: Mapping[str, Any] | None, headers: Mapping[str, str]
+) -> dict[str, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers))  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our loopback
+        answer: dict[str, Any] = json.loads(response.read())
+        return answer
 
 
 def _result_line(output: str) -> dict[str, Any]:
@@ -703,6 +803,35 @@ def _verdicts(results: Mapping[str, Any], ceilings: Mapping[str, float]) -> list
             (
                 f"notify lost {notify['lost_messages']} == 0",
                 notify["lost_messages"] == 0 and notify["failed_bookings"] == 0,
+            )
+        )
+    webhooks = results.get("webhooks")
+    if webhooks:
+        print()
+        print("Webhooks: (a) with one healthy subscription (hook) against none, interleaved")
+        for number, pair in enumerate(webhooks["pairs"], 1):
+            print(
+                f"  pair {number}: none {pair['none']['rate']:.0f} req/s "
+                f"({pair['none']['cpu_ms_per_request']:.2f} CPU ms/req), hook "
+                f"{pair['hook']['rate']:.0f} req/s ({pair['hook']['cpu_ms_per_request']:.2f} CPU "
+                f"ms/req), ratio {pair['ratio']:.2f}; webhooks received during the hook run: "
+                f"{pair['hook_webhooks_received']}"
+            )
+        print(
+            f"  backlog sent {webhooks['backlog_seconds']:.1f} s after the load stopped; "
+            f"{webhooks['received_total']} webhooks received in all"
+        )
+        ratios = sorted(pair["ratio"] for pair in webhooks["pairs"])
+        median = (
+            ratios[len(ratios) // 2]
+            if len(ratios) % 2
+            else sum(ratios[len(ratios) // 2 - 1 : len(ratios) // 2 + 1]) / 2
+        )
+        verdicts.append(
+            (
+                f"(webhooks) throughput with one subscription {median:.2f} x none (median of "
+                f"{len(ratios)} pairs), within {WEBHOOKS_MAX_DEVIATION:.0%}",
+                median >= 1 - WEBHOOKS_MAX_DEVIATION,
             )
         )
     return verdicts

@@ -45,6 +45,8 @@ __all__ = [
     "TransientConflict",
     "UnknownResource",
     "UnknownService",
+    "WebhookNotFound",
+    "WebhookUrlRefused",
 ]
 
 #: (booking_date ISO, booking_time HH:MM:SS) pairs offered instead of a refused slot.
@@ -225,6 +227,15 @@ class TooLate(BookingPolicyViolation):
     default_message = "It is too late to change this booking"
 
 
+class WebhookUrlRefused(BookingPolicyViolation):
+    """A webhook URL the service will not call: plain http, or an address inside the network."""
+
+    code = "webhook_url_refused"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Webhook URL refused: {reason}")
+
+
 # --- 404: nothing there ---------------------------------------------------------------------------
 
 
@@ -236,6 +247,11 @@ class NotFound(BookingError):
 class BookingNotFound(NotFound):
     code = "booking_not_found"
     default_message = "Booking not found"
+
+
+class WebhookNotFound(NotFound):
+    code = "webhook_not_found"
+    default_message = "Webhook subscription not found"
 
 
 # --- 409: the state of things refuses it ---------------------------------------------------------

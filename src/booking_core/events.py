@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 __all__ = [
     "BOOKING_CANCELLED",
     "BOOKING_CREATED",
+    "BOOKING_HELD",
+    "BOOKING_RESCHEDULED",
+    "EVENT_TYPES",
+    "HOLD_RELEASED",
     "DomainEvent",
     "StoredEvent",
     "booking_event_payload",
@@ -31,6 +35,13 @@ __all__ = [
 
 BOOKING_CREATED = "booking_created"
 BOOKING_CANCELLED = "booking_cancelled"
+BOOKING_RESCHEDULED = "booking_rescheduled"
+BOOKING_HELD = "booking_held"
+HOLD_RELEASED = "hold_released"
+
+#: Every event type the service emits or is about to (holds and rescheduling are being built):
+#: what a webhook subscription may ask for by name.
+EVENT_TYPES = (BOOKING_CREATED, BOOKING_CANCELLED, BOOKING_RESCHEDULED, BOOKING_HELD, HOLD_RELEASED)
 
 JsonObject = dict[str, Any]
 

@@ -62,6 +62,21 @@ BOOKING_BODY_TIMEOUT_S          seconds a client has to send a request's body, o
                                 are in (30, at most 86400)
 BOOKING_MAX_CONNECTIONS         open connections per worker process, WebSockets included;
                                 requests on further ones get ``503`` (1000)
+BOOKING_WEBHOOK_ALLOW_HTTP      ``1``: webhook URLs may be plain ``http://`` (``0``: https only)
+BOOKING_WEBHOOK_ALLOW_PRIVATE   ``1``: webhooks may reach loopback, private, link-local and
+                                metadata addresses (``0``: refused, at subscription and at
+                                every connection)
+BOOKING_WEBHOOK_ALLOWED_HOSTS   comma-separated host names (``hooks.example.com``) or
+                                suffixes (``.example.com``) webhooks may be sent to (unset:
+                                any host)
+BOOKING_WEBHOOK_TIMEOUT_S       seconds one webhook attempt may take in all (15, 1 to 60)
+BOOKING_WEBHOOK_CONCURRENCY     webhook attempts in flight per subscription and worker
+                                process (8, 1 to 100)
+BOOKING_WEBHOOK_BUSY_RATE       webhooks a worker process sends per second while it is
+                                saturated with requests, so bookings keep their speed; the
+                                rest wait and are sent when the load drops (20; 0 = no limit)
+BOOKING_WEBHOOK_RETRY_SCALE     multiplies the retry schedule (5 s … 10 h) and the 5-day
+                                disable window; for tests (1, above 0 and at most 1)
 ==============================  ========================================================
 
 Empty values count as unset.
@@ -149,6 +164,13 @@ class AppConfig:
     header_timeout_s: float = _DEFAULT_HEADER_TIMEOUT_S
     body_timeout_s: float = _DEFAULT_BODY_TIMEOUT_S
     max_connections: int = _DEFAULT_MAX_CONNECTIONS
+    webhook_allow_http: bool = False
+    webhook_allow_private: bool = False
+    webhook_allowed_hosts: tuple[str, ...] = ()
+    webhook_timeout_s: float = 15.0
+    webhook_concurrency: int = 8
+    webhook_retry_scale: float = 1.0
+    webhook_busy_rate: int = 20
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> AppConfig:
@@ -200,6 +222,15 @@ class AppConfig:
                 "BOOKING_BODY_TIMEOUT_S", _DEFAULT_BODY_TIMEOUT_S, 1, _MAX_CLIENT_TIMEOUT_S
             ),
             max_connections=env.integer("BOOKING_MAX_CONNECTIONS", _DEFAULT_MAX_CONNECTIONS, 1),
+            webhook_allow_http=env.boolean("BOOKING_WEBHOOK_ALLOW_HTTP", default=False),
+            webhook_allow_private=env.boolean("BOOKING_WEBHOOK_ALLOW_PRIVATE", default=False),
+            webhook_allowed_hosts=tuple(
+                item.lower().rstrip(".") for item in env.items("BOOKING_WEBHOOK_ALLOWED_HOSTS")
+            ),
+            webhook_timeout_s=env.integer("BOOKING_WEBHOOK_TIMEOUT_S", 15, 1, 60),
+            webhook_concurrency=env.integer("BOOKING_WEBHOOK_CONCURRENCY", 8, 1, 100),
+            webhook_retry_scale=env.fraction("BOOKING_WEBHOOK_RETRY_SCALE", 1.0),
+            webhook_busy_rate=env.integer("BOOKING_WEBHOOK_BUSY_RATE", 20, 0, 100_000),
         )
 
     @property
@@ -249,6 +280,19 @@ class _Environment:
         if value in _TRUE or value in _FALSE:
             return value in _TRUE
         raise ConfigError(f"{name} must be 1 or 0 (true/false, on/off), got {raw!r}")
+
+    def fraction(self, name: str, default: float) -> float:
+        """A number above 0 and at most 1 (``0.001``)."""
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {raw[:40]!r}") from None
+        if not 0 < value <= 1:
+            raise ConfigError(f"{name} must be above 0 and at most 1, got {raw[:40]!r}")
+        return value
 
     def integer(self, name: str, default: int, minimum: int, maximum: int | None = None) -> int:
         raw = self.optional(name)

@@ -87,6 +87,8 @@ def service_environment(
         "BOOKING_LOG_LEVEL": "WARNING",
         # Tests send hundreds of requests from one address; rate-limit tests opt back in.
         "BOOKING_RATE_LIMIT": "0",
+        # Webhooks go to loopback only, whatever a test (or a fuzzer) subscribes.
+        "BOOKING_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1,localhost",
     }
     env |= dict(extra or {})
     return env

@@ -19,6 +19,7 @@ EXPECTED_STATUS = {
     "invalid_idempotency_key": 400,
     "not_found": 404,
     "booking_not_found": 404,
+    "webhook_not_found": 404,
     "conflict": 409,
     "slot_taken": 409,
     "booking_not_active": 409,
@@ -36,6 +37,7 @@ EXPECTED_STATUS = {
     "notice_too_short": 422,
     "unknown_service": 422,
     "unknown_resource": 422,
+    "webhook_url_refused": 422,
     "service_unavailable": 503,
     "settings_missing": 503,
     "storage_unavailable": 503,
@@ -66,6 +68,8 @@ def instance(error_class: type[errors.BookingError]) -> errors.BookingError:
         return errors.NoticeTooShort(60)
     if error_class is errors.UnknownService:
         return errors.UnknownService(["Consultation", "Check-up"])
+    if error_class is errors.WebhookUrlRefused:
+        return errors.WebhookUrlRefused("10.0.0.8 is not a public address")
     return error_class()
 
 

@@ -176,6 +176,28 @@ class SqlDatabase:
             raise
         return SqlalchemySession(connection)
 
+    @contextlib.asynccontextmanager
+    async def transaction(self, *, read_only: bool) -> AsyncIterator[Session]:
+        """One transaction for statements outside the unit of work's repositories (webhook
+        bookkeeping): rolled back unless committed, storage errors raised as the domain's, as a
+        unit of work does."""
+        try:
+            session = await self.session(read_only=read_only)
+        except Exception as error:
+            failure = _storage_error(error)
+            if failure is None:
+                raise
+            raise failure from error
+        try:
+            yield session
+        except Exception as error:
+            failure = _storage_error(error)
+            if failure is None:
+                raise
+            raise failure from error
+        finally:
+            await session.close()
+
     @property
     def settings_cache(self) -> SettingsCache:
         return self._settings_cache

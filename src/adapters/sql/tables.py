@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     Time,
+    UniqueConstraint,
     text,
 )
 
@@ -47,6 +49,9 @@ __all__ = [
     "resources",
     "service_resources",
     "services",
+    "webhook_cursor",
+    "webhook_deliveries",
+    "webhook_subscriptions",
 ]
 
 metadata = MetaData(
@@ -261,4 +266,63 @@ events = Table(
     Column("type", String(64), nullable=False),
     Column("payload", Text, nullable=False),  # JSON
     Column("occurred_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Webhooks (migration 0006; see agent_booking.adapters.webhooks). Instants are Unix seconds.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("url", String(2000), nullable=False),
+    Column("description", String(500), nullable=False),
+    Column("event_types", String(1000), nullable=False),
+    Column("enabled", Integer, nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("previous_secret", String(100)),
+    Column("previous_secret_until", Float),
+    Column("after_event_id", BigInteger, nullable=False),
+    Column("failing_since", Float),
+    Column("disabled_reason", String(500)),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "subscription_id",
+        BigInteger,
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_id", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Float),
+    Column("last_attempt_at", Float),
+    Column("last_status_code", Integer),
+    Column("last_error", String(500)),
+    Column("last_latency_ms", Float),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("subscription_id", "event_id", name="uq_webhook_delivery"),
+    CheckConstraint(
+        "status IN ('pending', 'delivered', 'failed', 'cancelled')",
+        name="ck_webhook_delivery_status",
+    ),
+    Index(
+        "ix_webhook_deliveries_due",
+        "subscription_id",
+        "next_attempt_at",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+)
+
+webhook_cursor = Table(
+    "webhook_cursor",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("position", BigInteger, nullable=False),
 )

@@ -9,8 +9,8 @@ lazily), so it is cheap to build one per test and safe to build in every worker 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
 
@@ -22,7 +22,7 @@ from agent_booking.adapters.spoken import SpokenStarts
 from agent_booking.core.cancel_booking import CancelBooking
 from agent_booking.core.check_availability import CheckAvailability
 from agent_booking.core.create_agent_booking import CreateAgentBooking
-from agent_booking.core.events import booking_event_payload
+from agent_booking.core.events import StoredEvent, booking_event_payload
 from agent_booking.core.find_bookings import FindCallerBookings
 from agent_booking.core.idempotency import IdempotencyKeys
 from agent_booking.core.passwords import hash_password
@@ -49,6 +49,12 @@ from agent_booking.entrypoints.tools.booking_tools import booking_tools
 from agent_booking.entrypoints.tools.http import ToolLane
 from agent_booking.entrypoints.tools.registry import ToolRegistry
 
+if TYPE_CHECKING:
+    from agent_booking.adapters.sql.database import SqlDatabase
+    from agent_booking.adapters.webhooks.addresses import Resolver
+    from agent_booking.adapters.webhooks.worker import WebhookWorker
+
+
 __all__ = ["AGENT_TOOLS_STATE", "create_app"]
 
 #: ``app.state`` key of the app's :class:`ToolRegistry` (``booking mcp`` serves it over stdio).
@@ -65,6 +71,7 @@ def create_app(
     clock: Clock | None = None,
     notifier: Notifier | None = None,
     ping: ReadinessCheck | None = None,
+    webhook_resolver: Resolver | None = None,
 ) -> Litestar:
     """Build the HTTP app; with no ``uow_factory``, on the SQL database in ``config``.
 
@@ -74,9 +81,15 @@ def create_app(
     opening a unit of work and reading the settings, which exercises the same storage the
     endpoint uses. ``notifier`` defaults to this process's event fan-out, which also feeds the
     admin WebSocket.
+
+    Webhooks need the SQL database (their subscriptions and deliveries live there): with it,
+    every process runs a delivery worker and serves ``/api/admin/webhooks/``.
+    ``webhook_resolver`` replaces DNS for them (tests).
     """
     on_startup: list[Callable[[], Any]] = []
     on_shutdown: list[Callable[[], Any]] = []
+    webhook_routes: list[Any] = []
+    wakes: list[Callable[[], None]] = []
     metrics = Metrics()
     # One process (SQLite, or a caller's adapters): counters in memory; PostgreSQL: shared.
     rate_store: RateCounterStore = InMemoryRateCounterStore()
@@ -99,6 +112,12 @@ def create_app(
 
             rate_store = SqlRateCounterStore(database.engine)
         _log.info("using database %s", config.safe_database_url)
+        worker, webhook_routes = _webhooks(
+            config, database, database.read_unit_of_work, webhook_resolver
+        )
+        on_startup.append(worker.start)
+        on_shutdown.insert(0, worker.stop)
+        wakes.append(worker.wake)
     reads = read_uow_factory or uow_factory
     fanout = EventFanout.over(
         reads, poll_interval=config.event_poll_seconds, queue_size=config.socket_queue_size
@@ -107,7 +126,7 @@ def create_app(
         from agent_booking.adapters.sql.listener import PostgresEventListener  # noqa: PLC0415
 
         # Commits in other processes arrive by NOTIFY; polling covers a lost listener.
-        listener = PostgresEventListener(config.database_url, fanout.wake)
+        listener = PostgresEventListener(config.database_url, _wake_all([fanout.wake, *wakes]))
         on_startup.append(listener.start)
         on_shutdown.insert(0, listener.stop)
     on_startup.append(fanout.start)
@@ -115,7 +134,7 @@ def create_app(
     clock = clock or SystemClock()
     phones = RegionalPhones(config.default_region) if config.default_region else None
     speech = Speech(SpokenStarts(config.locale), clock)
-    notifier = CountingNotifier(notifier or fanout, metrics)
+    notifier = CountingNotifier(_WakingNotifier(notifier or fanout, wakes), metrics)
     create_booking = CreateAgentBooking(
         uow_factory,
         clock,
@@ -161,6 +180,7 @@ def create_app(
             *admin_page_routes(),
             *admin_socket_routes(fanout, config.admin_token, _recent_bookings(reads)),
             *metrics_routes(metrics, fanout),
+            *webhook_routes,
         ],
         exception_handlers=exception_handlers(speech),
         after_exception=[metrics.after_exception],
@@ -200,6 +220,83 @@ def create_app(
         trusted_proxies=config.trusted_proxies,
     )
     return app
+
+
+class _WakingNotifier:
+    """The notifier, and after it every other relay of this process (the webhook worker)."""
+
+    def __init__(self, inner: Notifier, wakes: list[Callable[[], None]]) -> None:
+        self._inner = inner
+        self._wakes = wakes
+
+    async def publish(self, events: Sequence[StoredEvent]) -> None:
+        await self._inner.publish(events)
+        for wake in self._wakes:
+            wake()
+
+
+def _wake_all(wakes: list[Callable[[], None]]) -> Callable[[], None]:
+    def wake() -> None:
+        for each in wakes:
+            each()
+
+    return wake
+
+
+def _webhooks(
+    config: AppConfig,
+    database: SqlDatabase,
+    reads: RelayUnitOfWorkFactory,
+    resolver: Resolver | None,
+) -> tuple[WebhookWorker, list[Any]]:
+    """The delivery worker and the admin routes, on the SQL database."""
+    # Imported here, with the SQL stack they need.
+    from agent_booking.adapters.sql.webhook_store import SqlWebhookStore  # noqa: PLC0415
+    from agent_booking.adapters.webhooks.addresses import (  # noqa: PLC0415
+        GuardedNetworkBackend,
+        system_resolver,
+    )
+    from agent_booking.adapters.webhooks.sender import WebhookSender  # noqa: PLC0415
+    from agent_booking.adapters.webhooks.subscriptions import (  # noqa: PLC0415
+        WebhookSubscriptions,
+    )
+    from agent_booking.adapters.webhooks.worker import (  # noqa: PLC0415
+        OutboxReader,
+        WebhookWorker,
+        WorkerTiming,
+    )
+    from agent_booking.entrypoints.http.webhook_routes import webhook_router  # noqa: PLC0415
+
+    resolver = resolver or system_resolver
+    store = SqlWebhookStore(database)
+    outbox = OutboxReader(reads)
+    backend = GuardedNetworkBackend(
+        resolver,
+        allow_private=config.webhook_allow_private,
+        allowed_hosts=config.webhook_allowed_hosts,
+    )
+    worker = WebhookWorker(
+        store,
+        outbox,
+        WebhookSender(backend, timeout=config.webhook_timeout_s),
+        WorkerTiming(
+            concurrency=config.webhook_concurrency,
+            timeout=config.webhook_timeout_s,
+            scale=config.webhook_retry_scale,
+            poll=config.event_poll_seconds,
+            busy_rate=config.webhook_busy_rate,
+        ),
+    )
+    subscriptions = WebhookSubscriptions(
+        store,
+        outbox,
+        resolver,
+        allow_http=config.webhook_allow_http,
+        allow_private=config.webhook_allow_private,
+        allowed_hosts=config.webhook_allowed_hosts,
+        on_change=worker.wake,
+    )
+    return worker, [webhook_router(config.admin_token, subscriptions)]
 
 
 def _recent_bookings(reads: UnitOfWorkFactory) -> RecentBookings:

@@ -62,6 +62,8 @@ from agent_booking.core.errors import (
     NoticeTooShort,
     TooManyBookings,
     UnknownService,
+    WebhookNotFound,
+    WebhookUrlRefused,
 )
 from agent_booking.entrypoints.http.booking_endpoint import REPLAYED_HEADER
 from agent_booking.entrypoints.http.client_identity import API_KEY_HEADER
@@ -190,10 +192,18 @@ _EXAMPLE_ARGUMENTS: Final[dict[type[BookingError], tuple[Any, ...]]] = {
     NoticeTooShort: (1440,),
     UnknownService: (["Check-up", "Consultation"],),
     TooManyBookings: (5,),
+    WebhookUrlRefused: ("hooks.example.com resolves to 10.0.0.8, which is not a public address",),
 }
 
-#: Errors only the admin use cases raise (cancel, settings, the catalog).
-ADMIN_ONLY_ERRORS: Final = (InvalidSettings, InvalidCatalog, BookingNotFound, BookingNotActive)
+#: Errors only the admin use cases raise (cancel, settings, the catalog, webhooks).
+ADMIN_ONLY_ERRORS: Final = (
+    InvalidSettings,
+    InvalidCatalog,
+    BookingNotFound,
+    BookingNotActive,
+    WebhookNotFound,
+    WebhookUrlRefused,
+)
 
 
 def _domain_case(error_class: type[BookingError]) -> ErrorCase:

@@ -929,6 +929,12 @@ class TestCallerBookings:
         assert listed[0]["starts_at"] == f"{sooner.isoformat()}T15:00:00Z"
         assert listed[0]["spoken"].startswith(f"{sooner:%A}, {sooner:%B} {sooner.day}")
         assert listed[0]["spoken"].endswith("3:00\u202fPM")
+        assert listed[0]["resource"] == {"id": 1, "name": "Default"}
+        assert listed[0]["service"] == {
+            "id": None,
+            "name": "Legal Consultation",
+            "duration_minutes": 60,
+        }
 
     async def test_cancel_frees_the_slot_and_tells_the_dashboards_why(
         self,
@@ -953,6 +959,8 @@ class TestCallerBookings:
             created["booking_id"],
             "cancelled",
         )
+        assert answer["data"]["resource"] == {"id": 1, "name": "Default"}
+        assert answer["data"]["service"]["duration_minutes"] == 60
         assert message["type"] == "booking_cancelled"
         assert message["data"]["id"] == created["booking_id"]
         assert message["data"]["cancellation_reason"] == "Flu"

@@ -7,12 +7,24 @@ otherwise. An offered start must be one a create request would be granted now.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
+import attrs
 import pendulum
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agent_booking.adapters.clock import FixedClock
 from agent_booking.adapters.memory import InMemoryNotifier, InMemoryStore
-from agent_booking.core import BusinessSettings, CreateAgentBooking, InvalidDate, InvalidField
+from agent_booking.core import (
+    BookingError,
+    BusinessSettings,
+    CreateAgentBooking,
+    InvalidDate,
+    InvalidField,
+)
 from agent_booking.core.errors import UnknownResource, UnknownService
 from agent_booking.core.offer_slots import (
     MAX_OFFER_STARTS,
@@ -21,6 +33,7 @@ from agent_booking.core.offer_slots import (
     SlotOffer,
     SlotOfferQuery,
 )
+from agent_booking.core.policy import SlotPolicy
 from agent_booking.core.resources import (
     REJECT_UNKNOWN,
     Catalog,
@@ -29,8 +42,9 @@ from agent_booking.core.resources import (
     Service,
     WeeklyPlan,
 )
-from tests.unit.builders import TODAY, TOMORROW, basic_body
+from tests.unit.builders import NOW, TODAY, TOMORROW, basic_body
 from tests.unit.driving import AvailabilityFromQuery, CreateFromBody
+from tests.unit.strategies import business_settings
 
 NINE_TO_SEVEN = OpenInterval(pendulum.Time(9), pendulum.Time(19))
 
@@ -276,3 +290,74 @@ class TestRefusals:
     def test_empty_texts_are_absent(self) -> None:
         query = SlotOfferQuery.parse(service="", after="", limit="", part_of_day="", resource_id="")
         assert query == SlotOfferQuery()
+
+
+class TestAgreesUnderAnySettings:
+    """Under any settings and bookings, an offer is availability's free starts from the moment
+    on, in the part of the day asked for, in order, up to the limit; and create grants them."""
+
+    @given(
+        settings=business_settings(TODAY).map(
+            lambda item: attrs.evolve(item, horizon_days=min(item.horizon_days, 30))
+        ),
+        booked=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 1439)), max_size=12),
+        after_days=st.integers(0, 5),
+        after_minute=st.integers(0, 1439),
+        part=st.sampled_from(["", "morning", "afternoon", "evening"]),
+        limit=st.integers(1, 20),
+    )
+    def test_offer_is_availability_from_the_moment_on(
+        self,
+        settings: BusinessSettings,
+        booked: list[tuple[int, int]],
+        after_days: int,
+        after_minute: int,
+        part: str,
+        limit: int,
+    ) -> None:
+        asyncio.run(self._check(settings, booked, after_days, after_minute, part, limit))
+
+    async def _check(
+        self,
+        settings: BusinessSettings,
+        booked: list[tuple[int, int]],
+        after_days: int,
+        after_minute: int,
+        part: str,
+        limit: int,
+    ) -> None:
+        store, clock = InMemoryStore(settings), FixedClock(NOW)
+        create = CreateFromBody(store.unit_of_work, clock, InMemoryNotifier())
+        for offset, minute in booked:
+            time = f"{minute // 60:02d}:{minute % 60:02d}"
+            with contextlib.suppress(BookingError):
+                await create(
+                    basic_body(booking_date=TODAY.add(days=offset).isoformat(), booking_time=time)
+                )
+        after_day = TODAY.add(days=after_days)
+        after = f"{after_day.isoformat()}T{after_minute // 60:02d}:{after_minute % 60:02d}"
+        offer = await OfferSlots(store.unit_of_work, clock)(
+            SlotOfferQuery.parse(after=after, part_of_day=part, limit=str(limit))
+        )
+
+        policy = SlotPolicy(settings)
+        since = max(policy.local_start(after_day, pendulum.Time(*divmod(after_minute, 60))), NOW)
+        check = AvailabilityFromQuery(store.unit_of_work, clock)
+        expected: list[tuple[pendulum.Date, pendulum.Time]] = []
+        day = since.in_timezone(settings.timezone).date()
+        while day <= offer.searched_until:
+            [found] = (await check({"date": day.isoformat()})).days
+            expected.extend(
+                (day, time)
+                for time in found.free
+                if policy.local_start(day, time) >= since
+                and (not part or PartOfDay(part).holds(time))
+            )
+            day = day.add(days=1)
+        offered = [(item.start.date(), item.start.time()) for item in offer.starts]
+        assert offered == expected[:limit]
+        for start_day, start_time in offered[:1]:
+            result = await create(
+                basic_body(booking_date=start_day.isoformat(), booking_time=start_time.isoformat())
+            )
+            assert result.booking.starts_at == offer.starts[0].start

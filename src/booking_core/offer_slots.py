@@ -145,11 +145,11 @@ class OfferSlots:
         since = _since(query, policy, now)
         first = in_zone(since, tz).date()
         today = in_zone(now, tz).date()
+        horizon = today.add(days=settings.horizon_days)
+        if first > horizon:  # nothing can be booked from then on
+            return SlotOffer(settings, service, (), horizon)
         per_day = max(1, policy.service_grid_per_day(service, candidates))
-        last = min(
-            today.add(days=settings.horizon_days),
-            first.add(days=max(0, MAX_OFFER_STARTS // per_day - 1)),
-        )
+        last = min(horizon, first.add(days=max(0, MAX_OFFER_STARTS // per_day - 1)))
         reach = service.buffer_before + service.duration_minutes + service.buffer_after
         found: list[OfferedStart] = []
         day = first

@@ -250,6 +250,15 @@ class TestBoundedWork:
         assert len(answer.starts) == 10  # today's and tomorrow's five
         assert answer.searched_until == TOMORROW
 
+    @pytest.mark.parametrize("after", ["2027-11-26", "9998-12-31T23:59"])
+    async def test_after_the_horizon_nothing_is_searched(
+        self, offer: OfferSlots, after: str
+    ) -> None:
+        answer = await ask(offer, after=after)
+
+        assert answer.starts == ()
+        assert answer.searched_until == TODAY.add(days=365)
+
     async def test_searches_at_most_a_bounded_number_of_starts(
         self, store: InMemoryStore, clock: FixedClock
     ) -> None:

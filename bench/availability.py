@@ -1,4 +1,5 @@
-"""What one availability answer costs: time and size of ``GET /api/agent/availability/``.
+"""What one availability answer, and one offer, costs: ``GET /api/agent/availability/`` and
+``GET /api/agent/slots/`` (issue 15: "fast enough to call on every turn").
 
     python -m bench.availability [--repeats 7]
 
@@ -11,6 +12,11 @@ per answer. Cases:
   every other slot of the first 31 days booked: 31 days, then the longest range still answered.
 * ``1-minute Berlin``: the same in ``Europe/Berlin`` (a zone with clock changes, which pendulum
   converts the slow way), the longest range still answered.
+
+Offers (``slots ...``) on the same databases: the next 3 and 20 starts from the first day, an
+evening (the default settings have none: the search runs to its bound, the whole horizon with
+hourly slots) and, with 1-minute slots, a morning from noon (the rest of the day is looked at
+first).
 
 It prints, per case, the status, the answer's size and the median and best wall time of
 ``--repeats`` requests (after one warm-up request). Run it pinned (``taskset -c 0``) on a quiet
@@ -37,6 +43,8 @@ from bench.workload import SLOTS_PER_DAY, day0
 __all__ = ["main"]
 
 _PATH = "/api/agent/availability/"
+_SLOTS = "/api/agent/slots/"
+_AGENT_KEY = "bench-agent-key"
 #: The settings the first migration seeds, over the benchmark's (see the module's docstring).
 _DEFAULT_SETTINGS = [
     "settings",
@@ -55,17 +63,18 @@ _DEFAULT_SETTINGS = [
 
 
 def _scope(query: str) -> dict[str, Any]:
+    path, _, query = query.rpartition("?") if "?" in query else (_PATH, "", query)
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": "GET",
         "scheme": "http",
-        "path": _PATH,
-        "raw_path": _PATH.encode(),
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": query.encode(),
         "root_path": "",
-        "headers": [(b"host", b"bench")],
+        "headers": [(b"host", b"bench"), (b"x-api-key", _AGENT_KEY.encode())],
         "client": ("127.0.0.1", 1),
         "server": ("127.0.0.1", 80),
         "state": {},
@@ -121,6 +130,7 @@ def _database(settings: list[str] | None, *, booked: int) -> Iterator[None]:
             "BOOKING_LOG_LEVEL": "WARNING",
             "BOOKING_ACCESS_LOG": "0",
             "BOOKING_RATE_LIMIT": "0",
+            "BOOKING_AGENT_API_KEYS": _AGENT_KEY,
         }
         env = os.environ | environment
         prepare(env, directory)
@@ -145,18 +155,39 @@ def _range(days: int) -> str:
     return f"from={first.isoformat()}&to={(first + dt.timedelta(days=days - 1)).isoformat()}"
 
 
+def _offer(query: str) -> str:
+    return f"{_SLOTS}?after={day0().isoformat()}&{query}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     month_booked = 31 * SLOTS_PER_DAY // 2
     cases = [
-        ("default", _DEFAULT_SETTINGS, 0, [("31 days", _range(31))]),
+        (
+            "default",
+            _DEFAULT_SETTINGS,
+            0,
+            [
+                ("31 days", _range(31)),
+                ("slots 3", _offer("limit=3")),
+                ("slots 20", _offer("limit=20")),
+                ("slots evening", _offer("part_of_day=evening")),
+            ],
+        ),
         (
             "1-minute",
             None,
             month_booked,
-            [("31 days", _range(31)), ("2 days", _range(2)), ("1 day", _range(1))],
+            [
+                ("31 days", _range(31)),
+                ("2 days", _range(2)),
+                ("1 day", _range(1)),
+                ("slots 3", _offer("limit=3")),
+                ("slots 20", _offer("limit=20")),
+                ("slots morning", f"{_SLOTS}?after={day0().isoformat()}T12:00&part_of_day=morning"),
+            ],
         ),
         (
             "1-minute Berlin",

@@ -113,6 +113,10 @@ def _booking_and_event_rows(
                 _status(index),
                 "",
                 created,
+                # The first resource, occupied for its 1-minute slot (migration 0004's columns).
+                1,
+                _db_time(start),
+                _db_time(start + dt.timedelta(minutes=1)),
             ),
             (
                 booking_id,
@@ -154,7 +158,8 @@ def seed_sqlite(path: Path, *, customers: int, bookings: int = 0) -> None:
     while chunk := list(itertools.islice(rows, _CHUNK)):
         connection.executemany(
             "INSERT INTO bookings (id, customer_id, service_name, booking_date, booking_time, "
-            "starts_at, status, notes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "starts_at, status, notes, created_at, resource_id, occupied_from, occupied_until) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [booking for booking, _ in chunk],
         )
         connection.executemany(

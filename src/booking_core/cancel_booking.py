@@ -73,7 +73,7 @@ class IdempotentCancel:
     never finds a cancelled booking without its recorded answer."""
 
     key: str
-    render: Callable[[Booking, Customer], tuple[int, JsonObject]]
+    render: Callable[[Booking, Customer, Placement | None], tuple[int, JsonObject]]
 
 
 class CancelBooking:
@@ -116,7 +116,7 @@ class CancelBooking:
                 DomainEvent(BOOKING_CANCELLED, payload, self._clock.now())
             )
             if idempotency is not None:
-                status, body = idempotency.render(cancelled, customer)
+                status, body = idempotency.render(cancelled, customer, placement)
                 await uow.idempotency.complete(idempotency.key, status, body)
             await uow.commit()
         await self._notifier.publish([event])

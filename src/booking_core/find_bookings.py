@@ -10,8 +10,10 @@ from attrs import frozen
 
 from agent_booking.core.entities import OPEN_STATUSES, Booking, Customer
 from agent_booking.core.errors import SettingsMissing
+from agent_booking.core.placement import Placement
 from agent_booking.core.ports import Clock, UnitOfWorkFactory
 from agent_booking.core.queries import MAX_PAGE_SIZE, BookingQuery
+from agent_booking.core.resources import Catalog
 from agent_booking.core.settings import BusinessSettings
 
 __all__ = ["MAX_FOUND_BOOKINGS", "CallerBookings", "FindCallerBookings"]
@@ -24,6 +26,11 @@ MAX_FOUND_BOOKINGS = 50
 class CallerBookings:
     settings: BusinessSettings
     bookings: tuple[tuple[Booking, Customer], ...]
+    #: The catalog as of the read: each booking's resource and service (:meth:`placement`).
+    catalog: Catalog
+
+    def placement(self, booking: Booking) -> Placement:
+        return Placement.of_booking(booking, self.catalog)
 
 
 class FindCallerBookings:
@@ -39,6 +46,7 @@ class FindCallerBookings:
             settings = await uow.settings.get_active()
             if settings is None:
                 raise SettingsMissing
+            catalog = await uow.catalog.get_active(settings)
             # Local dates from yesterday on: whatever the zone, no booking yet to start is
             # left out by the date filter; the start decides below.
             page = await uow.queries.search(
@@ -51,4 +59,4 @@ class FindCallerBookings:
                 )
             )
         upcoming = tuple(row for row in page.rows if row[0].starts_at > now)
-        return CallerBookings(settings, upcoming[:MAX_FOUND_BOOKINGS])
+        return CallerBookings(settings, upcoming[:MAX_FOUND_BOOKINGS], catalog)

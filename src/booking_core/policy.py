@@ -260,6 +260,12 @@ class SlotPolicy:
     def service_search_days(self, service: Service, resources: Sequence[Resource]) -> int:
         """Days after the requested one that alternatives come from: as
         :attr:`alternative_search_days`, counting the grid of every resource's fullest weekday."""
+        per_day = self.service_grid_per_day(service, resources)
+        return min(ALTERNATIVE_SEARCH_DAYS, max(0, MAX_ALTERNATIVE_STARTS // max(1, per_day) - 1))
+
+    def service_grid_per_day(self, service: Service, resources: Sequence[Resource]) -> int:
+        """The most slot starts one day can hold for ``service`` across ``resources``: each
+        resource's fullest weekday's grid, summed (what bounds a search's work per day)."""
         step = self.settings.slot_minutes
 
         def grid(intervals: Sequence[OpenInterval]) -> int:
@@ -268,12 +274,11 @@ class SlotPolicy:
                 for item in intervals
             )
 
-        per_day = sum(
+        return sum(
             max((grid(day) for day in resource.plan.days.values()), default=0)
             for resource in resources
             if service.performed_by(resource)
         )
-        return min(ALTERNATIVE_SEARCH_DAYS, max(0, MAX_ALTERNATIVE_STARTS // max(1, per_day) - 1))
 
     def place(
         self,

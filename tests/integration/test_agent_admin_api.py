@@ -929,6 +929,12 @@ class TestCallerBookings:
         assert listed[0]["starts_at"] == f"{sooner.isoformat()}T15:00:00Z"
         assert listed[0]["spoken"].startswith(f"{sooner:%A}, {sooner:%B} {sooner.day}")
         assert listed[0]["spoken"].endswith("3:00\u202fPM")
+        assert listed[0]["resource"] == {"id": 1, "name": "Default"}
+        assert listed[0]["service"] == {
+            "id": None,
+            "name": "Legal Consultation",
+            "duration_minutes": 60,
+        }
 
     async def test_cancel_frees_the_slot_and_tells_the_dashboards_why(
         self,
@@ -953,6 +959,8 @@ class TestCallerBookings:
             created["booking_id"],
             "cancelled",
         )
+        assert answer["data"]["resource"] == {"id": 1, "name": "Default"}
+        assert answer["data"]["service"]["duration_minutes"] == 60
         assert message["type"] == "booking_cancelled"
         assert message["data"]["id"] == created["booking_id"]
         assert message["data"]["cancellation_reason"] == "Flu"
@@ -1049,3 +1057,61 @@ def _db_instant(database_url: str, instant: dt.datetime) -> Any:
     """``instant`` as the service's own statements store it on that engine."""
     statements = SQLITE if database_url.startswith("sqlite") else POSTGRES
     return statements.instant_to_db(pendulum.instance(instant))
+
+
+# --- offering slots (issue 15) --------------------------------------------------------------------
+
+SLOTS_PATH = "/api/agent/slots/"
+
+
+class TestSlotOffer:
+    async def test_offers_the_next_free_starts_of_the_policy(
+        self, client: httpx.AsyncClient, days: WorkingDays
+    ) -> None:
+        day = days.take()
+        await book(client, booking_body(day, "12:00", phone=unique_phone()))
+        await book(client, booking_body(day, "14:00", phone=unique_phone()))
+
+        response = await client.get(
+            SLOTS_PATH,
+            params={"after": day.isoformat(), "limit": "3", "part_of_day": "afternoon"},
+        )
+        free = (await day_of(client, day))["free"]
+
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert [(item["booking_date"], item["booking_time"]) for item in answer["slots"]] == [
+            (day.isoformat(), "13:00:00"),
+            (day.isoformat(), "15:00:00"),
+            (day.isoformat(), "16:00:00"),
+        ]
+        assert [item["booking_time"] for item in answer["slots"]] == free
+        first = answer["slots"][0]
+        assert first["starts_at"] == f"{day.isoformat()}T13:00:00Z"
+        assert first["free_resources"] == [1]
+        assert first["spoken"] == SpokenStarts("en")(day, dt.time(13), today_utc().year)
+        assert answer["service"] == {"id": None, "name": "Any service", "duration_minutes": 60}
+        assert answer["searched_until"] == day.isoformat()
+        assert answer["timezone"] == "UTC"
+        # Offered means granted: the agent books the first one as offered.
+        booked = await book(
+            client,
+            booking_body(day, first["booking_time"][:5], phone=unique_phone()),
+        )
+        assert booked["booking_id"] > 0
+
+    async def test_bad_requests_get_the_cores_refusals(self, client: httpx.AsyncClient) -> None:
+        limit = await client.get(SLOTS_PATH, params={"limit": "99"})
+        part = await client.get(SLOTS_PATH, params={"part_of_day": "night"})
+        after = await client.get(SLOTS_PATH, params={"after": "soon"})
+        service = await client.get(SLOTS_PATH, params={"service_id": "999999"})
+
+        assert_error(limit, 400, "invalid_field", message_prefix="Invalid limit: ")
+        assert_error(part, 400, "invalid_field", message_prefix="Invalid part_of_day: ")
+        assert_error(after, 400, "invalid_date")
+        assert_error(service, 422, "unknown_service")
+
+    async def test_only_trusted_agents_may_ask(self, server: ServerProcess) -> None:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30.0) as anonymous:
+            refused = await anonymous.get(SLOTS_PATH)
+        assert_error(refused, 401, "unauthorized", "API key required")

@@ -65,6 +65,7 @@ CANCEL = "/api/admin/bookings/{booking_id}/cancel/"
 SETTINGS = "/api/admin/settings/"
 CALLER_BOOKINGS = "/api/agent/bookings/"
 CALLER_CANCEL = "/api/agent/bookings/{booking_id}/cancel/"
+SLOTS = "/api/agent/slots/"
 ADMIN_AVAILABILITY = "/api/admin/availability/"
 WEBHOOKS = "/api/admin/webhooks/"
 WEBHOOK = "/api/admin/webhooks/{webhook_id}/"
@@ -847,6 +848,36 @@ def operations_exchanges(server: ServerProcess) -> list[Exchange]:
 
 
 @pytest.fixture(scope="module")
+def offer_exchanges(
+    server: ServerProcess, public_server: ServerProcess, days: WorkingDays
+) -> list[Exchange]:
+    """Offered slots (a trusted agent's), and their refusals."""
+    with _client(server) as client, _client(public_server, agent=False) as public:
+        run = Exchanges(client)
+        stranger = Exchanges(public)
+        offer = {"after": days.take().isoformat(), "part_of_day": "evening", "limit": "1"}
+        run.send("offer", (200, None), "GET", SLOTS, params=offer)
+        run.send("offer a bad limit", (400, "invalid_field"), "GET", SLOTS, params={"limit": "0"})
+        run.send("offer a bad day", (400, "invalid_date"), "GET", SLOTS, params={"after": "x"})
+        run.send(
+            "offer no service",
+            (422, "unknown_service"),
+            "GET",
+            SLOTS,
+            params={"service_id": "999999"},
+        )
+        run.send(
+            "offer no resource",
+            (422, "unknown_resource"),
+            "GET",
+            SLOTS,
+            params={"resource_id": "999999"},
+        )
+        stranger.send("offer, untrusted", (403, "forbidden"), "GET", SLOTS)
+    return [*stranger.done, *run.done]
+
+
+@pytest.fixture(scope="module")
 def access_exchanges(access_server: ServerProcess) -> list[Exchange]:
     """401 without a key, then 429 once the client's two requests are spent; 403 outside."""
     with _client(access_server, agent=False) as client:
@@ -863,6 +894,9 @@ def access_exchanges(access_server: ServerProcess) -> list[Exchange]:
         cancel_one = _admin_url(CALLER_CANCEL, 1)
         # Another client (through the trusted proxy), with two requests of its own.
         other = {"X-Forwarded-For": "127.0.0.15"}
+        third = {"X-Forwarded-For": "127.0.0.16"}
+        for expected in [(401, "unauthorized"), (401, "unauthorized"), (429, "rate_limited")]:
+            run.send(expected[1], expected, "GET", SLOTS, headers=third)
         for expected in [(401, "unauthorized"), (429, "rate_limited")]:
             run.send(expected[1], expected, "GET", CALLER_BOOKINGS, params=caller, headers=other)
             run.send(
@@ -870,6 +904,7 @@ def access_exchanges(access_server: ServerProcess) -> list[Exchange]:
             )
         run.send("outsider", (403, "forbidden"), "POST", CREATE_PATH, json=body, headers=OUTSIDER)
         run.send("outsider", (403, "forbidden"), "GET", AVAILABILITY, headers=OUTSIDER)
+        run.send("outsider", (403, "forbidden"), "GET", SLOTS, headers=OUTSIDER)
         run.send(
             "outsider", (403, "forbidden"), "GET", CALLER_BOOKINGS, params=caller, headers=OUTSIDER
         )
@@ -915,6 +950,7 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:
         run.send("no settings", missing, "GET", ADMIN_AVAILABILITY, params=date)
         run.send("no settings", missing, "PATCH", SETTINGS, json={"slot_minutes": 30})
         run.send("no settings", missing, "GET", CALLER_BOOKINGS, params={"phone": "1234567"})
+        run.send("no settings", missing, "GET", SLOTS)
         run.send("no settings", missing, "POST", CALLER_CANCEL, own, json={"phone": phone})
         # An unmigrated (here: half-dropped) schema is storage the service cannot use.
         _sql(outage_server, "DROP TABLE business_settings")
@@ -928,6 +964,7 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:
         run.send("no tables", down, "GET", BOOKING, _admin_url(BOOKING, 1))
         run.send("no tables", down, "POST", CANCEL, _admin_url(CANCEL, 1))
         run.send("no tables", down, "GET", CALLER_BOOKINGS, params={"phone": "1234567"})
+        run.send("no tables", down, "GET", SLOTS)
         run.send(
             "no tables",
             down,
@@ -964,6 +1001,7 @@ EXCHANGE_GROUPS = [
     "admin_exchanges",
     "caller_exchanges",
     "webhook_exchanges",
+    "offer_exchanges",
     "operations_exchanges",
     "access_exchanges",
     "outage_exchanges",

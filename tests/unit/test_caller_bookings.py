@@ -24,10 +24,11 @@ from agent_booking.core.errors import (
     TooLate,
 )
 from agent_booking.core.find_bookings import FindCallerBookings
+from agent_booking.core.resources import Catalog, Service
 from agent_booking.entrypoints.cli.parser import build_parser
 from agent_booking.entrypoints.config import AppConfig
 from agent_booking.entrypoints.http.app import create_app
-from tests.unit.builders import NOW, TOMORROW, basic_body
+from tests.unit.builders import NOW, ONE_RESOURCE_PLACEMENT, TOMORROW, basic_body
 
 PHONE = "1234567890"
 
@@ -201,6 +202,27 @@ class TestFind:
         assert started not in [booking.id for booking, _ in found.bookings]
         assert found.settings == BusinessSettings()
 
+    async def test_says_where_each_booking_is(
+        self, store: InMemoryStore, create_booking: CreateAgentBooking, find: FindCallerBookings
+    ) -> None:
+        default = Catalog.single(BusinessSettings()).resources[0]
+        store.state.catalog = Catalog([default], [Service(4, "Massage", 45, buffer_after=15)])
+        await book(create_booking, TOMORROW, "14:00", service_name="massage")
+        await book(create_booking, TOMORROW, "16:00")
+
+        found = await find(PHONE)
+
+        assert [found.placement(booking).as_json() for booking, _ in found.bookings] == [
+            {
+                "resource": {"id": 1, "name": "Default"},
+                "service": {"id": 4, "name": "Massage", "duration_minutes": 45},
+            },
+            {
+                "resource": {"id": 1, "name": "Default"},
+                "service": {"id": None, "name": "Legal Consultation", "duration_minutes": 60},
+            },
+        ]
+
     async def test_a_phone_without_bookings_finds_nothing(self, find: FindCallerBookings) -> None:
         assert (await find("5550199")).bookings == ()
 
@@ -290,9 +312,11 @@ class TestOnlyTrustedAgents:
                 "starts_at": "2026-11-26T14:00:00Z",
                 "status": "upcoming",
                 "notes": "",
+                **ONE_RESOURCE_PLACEMENT,
                 "spoken": "Thursday, November 26, 2:00\u202fPM",
             }
         ]
         assert cancelled.status_code == 200
         assert cancelled.json()["data"]["status"] == "cancelled"
+        assert cancelled.json()["data"]["resource"] == {"id": 1, "name": "Default"}
         assert after.json() == {"success": True, "data": []}

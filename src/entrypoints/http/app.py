@@ -25,6 +25,7 @@ from agent_booking.core.create_agent_booking import CreateAgentBooking
 from agent_booking.core.events import StoredEvent, booking_event_payload
 from agent_booking.core.find_bookings import FindCallerBookings
 from agent_booking.core.idempotency import IdempotencyKeys
+from agent_booking.core.offer_slots import OfferSlots
 from agent_booking.core.passwords import hash_password
 from agent_booking.core.placement import Placement, current_catalog
 from agent_booking.core.ports import Clock, Notifier, UnitOfWorkFactory
@@ -43,6 +44,7 @@ from agent_booking.entrypoints.http.metrics import CountingNotifier, Metrics, me
 from agent_booking.entrypoints.http.openapi import RefusalSchemaPlugin, openapi_config
 from agent_booking.entrypoints.http.request_edge import RequestEdge
 from agent_booking.entrypoints.http.routes import ReadinessCheck, booking_routes, health_routes
+from agent_booking.entrypoints.http.slot_offer import slot_offer_routes
 from agent_booking.entrypoints.http.spoken_text import Speech
 from agent_booking.entrypoints.mcp.http import McpEndpoint, McpLane
 from agent_booking.entrypoints.tools.booking_tools import booking_tools
@@ -176,6 +178,7 @@ def create_app(
             *caller_booking_routes(
                 FindCallerBookings(reads, clock), cancel_booking, idempotency_keys, speech, phones
             ),
+            *slot_offer_routes(OfferSlots(reads, clock), config.date_order, speech),
             *health_routes(ping or _unit_of_work_check(uow_factory)),
             *admin_page_routes(),
             *admin_socket_routes(fanout, config.admin_token, _recent_bookings(reads)),

@@ -48,6 +48,7 @@ from agent_booking.core.errors import (
 from agent_booking.core.events import format_instant, format_time
 from agent_booking.core.find_bookings import MAX_FOUND_BOOKINGS, FindCallerBookings
 from agent_booking.core.idempotency import ClaimOutcome, IdempotencyKeys
+from agent_booking.core.placement import Placement
 from agent_booking.core.request import PhoneReader, read_phone
 from agent_booking.entrypoints.http.agent_access import is_trusted_agent
 from agent_booking.entrypoints.http.booking_endpoint import REPLAYED_HEADER, json_object
@@ -59,7 +60,7 @@ from agent_booking.entrypoints.http.openapi import (
     query,
     refusals,
 )
-from agent_booking.entrypoints.http.presenters import Date, Instant, Time
+from agent_booking.entrypoints.http.presenters import Date, Instant, ResourceRef, ServiceRef, Time
 from agent_booking.entrypoints.http.request_bodies import IDEMPOTENCY_KEY_HEADER, PHONE, documented
 from agent_booking.entrypoints.http.spoken_text import Speech
 
@@ -83,6 +84,8 @@ class CallerBookingView(msgspec.Struct, frozen=True, kw_only=True):
     starts_at: Instant
     status: Literal["upcoming", "pending", "cancelled"]
     notes: str
+    resource: ResourceRef
+    service: ServiceRef
     spoken: Annotated[
         str,
         Meta(
@@ -131,8 +134,16 @@ class CancelBookingRequest(msgspec.Struct, frozen=True):
     ) = None
 
 
-def _view(booking: Booking, speech: Speech, this_year: int) -> CallerBookingView:
+def _view(
+    booking: Booking, placement: Placement, speech: Speech, this_year: int
+) -> CallerBookingView:
     return CallerBookingView(
+        resource=ResourceRef(id=placement.resource_id, name=placement.resource_name),
+        service=ServiceRef(
+            id=placement.service_id,
+            name=placement.service_name,
+            duration_minutes=placement.duration_minutes,
+        ),
         id=booking.id,
         service_name=booking.service_name,
         booking_date=booking.booking_date.isoformat(),
@@ -227,7 +238,10 @@ def caller_booking_routes(
         found = await find(read_phone(phone, phones))
         this_year = speech.this_year(found.settings.timezone)
         return CallerBookingList(
-            data=[_view(booking, speech, this_year) for booking, _ in found.bookings]
+            data=[
+                _view(booking, found.placement(booking), speech, this_year)
+                for booking, _ in found.bookings
+            ]
         )
 
     @post(
@@ -299,12 +313,16 @@ def caller_booking_routes(
         caller = CallerCancellation.from_fields(phone=data.phone, reason=data.reason, phones=phones)
         this_year = speech.this_year()
 
-        def answer(booking: Booking, customer: Customer) -> CallerBookingCancelled:
-            del customer
-            return CallerBookingCancelled(data=_view(booking, speech, this_year))
+        def answer(booking: Booking, placement: Placement | None) -> CallerBookingCancelled:
+            if placement is None:  # no settings: the caller's cancel refused that already
+                raise SettingsMissing
+            return CallerBookingCancelled(data=_view(booking, placement, speech, this_year))
 
-        def render(booking: Booking, customer: Customer) -> tuple[int, dict[str, Any]]:
-            return HTTPStatus.OK, msgspec.to_builtins(answer(booking, customer))
+        def render(
+            booking: Booking, customer: Customer, placement: Placement | None
+        ) -> tuple[int, dict[str, Any]]:
+            del customer
+            return HTTPStatus.OK, msgspec.to_builtins(answer(booking, placement))
 
         try:
             cancelled = await cancel(
@@ -324,6 +342,6 @@ def caller_booking_routes(
             if key is not None:
                 await keys.release(key)
             raise
-        return answer(cancelled.booking, cancelled.customer)
+        return answer(cancelled.booking, cancelled.placement)
 
     return [find_bookings, cancel_booking]

@@ -1,0 +1,258 @@
+""" "Anything Tuesday afternoon?": the next free starts after a moment, across days.
+
+An agent asks this on every turn of a call, so the answer is the next few starts rather than
+whole days, and the work is bounded: days are read a week at a time (one occupancy read each)
+and the search stops at the limit, at the horizon, or once it has looked at
+:data:`MAX_OFFER_STARTS` slot starts, whichever comes first; the answer says which day it
+searched up to. A start is offered exactly when a create request for it would be granted now:
+the same :class:`SlotPolicy` decides (``free_for``), on the same occupancy.
+
+Parts of the day are in the business time zone: morning before 12:00, afternoon from 12:00 to
+before 17:00, evening from 17:00.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import pendulum
+from attrs import frozen
+
+from agent_booking.core.check_availability import MAX_AVAILABILITY_SLOTS
+from agent_booking.core.errors import InvalidField, SettingsMissing, UnknownResource, UnknownService
+from agent_booking.core.instants import as_utc, in_zone
+from agent_booking.core.occupancy import Occupancy
+from agent_booking.core.parsing import DateOrder, check_supported_date, parse_date
+from agent_booking.core.policy import SlotPolicy
+from agent_booking.core.ports import Clock, UnitOfWorkFactory
+from agent_booking.core.resources import REJECT_UNKNOWN, Catalog, Resource, Service
+from agent_booking.core.settings import BusinessSettings
+
+__all__ = [
+    "DEFAULT_OFFER_LIMIT",
+    "MAX_OFFER_LIMIT",
+    "MAX_OFFER_STARTS",
+    "OFFER_WINDOW_DAYS",
+    "OfferSlots",
+    "OfferedStart",
+    "PartOfDay",
+    "SlotOffer",
+    "SlotOfferQuery",
+]
+
+DEFAULT_OFFER_LIMIT = 3
+MAX_OFFER_LIMIT = 20
+#: Slot starts one offer may look at (every resource's grid, day by day): the bound of one
+#: availability answer. With hourly slots on one resource that is the whole of a year's horizon;
+#: with 1-minute slots all day, two days.
+MAX_OFFER_STARTS = MAX_AVAILABILITY_SLOTS
+#: Days whose occupancy one storage read brings.
+OFFER_WINDOW_DAYS = 7
+
+_NOON = pendulum.Time(12)
+_FIVE_PM = pendulum.Time(17)
+_MAX_ID = 2**63 - 1
+_SERVICE_NAME_LIMIT = 100  # as a create request's service_name
+
+
+class PartOfDay(enum.Enum):
+    """A part of the day, by local start time."""
+
+    MORNING = "morning"
+    AFTERNOON = "afternoon"
+    EVENING = "evening"
+
+    def holds(self, time: pendulum.Time) -> bool:
+        if self is PartOfDay.MORNING:
+            return time < _NOON
+        if self is PartOfDay.AFTERNOON:
+            return _NOON <= time < _FIVE_PM
+        return time >= _FIVE_PM
+
+
+@frozen
+class SlotOfferQuery:
+    """What the agent asks for. ``after`` is an instant (UTC), or a local wall-clock time of
+    the business (``after_local``) when the text named no offset; neither means now."""
+
+    service_id: int | None = None
+    service_name: str | None = None
+    after: pendulum.DateTime | None = None
+    after_local: tuple[pendulum.Date, pendulum.Time] | None = None
+    limit: int = DEFAULT_OFFER_LIMIT
+    part_of_day: PartOfDay | None = None
+    resource_id: int | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        service_id: str | None = None,
+        service: str | None = None,
+        after: str | None = None,
+        limit: str | None = None,
+        part_of_day: str | None = None,
+        resource_id: str | None = None,
+        date_order: DateOrder = DateOrder.DMY,
+    ) -> SlotOfferQuery:
+        """From the texts an agent sent; empty counts as absent."""
+        instant, local = _parse_after(after, date_order) if after else (None, None)
+        name = service.strip() if service else None
+        if service is not None and len(service) > _SERVICE_NAME_LIMIT:
+            raise InvalidField("service", f"must be at most {_SERVICE_NAME_LIMIT} characters")
+        return cls(
+            service_id=_query_id("service_id", service_id),
+            service_name=name or None,
+            after=instant,
+            after_local=local,
+            limit=_limit(limit),
+            part_of_day=_part_of_day(part_of_day),
+            resource_id=_query_id("resource_id", resource_id),
+        )
+
+
+@frozen
+class OfferedStart:
+    start: pendulum.DateTime  # local, in the business time zone
+    resource_ids: tuple[int, ...]
+
+
+@frozen
+class SlotOffer:
+    settings: BusinessSettings
+    service: Service
+    starts: tuple[OfferedStart, ...]
+    #: The last local day looked at (the search stops at the limit, the horizon or the bound).
+    searched_until: pendulum.Date
+
+
+class OfferSlots:
+    def __init__(self, reads: UnitOfWorkFactory, clock: Clock) -> None:
+        self._reads = reads
+        self._clock = clock
+
+    async def __call__(self, query: SlotOfferQuery) -> SlotOffer:
+        now = self._clock.now()
+        async with self._reads() as uow:
+            settings = await uow.settings.get_active()
+            if settings is None:
+                raise SettingsMissing
+            catalog = await uow.catalog.get_active(settings)
+        service, candidates = _asked_for(query, catalog, settings)
+        policy = SlotPolicy(settings)
+        tz = settings.tz
+        since = _since(query, policy, now)
+        first = in_zone(since, tz).date()
+        today = in_zone(now, tz).date()
+        horizon = today.add(days=settings.horizon_days)
+        if first > horizon:  # nothing can be booked from then on
+            return SlotOffer(settings, service, (), horizon)
+        per_day = max(1, policy.service_grid_per_day(service, candidates))
+        last = min(horizon, first.add(days=max(0, MAX_OFFER_STARTS // per_day - 1)))
+        reach = service.buffer_before + service.duration_minutes + service.buffer_after
+        found: list[OfferedStart] = []
+        day = first
+        while day <= last and len(found) < query.limit:
+            window_last = min(last, day.add(days=OFFER_WINDOW_DAYS - 1))
+            begin = as_utc(policy.local_start(day, pendulum.Time(0)))
+            end = as_utc(policy.local_start(window_last.add(days=1), pendulum.Time(0)))
+            async with self._reads() as uow:
+                occupied = await uow.bookings.occupied_between(
+                    begin.subtract(minutes=reach), end.add(minutes=reach)
+                )
+            occupancy = Occupancy(occupied)
+            while day <= window_last and len(found) < query.limit:
+                for start, ids in policy.free_for(day, now, service, candidates, occupancy):
+                    if start < since:
+                        continue
+                    if query.part_of_day is not None and not query.part_of_day.holds(start.time()):
+                        continue
+                    found.append(OfferedStart(start, ids))
+                    if len(found) == query.limit:
+                        break
+                day = day.add(days=1)
+        return SlotOffer(settings, service, tuple(found), day.subtract(days=1))
+
+
+def _since(query: SlotOfferQuery, policy: SlotPolicy, now: pendulum.DateTime) -> pendulum.DateTime:
+    """The moment from which starts are offered (inclusive); never before now."""
+    if query.after_local is not None:
+        since = policy.local_start(*query.after_local)
+    elif query.after is not None:
+        since = query.after
+    else:
+        return now
+    return max(since, now)
+
+
+def _asked_for(
+    query: SlotOfferQuery, catalog: Catalog, settings: BusinessSettings
+) -> tuple[Service, tuple[Resource, ...]]:
+    """The service (by id, else by name as create reads it, else a slot-long booking) and the
+    resources to offer (the one asked for, else every one that performs it)."""
+    if query.service_id is not None:
+        found = catalog.service(query.service_id)
+        if found is None or not found.active:
+            raise UnknownService(catalog.offered_names())
+        service = found
+    elif query.service_name is not None:
+        named = catalog.service_named(query.service_name)
+        if named is None and catalog.unknown_services == REJECT_UNKNOWN:
+            raise UnknownService(catalog.offered_names())
+        service = named or Service(None, query.service_name, settings.slot_minutes)
+    else:
+        service = Service(None, "Any service", settings.slot_minutes)
+    performers = catalog.performers(service)
+    if query.resource_id is None:
+        return service, performers
+    chosen = tuple(item for item in performers if item.id == query.resource_id)
+    if not chosen:
+        raise UnknownResource
+    return service, chosen
+
+
+def _parse_after(
+    text: str, date_order: DateOrder
+) -> tuple[pendulum.DateTime | None, tuple[pendulum.Date, pendulum.Time] | None]:
+    """An ISO 8601 date and time: with an offset (or ``Z``) it is an instant; without one it is
+    the business's wall-clock time. A date alone (any accepted date format) is its start."""
+    text = text.strip()
+    if "T" not in text and " " not in text:
+        return None, (parse_date(text, date_order), pendulum.Time(0))
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidField(
+            "after", "must be a date, or an ISO 8601 date and time such as 2027-03-02T14:00"
+        ) from None
+    day = pendulum.Date(moment.year, moment.month, moment.day)
+    check_supported_date(day)
+    if moment.tzinfo is None:
+        return None, (day, pendulum.Time(moment.hour, moment.minute, moment.second))
+    return pendulum.instance(moment).in_timezone("UTC"), None
+
+
+def _limit(text: str | None) -> int:
+    if not text:
+        return DEFAULT_OFFER_LIMIT
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_OFFER_LIMIT:
+        raise InvalidField("limit", f"must be an integer from 1 to {MAX_OFFER_LIMIT}")
+    return int(text)
+
+
+def _part_of_day(text: str | None) -> PartOfDay | None:
+    if not text:
+        return None
+    try:
+        return PartOfDay(text.strip().lower())
+    except ValueError:
+        raise InvalidField("part_of_day", "must be morning, afternoon or evening") from None
+
+
+def _query_id(name: str, text: str | None) -> int | None:
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= _MAX_ID:
+        raise InvalidField(name, "must be a positive integer")
+    return int(text)

@@ -102,8 +102,9 @@ def row(page: Page, booking_id: int) -> Locator:
     return page.locator(f'#bookings-body tr[data-booking-id="{booking_id}"]')
 
 
-def slot(page: Page, at: str) -> Locator:
-    return page.locator(f'#day-slots li[data-slot="{at}"]')
+def slot(page: Page, at: str, resource_id: int = 1) -> Locator:
+    """The day view's cell at ``at`` in the column of the resource (the first one by default)."""
+    return page.locator(f'#day-board td[data-slot="{at}"][data-resource-id="{resource_id}"]')
 
 
 def session_storage(page: Page, key: str) -> str | None:
@@ -404,7 +405,7 @@ class TestContentSecurityPolicy:
             page.get_by_role("link", name="Settings").click()
             expect(page.get_by_label("Opens at")).to_have_value("12:00")
             page.get_by_role("link", name="Day view").click()
-            expect(page.locator("#day-slots li").first).to_be_visible()
+            expect(page.locator("#day-board td").first).to_be_visible()
             assert violations == []
         finally:
             own.close()

@@ -160,6 +160,8 @@ class TestBookingsTable:
         expect(ada).to_contain_text("Legal Consultation")
         expect(ada).to_contain_text("Ada Lovelace")
         expect(ada).to_contain_text("Upcoming")
+        expect(ada.locator(".booking__resource")).to_have_text("Default")  # the one resource
+        expect(ada.locator(".booking__service")).to_have_text("Legal Consultation · 60 min")
         grace = row(page, existing[1]["id"])
         expect(grace).to_contain_text("Tax Advice")
         expect(grace).to_contain_text("Prefers a call first")

@@ -264,17 +264,30 @@ async def _place(
     candidates: tuple[Resource, ...],
 ) -> tuple[pendulum.DateTime, Resource]:
     """The start and resource the policy grants, reading only what it needs: for one
-    candidate (every single-resource business) whether its occupied interval is free, in one
-    statement; for several, the day's occupied intervals and bookings per resource."""
+    candidate (every single-resource business) whether its occupied interval is free; for
+    several, the occupied intervals at that start and the day's bookings per resource.
+
+    The chosen resource is held before its interval is checked (and the check repeated after a
+    choice made from an earlier read): transactions placing bookings on one resource take
+    turns, so the database's no-overlap constraint, which still decides, never sees two
+    overlapping inserts in progress at once (PostgreSQL would break that deadlock by aborting
+    one).
+    """
     day, time = request.booking_date, request.booking_time
     if len(candidates) == 1:
         (resource,) = candidates
         start = policy.check_service(day, time, now, service, resource)
+        await uow.bookings.hold_resource(resource.id)
         if await uow.bookings.is_occupied(resource.id, *service.occupied(start)):
             raise SlotTaken
         return start, resource
     wanted = policy.local_start(day, time)
     begin, end = service.occupied(wanted)
-    occupancy = Occupancy(await uow.bookings.occupied_between(begin, end))
     counts = await uow.bookings.active_counts_on(day)
-    return policy.place(day, time, now, service, candidates, occupancy, counts)
+    for _ in candidates:
+        occupancy = Occupancy(await uow.bookings.occupied_between(begin, end))
+        start, resource = policy.place(day, time, now, service, candidates, occupancy, counts)
+        await uow.bookings.hold_resource(resource.id)
+        if not await uow.bookings.is_occupied(resource.id, *service.occupied(start)):
+            return start, resource
+    raise SlotTaken

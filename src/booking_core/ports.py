@@ -81,6 +81,11 @@ class CustomerRepository(Protocol):
 
 
 class BookingRepository(Protocol):
+    async def hold_resource(self, resource_id: int) -> None:
+        """Hold the resource until the transaction ends: transactions placing bookings on one
+        resource take turns, and a check made after this call stays true until the commit."""
+        ...
+
     async def is_occupied(
         self, resource_id: int, begin: pendulum.DateTime, end: pendulum.DateTime
     ) -> bool:

@@ -31,6 +31,8 @@ __all__ = ["EVENTS_CHANNEL", "OUTBOX_LOCK_KEY", "POSTGRES"]
 
 #: Key of the advisory lock that orders outbox appends (see SqlEventOutbox).
 OUTBOX_LOCK_KEY = 0x0B00C1E7
+#: First key of the advisory locks that make bookings of one resource take turns.
+RESOURCE_LOCK_CLASS = 0x0B00C1E9
 #: Channel notified (on commit) when the outbox grows.
 EVENTS_CHANNEL = "booking_events"
 
@@ -80,6 +82,10 @@ POSTGRES = EngineStatements(
     ),
     set_status=f"UPDATE bookings SET status = $1 WHERE id = $2 RETURNING {BOOKING_COLUMNS}",
     lock_customer="SELECT id FROM customers WHERE id = $1 FOR NO KEY UPDATE",
+    # The two-key form: its key space is apart from the outbox's one-key lock.
+    lock_resource=(
+        f"SELECT pg_advisory_xact_lock({RESOURCE_LOCK_CLASS}, ($1::bigint % 2147483647)::int)"
+    ),
     open_bookings_after=(
         f"SELECT count(*) FROM bookings WHERE customer_id = $1 AND {_OPEN} AND starts_at > $2"
     ),

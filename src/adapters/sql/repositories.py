@@ -295,6 +295,10 @@ class SqlBookingRepository:
         self._run = run
         self._sql = sql
 
+    async def hold_resource(self, resource_id: int) -> None:
+        if self._sql.lock_resource is not None:
+            await self._run.fetch(self._sql.lock_resource, (resource_id,))
+
     async def is_occupied(
         self, resource_id: int, begin: pendulum.DateTime, end: pendulum.DateTime
     ) -> bool:

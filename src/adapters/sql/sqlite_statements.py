@@ -124,6 +124,7 @@ SQLITE = EngineStatements(
     ),
     set_status=f"UPDATE bookings SET status = ? WHERE id = ? RETURNING {BOOKING_COLUMNS}",
     lock_customer=None,
+    lock_resource=None,
     open_bookings_after=(
         f"SELECT count(*) FROM bookings WHERE customer_id = ? AND {_OPEN} AND starts_at > ?"
     ),

@@ -32,7 +32,7 @@ END = START + dt.timedelta(days=15)
 #: may also read the exclusion constraint's GiST index for an overlap).
 STATEMENTS: dict[str, tuple[tuple[Any, ...], tuple[str, ...]]] = {
     "occupied": (
-        (1, END, START),
+        (1, END),
         (tables.RESOURCE_OCCUPIED_INDEX, tables.NO_OVERLAP_CONSTRAINT),
     ),
     "active_starts_between": ((START, END), (tables.ACTIVE_STARTS_INDEX,)),

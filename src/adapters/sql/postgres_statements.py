@@ -59,13 +59,18 @@ POSTGRES = EngineStatements(
         "password_hash, is_active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
         f"ON CONFLICT (phone) DO NOTHING RETURNING {CUSTOMER_COLUMNS}"
     ),
+    # Active intervals of one resource never overlap, so only the last one starting before
+    # the end can reach into the interval: one step of a backward scan of the index.
     occupied=(
-        f"SELECT 1 FROM bookings WHERE resource_id = $1 AND {_ACTIVE} "
-        "AND occupied_from < $2 AND occupied_until > $3 LIMIT 1"
+        f"SELECT occupied_until FROM bookings WHERE resource_id = $1 AND {_ACTIVE} "
+        "AND occupied_from < $2 ORDER BY occupied_from DESC LIMIT 1"
     ),
+    # starts_at is at most 240 minutes (the longest buffer) after occupied_from: bounds on it
+    # let the active-starts index serve the read.
     occupied_between=(
         "SELECT resource_id, occupied_from, occupied_until FROM bookings "
-        f"WHERE occupied_from < $1 AND occupied_until > $2 AND {_ACTIVE}"
+        f"WHERE starts_at >= $1 AND starts_at < $2 AND occupied_from < $3 "
+        f"AND occupied_until > $4 AND {_ACTIVE}"
     ),
     active_counts_on=(
         "SELECT resource_id, count(*) FROM bookings "

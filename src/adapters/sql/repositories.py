@@ -46,6 +46,7 @@ from agent_booking.core.events import DomainEvent, StoredEvent
 from agent_booking.core.occupancy import OccupiedInterval
 from agent_booking.core.queries import BookingPage, BookingQuery
 from agent_booking.core.resources import (
+    MAX_OCCUPIED_MINUTES,
     Catalog,
     OpenInterval,
     Resource,
@@ -69,6 +70,9 @@ __all__ = [
 #: ``separators=(",", ":")``, several times faster).
 _encode_json = msgspec.json.Encoder().encode
 _decode_json = msgspec.json.Decoder().decode
+
+#: The longest buffer: a booking starts at most this long after its occupied interval does.
+_MAX_BUFFER_MINUTES = 240
 
 #: Opens a connection for reads outside the unit's transaction (see SqlBookingQueries).
 Reader = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
@@ -303,16 +307,20 @@ class SqlBookingRepository:
         self, resource_id: int, begin: pendulum.DateTime, end: pendulum.DateTime
     ) -> bool:
         sql = self._sql
-        values = (resource_id, sql.instant_to_db(end), sql.instant_to_db(begin))
-        return bool(await self._run.fetch(sql.occupied, values))
+        rows = await self._run.fetch(sql.occupied, (resource_id, sql.instant_to_db(end)))
+        return bool(rows) and sql.instant_from_db(rows[0][0]) > begin
 
     async def occupied_between(
         self, start: pendulum.DateTime, end: pendulum.DateTime
     ) -> list[OccupiedInterval]:
         sql = self._sql
-        rows = await self._run.fetch(
-            sql.occupied_between, (sql.instant_to_db(end), sql.instant_to_db(start))
+        values = (
+            sql.instant_to_db(start.subtract(minutes=MAX_OCCUPIED_MINUTES)),
+            sql.instant_to_db(end.add(minutes=_MAX_BUFFER_MINUTES)),
+            sql.instant_to_db(end),
+            sql.instant_to_db(start),
         )
+        rows = await self._run.fetch(sql.occupied_between, values)
         return [
             (resource_id, sql.instant_from_db(begin), sql.instant_from_db(until))
             for resource_id, begin, until in rows

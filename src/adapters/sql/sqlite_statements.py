@@ -101,13 +101,18 @@ SQLITE = EngineStatements(
         "password_hash, is_active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
         f"ON CONFLICT (phone) DO NOTHING RETURNING {CUSTOMER_COLUMNS}"
     ),
+    # Active intervals of one resource never overlap, so only the last one starting before
+    # the end can reach into the interval: one step of a backward scan of the index.
     occupied=(
-        f"SELECT 1 FROM bookings WHERE resource_id = ? AND {_ACTIVE} "
-        "AND occupied_from < ? AND occupied_until > ? LIMIT 1"
+        f"SELECT occupied_until FROM bookings WHERE resource_id = ? AND {_ACTIVE} "
+        "AND occupied_from < ? ORDER BY occupied_from DESC LIMIT 1"
     ),
+    # starts_at is at most 240 minutes (the longest buffer) after occupied_from: bounds on it
+    # let the active-starts index serve the read.
     occupied_between=(
         "SELECT resource_id, occupied_from, occupied_until FROM bookings "
-        f"WHERE occupied_from < ? AND occupied_until > ? AND {_ACTIVE}"
+        f"WHERE starts_at >= ? AND starts_at < ? AND occupied_from < ? "
+        f"AND occupied_until > ? AND {_ACTIVE}"
     ),
     active_counts_on=(
         "SELECT resource_id, count(*) FROM bookings "

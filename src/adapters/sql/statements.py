@@ -83,7 +83,8 @@ class EngineStatements:
     customer_by_id: str
     insert_customer: str
     # bookings
-    #: Whether an active booking of a resource overlaps an interval (resource, until, from).
+    #: The end of the last active booking of a resource starting before an instant (resource,
+    #: instant): the only one that can overlap an interval ending there.
     occupied: str
     #: Active bookings' (resource, from, until) overlapping an interval (until, from).
     occupied_between: str

@@ -141,10 +141,12 @@ bookings = Table(
         "status IN ('upcoming', 'pending', 'completed', 'cancelled')", name="status_known"
     ),
     CheckConstraint("occupied_until > occupied_from", name="occupied_ordered"),
+    # (and at most a day long: "occupied_span", written per engine by migration 0004)
     Index(
         RESOURCE_OCCUPIED_INDEX,
         "resource_id",
         "occupied_from",
+        "occupied_until",
         sqlite_where=ACTIVE_BOOKING,
         postgresql_where=ACTIVE_BOOKING,
     ),

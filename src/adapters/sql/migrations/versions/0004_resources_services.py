@@ -34,10 +34,14 @@ Instant = sa.DateTime(timezone=True)
 ACTIVE = "status <> 'cancelled'"
 NO_OVERLAP_CONSTRAINT = "ex_bookings_no_overlap"
 NO_OVERLAP_MESSAGE = "slot_taken: overlapping active booking of this resource"
+#: The active intervals of one resource never overlap (these triggers see to it), so they are
+#: ordered by start and by end alike: the only one that can overlap the new interval is the
+#: last one starting before it ends, found by one step of a backward index scan.
 _OVERLAPPING = (
-    "SELECT RAISE(ABORT, '{message}') WHERE EXISTS (SELECT 1 FROM bookings "
+    "SELECT RAISE(ABORT, '{message}') WHERE (SELECT occupied_until FROM bookings "
     "WHERE resource_id = NEW.resource_id AND status <> 'cancelled' {not_self}"
-    "AND occupied_from < NEW.occupied_until AND occupied_until > NEW.occupied_from)"
+    "AND occupied_from < NEW.occupied_until ORDER BY occupied_from DESC LIMIT 1) "
+    "> NEW.occupied_from"
 )
 SQLITE_TRIGGERS = {
     "bookings_no_overlap_insert": (
@@ -129,10 +133,16 @@ def upgrade() -> None:
             "fk_bookings_service_id_services", "services", ["service_id"], ["id"]
         )
         batch.create_check_constraint("occupied_ordered", "occupied_until > occupied_from")
+        batch.create_check_constraint(
+            "occupied_span",
+            "julianday(occupied_until) - julianday(occupied_from) <= 1.0000001"
+            if sqlite
+            else "occupied_until - occupied_from <= interval '1 day'",
+        )
     op.create_index(
         "ix_bookings_resource_occupied",
         "bookings",
-        ["resource_id", "occupied_from"],
+        ["resource_id", "occupied_from", "occupied_until"],
         sqlite_where=sa.text(ACTIVE),
         postgresql_where=sa.text(ACTIVE),
     )
@@ -299,6 +309,7 @@ def downgrade() -> None:
         recreate="always" if sqlite else "auto",
     ) as batch:
         if not sqlite:
+            batch.drop_constraint("occupied_span", type_="check")
             batch.drop_constraint("occupied_ordered", type_="check")
             batch.drop_constraint("fk_bookings_service_id_services", type_="foreignkey")
             batch.drop_constraint("fk_bookings_resource_id_resources", type_="foreignkey")

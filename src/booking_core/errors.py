@@ -35,6 +35,7 @@ __all__ = [
     "OffDay",
     "OutsideWorkingHours",
     "RequestValidationError",
+    "ResourceNotFound",
     "ServiceUnavailable",
     "SettingsMissing",
     "SlotSuggestion",
@@ -227,6 +228,11 @@ class NotFound(BookingError):
 class BookingNotFound(NotFound):
     code = "booking_not_found"
     default_message = "Booking not found"
+
+
+class ResourceNotFound(NotFound):
+    code = "resource_not_found"
+    default_message = "Resource not found"
 
 
 # --- 409: the state of things refuses it ---------------------------------------------------------

@@ -19,6 +19,7 @@ EXPECTED_STATUS = {
     "invalid_idempotency_key": 400,
     "not_found": 404,
     "booking_not_found": 404,
+    "resource_not_found": 404,
     "conflict": 409,
     "slot_taken": 409,
     "booking_not_active": 409,

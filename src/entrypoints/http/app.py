@@ -22,6 +22,7 @@ from agent_booking.core.check_availability import CheckAvailability
 from agent_booking.core.create_agent_booking import CreateAgentBooking
 from agent_booking.core.events import booking_event_payload
 from agent_booking.core.idempotency import IdempotencyKeys
+from agent_booking.core.manage_resources import ManageResources
 from agent_booking.core.passwords import hash_password
 from agent_booking.core.placement import Placement, current_catalog
 from agent_booking.core.ports import Clock, Notifier, UnitOfWorkFactory
@@ -131,6 +132,7 @@ def create_app(
                 UpdateSettings(uow_factory, clock),
                 check_availability,
                 config.date_order,
+                ManageResources(uow_factory, clock),
             ),
             *health_routes(ping or _unit_of_work_check(uow_factory)),
             *admin_page_routes(),

@@ -60,6 +60,7 @@ from agent_booking.core.errors import (
     InvalidSettings,
     MissingField,
     NoticeTooShort,
+    ResourceNotFound,
     TooManyBookings,
     UnknownService,
 )
@@ -180,7 +181,13 @@ _EXAMPLE_ARGUMENTS: Final[dict[type[BookingError], tuple[Any, ...]]] = {
 }
 
 #: Errors only the admin use cases raise (cancel, settings, the catalog).
-ADMIN_ONLY_ERRORS: Final = (InvalidSettings, InvalidCatalog, BookingNotFound, BookingNotActive)
+ADMIN_ONLY_ERRORS: Final = (
+    InvalidSettings,
+    InvalidCatalog,
+    BookingNotFound,
+    BookingNotActive,
+    ResourceNotFound,
+)
 
 
 def _domain_case(error_class: type[BookingError]) -> ErrorCase:

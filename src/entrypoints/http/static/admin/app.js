@@ -48,19 +48,11 @@ const table = new BookingsTable({
   onCancel: (id) => cancelBooking(id),
 });
 
-/**
- * The resources with their plans, or null when this server has no resources admin API (the
- * day view then takes the resources its answers name, without plans).
- */
+/** The resources with their plans (kept for the services' "performed by" too). */
 async function listResources() {
-  try {
-    const answer = await session.api.listResources();
-    session.resources = answer.data;
-    return answer.data;
-  } catch (error) {
-    if (error instanceof ApiError && (error.status === 404 || error.status === 405)) return null;
-    throw error;
-  }
+  const answer = await session.api.listResources();
+  session.resources = answer.data;
+  return answer.data;
 }
 
 const dayView = new DayView({

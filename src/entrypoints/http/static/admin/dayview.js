@@ -37,17 +37,9 @@ export function slotStarts(settings) {
 /** Minutes a booking lasts, from its service (the slot length for a free-text one). */
 const durationOf = (booking, step) => Number(booking.service?.duration_minutes) || step;
 
-/**
- * The resources to show: the catalog's (with plans) when the admin API lists them, else the
- * ones the day's answers name (without plans: breaks then show only as "not bookable").
- */
-function columnsFor(resources, day, bookings) {
-  if (resources) return resources.filter((resource) => resource.active || bookings.some((b) => b.resource?.id === resource.id));
-  const named = new Map();
-  for (const booking of bookings) if (booking.resource) named.set(booking.resource.id, booking.resource.name);
-  for (const ids of day.free_resources || []) for (const id of ids) if (!named.has(id)) named.set(id, `Resource ${id}`);
-  if (!named.size) named.set(1, "Default");
-  return [...named].sort((a, b) => a[0] - b[0]).map(([id, name]) => ({ id, name, active: true }));
+/** The resources to show: the active ones, and inactive ones that still have bookings. */
+function columnsFor(resources, bookings) {
+  return resources.filter((resource) => resource.active || bookings.some((b) => b.resource?.id === resource.id));
 }
 
 export class DayView {
@@ -105,12 +97,12 @@ export class DayView {
     const settings = this.settings();
     const step = Number(settings?.slot_minutes) || 60;
     const active = bookings.filter(isActive);
-    const shown = columnsFor(resources, day, active);
+    const shown = columnsFor(resources, active);
     // A booking without a resource (an answer recorded before resources existed) is the first's.
     const holder = (booking) => booking.resource?.id ?? shown[0]?.id;
     const columns = shown.map((resource) => ({
       resource,
-      intervals: resources && !day.closed ? intervalsOn(resource, date) : null,
+      intervals: day.closed ? null : intervalsOn(resource, date),
       bookings: active.filter((booking) => holder(booking) === resource.id),
     }));
     const freeAt = new Map((day.free || []).map((time, index) => [minutesOf(time), new Set(day.free_resources?.[index] || [])]));

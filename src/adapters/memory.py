@@ -27,7 +27,7 @@ from agent_booking.core.events import DomainEvent, JsonObject, StoredEvent
 from agent_booking.core.occupancy import OccupiedInterval
 from agent_booking.core.ports import ClaimOutcome, IdempotencyClaim
 from agent_booking.core.queries import BookingPage, BookingQuery
-from agent_booking.core.resources import Catalog
+from agent_booking.core.resources import Catalog, Resource, WeeklyPlan
 from agent_booking.core.settings import BusinessSettings
 
 __all__ = [
@@ -115,6 +115,45 @@ class _Catalog:
 
     async def get_active(self, settings: BusinessSettings) -> Catalog:
         return self._state.catalog or Catalog.single(settings)
+
+    def _current(self) -> Catalog:
+        if self._state.catalog is not None:
+            return self._state.catalog
+        if self._state.settings is None:
+            raise RuntimeError("the in-memory store has neither a catalog nor settings")
+        return Catalog.single(self._state.settings)
+
+    def _with_resources(self, resources: list[Resource]) -> None:
+        self._state.catalog = attrs.evolve(self._current(), resources=resources)
+
+    async def add_resource(
+        self,
+        name: str,
+        *,
+        now: pendulum.DateTime,  # noqa: ARG002 - nothing here records when it was added
+    ) -> int:
+        resources = list(self._current().resources)
+        resource_id = max((item.id for item in resources), default=0) + 1
+        self._with_resources([*resources, Resource(resource_id, name, WeeklyPlan({}))])
+        return resource_id
+
+    async def change_resource(self, resource_id: int, *, name: str, active: bool) -> None:
+        self._with_resources(
+            [
+                attrs.evolve(item, name=name, active=active) if item.id == resource_id else item
+                for item in self._current().resources
+            ]
+        )
+
+    async def replace_plan(self, resource_id: int, plan: WeeklyPlan) -> None:
+        self._with_resources(
+            [
+                attrs.evolve(item, plan=plan, follows_business_hours=False)
+                if item.id == resource_id
+                else item
+                for item in self._current().resources
+            ]
+        )
 
 
 class _Customers:

@@ -35,6 +35,7 @@ __all__ = [
     "OffDay",
     "OutsideWorkingHours",
     "RequestValidationError",
+    "ResourceNotFound",
     "ServiceUnavailable",
     "SettingsMissing",
     "SlotSuggestion",
@@ -252,6 +253,11 @@ class BookingNotFound(NotFound):
 class WebhookNotFound(NotFound):
     code = "webhook_not_found"
     default_message = "Webhook subscription not found"
+
+
+class ResourceNotFound(NotFound):
+    code = "resource_not_found"
+    default_message = "Resource not found"
 
 
 # --- 409: the state of things refuses it ---------------------------------------------------------

@@ -24,7 +24,7 @@ from agent_booking.core.entities import (
 from agent_booking.core.events import DomainEvent, JsonObject, StoredEvent
 from agent_booking.core.occupancy import OccupiedInterval
 from agent_booking.core.queries import BookingPage, BookingQuery
-from agent_booking.core.resources import Catalog
+from agent_booking.core.resources import Catalog, WeeklyPlan
 from agent_booking.core.settings import BusinessSettings
 
 __all__ = [
@@ -63,6 +63,18 @@ class CatalogRepository(Protocol):
         """The resources (with their plans and exceptions) and services, as of this unit of
         work. ``settings`` are the active settings this unit read: a resource that follows the
         business hours works theirs."""
+        ...
+
+    # The admin's changes. Each one makes every process read the catalog again.
+
+    async def add_resource(self, name: str, *, now: pendulum.DateTime) -> int:
+        """Store a new active resource without working hours; its id."""
+        ...
+
+    async def change_resource(self, resource_id: int, *, name: str, active: bool) -> None: ...
+
+    async def replace_plan(self, resource_id: int, plan: WeeklyPlan) -> None:
+        """Replace the resource's weekly plan (it no longer follows the business hours)."""
         ...
 
 

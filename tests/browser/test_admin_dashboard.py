@@ -102,8 +102,9 @@ def row(page: Page, booking_id: int) -> Locator:
     return page.locator(f'#bookings-body tr[data-booking-id="{booking_id}"]')
 
 
-def slot(page: Page, at: str) -> Locator:
-    return page.locator(f'#day-slots li[data-slot="{at}"]')
+def slot(page: Page, at: str, resource_id: int = 1) -> Locator:
+    """The day view's cell at ``at`` in the column of the resource (the first one by default)."""
+    return page.locator(f'#day-board td[data-slot="{at}"][data-resource-id="{resource_id}"]')
 
 
 def session_storage(page: Page, key: str) -> str | None:
@@ -159,6 +160,8 @@ class TestBookingsTable:
         expect(ada).to_contain_text("Legal Consultation")
         expect(ada).to_contain_text("Ada Lovelace")
         expect(ada).to_contain_text("Upcoming")
+        expect(ada.locator(".booking__resource")).to_have_text("Default")  # the one resource
+        expect(ada.locator(".booking__service")).to_have_text("Legal Consultation · 60 min")
         grace = row(page, existing[1]["id"])
         expect(grace).to_contain_text("Tax Advice")
         expect(grace).to_contain_text("Prefers a call first")
@@ -404,7 +407,7 @@ class TestContentSecurityPolicy:
             page.get_by_role("link", name="Settings").click()
             expect(page.get_by_label("Opens at")).to_have_value("12:00")
             page.get_by_role("link", name="Day view").click()
-            expect(page.locator("#day-slots li").first).to_be_visible()
+            expect(page.locator("#day-board td").first).to_be_visible()
             assert violations == []
         finally:
             own.close()
@@ -443,3 +446,92 @@ class TestScreenshots:
 
         assert (artifacts / "admin-desktop.png").stat().st_size > 0
         assert (artifacts / "admin-phone.png").stat().st_size > 0
+
+
+class TestResources:
+    """Staff and rooms (issue 14), last in this module: it adds a second resource, which would
+    change what the earlier tests see free, and deactivates it again at the end."""
+
+    def test_a_plan_with_a_lunch_break_shows_in_the_day_view(
+        self,
+        page: Page,
+        server: ServerProcess,
+        http: httpx.Client,
+        admin: httpx.Client,
+        days: WorkingDays,
+        artifacts: Path,
+    ) -> None:
+        day = days.take()
+        weekday = day.strftime("%A")
+        open_dashboard(page, server)
+        page.get_by_role("link", name="Staff & rooms").click()
+        page.get_by_label("New resource name").fill("Room 2")
+        page.get_by_role("button", name="Add resource").click()
+        expect(page.locator("#plan-title")).to_have_text("Weekly plan of Room 2")
+        (room,) = [
+            r for r in admin.get("/api/admin/resources/").json()["data"] if r["name"] == "Room 2"
+        ]
+
+        # The morning, then the afternoon after a lunch break, on the test day's weekday.
+        page.get_by_role("button", name=f"Add hours on {weekday}").click()
+        page.get_by_label(f"{weekday} hours 1 open from").fill("12:00")
+        page.get_by_label(f"{weekday} hours 1 close at").fill("13:00")
+        page.get_by_role("button", name=f"Add hours on {weekday}").click()
+        page.get_by_label(f"{weekday} hours 2 open from").fill("14:00")
+        page.get_by_label(f"{weekday} hours 2 close at").fill("17:00")
+        page.get_by_role("button", name="Save plan").click()
+
+        expect(page.locator("#plan-status")).to_have_text("Saved.")
+        expect(page.locator("#plan-stranded")).to_be_hidden()
+        (saved,) = [
+            r for r in admin.get("/api/admin/resources/").json()["data"] if r["id"] == room["id"]
+        ]
+        assert saved["weekly_plan"][str(day.isoweekday())] == [
+            {"opens": "12:00", "closes": "13:00"},
+            {"opens": "14:00", "closes": "17:00"},
+        ]
+        taken = create_booking(http, day, "15:00", resource_id=room["id"], first_name="Roomy")
+        assert taken["resource"] == {"id": room["id"], "name": "Room 2"}
+
+        page.goto(f"{server.base_url}/admin/#day={day.isoformat()}")
+        room_column = page.locator(f'#day-board th[data-resource-id="{room["id"]}"]')
+        expect(room_column).to_contain_text("Break 13:00\u201314:00")  # an en dash
+        expect(slot(page, "13:00:00", room["id"])).to_have_attribute("data-state", "break")
+        expect(slot(page, "13:00:00", room["id"])).to_contain_text("Break")
+        expect(slot(page, "12:00:00", room["id"])).to_have_attribute("data-state", "free")
+        expect(slot(page, "15:00:00", room["id"])).to_have_attribute("data-state", "taken")
+        expect(slot(page, "15:00:00", room["id"])).to_contain_text("Roomy")
+        expect(slot(page, "13:00:00")).to_have_attribute("data-state", "free")  # Default works on
+        expect(slot(page, "15:00:00")).to_have_attribute("data-state", "free")
+
+        live = create_booking(http, day, "16:00", resource_id=room["id"], first_name="Livewire")
+        expect(slot(page, "16:00:00", room["id"])).to_have_attribute(
+            "data-state", "taken", timeout=LIVE_WITHIN_MS
+        )
+        expect(slot(page, "16:00:00", room["id"])).to_contain_text("Livewire")
+        expect(slot(page, "16:00:00")).to_have_attribute("data-state", "free")
+        page.emulate_media(reduced_motion="reduce")
+        page.screenshot(path=artifacts / "admin-day-resources.png", full_page=True)
+
+        # Shortening the afternoon strands both bookings: the page lists what the API reports.
+        page.get_by_role("link", name="Staff & rooms").click()
+        page.get_by_role("button", name="Edit the plan of Room 2").click()
+        page.get_by_label(f"{weekday} hours 2 close at").fill("15:00")
+        page.get_by_role("button", name="Save plan").click()
+
+        stranded = page.locator("#plan-stranded-list li")
+        expect(stranded).to_have_count(2)
+        assert sorted(
+            stranded.evaluate_all("items => items.map(i => Number(i.dataset.bookingId))")
+        ) == sorted([taken["id"], live["id"]])
+        page.screenshot(path=artifacts / "admin-resources.png", full_page=True)
+
+        page.get_by_role("button", name="Deactivate Room 2").click()
+        expect(
+            page.locator(f'#resources-body tr[data-resource-id="{room["id"]}"]')
+        ).to_have_attribute("data-active", "false")
+        (after,) = [
+            r for r in admin.get("/api/admin/resources/").json()["data"] if r["id"] == room["id"]
+        ]
+        assert after["active"] is False
+        assert (artifacts / "admin-day-resources.png").stat().st_size > 0

@@ -72,6 +72,11 @@ WEBHOOK = "/api/admin/webhooks/{webhook_id}/"
 WEBHOOK_ROTATE = "/api/admin/webhooks/{webhook_id}/rotate-secret/"
 WEBHOOK_LOG = "/api/admin/webhooks/{webhook_id}/deliveries/"
 WEBHOOK_REPLAY = "/api/admin/webhooks/{webhook_id}/replay/"
+RESOURCES = "/api/admin/resources/"
+RESOURCE = "/api/admin/resources/{resource_id}/"
+PLAN = "/api/admin/resources/{resource_id}/plan/"
+#: A plan the shared server's other requests never meet: Sundays are off days.
+SUNDAY_PLAN = {"weekly_plan": {"7": [{"opens": "09:00", "closes": "10:00"}]}}
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 TEXT = {"Content-Type": "text/plain"}
 AGENT_KEY = "openapi-test-agent-key"
@@ -534,8 +539,12 @@ def admin_exchanges(server: ServerProcess, days: WorkingDays) -> list[Exchange]:
             ("POST", CANCEL),
             ("GET", SETTINGS),
             ("PATCH", SETTINGS),
+            ("GET", RESOURCES),
+            ("POST", RESOURCES),
+            ("PATCH", RESOURCE),
+            ("PUT", PLAN),
         ]:
-            url = _admin_url(template, booking_id)
+            url = _admin_url(template.replace("{resource_id}", "1"), booking_id)
             stranger.send("no token", (401, "unauthorized"), method, template, url, json={})
             stranger.send(
                 "wrong token",
@@ -624,7 +633,88 @@ def admin_exchanges(server: ServerProcess, days: WorkingDays) -> list[Exchange]:
             content=b"{}",
             headers=TEXT,
         )
+        _resource_exchanges(run)
     return [*stranger.done, *run.done]
+
+
+def _resource_exchanges(run: Exchanges) -> None:
+    """Resources: a new one gets a plan only on Sundays (off days), then is deactivated, so the
+    other requests of this module see the one resource they expect."""
+    run.send("resources", (200, None), "GET", RESOURCES)
+    added = run.send("add resource", (201, None), "POST", RESOURCES, json={"name": "Room A"})
+    resource = RESOURCE.replace("{resource_id}", str(added.json()["data"]["id"]))
+    plan = PLAN.replace("{resource_id}", str(added.json()["data"]["id"]))
+    nothing = RESOURCE.replace("{resource_id}", "999999")
+    for method, template, url, body in [
+        ("POST", RESOURCES, RESOURCES, {"name": "Room B"}),
+        ("PATCH", RESOURCE, resource, {"name": "Room A"}),
+        ("PUT", PLAN, plan, SUNDAY_PLAN),
+    ]:
+        run.send(
+            "as text",
+            (415, "unsupported_media_type"),
+            method,
+            template,
+            url,
+            content=json.dumps(body).encode(),
+            headers=TEXT,
+        )
+        big = b'{"name": "' + b"x" * 70_000 + b'"}'
+        run.send("too large", (413, "body_too_large"), method, template, url, content=big)
+        run.send("not an object", (400, "invalid_request"), method, template, url, content=b"[]")
+    run.send("blank name", (400, "invalid_catalog"), "POST", RESOURCES, json={"name": "  "})
+    run.send("empty name", (400, "invalid_request"), "POST", RESOURCES, json={"name": ""})
+    run.send("rename", (200, None), "PATCH", RESOURCE, resource, json={"name": "Room A1"})
+    run.send(
+        "control character",
+        (400, "invalid_catalog"),
+        "PATCH",
+        RESOURCE,
+        resource,
+        json={"name": "Room\u0007"},
+    )
+    run.send(
+        "no resource",
+        (404, "resource_not_found"),
+        "PATCH",
+        RESOURCE,
+        nothing,
+        json={"active": False},
+    )
+    run.send(
+        "not an id",
+        (404, "not_found"),
+        "PATCH",
+        RESOURCE,
+        "/api/admin/resources/x/",
+        json={"active": False},
+    )
+    run.send("plan", (200, None), "PUT", PLAN, plan, json=SUNDAY_PLAN)
+    overlapping = {
+        "weekly_plan": {
+            "7": [{"opens": "09:00", "closes": "11:00"}, {"opens": "10:00", "closes": "12:00"}]
+        }
+    }
+    run.send("overlapping plan", (400, "invalid_catalog"), "PUT", PLAN, plan, json=overlapping)
+    late = {"weekly_plan": {"7": [{"opens": "09:00", "closes": "24:00"}]}}
+    run.send("no such time", (400, "invalid_request"), "PUT", PLAN, plan, json=late)
+    run.send(
+        "plan of nothing",
+        (404, "resource_not_found"),
+        "PUT",
+        PLAN,
+        PLAN.replace("{resource_id}", "999999"),
+        json=SUNDAY_PLAN,
+    )
+    run.send(
+        "plan of not an id",
+        (404, "not_found"),
+        "PUT",
+        PLAN,
+        "/api/admin/resources/x/plan/",
+        json=SUNDAY_PLAN,
+    )
+    run.send("deactivate", (200, None), "PATCH", RESOURCE, resource, json={"active": False})
 
 
 @pytest.fixture(scope="module")
@@ -952,6 +1042,24 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:
         run.send("no settings", missing, "GET", CALLER_BOOKINGS, params={"phone": "1234567"})
         run.send("no settings", missing, "GET", SLOTS)
         run.send("no settings", missing, "POST", CALLER_CANCEL, own, json={"phone": phone})
+        run.send("no settings", missing, "GET", RESOURCES)
+        run.send("no settings", missing, "POST", RESOURCES, json={"name": "Room"})
+        run.send(
+            "no settings",
+            missing,
+            "PATCH",
+            RESOURCE,
+            RESOURCE.replace("{resource_id}", "1"),
+            json={"active": True},
+        )
+        run.send(
+            "no settings",
+            missing,
+            "PUT",
+            PLAN,
+            PLAN.replace("{resource_id}", "1"),
+            json=SUNDAY_PLAN,
+        )
         # An unmigrated (here: half-dropped) schema is storage the service cannot use.
         _sql(outage_server, "DROP TABLE business_settings")
         _sql(outage_server, "DROP TABLE bookings")
@@ -991,6 +1099,19 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:
             body = {"since": 0} if template == WEBHOOK_REPLAY else hook
             url = template.format(webhook_id=1)
             run.send("no tables", down, method, template, url, json=body)
+        run.send("no tables", down, "GET", RESOURCES)
+        run.send("no tables", down, "POST", RESOURCES, json={"name": "Room"})
+        run.send(
+            "no tables",
+            down,
+            "PATCH",
+            RESOURCE,
+            RESOURCE.replace("{resource_id}", "1"),
+            json={"active": True},
+        )
+        run.send(
+            "no tables", down, "PUT", PLAN, PLAN.replace("{resource_id}", "1"), json=SUNDAY_PLAN
+        )
     return run.done
 
 
@@ -1207,13 +1328,23 @@ def test_the_api_holds_to_its_document_under_fuzzing(case: Any, fuzz_server: Ser
 #: key reused…), which no schema can state. Two operations also have rules across fields that
 #: OpenAPI cannot express, refused with 400: availability (`date` or `from` required, `to` not
 #: before `from`, at most 31 days) and the settings (closing after opening, a slot fitting the
-#: day, at least one working day, a known time zone).
+#: day, at least one working day, a known time zone). The resources' bodies too: a plan's
+#: intervals must not overlap and must close after they open, a name is not only spaces or
+#: control characters, and unknown fields (and weekday keys other than 1-7) are refused, which
+#: the document says in words.
 EXACTNESS_CONFIG = """\
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429", "5xx"]
 
 [[operations]]
 include-path = "/api/agent/availability/"
+checks.positive_data_acceptance.expected-statuses = [
+  "2xx", "400", "401", "403", "404", "409", "422", "429", "5xx",
+]
+
+[[operations]]
+include-path-regex = "^/api/admin/resources/"
+include-method-regex = "^(POST|PATCH|PUT)$"
 checks.positive_data_acceptance.expected-statuses = [
   "2xx", "400", "401", "403", "404", "409", "422", "429", "5xx",
 ]

@@ -20,6 +20,7 @@ EXPECTED_STATUS = {
     "not_found": 404,
     "booking_not_found": 404,
     "webhook_not_found": 404,
+    "resource_not_found": 404,
     "conflict": 409,
     "slot_taken": 409,
     "booking_not_active": 409,

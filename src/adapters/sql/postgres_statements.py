@@ -128,6 +128,19 @@ POSTGRES = EngineStatements(
         "response_body = $2 WHERE key = $3"
     ),
     release_key="DELETE FROM idempotency_keys WHERE key = $1 AND state = 'in_progress'",
+    insert_resource=(
+        "INSERT INTO resources (name, is_active, follows_business_hours, created_at) "
+        "VALUES ($1, $2, $3, $4) RETURNING id"
+    ),
+    update_resource="UPDATE resources SET name = $1, is_active = $2 WHERE id = $3",
+    own_plan="UPDATE resources SET follows_business_hours = $1 WHERE id = $2",
+    delete_hours="DELETE FROM resource_hours WHERE resource_id = $1",
+    insert_hours=(
+        "INSERT INTO resource_hours (resource_id, weekday, opens, closes) VALUES ($1, $2, $3, $4)"
+    ),
+    bump_catalog_version=(
+        "UPDATE business_settings SET catalog_version = catalog_version + 1 WHERE is_active"
+    ),
     instant_to_db=instant_to_db,
     instant_from_db=instant_from_db,
     date_to_db=date_to_db,

@@ -171,6 +171,33 @@ class SqlCatalogRepository:
             cache.catalog, cache.catalog_row = catalog, row
         return catalog
 
+    async def add_resource(self, name: str, *, now: pendulum.DateTime) -> int:
+        sql = self._sql
+        rows = await self._run.fetch(
+            sql.insert_resource, (name, True, False, sql.instant_to_db(now))
+        )
+        await self._run.fetch(sql.bump_catalog_version)
+        return int(rows[0][0])
+
+    async def change_resource(self, resource_id: int, *, name: str, active: bool) -> None:
+        await self._run.fetch(self._sql.update_resource, (name, active, resource_id))
+        await self._run.fetch(self._sql.bump_catalog_version)
+
+    async def replace_plan(self, resource_id: int, plan: WeeklyPlan) -> None:
+        sql, fetch = self._sql, self._run.fetch
+        await fetch(sql.delete_hours, (resource_id,))
+        for weekday, intervals in sorted(plan.days.items()):
+            for interval in intervals:
+                values = (
+                    resource_id,
+                    weekday,
+                    sql.time_to_db(interval.opens),
+                    sql.time_to_db(interval.closes),
+                )
+                await fetch(sql.insert_hours, values)
+        await fetch(sql.own_plan, (False, resource_id))
+        await fetch(sql.bump_catalog_version)
+
     async def _read(self, settings: BusinessSettings) -> Catalog:
         sql, fetch = self._sql, self._run.fetch
         unknown = (await fetch(sql.active_settings))[0][11]  # SETTINGS_COLUMNS' unknown_services

@@ -164,6 +164,19 @@ SQLITE = EngineStatements(
         "WHERE key = ?"
     ),
     release_key="DELETE FROM idempotency_keys WHERE key = ? AND state = 'in_progress'",
+    insert_resource=(
+        "INSERT INTO resources (name, is_active, follows_business_hours, created_at) "
+        "VALUES (?, ?, ?, ?) RETURNING id"
+    ),
+    update_resource="UPDATE resources SET name = ?, is_active = ? WHERE id = ?",
+    own_plan="UPDATE resources SET follows_business_hours = ? WHERE id = ?",
+    delete_hours="DELETE FROM resource_hours WHERE resource_id = ?",
+    insert_hours=(
+        "INSERT INTO resource_hours (resource_id, weekday, opens, closes) VALUES (?, ?, ?, ?)"
+    ),
+    bump_catalog_version=(
+        "UPDATE business_settings SET catalog_version = catalog_version + 1 WHERE is_active"
+    ),
     instant_to_db=instant_text,
     instant_from_db=instant_from_text,
     date_to_db=date_text,

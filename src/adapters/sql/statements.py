@@ -120,6 +120,17 @@ class EngineStatements:
     take_over_key: str
     complete_key: str
     release_key: str
+    # the catalog: the admin's changes
+    insert_resource: str
+    #: (name, active, id)
+    update_resource: str
+    #: (id): the resource works its own plan from now on
+    own_plan: str
+    delete_hours: str
+    #: (resource, weekday, opens, closes)
+    insert_hours: str
+    #: Makes every process read the catalog again (see ``SqlCatalogRepository``).
+    bump_catalog_version: str
     # codecs
     instant_to_db: Callable[[pendulum.DateTime], Any]
     instant_from_db: Callable[[Any], pendulum.DateTime]

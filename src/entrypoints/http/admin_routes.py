@@ -11,12 +11,23 @@ what is accepted.
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, TypeVar
 
 import msgspec
-from litestar import Controller, HttpMethod, Request, Response, Router, get, patch, post, route
+from litestar import (
+    Controller,
+    HttpMethod,
+    Request,
+    Response,
+    Router,
+    get,
+    patch,
+    post,
+    put,
+    route,
+)
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
@@ -26,16 +37,19 @@ from agent_booking.core.entities import BookingStatus
 from agent_booking.core.errors import (
     BookingNotActive,
     BookingNotFound,
+    InvalidCatalog,
     InvalidDate,
     InvalidField,
     InvalidRequestBody,
     InvalidSettings,
     MissingField,
+    ResourceNotFound,
     ServiceUnavailable,
     SettingsMissing,
     StorageUnavailable,
     TransientConflict,
 )
+from agent_booking.core.manage_resources import ManageResources
 from agent_booking.core.parsing import DateOrder, parse_date
 from agent_booking.core.placement import current_catalog
 from agent_booking.core.ports import UnitOfWorkFactory
@@ -69,6 +83,16 @@ from agent_booking.entrypoints.http.request_bodies import (
     PHONE_OR_EMPTY,
     SettingsChangesRequest,
 )
+from agent_booking.entrypoints.http.resource_views import (
+    NewResourceBody,
+    PlanBody,
+    PlanReplacedView,
+    ResourceChangesBody,
+    ResourceEnvelope,
+    ResourceList,
+    resource_view,
+    weekly_plan,
+)
 from agent_booking.entrypoints.http.spoken_text import Speech
 
 __all__ = ["ADMIN_API_PATH", "MAX_PAGE", "admin_router"]
@@ -97,6 +121,14 @@ _BookingId = Annotated[
     ),
 ]
 
+_Body = TypeVar("_Body", NewResourceBody, ResourceChangesBody, PlanBody)
+_ResourceId = Annotated[
+    int,
+    PathParameter(
+        description="The resource's id (a 64-bit integer).",
+        schema_extra={"minimum": 1, "maximum": _MAX_ID},
+    ),
+]
 
 #: Whole numbers in ASCII digits (leading zeros allowed), 1 to the maximum, or empty.
 _WHOLE_NUMBERS: Final = {
@@ -114,7 +146,7 @@ def _page_number(maximum: int, default: int) -> dict[str, Any]:
     }
 
 
-def admin_router(
+def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one guard
     admin_token: str | None,
     reads: UnitOfWorkFactory,
     cancel_booking: CancelBooking,
@@ -122,6 +154,7 @@ def admin_router(
     check_availability: CheckAvailability,
     date_order: DateOrder,
     speech: Speech,
+    manage_resources: ManageResources,
 ) -> Router:
     async def require_admin(
         connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
@@ -356,9 +389,128 @@ def admin_router(
             del data  # the gate's type; the core reads the body as sent (its check order)
             return await apply_changes(await request.body())
 
+    body_refusals = (
+        _UNAUTHORIZED,
+        framework_case(HTTPStatus.BAD_REQUEST),
+        InvalidCatalog,
+        framework_case(HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
+        framework_case(HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
+        SettingsMissing,
+        StorageUnavailable,
+        TransientConflict,
+    )
+
+    class ResourcesController(Controller):
+        """GET and POST on one path, and the OPTIONS answer naming both (see SettingsController;
+        Litestar registers a controller's handlers by name, so ``allowed_methods`` sorts first)."""
+
+        path = "/resources/"
+
+        @route("/", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
+        async def allowed_methods(self, request: Request[Any, Any, Any]) -> Response[None]:
+            methods = request.app.route_handler_method_map[ADMIN_API_PATH + self.path.rstrip("/")]
+            return Response(
+                None,
+                status_code=HTTPStatus.NO_CONTENT,
+                headers={"Allow": ", ".join(sorted(methods))},
+            )
+
+        @get(
+            "/",
+            name="admin_list_resources",
+            operation_id="adminListResources",
+            summary="The resources (people, rooms) with their weekly plans and date exceptions",
+            tags=_TAGS,
+            security=_SECURITY,
+            operation_class=DocumentedOperation,
+            responses=refusals(_UNAUTHORIZED, SettingsMissing, StorageUnavailable),
+        )
+        async def list_resources(self) -> ResourceList:
+            async with reads() as uow:
+                catalog = await current_catalog(uow)
+            if catalog is None:
+                raise SettingsMissing
+            return ResourceList(data=[resource_view(item) for item in catalog.resources])
+
+        @post(
+            "/",
+            name="admin_add_resource",
+            operation_id="adminAddResource",
+            summary="Add a resource (active, without working hours until it gets a plan)",
+            tags=_TAGS,
+            security=_SECURITY,
+            operation_class=DocumentedOperation,
+            responses=refusals(*body_refusals),
+        )
+        async def new_resource(
+            self, request: Request[Any, Any, Any], data: JSONBody[NewResourceBody]
+        ) -> ResourceEnvelope:
+            del data  # documents the body; read strictly below
+            body = _strictly(NewResourceBody, await request.body())
+            return ResourceEnvelope(data=resource_view(await manage_resources.add(body.name)))
+
+    @patch(
+        "/resources/{resource_id:int}/",
+        name="admin_change_resource",
+        operation_id="adminChangeResource",
+        summary="Rename a resource, or deactivate or activate it",
+        description="An inactive resource takes no new bookings; its bookings are kept.",
+        tags=_TAGS,
+        security=_SECURITY,
+        operation_class=DocumentedOperation,
+        responses=refusals(*body_refusals, ResourceNotFound, _NOT_AN_ID),
+    )
+    async def change_resource(
+        request: Request[Any, Any, Any],
+        resource_id: _ResourceId,
+        data: JSONBody[ResourceChangesBody],
+    ) -> ResourceEnvelope:
+        del data  # documents the body; read strictly below
+        body = _strictly(ResourceChangesBody, await request.body())
+        if not 0 < resource_id <= _MAX_ID:
+            raise ResourceNotFound
+        changed = await manage_resources.change(resource_id, name=body.name, active=body.active)
+        return ResourceEnvelope(data=resource_view(changed))
+
+    @put(
+        "/resources/{resource_id:int}/plan/",
+        name="admin_replace_plan",
+        operation_id="adminReplacePlan",
+        summary="Replace a resource's weekly plan",
+        description="Lists the resource's active future bookings the new plan strands (they are "
+        "kept). The resource stops following the business hours.",
+        tags=_TAGS,
+        security=_SECURITY,
+        operation_class=DocumentedOperation,
+        responses=refusals(*body_refusals, ResourceNotFound, _NOT_AN_ID),
+    )
+    async def replace_plan(
+        request: Request[Any, Any, Any], resource_id: _ResourceId, data: JSONBody[PlanBody]
+    ) -> PlanReplacedView:
+        del data  # documents the body; read strictly below
+        body = _strictly(PlanBody, await request.body())
+        if not 0 < resource_id <= _MAX_ID:
+            raise ResourceNotFound
+        replaced = await manage_resources.replace_plan(resource_id, weekly_plan(body))
+        async with reads() as uow:
+            catalog = await current_catalog(uow)
+        return PlanReplacedView(
+            data=resource_view(replaced.resource),
+            stranded_bookings=booking_views(replaced.stranded, catalog),
+        )
+
     return Router(
         path=ADMIN_API_PATH,
-        route_handlers=[availability, list_bookings, get_booking, cancel, SettingsController],
+        route_handlers=[
+            availability,
+            list_bookings,
+            get_booking,
+            cancel,
+            SettingsController,
+            ResourcesController,
+            change_resource,
+            replace_plan,
+        ],
         guards=[require_admin],
     )
 
@@ -372,6 +524,15 @@ def _decodes_as_changes(raw_body: bytes) -> bool:
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return False
     return True
+
+
+def _strictly(kind: type[_Body], raw_body: bytes) -> _Body:
+    """The body decoded as documented: Litestar converts loosely (``0`` for ``false``), so a
+    handler's typed ``data`` only documents it, and a body strict decoding refuses is a 400."""
+    try:
+        return msgspec.json.decode(raw_body, type=kind, strict=True)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        raise ValidationException from None
 
 
 def _positive_int(name: str, raw: str | None, default: int, maximum: int) -> int:

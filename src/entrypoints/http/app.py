@@ -25,6 +25,7 @@ from agent_booking.core.create_agent_booking import CreateAgentBooking
 from agent_booking.core.events import StoredEvent, booking_event_payload
 from agent_booking.core.find_bookings import FindCallerBookings
 from agent_booking.core.idempotency import IdempotencyKeys
+from agent_booking.core.manage_resources import ManageResources
 from agent_booking.core.offer_slots import OfferSlots
 from agent_booking.core.passwords import hash_password
 from agent_booking.core.placement import Placement, current_catalog
@@ -174,6 +175,7 @@ def create_app(
                 check_availability,
                 config.date_order,
                 speech,
+                ManageResources(uow_factory, clock),
             ),
             *caller_booking_routes(
                 FindCallerBookings(reads, clock), cancel_booking, idempotency_keys, speech, phones

@@ -60,6 +60,7 @@ from agent_booking.core.errors import (
     InvalidSettings,
     MissingField,
     NoticeTooShort,
+    ResourceNotFound,
     TooManyBookings,
     UnknownService,
     WebhookNotFound,
@@ -203,6 +204,7 @@ ADMIN_ONLY_ERRORS: Final = (
     BookingNotActive,
     WebhookNotFound,
     WebhookUrlRefused,
+    ResourceNotFound,
 )
 
 

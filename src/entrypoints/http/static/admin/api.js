@@ -67,4 +67,51 @@ export class AdminApi {
   availability(date) {
     return this.request("GET", "/api/admin/availability/", { query: { date } });
   }
+
+  // Resources (people, rooms), their weekly plans and date exceptions; services.
+
+  listResources() {
+    return this.request("GET", "/api/admin/resources/");
+  }
+
+  createResource(fields) {
+    return this.request("POST", "/api/admin/resources/", { body: fields });
+  }
+
+  updateResource(id, changes) {
+    return this.request("PATCH", `/api/admin/resources/${encodeURIComponent(id)}/`, { body: changes });
+  }
+
+  /** Replace a resource's weekly plan; the answer lists the bookings it strands. */
+  replacePlan(id, weeklyPlan) {
+    return this.request("PUT", `/api/admin/resources/${encodeURIComponent(id)}/plan/`, {
+      body: { weekly_plan: weeklyPlan },
+    });
+  }
+
+  /** Set a date exception (no intervals: closed that day); the answer lists stranded bookings. */
+  setException(id, date, intervals) {
+    return this.request(
+      "PUT", `/api/admin/resources/${encodeURIComponent(id)}/exceptions/${encodeURIComponent(date)}/`,
+      { body: { intervals } },
+    );
+  }
+
+  removeException(id, date) {
+    return this.request(
+      "DELETE", `/api/admin/resources/${encodeURIComponent(id)}/exceptions/${encodeURIComponent(date)}/`,
+    );
+  }
+
+  listServices() {
+    return this.request("GET", "/api/admin/services/");
+  }
+
+  createService(fields) {
+    return this.request("POST", "/api/admin/services/", { body: fields });
+  }
+
+  updateService(id, changes) {
+    return this.request("PATCH", `/api/admin/services/${encodeURIComponent(id)}/`, { body: changes });
+  }
 }

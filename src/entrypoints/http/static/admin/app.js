@@ -1,5 +1,5 @@
-// The admin dashboard: sign-in, then the bookings table, day view and settings, kept live by
-// the WebSocket feed. Plain ES modules, no build step; every booking field is rendered as text.
+// The admin dashboard: sign-in, then the bookings table, day view (a column per resource),
+// staff and rooms, services and settings, kept live by the WebSocket feed. Plain ES modules, no build step; every booking field is rendered as text.
 
 import { AdminApi, ApiError } from "./api.js";
 import { BookingsTable } from "./bookings.js";
@@ -7,6 +7,8 @@ import { DayView } from "./dayview.js";
 import { announce, byId, h, showError, toast } from "./dom.js";
 import { BookingFeed, forgetLastEventId } from "./feed.js";
 import { customerName, formatDate, formatTime, todayIn } from "./format.js";
+import { ResourcesPanel } from "./resources.js";
+import { ServicesPanel } from "./services.js";
 import { SettingsForm } from "./settings.js";
 
 const TOKEN_KEY = "booking-admin.token";
@@ -14,12 +16,19 @@ const PAGE_SIZE = 200;
 /** How long the first listing waits for the live feed, so nothing slips between the two. */
 const FEED_WAIT_MS = 3000;
 const BASE_TITLE = document.title;
-const VIEWS = { bookings: "bookings-view", day: "day-view", settings: "settings-view" };
+const VIEWS = {
+  bookings: "bookings-view",
+  day: "day-view",
+  resources: "resources-view",
+  services: "services-view",
+  settings: "settings-view",
+};
 
 const session = {
   api: null,
   feed: null,
   settings: null,
+  resources: [], // the resources last listed (names for the services' "performed by")
   listed: false, // a listing arrived; until then feed messages wait in `queue`
   loading: 0, // listings in flight: messages wait for them too, so a stale one cannot undo them
   queue: [],
@@ -39,8 +48,19 @@ const table = new BookingsTable({
   onCancel: (id) => cancelBooking(id),
 });
 
+/** The resources with their plans (kept for the services' "performed by" too). */
+async function listResources() {
+  const answer = await session.api.listResources();
+  session.resources = answer.data;
+  return answer.data;
+}
+
 const dayView = new DayView({
-  api: { availability: (d) => session.api.availability(d), listBookings: (q) => session.api.listBookings(q) },
+  api: {
+    availability: (d) => session.api.availability(d),
+    listBookings: (q) => session.api.listBookings(q),
+    resources: listResources,
+  },
   settings: () => session.settings,
   today,
   onCancel: (id, booking) => cancelBooking(id, booking),
@@ -54,7 +74,72 @@ const dayView = new DayView({
     summary: byId("day-summary"),
     closed: byId("day-closed"),
     error: byId("day-error"),
-    slots: byId("day-slots"),
+    board: byId("day-board"),
+    empty: byId("day-empty"),
+  },
+});
+
+const resourcesPanel = new ResourcesPanel({
+  api: {
+    listResources: () => session.api.listResources(),
+    createResource: (fields) => session.api.createResource(fields),
+    updateResource: (id, changes) => session.api.updateResource(id, changes),
+    replacePlan: (id, plan) => session.api.replacePlan(id, plan),
+    setException: (id, date, intervals) => session.api.setException(id, date, intervals),
+    removeException: (id, date) => session.api.removeException(id, date),
+  },
+  onChanged: (resources) => {
+    session.resources = resources;
+  },
+  elements: {
+    addForm: byId("resource-add-form"),
+    newName: byId("resource-new-name"),
+    addButton: byId("resource-add"),
+    error: byId("resources-error"),
+    body: byId("resources-body"),
+    empty: byId("resources-empty"),
+    editor: byId("plan-editor"),
+    planTitle: byId("plan-title"),
+    planForm: byId("plan-form"),
+    planDays: byId("plan-days"),
+    planError: byId("plan-error"),
+    planSave: byId("plan-save"),
+    planReset: byId("plan-reset"),
+    planStatus: byId("plan-status"),
+    planStranded: byId("plan-stranded"),
+    planStrandedList: byId("plan-stranded-list"),
+    exceptions: byId("exceptions-list"),
+    exceptionsEmpty: byId("exceptions-empty"),
+    exceptionForm: byId("exception-form"),
+    exceptionDate: byId("exception-date"),
+    exceptionClosed: byId("exception-closed"),
+    exceptionIntervals: byId("exception-intervals"),
+    exceptionError: byId("exception-error"),
+    exceptionSave: byId("exception-save"),
+    exceptionStranded: byId("exception-stranded"),
+    exceptionStrandedList: byId("exception-stranded-list"),
+  },
+});
+
+const servicesPanel = new ServicesPanel({
+  api: {
+    listServices: () => session.api.listServices(),
+    createService: (fields) => session.api.createService(fields),
+    updateService: (id, changes) => session.api.updateService(id, changes),
+  },
+  resources: () => session.resources,
+  elements: {
+    newButton: byId("service-new"),
+    error: byId("services-error"),
+    body: byId("services-body"),
+    empty: byId("services-empty"),
+    form: byId("service-form"),
+    title: byId("service-form-title"),
+    performers: byId("service-performers"),
+    formError: byId("service-error"),
+    status: byId("service-status"),
+    save: byId("service-save"),
+    cancel: byId("service-cancel"),
   },
 });
 
@@ -115,7 +200,7 @@ async function signIn(event) {
 function signOut(message = "") {
   session.feed?.stop();
   Object.assign(session, {
-    api: null, feed: null, settings: null, listed: false, loading: 0, queue: [], nextPage: null,
+    api: null, feed: null, settings: null, resources: [], listed: false, loading: 0, queue: [], nextPage: null,
   });
   sessionStorage.clear();
   table.reset();
@@ -310,6 +395,10 @@ function route({ focus = true } = {}) {
   if (view === "day") {
     const date = /^\d{4}-\d{2}-\d{2}$/.test(argument || "") ? argument : "";
     dayView.show(date);
+  }
+  if (view === "resources") resourcesPanel.reload();
+  if (view === "services") {
+    listResources().catch(() => null).finally(() => servicesPanel.reload());
   }
   if (view === "settings" && session.settings) settingsForm.fill(session.settings);
   if (focus) byId(`${view}-title`).focus();

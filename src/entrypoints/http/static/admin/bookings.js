@@ -1,4 +1,5 @@
-// The bookings table: today's and upcoming bookings, kept current by the live feed.
+// The bookings table: today's and upcoming bookings (with the resource each holds and the
+// service booked), kept current by the live feed.
 // Rows are keyed by booking id and reconciled in place, so a live update neither rebuilds the
 // table nor steals focus from the row someone is working on.
 
@@ -155,7 +156,13 @@ export class BookingsTable {
         relative && h("span", { class: "tag", text: relative })),
       h("td", { class: "booking__time", dataset: { label: "Time" } }, formatTime(booking.booking_time)),
       h("td", { class: "booking__service", dataset: { label: "Service" } },
-        h("span", { class: "booking__service-name", text: booking.service_name })),
+        h("span", { class: "booking__service-name", text: booking.service?.name || booking.service_name }),
+        booking.service?.duration_minutes
+          && h("span", { class: "booking__duration muted", text: ` · ${booking.service.duration_minutes} min` })),
+      h("td", { class: "booking__resource", dataset: { label: "With" } },
+        booking.resource
+          ? h("span", { dataset: { resourceId: booking.resource.id }, text: booking.resource.name })
+          : h("span", { class: "muted", text: "—" })),
       h("td", { class: "booking__customer", dataset: { label: "Customer" } },
         name ? h("span", { text: name }) : h("span", { class: "muted", text: "—" })),
       h("td", { class: "booking__phone", dataset: { label: "Phone" } }, phoneCell(phone)),

@@ -1,0 +1,127 @@
+"""Managing resources (people, rooms) and their weekly plans: the admin's changes.
+
+A plan change never cancels or moves a booking, as a settings change does not: the plan is
+replaced, and the answer lists the resource's active future bookings that no longer fit it, so
+the operator can contact those customers. Every change makes each process read the catalog
+again (the storage bumps its version in the same transaction).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import attrs
+from attrs import frozen
+
+from agent_booking.core.entities import OPEN_STATUSES, Booking, Customer
+from agent_booking.core.errors import InvalidCatalog, ResourceNotFound, SettingsMissing
+from agent_booking.core.policy import SlotPolicy
+from agent_booking.core.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from agent_booking.core.queries import BookingQuery
+from agent_booking.core.resources import Catalog, Resource, Service, WeeklyPlan
+from agent_booking.core.settings import BusinessSettings
+
+__all__ = ["ManageResources", "PlanReplaced"]
+
+_PAGE = 1000
+_SECONDS_PER_MINUTE = 60
+
+
+@frozen
+class PlanReplaced:
+    resource: Resource
+    stranded: tuple[tuple[Booking, Customer], ...]
+
+
+class ManageResources:
+    """Add a resource, rename or (de)activate it, replace its weekly plan."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def add(self, name: str) -> Resource:
+        """A new active resource with no working hours yet (it is bookable once it has a plan)."""
+        checked = Resource(0, _printable(name), WeeklyPlan({}))  # refused before any write
+        async with self._uow() as uow:
+            await _settings(uow)
+            resource_id = await uow.catalog.add_resource(checked.name, now=self._clock.now())
+            await uow.commit()
+        return attrs.evolve(checked, id=resource_id)
+
+    async def change(
+        self, resource_id: int, *, name: str | None = None, active: bool | None = None
+    ) -> Resource:
+        async with self._uow() as uow:
+            current = await _resource(uow, resource_id)
+            changed = attrs.evolve(
+                current,
+                name=current.name if name is None else _printable(name),
+                active=current.active if active is None else active,
+            )
+            await uow.catalog.change_resource(resource_id, name=changed.name, active=changed.active)
+            await uow.commit()
+        return changed
+
+    async def replace_plan(self, resource_id: int, plan: WeeklyPlan) -> PlanReplaced:
+        async with self._uow() as uow:
+            settings = await _settings(uow)
+            current = await _resource(uow, resource_id)
+            await uow.catalog.replace_plan(resource_id, plan)
+            replaced = attrs.evolve(current, plan=plan, follows_business_hours=False)
+            catalog = await uow.catalog.get_active(settings)
+            stranded = await self._stranded(uow, SlotPolicy(settings), replaced, catalog)
+            await uow.commit()
+        return PlanReplaced(replaced, stranded)
+
+    async def _stranded(
+        self, uow: UnitOfWork, policy: SlotPolicy, resource: Resource, catalog: Catalog
+    ) -> tuple[tuple[Booking, Customer], ...]:
+        now = self._clock.now()
+        query = BookingQuery(
+            date_from=now.date().subtract(days=1), statuses=OPEN_STATUSES, limit=_PAGE
+        )
+        stranded: list[tuple[Booking, Customer]] = []
+        while True:
+            page = await uow.queries.search(query)
+            for booking, customer in page.rows:
+                if booking.resource_id != resource.id or booking.starts_at <= now:
+                    continue
+                local = booking.starts_at.in_timezone(policy.settings.tz)
+                service = _service_of(booking, catalog)
+                if not policy.fits_service(local.date(), local.time(), service, resource):
+                    stranded.append((booking, customer))
+            if query.offset + len(page.rows) >= page.total or not page.rows:
+                return tuple(stranded)
+            query = attrs.evolve(query, offset=query.offset + _PAGE)
+
+
+def _printable(name: str) -> str:
+    """A name is shown on pages and in messages: no control characters or lone surrogates."""
+    if any(unicodedata.category(char) in {"Cc", "Cs"} for char in name):
+        raise InvalidCatalog("a name must not contain control characters")
+    return name
+
+
+def _service_of(booking: Booking, catalog: Catalog) -> Service:
+    """The booking's catalog service, or its free-text one lasting its occupied interval."""
+    service = None if booking.service_id is None else catalog.service(booking.service_id)
+    if service is not None:
+        return service
+    seconds = (booking.occupied_until - booking.occupied_from).in_seconds()
+    return Service(None, booking.service_name, seconds // _SECONDS_PER_MINUTE)
+
+
+async def _settings(uow: UnitOfWork) -> BusinessSettings:
+    settings = await uow.settings.get_active()
+    if settings is None:
+        raise SettingsMissing
+    return settings
+
+
+async def _resource(uow: UnitOfWork, resource_id: int) -> Resource:
+    catalog = await uow.catalog.get_active(await _settings(uow))
+    resource = catalog.resource(resource_id)
+    if resource is None:
+        raise ResourceNotFound
+    return resource

@@ -18,7 +18,12 @@ from agent_booking.core.parsing import parse_time
 from agent_booking.core.policy import SlotPolicy
 from agent_booking.core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from agent_booking.core.queries import BookingQuery
-from agent_booking.core.settings import BusinessSettings, parse_closed_dates, parse_off_days
+from agent_booking.core.settings import (
+    UNKNOWN_SERVICES_CHOICES,
+    BusinessSettings,
+    parse_closed_dates,
+    parse_off_days,
+)
 
 __all__ = ["SettingsChanges", "SettingsUpdate", "UpdateSettings"]
 
@@ -48,6 +53,7 @@ class SettingsChanges:
     closed_dates: frozenset[pendulum.Date] | None = None
     cancel_notice_minutes: int | None = None
     reschedule_notice_minutes: int | None = None
+    unknown_services: str | None = None
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, object]) -> SettingsChanges:
@@ -63,6 +69,10 @@ class SettingsChanges:
             elif name == "timezone":
                 if not isinstance(value, str):
                     raise InvalidSettings("timezone must be a string such as Europe/Berlin")
+                changes[name] = value
+            elif name == "unknown_services":
+                if value not in UNKNOWN_SERVICES_CHOICES:
+                    raise InvalidSettings("unknown_services must be 'accept' or 'reject'")
                 changes[name] = value
             elif name == "off_days":
                 changes[name] = parse_off_days(_joined(name, value))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -23,7 +24,7 @@ from tests.integration.conftest import SQLITE, engine_of
 from tests.integration.direct_sql import count_rows, run_sql
 from tests.integration.endpoint import CREATE_PATH, assert_error, booking_body
 from tests.integration.working_days import WorkingDays
-from tests.support.server import AGENT_HEADERS, ServerProcess, run_booking
+from tests.support.server import ADMIN_TOKEN, AGENT_HEADERS, ServerProcess, run_booking
 
 pytestmark = pytest.mark.slow
 
@@ -202,3 +203,49 @@ async def test_mixed_durations_on_overlapping_starts_never_overlap(
     )
     assert stored == counted[201]
     assert await count_rows(database_url, OVERLAPS) == 0
+
+
+async def test_unknown_services_reject_lists_the_catalog_and_accept_books_free_text(
+    client: httpx.AsyncClient, database_url: str, days: WorkingDays
+) -> None:
+    """The ``unknown_services`` setting, changed through the admin API and the CLI while the
+    server (two workers) runs: each change holds for the very next request."""
+    day = days.take()
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    settings_path = "/api/admin/settings/"
+    try:
+        changed = await client.patch(
+            settings_path, json={"unknown_services": "reject"}, headers=admin
+        )
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["data"]["unknown_services"] == "reject"
+        for _ in range(WORKERS * 2):  # whichever worker answers
+            refused = await client.post(
+                CREATE_PATH, json=booking_body(day, "13:00", service_name="Massage")
+            )
+            assert_error(
+                refused,
+                422,
+                "unknown_service",
+                "Unknown service; services offered: Check-up, Consultation",
+            )
+        known = await client.post(
+            CREATE_PATH, json=booking_body(day, "13:00", service_name="check-up")
+        )
+        assert known.status_code == 201, known.text
+
+        shown = run_booking(
+            ["settings", "set", "--unknown-services", "accept", "--json"], database_url
+        )
+        assert json.loads(shown.stdout)["unknown_services"] == "accept"
+        read = await client.get(settings_path, headers=admin)
+        assert read.json()["data"]["unknown_services"] == "accept"
+        free_text = await client.post(
+            CREATE_PATH, json=booking_body(day, "14:00", service_name="Massage")
+        )
+        assert free_text.status_code == 201, free_text.text
+        booking = free_text.json()["data"]["booking"]
+        # Free text: no catalog id, one slot (30 minutes here) long.
+        assert booking["service"] == {"id": None, "name": "Massage", "duration_minutes": 30}
+    finally:
+        await client.patch(settings_path, json={"unknown_services": "accept"}, headers=admin)

@@ -248,6 +248,7 @@ class TestUpdateSettings:
                 "closed_dates": ["2026-12-25", "2027-01-01"],
                 "cancel_notice_minutes": 120,
                 "reschedule_notice_minutes": 60,
+                "unknown_services": "reject",
             }
         )
 
@@ -261,6 +262,7 @@ class TestUpdateSettings:
             "closed_dates": ["2026-12-25", "2027-01-01"],
             "cancel_notice_minutes": 120,
             "reschedule_notice_minutes": 60,
+            "unknown_services": "reject",
         }
         assert await active_settings(store) == update.settings
 
@@ -308,6 +310,9 @@ class TestUpdateSettings:
             {"closed_dates": ["25/12/2026"]},
             {"opening": "09:00"},
             {"close_time": "18:00", "colour": "blue"},
+            {"unknown_services": "ignore"},
+            {"unknown_services": "REJECT"},
+            {"unknown_services": True},
         ],
         ids=lambda changes: "-".join(f"{name}={value!r}" for name, value in changes.items()),
     )

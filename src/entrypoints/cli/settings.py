@@ -39,6 +39,7 @@ SETTING_OPTIONS = (
     "closed_dates",
     "cancel_notice_minutes",
     "reschedule_notice_minutes",
+    "unknown_services",
 )
 
 
@@ -82,7 +83,7 @@ class _NothingToChange(UsageError):
         super().__init__(
             "nothing to change: give at least one of --open, --close, --off-days, "
             "--slot-minutes, --timezone, --horizon-days, --closed-dates, "
-            "--cancel-notice-minutes, --reschedule-notice-minutes"
+            "--cancel-notice-minutes, --reschedule-notice-minutes, --unknown-services"
         )
 
 
@@ -98,6 +99,7 @@ def settings_document(settings: BusinessSettings) -> dict[str, Any]:
         "closed_dates": sorted(day.isoformat() for day in settings.closed_dates),
         "cancel_notice_minutes": settings.cancel_notice_minutes,
         "reschedule_notice_minutes": settings.reschedule_notice_minutes,
+        "unknown_services": settings.unknown_services,
         "slots": [time.strftime("%H:%M") for time in settings.slot_times()],
     }
 

@@ -249,3 +249,47 @@ async def test_unknown_services_reject_lists_the_catalog_and_accept_books_free_t
         assert booking["service"] == {"id": None, "name": "Massage", "duration_minutes": 30}
     finally:
         await client.patch(settings_path, json={"unknown_services": "accept"}, headers=admin)
+
+
+async def test_admin_availability_shows_which_resources_are_free_per_start(
+    client: httpx.AsyncClient, services: dict[str, int], days: WorkingDays
+) -> None:
+    """The dashboard's day view: per free start, the resources free for the whole service;
+    ``service_id`` and ``resource_id`` narrow it exactly as the agent availability does."""
+    taken_day = days.take()
+    day = taken_day.isoformat()
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    taken = await client.post(
+        CREATE_PATH, json=booking_body(taken_day, "10:00", service_name="Check-up", resource_id=2)
+    )
+    assert taken.status_code == 201, taken.text
+
+    async def day_view(**query: object) -> dict[str, Any]:
+        answer = await client.get(
+            "/api/admin/availability/", params={"date": day, **query}, headers=admin
+        )
+        assert answer.status_code == 200, answer.text
+        agent = await client.get("/api/agent/availability/", params={"date": day, **query})
+        assert agent.json() == answer.json()  # one policy, two doors
+        [only] = answer.json()["days"]
+        return dict(zip(only["free"], only["free_resources"], strict=True))
+
+    check_up = await day_view(service_id=services["Check-up"])
+    assert check_up["09:30:00"] == [2, 3]
+    assert check_up["10:00:00"] == [3]  # room 2 has the booking
+    assert check_up["10:30:00"] == [2, 3]
+    consultation = await day_view(service_id=services["Consultation"])
+    # 90 minutes from 09:00 reaches into room 2's 10:00 booking; 16:30 would end after 18:00.
+    assert consultation["09:00:00"] == [3]
+    assert consultation["16:30:00"] == [2, 3]
+    assert "17:00:00" not in consultation
+    only_room_2 = await day_view(service_id=services["Check-up"], resource_id=2)
+    assert "10:00:00" not in only_room_2
+    assert set(map(tuple, only_room_2.values())) == {(2,)}
+
+    refused = await client.get(
+        "/api/admin/availability/",
+        params={"date": day, "service_id": "999999"},
+        headers=admin,
+    )
+    assert_error(refused, 422, "unknown_service")

@@ -35,6 +35,8 @@ from agent_booking.core.errors import (
     SettingsMissing,
     StorageUnavailable,
     TransientConflict,
+    UnknownResource,
+    UnknownService,
 )
 from agent_booking.core.parsing import DateOrder, parse_date
 from agent_booking.core.placement import current_catalog
@@ -45,6 +47,7 @@ from agent_booking.core.update_settings import SettingsChanges, UpdateSettings
 from agent_booking.entrypoints.http.booking_endpoint import json_object
 from agent_booking.entrypoints.http.dashboard_socket import bearer_token, token_matches
 from agent_booking.entrypoints.http.openapi import (
+    CATALOG_ID,
     DocumentedOperation,
     domain_error_classes,
     framework_case,
@@ -193,7 +196,9 @@ def admin_router(
         summary="Free and taken slot starts of one day, for the dashboard",
         description=(
             "The agent availability answer for `date`, behind the admin token instead of the "
-            "agent API keys, so the dashboard's day view works whether or not keys are set."
+            "agent API keys, so the dashboard's day view works whether or not keys are set. "
+            "`free_resources[i]` lists the resources free at `free[i]` (one column per "
+            "resource in a day view); `service_id` and `resource_id` narrow it as for agents."
         ),
         tags=_TAGS,
         security=_SECURITY,
@@ -203,6 +208,9 @@ def admin_router(
             _NO_DATE,
             MissingField,
             InvalidDate,
+            InvalidField,
+            UnknownService,
+            UnknownResource,
             SettingsMissing,
             StorageUnavailable,
         ),
@@ -216,8 +224,27 @@ def admin_router(
                 schema_extra={"oneOf": None, "type": "string", "pattern": ACCEPTED_DATE},
             ),
         ],
+        service_id: Annotated[
+            str | None,
+            query(
+                "service_id",
+                "A catalog service: its duration, buffers, notice and resources (default: a "
+                "booking one slot long on any resource).",
+                CATALOG_ID,
+            ),
+        ] = None,
+        resource_id: Annotated[
+            str | None,
+            query(
+                "resource_id",
+                "Only this resource (default: every one that performs it).",
+                CATALOG_ID,
+            ),
+        ] = None,
     ) -> AvailabilityView:
-        wanted = AvailabilityQuery.parse(date=date, date_order=date_order)
+        wanted = AvailabilityQuery.parse(
+            date=date, service_id=service_id, resource_id=resource_id, date_order=date_order
+        )
         return availability_view(await check_availability(wanted), speech)
 
     @get(

@@ -293,3 +293,37 @@ async def test_admin_availability_shows_which_resources_are_free_per_start(
         headers=admin,
     )
     assert_error(refused, 422, "unknown_service")
+
+
+async def test_a_settings_change_reports_stranded_bookings_with_their_resource(
+    client: httpx.AsyncClient, database_url: str, days: WorkingDays
+) -> None:
+    """Shorter business hours strand the bookings of the resource that follows them (the
+    first one), not those of the rooms with plans of their own; each comes with its resource."""
+    day = days.take()
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    first = await client.post(
+        CREATE_PATH, json=booking_body(day, "16:30", service_name="Massage", resource_id=1)
+    )
+    room = await client.post(
+        CREATE_PATH, json=booking_body(day, "16:30", service_name="Check-up", resource_id=2)
+    )
+    assert (first.status_code, room.status_code) == (201, 201), (first.text, room.text)
+    ids = {first.json()["data"]["booking"]["id"], room.json()["data"]["booking"]["id"]}
+    first_id = first.json()["data"]["booking"]["id"]
+    try:
+        changed = await client.patch(
+            "/api/admin/settings/", json={"close_time": "16:30"}, headers=admin
+        )
+        assert changed.status_code == 200, changed.text
+        reported = [b for b in changed.json()["stranded_bookings"] if b["id"] in ids]
+        assert [(b["id"], b["resource"]["id"]) for b in reported] == [(first_id, 1)]
+
+        shown = run_booking(["settings", "set", "--close", "16:00"], database_url)
+        lines = [line for line in shown.stderr.splitlines() if f"booking {first_id} " in line]
+        assert len(lines) == 1, shown.stderr
+        assert "(resource 1)" in lines[0], lines
+        room_id = room.json()["data"]["booking"]["id"]
+        assert f"booking {room_id} " not in shown.stderr
+    finally:
+        await client.patch("/api/admin/settings/", json={"close_time": "17:00"}, headers=admin)

@@ -69,10 +69,12 @@ def set_settings(args: argparse.Namespace, config: AppConfig) -> int:
 
     result = _run(config, change)
     _print(result.settings, as_json=args.json)
-    for booking, customer in result.stranded:
+    for item in result.stranded:
+        booking = item.booking
         print(
             f"outside the new rules: booking {booking.id} on {booking.booking_date} at "
-            f"{booking.booking_time.strftime('%H:%M')} ({customer.phone})",
+            f"{booking.booking_time.strftime('%H:%M')} on {item.resource.name} "
+            f"(resource {item.resource.id}) ({item.customer.phone})",
             file=sys.stderr,
         )
     return EXIT_OK

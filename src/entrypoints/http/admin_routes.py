@@ -306,7 +306,9 @@ def admin_router(
             catalog = await current_catalog(uow)
         return SettingsUpdated(
             data=settings_view(update.settings),
-            stranded_bookings=booking_views(update.stranded, catalog),
+            stranded_bookings=booking_views(
+                ((item.booking, item.customer) for item in update.stranded), catalog
+            ),
         )
 
     async def answer_unless_typed(request: Request[Any, Any, Any]) -> SettingsUpdated | None:

@@ -7,6 +7,9 @@
 -- slot 2 * (FIRST_SLOT + n * T + t): even slots only, because bench/seed.py fills odd ones.
 -- Every fifth request is for a new phone (unique per RUN and slot); the others reuse one of POOL
 -- phones that were seeded before the run (+1 followed by ten digits, see bench/seed.py).
+-- With an eighth argument RESOURCES > 0 (scenario r, see bench/workload.py), request n books
+-- resource n % RESOURCES + 1 instead: that resource's m-th booking (m = n // RESOURCES) is
+-- service m % 3 of SERVICES by name, BLOCK_LEAD minutes into block m of BLOCK_MINUTES.
 -- done() prints one line, "BENCH_RESULT {json}", that bench/run.py reads.
 
 local threads = {}
@@ -24,27 +27,49 @@ function init(args)
    pool = tonumber(args[5])
    run = tonumber(args[6])
    stride = #threads > 0 and #threads or tonumber(args[7] or "1")
+   resources = tonumber(args[8] or "0")
    counter = 0
    statuses = {}
    path = "/api/agent/booking/create/"
    headers = { ["Content-Type"] = "application/json" }
 end
 
+-- Mirrors bench/workload.py's SERVICES, BLOCK_MINUTES, BLOCK_LEAD and BLOCKS_PER_DAY.
+local services = { "Check-up", "Treatment", "Long session" }
+local block_minutes, block_lead, blocks_per_day = 120, 15, 12
+
+local function phone_for(n)
+   if (n + 1) % 5 == 0 then
+      return string.format("+2%02d%010d", run, n)
+   end
+   return string.format("+1%010d", (n * 7919) % pool)
+end
+
+local function resource_request(n)
+   local resource = n % resources + 1
+   local m = math.floor(n / resources)
+   local day = math.floor(m / blocks_per_day)
+   local minute = (m % blocks_per_day) * block_minutes + block_lead
+   local date = os.date("!%Y-%m-%d", day0 + day * 86400)
+   local time = string.format("%02d:%02d", math.floor(minute / 60), minute % 60)
+   local body = '{"phone":"' .. phone_for(n) .. '","service_name":"' .. services[m % 3 + 1]
+      .. '","resource_id":' .. resource .. ',"booking_date":"' .. date .. '","booking_time":"'
+      .. time .. '","first_name":"Bench","last_name":"Load","email":"bench@example.com"}'
+   return wrk.format("POST", path, headers, body)
+end
+
 function request()
    local n = first_slot + counter * stride + id
    counter = counter + 1
+   if resources > 0 then
+      return resource_request(n)
+   end
    local k = 2 * n
    local day = math.floor(k / slots_per_day)
    local minute = (k % slots_per_day) * slot_minutes
    local date = os.date("!%Y-%m-%d", day0 + day * 86400)
    local time = string.format("%02d:%02d", math.floor(minute / 60), minute % 60)
-   local phone
-   if (n + 1) % 5 == 0 then
-      phone = string.format("+2%02d%010d", run, n)
-   else
-      phone = string.format("+1%010d", (n * 7919) % pool)
-   end
-   local body = '{"phone":"' .. phone .. '","service_name":"Consultation","booking_date":"'
+   local body = '{"phone":"' .. phone_for(n) .. '","service_name":"Consultation","booking_date":"'
       .. date .. '","booking_time":"' .. time
       .. '","first_name":"Bench","last_name":"Load","email":"bench@example.com"}'
    return wrk.format("POST", path, headers, body)

@@ -83,7 +83,9 @@ def run_wrk(
     connections: int,
     threads: int,
     log_path: Path,
+    resources: int = 0,
 ) -> LoadResult:
+    """One wrk run; with ``resources`` the requests are scenario (r)'s (see create.lua)."""
     command = pin(
         CLIENT_CPU,
         [
@@ -101,6 +103,8 @@ def run_wrk(
             str(day0_epoch),
             str(pool),
             str(run),
+            "1",  # the stride when wrk gives no threads (never with --threads)
+            str(resources),
         ],
     )
     result = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -5,6 +5,10 @@ Scenarios (``BENCH_SCENARIOS``, comma-separated, default all, in this order):
 ``http``    ceiling: the same Litestar + uvicorn stack answering a canned 201 (bench.ceiling_app)
 ``sqlite``  ceiling: raw ``sqlite3`` doing one booking's statements, one thread (sqlite_ceiling)
 ``a``       ``booking serve``, SQLite, one worker
+``r``       ``booking serve``, SQLite, one worker, 5 resources and 3 services (30, 60 and 90
+            minutes, two with buffers) seeded in the catalog: each request books a service by
+            name on an explicit resource, spread evenly over the five; compared with (a) of the
+            same run (issue 14: within 15 %)
 ``c``       the same on a database seeded with 1,000,000 bookings and 200,000 customers
 ``b``       PostgreSQL 15 (a throwaway, durable cluster): first the ceiling ``raw_asyncpg``
             (bench.raw_asyncpg: the booking's statements on 32 connections, no lock), then
@@ -53,8 +57,8 @@ from typing import Any
 from bench.loadgen import LoadResult, run_wrk, wrk_available
 from bench.pg_serial import LockSampler, sessions_opened
 from bench.processes import CLIENT_CPU, SERVER_CPU, Server, free_port, pin, process_tree
-from bench.seed import cached_sqlite, prepare, seed_postgres, seed_sqlite
-from bench.workload import day0
+from bench.seed import cached_sqlite, prepare, seed_catalog_sqlite, seed_postgres, seed_sqlite
+from bench.workload import RESOURCES, day0
 
 __all__ = ["main"]
 
@@ -70,6 +74,8 @@ A_MIN_RATIO = 0.5
 B_MIN_RATIO = 0.8
 OPEN_MAX_P99_MS = {("a", 0.25): 5.0, ("a", 0.5): 10.0, ("b", 0.5): 20.0}
 A_MAX_P99_MS = 25.0
+# Target (issue 14): (r), several resources and services, against (a) of the same run.
+R_MAX_DEVIATION = 0.15
 C_MAX_DEVIATION = 0.2
 NOTIFY_MAX_P99_MS = 100.0
 #: Client lag (how late the open-loop client sent a request) above which its figures are flagged.
@@ -108,7 +114,7 @@ class Options:
     webhook_pairs: int = field(default_factory=lambda: int(_number("BENCH_WEBHOOK_PAIRS", 2)))
     scenarios: tuple[str, ...] = field(
         default_factory=lambda: tuple(
-            (os.environ.get("BENCH_SCENARIOS") or "http,sqlite,a,c,b,notify,webhooks").split(",")
+            (os.environ.get("BENCH_SCENARIOS") or "http,sqlite,a,r,c,b,notify,webhooks").split(",")
         )
     )
     src: str | None = field(default_factory=lambda: os.environ.get("BENCH_SRC") or None)
@@ -246,6 +252,7 @@ class Bench:
         runs: Runs,
         pool: int,
         during: Callable[[], Any] | None = None,
+        resources: int = 0,
     ) -> Measurement:
         """Warm up, then measure: wrk on core 1 against ``server`` (inside ``during()``, a
         context manager, if given)."""
@@ -263,6 +270,7 @@ class Bench:
                 connections=options.connections,
                 threads=options.wrk_threads,
                 log_path=self.wrk_log,
+                resources=resources,
             )
             runs.used(result.sent)
             return result
@@ -427,6 +435,12 @@ class Bench:
             runs = Runs()
             self.load(server, "a", runs, self.options.pool)
             self.open_loop(server, "a", runs, self.options.pool)
+
+    def scenario_r(self) -> None:
+        url = self.base_sqlite("r")
+        seed_catalog_sqlite(Path(url.removeprefix("sqlite+aiosqlite:///")))
+        with self.booking_server(url, "r") as server:
+            self.load(server, "r", Runs(), self.options.pool, resources=RESOURCES)
 
     def scenario_c(self) -> None:
         path = self.dir / "c.db"
@@ -627,6 +641,7 @@ class Bench:
             "http": self.http_ceiling,
             "sqlite": self.sqlite_ceiling,
             "a": self.scenario_a,
+            "r": self.scenario_r,
             "c": self.scenario_c,
             "b": self.scenario_b,
             "notify": self.notifications,
@@ -756,6 +771,21 @@ def _verdicts(results: Mapping[str, Any], ceilings: Mapping[str, float]) -> list
         verdicts.append((f"(a) non-2xx: {a['errors']} == 0", a["errors"] == 0))
         verdicts.append(
             (f"(a) p99 {a['p99_ms']:.1f} ms <= {A_MAX_P99_MS:.0f} ms", a["p99_ms"] <= A_MAX_P99_MS)
+        )
+    r = results.get("r")
+    if r:
+        verdicts.append((f"(r) non-2xx: {r['errors']} == 0", r["errors"] == 0))
+    if a and r:
+        ratio = r["rate"] / a["rate"]
+        print(
+            f"(r) 5 resources, 3 services: {r['rate']:.0f} req/s next to (a) one resource: "
+            f"{a['rate']:.0f} req/s, ratio {ratio:.2f}"
+        )
+        verdicts.append(
+            (
+                f"(r) throughput {ratio:.2f} x (a), within {R_MAX_DEVIATION:.0%}",
+                ratio >= 1 - R_MAX_DEVIATION,
+            )
         )
     if a and c:
         rate_ratio = c["rate"] / a["rate"]
@@ -954,6 +984,7 @@ def report(results: Mapping[str, Any]) -> bool:
         "http": "ceiling: HTTP stack, canned 201",
         "sqlite": "ceiling: raw sqlite3, 1 thread",
         "a": "(a) SQLite, 1 worker",
+        "r": "(r) SQLite, 5 resources, 3 svc",
         "c": "(c) SQLite, 1M bookings seeded",
         "raw_asyncpg": "ceiling: raw asyncpg, 32 conns",
         "b1": "(b1) PostgreSQL, 1 worker",

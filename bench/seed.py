@@ -32,9 +32,24 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from bench.workload import day0, event_payload, known_phone, settings_args, slot_start
+from bench.workload import (
+    RESOURCES,
+    SERVICES,
+    day0,
+    event_payload,
+    known_phone,
+    settings_args,
+    slot_start,
+)
 
-__all__ = ["booking_cli", "cached_sqlite", "prepare", "seed_postgres", "seed_sqlite"]
+__all__ = [
+    "booking_cli",
+    "cached_sqlite",
+    "prepare",
+    "seed_catalog_sqlite",
+    "seed_postgres",
+    "seed_sqlite",
+]
 
 _SEEDED_AT = dt.datetime(2026, 1, 5, 9, 30, tzinfo=dt.UTC)
 _CHUNK = 50_000
@@ -170,6 +185,33 @@ def seed_sqlite(path: Path, *, customers: int, bookings: int = 0) -> None:
     connection.execute("ANALYZE")
     connection.execute("PRAGMA journal_mode=WAL")
     connection.close()
+
+
+def seed_catalog_sqlite(path: Path) -> None:
+    """Scenario (r)'s catalog: resources 2..RESOURCES next to the migrated first one, all
+    working the settings' hours, and the SERVICES, performed by every resource (no
+    ``service_resources`` rows). The server is started afterwards, so it reads this catalog."""
+    created = _db_time(_SEEDED_AT)
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("BEGIN")
+        connection.executemany(
+            "INSERT INTO resources (id, name, is_active, follows_business_hours, created_at) "
+            "VALUES (?, ?, 1, 1, ?)",
+            [(index, f"Room {index}", created) for index in range(2, RESOURCES + 1)],
+        )
+        connection.executemany(
+            "INSERT INTO services (name, name_key, duration_minutes, buffer_before, "
+            "buffer_after, min_notice_minutes, is_active) VALUES (?, ?, ?, ?, ?, 0, 1)",
+            [
+                (name, name.casefold(), duration, before, after)
+                for name, duration, before, after in SERVICES
+            ],
+        )
+        connection.execute("UPDATE business_settings SET catalog_version = catalog_version + 1")
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
 
 
 async def seed_postgres(dsn: str, *, customers: int) -> None:

@@ -10,6 +10,12 @@ it), so a change here must be mirrored there.
   Load runs book even slots (``k = 2 n``), the seeded bookings occupy odd ones.
 * Phones: ``+1`` and ten digits for seeded customers (``known_phone(i)``); ``+2``, a two-digit
   run number and ten digits for new ones. Every fifth booking is for a new phone.
+* Scenario (r), several resources and services: ``RESOURCES`` resources (ids 1..5, all working
+  the settings' hours) and the ``SERVICES`` catalog. Request ``n`` books resource
+  ``n % RESOURCES + 1``; that resource's ``m = n // RESOURCES``-th booking is service
+  ``SERVICES[m % 3]`` starting ``BLOCK_LEAD`` minutes into block ``m`` of ``BLOCK_MINUTES``
+  (``BLOCKS_PER_DAY`` a day from midnight), so every occupied interval, buffers included, lies
+  inside its own block and no two requests of a run collide.
 """
 
 from __future__ import annotations
@@ -18,9 +24,14 @@ import datetime as dt
 import json
 
 __all__ = [
+    "BLOCKS_PER_DAY",
+    "BLOCK_LEAD",
+    "BLOCK_MINUTES",
     "CLOSE",
     "HORIZON_DAYS",
     "OPEN",
+    "RESOURCES",
+    "SERVICES",
     "SLOTS_PER_DAY",
     "SLOT_MINUTES",
     "booking_body",
@@ -28,6 +39,7 @@ __all__ = [
     "known_phone",
     "new_phone",
     "phone_for",
+    "resource_booking_body",
     "settings_args",
     "slot_start",
 ]
@@ -39,6 +51,13 @@ SLOTS_PER_DAY = (23 * 60 + 59) // SLOT_MINUTES
 HORIZON_DAYS = 3650
 NEW_PHONE_EVERY = 5
 SERVICE_NAME = "Consultation"
+
+RESOURCES = 5
+#: (name, duration, buffer before, buffer after) in minutes; mirrored in create.lua.
+SERVICES = (("Check-up", 30, 0, 0), ("Treatment", 60, 5, 10), ("Long session", 90, 15, 15))
+BLOCK_MINUTES = 120
+BLOCK_LEAD = 15  # the largest buffer before
+BLOCKS_PER_DAY = 12  # the last block's 90-minute service ends at 23:45, before closing (23:59)
 
 
 def settings_args() -> list[str]:
@@ -94,6 +113,26 @@ def booking_body(n: int, run: int, pool: int, first_day: dt.date) -> dict[str, s
     return {
         "phone": phone_for(n, run, pool),
         "service_name": SERVICE_NAME,
+        "booking_date": start.date().isoformat(),
+        "booking_time": start.strftime("%H:%M"),
+        "first_name": "Bench",
+        "last_name": "Load",
+        "email": "bench@example.com",
+    }
+
+
+def resource_booking_body(n: int, run: int, pool: int, first_day: dt.date) -> dict[str, object]:
+    """The request body of booking ``n`` in scenario (r), as create.lua builds it with
+    ``RESOURCES`` given: a catalog service by name, on an explicit resource."""
+    resource, m = n % RESOURCES + 1, n // RESOURCES
+    day, block = divmod(m, BLOCKS_PER_DAY)
+    start = dt.datetime(
+        first_day.year, first_day.month, first_day.day, tzinfo=dt.UTC
+    ) + dt.timedelta(days=day, minutes=block * BLOCK_MINUTES + BLOCK_LEAD)
+    return {
+        "phone": phone_for(n, run, pool),
+        "service_name": SERVICES[m % len(SERVICES)][0],
+        "resource_id": resource,
         "booking_date": start.date().isoformat(),
         "booking_time": start.strftime("%H:%M"),
         "first_name": "Bench",

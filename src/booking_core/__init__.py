@@ -58,6 +58,7 @@ from agent_booking.core.ports import (
 )
 from agent_booking.core.request import BookingRequest, PhoneReader, normalize_phone
 from agent_booking.core.settings import BusinessSettings, parse_closed_dates, parse_off_days
+from agent_booking.core.stranded import StrandedBooking, stranded_bookings
 from agent_booking.core.update_settings import SettingsChanges, UpdateSettings
 
 __all__ = [
@@ -109,6 +110,7 @@ __all__ = [
     "SlotTaken",
     "StorageUnavailable",
     "StoredEvent",
+    "StrandedBooking",
     "TooLate",
     "TooManyBookings",
     "TransientConflict",
@@ -121,5 +123,6 @@ __all__ = [
     "parse_date",
     "parse_off_days",
     "parse_time",
+    "stranded_bookings",
     "verify_password",
 ]

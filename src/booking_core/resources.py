@@ -19,7 +19,7 @@ from attrs import field, frozen
 
 from agent_booking.core.errors import InvalidCatalog
 from agent_booking.core.instants import as_utc
-from agent_booking.core.settings import BusinessSettings
+from agent_booking.core.settings import ACCEPT_UNKNOWN, REJECT_UNKNOWN, BusinessSettings
 
 __all__ = [
     "ACCEPT_UNKNOWN",
@@ -37,8 +37,6 @@ __all__ = [
 #: day), a catalog one at most 720 + 2 * 240 minutes. The database refuses longer intervals, so
 #: a search for overlaps need only look this far back.
 MAX_OCCUPIED_MINUTES = 24 * 60
-ACCEPT_UNKNOWN = "accept"
-REJECT_UNKNOWN = "reject"
 _MIN_DURATION, _MAX_DURATION = 5, 720
 _MAX_BUFFER = 240
 _MAX_NOTICE = 10080
@@ -216,7 +214,10 @@ class Catalog:
     def single(cls, settings: BusinessSettings, resource_id: int = 1) -> Catalog:
         """Today's business: one resource working the settings' hours, no catalog services."""
         plan = WeeklyPlan.from_settings(settings)
-        return cls((Resource(resource_id, "Default", plan, follows_business_hours=True),))
+        return cls(
+            (Resource(resource_id, "Default", plan, follows_business_hours=True),),
+            unknown_services=settings.unknown_services,
+        )
 
     def resource(self, resource_id: int) -> Resource | None:
         return next((item for item in self.resources if item.id == resource_id), None)

@@ -20,13 +20,22 @@ from agent_booking.core.errors import InvalidDate, InvalidSettings
 from agent_booking.core.parsing import FIRST_DATE, LAST_DATE, check_supported_date
 
 __all__ = [
+    "ACCEPT_UNKNOWN",
     "MAX_NOTICE_MINUTES",
+    "REJECT_UNKNOWN",
+    "UNKNOWN_SERVICES_CHOICES",
     "WEEKDAY_NAMES",
     "BusinessSettings",
     "is_iana_timezone",
     "parse_closed_dates",
     "parse_off_days",
 ]
+
+#: What a booking for a service name the catalog does not know gets: ``accept`` books it as
+#: the spec does (free text, one slot long); ``reject`` refuses it with the catalog's names.
+ACCEPT_UNKNOWN = "accept"
+REJECT_UNKNOWN = "reject"
+UNKNOWN_SERVICES_CHOICES = (ACCEPT_UNKNOWN, REJECT_UNKNOWN)
 
 #: ISO weekday numbers (Monday = 1 … Sunday = 7) by their three-letter names.
 WEEKDAY_NAMES: dict[str, int] = {
@@ -99,6 +108,7 @@ class BusinessSettings:
     #: A caller may cancel (move) a booking only this many minutes or more before it starts.
     cancel_notice_minutes: int = 0
     reschedule_notice_minutes: int = 0
+    unknown_services: str = ACCEPT_UNKNOWN
 
     def __attrs_post_init__(self) -> None:
         self.validate()
@@ -125,6 +135,8 @@ class BusinessSettings:
             if not 0 <= getattr(self, name) <= MAX_NOTICE_MINUTES:
                 what = name.removesuffix("_minutes").replace("_", " ")
                 raise InvalidSettings(f"{what} must be between 0 and {MAX_NOTICE_MINUTES} minutes")
+        if self.unknown_services not in UNKNOWN_SERVICES_CHOICES:
+            raise InvalidSettings("unknown_services must be 'accept' or 'reject'")
 
     @property
     def working_minutes(self) -> int:

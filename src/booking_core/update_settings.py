@@ -12,13 +12,19 @@ import attrs
 import pendulum
 from attrs import frozen
 
-from agent_booking.core.entities import OPEN_STATUSES, Booking, Customer
+from agent_booking.core.entities import OPEN_STATUSES
 from agent_booking.core.errors import InvalidSettings, InvalidTime, SettingsMissing
 from agent_booking.core.parsing import parse_time
 from agent_booking.core.policy import SlotPolicy
 from agent_booking.core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from agent_booking.core.queries import BookingQuery
-from agent_booking.core.settings import BusinessSettings, parse_closed_dates, parse_off_days
+from agent_booking.core.settings import (
+    UNKNOWN_SERVICES_CHOICES,
+    BusinessSettings,
+    parse_closed_dates,
+    parse_off_days,
+)
+from agent_booking.core.stranded import StrandedBooking, stranded_bookings
 
 __all__ = ["SettingsChanges", "SettingsUpdate", "UpdateSettings"]
 
@@ -28,7 +34,9 @@ _PAGE = 1000
 @frozen
 class SettingsUpdate:
     settings: BusinessSettings
-    stranded: tuple[tuple[Booking, Customer], ...]
+    #: The open future bookings the new settings would refuse, each with its resource
+    #: (:func:`stranded_bookings`).
+    stranded: tuple[StrandedBooking, ...]
 
 
 @frozen
@@ -48,6 +56,7 @@ class SettingsChanges:
     closed_dates: frozenset[pendulum.Date] | None = None
     cancel_notice_minutes: int | None = None
     reschedule_notice_minutes: int | None = None
+    unknown_services: str | None = None
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, object]) -> SettingsChanges:
@@ -63,6 +72,10 @@ class SettingsChanges:
             elif name == "timezone":
                 if not isinstance(value, str):
                     raise InvalidSettings("timezone must be a string such as Europe/Berlin")
+                changes[name] = value
+            elif name == "unknown_services":
+                if value not in UNKNOWN_SERVICES_CHOICES:
+                    raise InvalidSettings("unknown_services must be 'accept' or 'reject'")
                 changes[name] = value
             elif name == "off_days":
                 changes[name] = parse_off_days(_joined(name, value))
@@ -114,24 +127,25 @@ class UpdateSettings:
                 raise SettingsMissing
             updated = changes.applied_to(current)
             await uow.settings.save(updated, now=self._clock.now())
-            stranded = await self._stranded(uow, SlotPolicy(updated))
+            stranded = await self._stranded(uow, updated)
             await uow.commit()
         return SettingsUpdate(updated, stranded)
 
     async def _stranded(
-        self, uow: UnitOfWork, policy: SlotPolicy
-    ) -> tuple[tuple[Booking, Customer], ...]:
+        self, uow: UnitOfWork, settings: BusinessSettings
+    ) -> tuple[StrandedBooking, ...]:
+        """Every resource's bookings judged by the new settings: plan-following resources on
+        the new hours, every resource on the new closures and slot grid."""
         now = self._clock.now()
+        policy = SlotPolicy(settings)
+        catalog = await uow.catalog.get_active(settings)
         query = BookingQuery(
             date_from=now.date().subtract(days=1), statuses=OPEN_STATUSES, limit=_PAGE
         )
-        stranded: list[tuple[Booking, Customer]] = []
+        stranded: list[StrandedBooking] = []
         while True:
             page = await uow.queries.search(query)
-            for booking, customer in page.rows:
-                local = booking.starts_at.in_timezone(policy.settings.tz)
-                if booking.starts_at > now and not policy.fits(local.date(), local.time()):
-                    stranded.append((booking, customer))
+            stranded.extend(stranded_bookings(page.rows, policy, catalog, now))
             if query.offset + len(page.rows) >= page.total or not page.rows:
                 return tuple(stranded)
             query = attrs.evolve(query, offset=query.offset + _PAGE)

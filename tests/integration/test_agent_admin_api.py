@@ -56,6 +56,7 @@ DEFAULT_SETTINGS_VIEW = {
     "closed_dates": [],
     "cancel_notice_minutes": 0,
     "reschedule_notice_minutes": 0,
+    "unknown_services": "accept",
 }
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 USER_DETAILS = ("id", "username", "first_name", "last_name", "email", "phone")

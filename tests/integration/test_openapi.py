@@ -566,6 +566,19 @@ def admin_exchanges(server: ServerProcess, days: WorkingDays) -> list[Exchange]:
         one_day("dashboard no day", (400, "invalid_request"))
         one_day("dashboard empty day", (400, "missing_field"), date="")
         one_day("dashboard bad day", (400, "invalid_date"), date="2027-02-30")
+        one_day("dashboard bad id", (400, "invalid_field"), date=day.isoformat(), service_id="x")
+        one_day(
+            "dashboard no such service",
+            (422, "unknown_service"),
+            date=day.isoformat(),
+            service_id="999999",
+        )
+        one_day(
+            "dashboard no such resource",
+            (422, "unknown_resource"),
+            date=day.isoformat(),
+            resource_id="999999",
+        )
 
         list_("all", (200, None))
         list_(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -23,7 +24,7 @@ from tests.integration.conftest import SQLITE, engine_of
 from tests.integration.direct_sql import count_rows, run_sql
 from tests.integration.endpoint import CREATE_PATH, assert_error, booking_body
 from tests.integration.working_days import WorkingDays
-from tests.support.server import AGENT_HEADERS, ServerProcess, run_booking
+from tests.support.server import ADMIN_TOKEN, AGENT_HEADERS, ServerProcess, run_booking
 
 pytestmark = pytest.mark.slow
 
@@ -202,3 +203,127 @@ async def test_mixed_durations_on_overlapping_starts_never_overlap(
     )
     assert stored == counted[201]
     assert await count_rows(database_url, OVERLAPS) == 0
+
+
+async def test_unknown_services_reject_lists_the_catalog_and_accept_books_free_text(
+    client: httpx.AsyncClient, database_url: str, days: WorkingDays
+) -> None:
+    """The ``unknown_services`` setting, changed through the admin API and the CLI while the
+    server (two workers) runs: each change holds for the very next request."""
+    day = days.take()
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    settings_path = "/api/admin/settings/"
+    try:
+        changed = await client.patch(
+            settings_path, json={"unknown_services": "reject"}, headers=admin
+        )
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["data"]["unknown_services"] == "reject"
+        for _ in range(WORKERS * 2):  # whichever worker answers
+            refused = await client.post(
+                CREATE_PATH, json=booking_body(day, "13:00", service_name="Massage")
+            )
+            assert_error(
+                refused,
+                422,
+                "unknown_service",
+                "Unknown service; services offered: Check-up, Consultation",
+            )
+        known = await client.post(
+            CREATE_PATH, json=booking_body(day, "13:00", service_name="check-up")
+        )
+        assert known.status_code == 201, known.text
+
+        shown = run_booking(
+            ["settings", "set", "--unknown-services", "accept", "--json"], database_url
+        )
+        assert json.loads(shown.stdout)["unknown_services"] == "accept"
+        read = await client.get(settings_path, headers=admin)
+        assert read.json()["data"]["unknown_services"] == "accept"
+        free_text = await client.post(
+            CREATE_PATH, json=booking_body(day, "14:00", service_name="Massage")
+        )
+        assert free_text.status_code == 201, free_text.text
+        booking = free_text.json()["data"]["booking"]
+        # Free text: no catalog id, one slot (30 minutes here) long.
+        assert booking["service"] == {"id": None, "name": "Massage", "duration_minutes": 30}
+    finally:
+        await client.patch(settings_path, json={"unknown_services": "accept"}, headers=admin)
+
+
+async def test_admin_availability_shows_which_resources_are_free_per_start(
+    client: httpx.AsyncClient, services: dict[str, int], days: WorkingDays
+) -> None:
+    """The dashboard's day view: per free start, the resources free for the whole service;
+    ``service_id`` and ``resource_id`` narrow it exactly as the agent availability does."""
+    taken_day = days.take()
+    day = taken_day.isoformat()
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    taken = await client.post(
+        CREATE_PATH, json=booking_body(taken_day, "10:00", service_name="Check-up", resource_id=2)
+    )
+    assert taken.status_code == 201, taken.text
+
+    async def day_view(**query: object) -> dict[str, Any]:
+        answer = await client.get(
+            "/api/admin/availability/", params={"date": day, **query}, headers=admin
+        )
+        assert answer.status_code == 200, answer.text
+        agent = await client.get("/api/agent/availability/", params={"date": day, **query})
+        assert agent.json() == answer.json()  # one policy, two doors
+        [only] = answer.json()["days"]
+        return dict(zip(only["free"], only["free_resources"], strict=True))
+
+    check_up = await day_view(service_id=services["Check-up"])
+    assert check_up["09:30:00"] == [2, 3]
+    assert check_up["10:00:00"] == [3]  # room 2 has the booking
+    assert check_up["10:30:00"] == [2, 3]
+    consultation = await day_view(service_id=services["Consultation"])
+    # 90 minutes from 09:00 reaches into room 2's 10:00 booking; 16:30 would end after 18:00.
+    assert consultation["09:00:00"] == [3]
+    assert consultation["16:30:00"] == [2, 3]
+    assert "17:00:00" not in consultation
+    only_room_2 = await day_view(service_id=services["Check-up"], resource_id=2)
+    assert "10:00:00" not in only_room_2
+    assert set(map(tuple, only_room_2.values())) == {(2,)}
+
+    refused = await client.get(
+        "/api/admin/availability/",
+        params={"date": day, "service_id": "999999"},
+        headers=admin,
+    )
+    assert_error(refused, 422, "unknown_service")
+
+
+async def test_a_settings_change_reports_stranded_bookings_with_their_resource(
+    client: httpx.AsyncClient, database_url: str, days: WorkingDays
+) -> None:
+    """Shorter business hours strand the bookings of the resource that follows them (the
+    first one), not those of the rooms with plans of their own; each comes with its resource."""
+    day = days.take()
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    first = await client.post(
+        CREATE_PATH, json=booking_body(day, "16:30", service_name="Massage", resource_id=1)
+    )
+    room = await client.post(
+        CREATE_PATH, json=booking_body(day, "16:30", service_name="Check-up", resource_id=2)
+    )
+    assert (first.status_code, room.status_code) == (201, 201), (first.text, room.text)
+    ids = {first.json()["data"]["booking"]["id"], room.json()["data"]["booking"]["id"]}
+    first_id = first.json()["data"]["booking"]["id"]
+    try:
+        changed = await client.patch(
+            "/api/admin/settings/", json={"close_time": "16:30"}, headers=admin
+        )
+        assert changed.status_code == 200, changed.text
+        reported = [b for b in changed.json()["stranded_bookings"] if b["id"] in ids]
+        assert [(b["id"], b["resource"]["id"]) for b in reported] == [(first_id, 1)]
+
+        shown = run_booking(["settings", "set", "--close", "16:00"], database_url)
+        lines = [line for line in shown.stderr.splitlines() if f"booking {first_id} " in line]
+        assert len(lines) == 1, shown.stderr
+        assert "(resource 1)" in lines[0], lines
+        room_id = room.json()["data"]["booking"]["id"]
+        assert f"booking {room_id} " not in shown.stderr
+    finally:
+        await client.patch("/api/admin/settings/", json={"close_time": "17:00"}, headers=admin)

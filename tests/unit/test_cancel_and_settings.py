@@ -248,6 +248,7 @@ class TestUpdateSettings:
                 "closed_dates": ["2026-12-25", "2027-01-01"],
                 "cancel_notice_minutes": 120,
                 "reschedule_notice_minutes": 60,
+                "unknown_services": "reject",
             }
         )
 
@@ -261,6 +262,7 @@ class TestUpdateSettings:
             "closed_dates": ["2026-12-25", "2027-01-01"],
             "cancel_notice_minutes": 120,
             "reschedule_notice_minutes": 60,
+            "unknown_services": "reject",
         }
         assert await active_settings(store) == update.settings
 
@@ -308,6 +310,9 @@ class TestUpdateSettings:
             {"closed_dates": ["25/12/2026"]},
             {"opening": "09:00"},
             {"close_time": "18:00", "colour": "blue"},
+            {"unknown_services": "ignore"},
+            {"unknown_services": "REJECT"},
+            {"unknown_services": True},
         ],
         ids=lambda changes: "-".join(f"{name}={value!r}" for name, value in changes.items()),
     )
@@ -351,7 +356,7 @@ class TestStrandedBookings:
 
         update = await update_settings({"off_days": ["thu", "sun"]})
 
-        assert [booking.id for booking, _ in update.stranded] == [thursday]
+        assert [item.booking.id for item in update.stranded] == [thursday]
 
     async def test_shorter_hours_strand_the_bookings_outside_them(
         self, update_settings: UpdateSettings, create_booking: CreateAgentBooking
@@ -362,7 +367,7 @@ class TestStrandedBookings:
 
         update = await update_settings({"open_time": "13:00", "close_time": "16:00"})
 
-        assert [booking.id for booking, _ in update.stranded] == [first, last]
+        assert [item.booking.id for item in update.stranded] == [first, last]
 
     async def test_a_new_closed_date_strands_the_bookings_on_it(
         self, update_settings: UpdateSettings, create_booking: CreateAgentBooking
@@ -372,7 +377,7 @@ class TestStrandedBookings:
 
         update = await update_settings({"closed_dates": [FRIDAY.isoformat()]})
 
-        assert [booking.id for booking, _ in update.stranded] == [on_friday]
+        assert [item.booking.id for item in update.stranded] == [on_friday]
 
     async def test_a_new_slot_length_strands_bookings_off_the_new_grid(
         self, update_settings: UpdateSettings, create_booking: CreateAgentBooking
@@ -381,7 +386,7 @@ class TestStrandedBookings:
 
         update = await update_settings({"slot_minutes": 90})  # 12:00, 13:30, 15:00
 
-        assert [booking.id for booking, _ in update.stranded] == on_grid[1:]
+        assert [item.booking.id for item in update.stranded] == on_grid[1:]
 
     async def test_a_new_time_zone_strands_bookings_whose_instant_falls_outside_hours(
         self, update_settings: UpdateSettings, create_booking: CreateAgentBooking
@@ -392,7 +397,7 @@ class TestStrandedBookings:
 
         update = await update_settings({"timezone": "Europe/Berlin"})
 
-        assert [booking.id for booking, _ in update.stranded] == [late]
+        assert [item.booking.id for item in update.stranded] == [late]
         assert early != late
 
     async def test_lists_each_stranded_booking_with_its_customer(
@@ -402,7 +407,9 @@ class TestStrandedBookings:
 
         update = await update_settings({"off_days": ["thu"]})
 
-        assert update.stranded == ((created.booking, created.customer),)
+        [item] = update.stranded
+        assert (item.booking, item.customer) == (created.booking, created.customer)
+        assert (item.resource.id, item.resource.follows_business_hours) == (1, True)
 
     async def test_keeps_the_stranded_bookings(
         self,
@@ -422,7 +429,7 @@ class TestStrandedBookings:
     ) -> None:
         pending = await book(create_booking, status="pending")
         update = await update_settings({"off_days": ["thu"]})
-        assert [booking.id for booking, _ in update.stranded] == [pending]
+        assert [item.booking.id for item in update.stranded] == [pending]
 
     @pytest.mark.parametrize("status", [BookingStatus.CANCELLED, BookingStatus.COMPLETED])
     async def test_cancelled_and_completed_bookings_are_not_listed(
@@ -448,7 +455,7 @@ class TestStrandedBookings:
 
         update = await update_settings({"off_days": ["thu"]})
 
-        assert [booking.id for booking, _ in update.stranded] == [later]
+        assert [item.booking.id for item in update.stranded] == [later]
 
     async def test_bookings_that_still_fit_are_not_listed(
         self, update_settings: UpdateSettings, create_booking: CreateAgentBooking
@@ -481,7 +488,7 @@ class TestStrandedBookings:
 
         update = await update_settings({"open_time": "13:00"})
 
-        assert [booking.id for booking, _ in update.stranded] == created
+        assert [item.booking.id for item in update.stranded] == created
 
 
 async def add_noon_bookings(store: InMemoryStore, *, days: int) -> list[int]:

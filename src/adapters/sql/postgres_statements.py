@@ -47,14 +47,14 @@ POSTGRES = EngineStatements(
     update_settings=(
         "UPDATE business_settings SET open_time = $1, close_time = $2, off_days = $3, "
         "slot_minutes = $4, timezone = $5, horizon_days = $6, closed_dates = $7, "
-        "updated_at = $8, cancel_notice_minutes = $9, reschedule_notice_minutes = $10 "
-        "WHERE is_active RETURNING id"
+        "updated_at = $8, cancel_notice_minutes = $9, reschedule_notice_minutes = $10, "
+        "unknown_services = $11 WHERE is_active RETURNING id"
     ),
     insert_settings=(
         "INSERT INTO business_settings (is_active, open_time, close_time, off_days, "
         "slot_minutes, timezone, horizon_days, closed_dates, updated_at, "
-        "cancel_notice_minutes, reschedule_notice_minutes) "
-        "VALUES (true, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        "cancel_notice_minutes, reschedule_notice_minutes, unknown_services) "
+        "VALUES (true, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     ),
     customer_by_phone=f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone = $1",
     customer_by_id=f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1",

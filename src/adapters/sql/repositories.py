@@ -128,13 +128,14 @@ class SqlSettingsRepository:
             sql.instant_to_db(now),
             settings.cancel_notice_minutes,
             settings.reschedule_notice_minutes,
+            settings.unknown_services,
         )
         if not await self._run.fetch(sql.update_settings, values):
             await self._run.fetch(sql.insert_settings, values)
 
     def _decode(self, row: Row) -> BusinessSettings:
         _id, open_time, close_time, off_days, slot_minutes, zone, horizon, closed, _at = row[:9]
-        cancel_notice, reschedule_notice = row[9:11]
+        cancel_notice, reschedule_notice, unknown_services = row[9:12]
         return BusinessSettings(
             open_time=self._sql.time_from_db(open_time),
             close_time=self._sql.time_from_db(close_time),
@@ -147,6 +148,7 @@ class SqlSettingsRepository:
             ),
             cancel_notice_minutes=cancel_notice,
             reschedule_notice_minutes=reschedule_notice,
+            unknown_services=unknown_services,
         )
 
 
@@ -200,7 +202,6 @@ class SqlCatalogRepository:
 
     async def _read(self, settings: BusinessSettings) -> Catalog:
         sql, fetch = self._sql, self._run.fetch
-        unknown = (await fetch(sql.active_settings))[0][11]  # SETTINGS_COLUMNS' unknown_services
         hours: dict[int, dict[int, list[OpenInterval]]] = {}
         for resource_id, weekday, opens, closes in await fetch(CATALOG_STATEMENTS["hours"]):
             interval = OpenInterval(sql.time_from_db(opens), sql.time_from_db(closes))
@@ -240,7 +241,7 @@ class SqlCatalogRepository:
                 CATALOG_STATEMENTS["services"]
             )
         ]
-        return Catalog(resources, services, unknown_services=unknown)
+        return Catalog(resources, services, unknown_services=settings.unknown_services)
 
 
 def _customer(row: Row, sql: EngineStatements) -> Customer:

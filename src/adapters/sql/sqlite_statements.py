@@ -87,13 +87,14 @@ SQLITE = EngineStatements(
     update_settings=(
         "UPDATE business_settings SET open_time = ?, close_time = ?, off_days = ?, "
         "slot_minutes = ?, timezone = ?, horizon_days = ?, closed_dates = ?, updated_at = ?, "
-        "cancel_notice_minutes = ?, reschedule_notice_minutes = ? WHERE is_active RETURNING id"
+        "cancel_notice_minutes = ?, reschedule_notice_minutes = ?, unknown_services = ? "
+        "WHERE is_active RETURNING id"
     ),
     insert_settings=(
         "INSERT INTO business_settings (is_active, open_time, close_time, off_days, "
         "slot_minutes, timezone, horizon_days, closed_dates, updated_at, "
-        "cancel_notice_minutes, reschedule_notice_minutes) "
-        "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "cancel_notice_minutes, reschedule_notice_minutes, unknown_services) "
+        "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ),
     customer_by_phone=f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone = ?",
     customer_by_id=f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?",

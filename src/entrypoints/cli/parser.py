@@ -166,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="callers may move a booking only N minutes or more before it starts",
     )
+    change.add_argument(
+        "--unknown-services",
+        choices=("accept", "reject"),
+        help="a service name the catalog does not know: book it as free text (accept) or "
+        "refuse it with unknown_service (reject)",
+    )
     change.add_argument("--json", action="store_true", help="print the result as JSON")
 
     phones = commands.add_parser("phones", help="re-read stored phones (BOOKING_DEFAULT_REGION)")

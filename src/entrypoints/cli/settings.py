@@ -39,6 +39,7 @@ SETTING_OPTIONS = (
     "closed_dates",
     "cancel_notice_minutes",
     "reschedule_notice_minutes",
+    "unknown_services",
 )
 
 
@@ -68,10 +69,12 @@ def set_settings(args: argparse.Namespace, config: AppConfig) -> int:
 
     result = _run(config, change)
     _print(result.settings, as_json=args.json)
-    for booking, customer in result.stranded:
+    for item in result.stranded:
+        booking = item.booking
         print(
             f"outside the new rules: booking {booking.id} on {booking.booking_date} at "
-            f"{booking.booking_time.strftime('%H:%M')} ({customer.phone})",
+            f"{booking.booking_time.strftime('%H:%M')} on {item.resource.name} "
+            f"(resource {item.resource.id}) ({item.customer.phone})",
             file=sys.stderr,
         )
     return EXIT_OK
@@ -82,7 +85,7 @@ class _NothingToChange(UsageError):
         super().__init__(
             "nothing to change: give at least one of --open, --close, --off-days, "
             "--slot-minutes, --timezone, --horizon-days, --closed-dates, "
-            "--cancel-notice-minutes, --reschedule-notice-minutes"
+            "--cancel-notice-minutes, --reschedule-notice-minutes, --unknown-services"
         )
 
 
@@ -98,6 +101,7 @@ def settings_document(settings: BusinessSettings) -> dict[str, Any]:
         "closed_dates": sorted(day.isoformat() for day in settings.closed_dates),
         "cancel_notice_minutes": settings.cancel_notice_minutes,
         "reschedule_notice_minutes": settings.reschedule_notice_minutes,
+        "unknown_services": settings.unknown_services,
         "slots": [time.strftime("%H:%M") for time in settings.slot_times()],
     }
 

@@ -48,6 +48,8 @@ from agent_booking.core.errors import (
     SettingsMissing,
     StorageUnavailable,
     TransientConflict,
+    UnknownResource,
+    UnknownService,
 )
 from agent_booking.core.manage_resources import ManageResources
 from agent_booking.core.parsing import DateOrder, parse_date
@@ -59,6 +61,7 @@ from agent_booking.core.update_settings import SettingsChanges, UpdateSettings
 from agent_booking.entrypoints.http.booking_endpoint import json_object
 from agent_booking.entrypoints.http.dashboard_socket import bearer_token, token_matches
 from agent_booking.entrypoints.http.openapi import (
+    CATALOG_ID,
     DocumentedOperation,
     domain_error_classes,
     framework_case,
@@ -226,7 +229,9 @@ def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one gu
         summary="Free and taken slot starts of one day, for the dashboard",
         description=(
             "The agent availability answer for `date`, behind the admin token instead of the "
-            "agent API keys, so the dashboard's day view works whether or not keys are set."
+            "agent API keys, so the dashboard's day view works whether or not keys are set. "
+            "`free_resources[i]` lists the resources free at `free[i]` (one column per "
+            "resource in a day view); `service_id` and `resource_id` narrow it as for agents."
         ),
         tags=_TAGS,
         security=_SECURITY,
@@ -236,6 +241,9 @@ def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one gu
             _NO_DATE,
             MissingField,
             InvalidDate,
+            InvalidField,
+            UnknownService,
+            UnknownResource,
             SettingsMissing,
             StorageUnavailable,
         ),
@@ -249,8 +257,27 @@ def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one gu
                 schema_extra={"oneOf": None, "type": "string", "pattern": ACCEPTED_DATE},
             ),
         ],
+        service_id: Annotated[
+            str | None,
+            query(
+                "service_id",
+                "A catalog service: its duration, buffers, notice and resources (default: a "
+                "booking one slot long on any resource).",
+                CATALOG_ID,
+            ),
+        ] = None,
+        resource_id: Annotated[
+            str | None,
+            query(
+                "resource_id",
+                "Only this resource (default: every one that performs it).",
+                CATALOG_ID,
+            ),
+        ] = None,
     ) -> AvailabilityView:
-        wanted = AvailabilityQuery.parse(date=date, date_order=date_order)
+        wanted = AvailabilityQuery.parse(
+            date=date, service_id=service_id, resource_id=resource_id, date_order=date_order
+        )
         return availability_view(await check_availability(wanted), speech)
 
     @get(
@@ -312,7 +339,9 @@ def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one gu
             catalog = await current_catalog(uow)
         return SettingsUpdated(
             data=settings_view(update.settings),
-            stranded_bookings=booking_views(update.stranded, catalog),
+            stranded_bookings=booking_views(
+                ((item.booking, item.customer) for item in update.stranded), catalog
+            ),
         )
 
     async def answer_unless_typed(request: Request[Any, Any, Any]) -> SettingsUpdated | None:

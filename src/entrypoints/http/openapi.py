@@ -84,6 +84,7 @@ from agent_booking.entrypoints.http.request_edge import REQUEST_ID_HEADER
 __all__ = [
     "ADMIN_ONLY_ERRORS",
     "AGENT_SECURITY",
+    "CATALOG_ID",
     "DOCS_PAGE_PATH",
     "OPENAPI_JSON_PATH",
     "DocumentedOperation",
@@ -329,6 +330,11 @@ def refusals(
         )
         for status, group in sorted(by_status.items())
     }
+
+
+#: A catalog id in a query (``service_id``, ``resource_id``): empty counts as not given;
+#: anything else must be a positive integer.
+CATALOG_ID: Final = {"type": "string", "pattern": r"^([1-9][0-9]{0,17})?$"}
 
 
 def query(name: str, description: str, schema: dict[str, Any]) -> Any:

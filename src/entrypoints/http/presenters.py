@@ -429,6 +429,14 @@ class SettingsView(msgspec.Struct, frozen=True, kw_only=True):
     reschedule_notice_minutes: Annotated[
         int, Meta(ge=0, description="A caller may move only this many minutes before a start.")
     ]
+    unknown_services: Annotated[
+        Literal["accept", "reject"],
+        Meta(
+            description="A booking's `service_name` the catalog does not know: `accept` books "
+            "it as free text, one slot long (the spec's behaviour); `reject` refuses it with "
+            "422 `unknown_service`, listing the catalog's services."
+        ),
+    ]
 
 
 def settings_view(settings: BusinessSettings) -> SettingsView:
@@ -442,6 +450,7 @@ def settings_view(settings: BusinessSettings) -> SettingsView:
         closed_dates=[day.isoformat() for day in sorted(settings.closed_dates)],
         cancel_notice_minutes=settings.cancel_notice_minutes,
         reschedule_notice_minutes=settings.reschedule_notice_minutes,
+        unknown_services=settings.unknown_services,  # type: ignore[arg-type]
     )
 
 

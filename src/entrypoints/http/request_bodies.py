@@ -8,7 +8,7 @@ words: the create endpoint falls back to ``BookingRequest.from_mapping`` for the
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 from msgspec import Meta
@@ -273,6 +273,16 @@ class SettingsChangesRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=
         Annotated[
             int,
             Meta(ge=0, le=10080, description="Callers may move only this long before a start."),
+        ]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
+    unknown_services: (
+        Annotated[
+            Literal["accept", "reject"],
+            Meta(
+                description="Book an unknown `service_name` as free text (`accept`) or refuse "
+                "it with 422 `unknown_service` (`reject`)."
+            ),
         ]
         | msgspec.UnsetType
     ) = msgspec.UNSET

@@ -43,6 +43,7 @@ from agent_booking.entrypoints.http.errors import error_body
 from agent_booking.entrypoints.http.openapi import (
     ADMIN_ONLY_ERRORS,
     AGENT_SECURITY,
+    CATALOG_ID,
     DocumentedOperation,
     domain_error_classes,
     framework_case,
@@ -83,8 +84,6 @@ _log = logging.getLogger(__name__)
 
 #: Empty counts as not given; anything else must be a date (``AvailabilityQuery.parse``).
 _DATE = {"type": "string", "pattern": DATE_OR_EMPTY}
-#: Empty counts as not given; anything else must be a positive integer.
-_ID = {"type": "string", "pattern": r"^([1-9][0-9]{0,17})?$"}
 
 
 def _agent_access_cases() -> tuple[Any, ...]:
@@ -241,12 +240,16 @@ def booking_routes(
                 "service_id",
                 "A catalog service: its duration, buffers, notice and resources (default: a "
                 "booking one slot long on any resource, as a free-text service is booked).",
-                _ID,
+                CATALOG_ID,
             ),
         ] = None,
         resource_id: Annotated[
             str | None,
-            query("resource_id", "Only this resource (default: every one that performs it).", _ID),
+            query(
+                "resource_id",
+                "Only this resource (default: every one that performs it).",
+                CATALOG_ID,
+            ),
         ] = None,
     ) -> AvailabilityView:
         wanted = AvailabilityQuery.parse(

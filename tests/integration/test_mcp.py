@@ -44,7 +44,14 @@ from tests.support.server import (
 WORKERS = 2
 RACERS = {"sqlite": 50, "postgres": 100}
 #: What MCP's ``tools/list`` must offer today (hold, confirm and reschedule are still to come).
-TOOLS = {"book_appointment", "check_day", "find_free_slots", "find_bookings", "cancel_booking"}
+TOOLS = {
+    "list_services",
+    "book_appointment",
+    "check_day",
+    "find_free_slots",
+    "find_bookings",
+    "cancel_booking",
+}
 JSON_RPC_HEADERS = {
     "Accept": "application/json, text/event-stream",
     "Content-Type": "application/json",
@@ -212,6 +219,7 @@ class TestOverStreamableHttp:
         service = unique_service("MCP conversation")
         before = await count_rows(database_url, "SELECT coalesce(max(event_id), 0) FROM events")
         async with Dashboard.open(server) as dashboard, http_client(server) as client:
+            listed = await client.call_tool("list_services", {})
             offer = await client.call_tool(
                 "find_free_slots",
                 {"service": service, "after": day.isoformat(), "limit": 3},
@@ -246,6 +254,9 @@ class TestOverStreamableHttp:
             database_url, "SELECT type, payload FROM events WHERE event_id > $1", before
         )
 
+        assert not listed.is_error, listed
+        # The servers' database has today's business: no catalog, any service name booked.
+        assert structured(listed)["other_names_accepted"] is True
         assert not offer.is_error, offer
         assert len(structured(offer)["slots"]) == 3
         assert first["booking_date"] == day.isoformat()

@@ -17,6 +17,7 @@ from litestar import Litestar
 from agent_booking.adapters.clock import FixedClock
 from agent_booking.adapters.memory import InMemoryNotifier, InMemoryStore
 from agent_booking.core import BusinessSettings
+from agent_booking.core.resources import REJECT_UNKNOWN, Catalog, Service
 from agent_booking.entrypoints.config import AppConfig
 from agent_booking.entrypoints.http.app import AGENT_TOOLS_STATE, create_app
 from agent_booking.entrypoints.http.caller_bookings import CancelBookingRequest
@@ -235,6 +236,7 @@ class TestRegistry:
         definitions = harness.tools.openai_definitions()
 
         assert [d["function"]["name"] for d in definitions] == [
+            "list_services",
             "book_appointment",
             "check_day",
             "find_free_slots",
@@ -298,6 +300,36 @@ async def _book(harness: Harness, time: str = "14:00", phone: str = PHONE) -> in
     booking_id = result.body["booking_id"]
     assert isinstance(booking_id, int)
     return booking_id
+
+
+class TestListServices:
+    async def test_lists_the_catalog_to_any_caller(self, harness: Harness) -> None:
+        harness.store.state.catalog = Catalog(
+            Catalog.single(BusinessSettings()).resources,
+            [Service(7, "Consultation", 90), Service(8, "Old", 30, active=False)],
+            REJECT_UNKNOWN,
+        )
+
+        result = await harness.tools.run("list_services", {}, PUBLIC)
+
+        assert result.ok
+        assert result.body == {
+            "success": True,
+            "services": [{"id": 7, "name": "Consultation", "duration_minutes": 90}],
+            "other_names_accepted": False,
+            "slot_minutes": 60,
+        }
+        schema = harness.tools.schema("list_services")
+        assert (schema["type"], schema["properties"], schema["required"]) == ("object", {}, [])
+
+    async def test_without_settings_it_is_the_apis_refusal(self) -> None:
+        harness = Harness()
+        harness.store.state.settings = None
+
+        result = await harness.tools.run("list_services", None, TRUSTED)
+
+        assert not result.ok
+        assert result.body["code"] == "settings_missing"
 
 
 class TestTrustedOnly:
@@ -545,7 +577,7 @@ class TestHints:
     def test_reads_are_read_only_and_cancel_is_destructive(self, harness: Harness) -> None:
         hints = {tool.name: tool.hints for tool in harness.tools}
 
-        for name in ("check_day", "find_free_slots", "find_bookings"):
+        for name in ("list_services", "check_day", "find_free_slots", "find_bookings"):
             assert hints[name].read_only
             assert not hints[name].destructive
         assert not hints["cancel_booking"].read_only

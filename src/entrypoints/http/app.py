@@ -25,6 +25,7 @@ from agent_booking.core.create_agent_booking import CreateAgentBooking
 from agent_booking.core.events import StoredEvent, booking_event_payload
 from agent_booking.core.find_bookings import FindCallerBookings
 from agent_booking.core.idempotency import IdempotencyKeys
+from agent_booking.core.list_services import ListServices
 from agent_booking.core.offer_slots import OfferSlots
 from agent_booking.core.passwords import hash_password
 from agent_booking.core.placement import Placement, current_catalog
@@ -176,6 +177,7 @@ def create_app(
             speech,
             caller_bookings=caller_bookings,
             offer_slots=offer_slots,
+            list_services=ListServices(reads),
         )
     )
     mcp_endpoint = McpEndpoint(tools, max_body_bytes=config.max_body_bytes)

@@ -12,8 +12,12 @@ the :class:`CallerBookingsEndpoint` of ``GET /api/agent/bookings/?phone=`` and
 and a request with the same key, id and body replay each other). These three need a trusted
 agent, as their routes do: anyone else gets the route's 403 body as a tool error.
 
-Still to come, each a few lines here once its use case exists: ``list_services``,
-``hold_slot``, ``confirm_hold``, ``reschedule_booking``. They are not registered until then.
+``list_services`` has no HTTP route: it runs a small read of the catalog
+(:class:`ListServices`), open to every caller as the availability is (service names and
+durations are what a booking form shows).
+
+Still to come, each a few lines here once its use case exists: ``hold_slot``,
+``confirm_hold``, ``reschedule_booking``. They are not registered until then.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import msgspec
 
 from agent_booking.core.check_availability import AvailabilityQuery, CheckAvailability
 from agent_booking.core.errors import InvalidField, InvalidIdempotencyKey, MissingField
+from agent_booking.core.list_services import ListServices, ServiceList
 from agent_booking.core.offer_slots import (
     DEFAULT_OFFER_LIMIT,
     MAX_OFFER_LIMIT,
@@ -63,7 +68,10 @@ __all__ = [
     "CheckDayArguments",
     "FindBookingsArguments",
     "FindFreeSlotsArguments",
+    "ListServicesArguments",
+    "ServiceListView",
     "booking_tools",
+    "service_list_view",
 ]
 
 _encode = msgspec.json.Encoder().encode
@@ -158,6 +166,35 @@ class FindFreeSlotsArguments(msgspec.Struct, frozen=True):
     ) = None
 
 
+class ListServicesArguments(msgspec.Struct, frozen=True):
+    """No arguments."""
+
+
+class ServiceView(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    name: str
+    duration_minutes: int
+
+
+class ServiceListView(msgspec.Struct, frozen=True, kw_only=True):
+    success: bool = True
+    services: list[ServiceView]
+    other_names_accepted: bool
+    slot_minutes: int
+
+
+def service_list_view(listed: ServiceList) -> ServiceListView:
+    return ServiceListView(
+        services=[
+            ServiceView(id=s.id, name=s.name, duration_minutes=s.duration_minutes)
+            for s in listed.services
+            if s.id is not None
+        ],
+        other_names_accepted=listed.other_names_accepted,
+        slot_minutes=listed.slot_minutes,
+    )
+
+
 class FindBookingsArguments(msgspec.Struct, frozen=True):
     """Whose bookings: the caller's phone."""
 
@@ -205,6 +242,15 @@ CHECK_DAY_DESCRIPTION = (
 )
 
 
+LIST_SERVICES_DESCRIPTION = (
+    "List the services that can be booked, each with its `id`, `name` and length in minutes. "
+    "Call it when the caller asks what can be booked or how long something takes, or when "
+    "the service they name is unclear; nothing to ask the caller first. Pass the chosen "
+    "service's `name` as `service_name` to book_appointment (or as `service` to "
+    "find_free_slots). When `other_names_accepted` is true, a name outside the list is "
+    "booked too, `slot_minutes` long; when false, only these services can be booked. An "
+    "empty list with `other_names_accepted` means the business books plain time slots."
+)
 FIND_FREE_SLOTS_DESCRIPTION = (
     "Find the next free appointment starts to offer a caller, across days, soonest first. "
     "Call it when the caller wants an appointment but has no exact time in mind (\"what's "
@@ -243,7 +289,13 @@ def booking_tools(
     *,
     caller_bookings: CallerBookingsEndpoint,
     offer_slots: OfferSlots,
+    list_services: ListServices,
 ) -> list[AgentTool]:
+    async def list_catalog(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
+        del arguments, call  # the same answer for every caller
+        view = service_list_view(await list_services())
+        return ToolResult(ok=True, body=msgspec.to_builtins(view))
+
     async def book_appointment(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
         key = arguments.pop("idempotency_key", None)
         if key is None:
@@ -302,6 +354,13 @@ def booking_tools(
         return ToolResult(ok=True, body=msgspec.to_builtins(cancelled))
 
     return [
+        AgentTool(
+            name="list_services",
+            description=LIST_SERVICES_DESCRIPTION,
+            hints=ToolHints(read_only=True, destructive=False, idempotent=True),
+            arguments=ListServicesArguments,
+            handler=list_catalog,
+        ),
         AgentTool(
             name="book_appointment",
             description=BOOK_APPOINTMENT_DESCRIPTION,

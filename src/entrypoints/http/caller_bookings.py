@@ -213,9 +213,7 @@ class CallerBookingsEndpoint:
         """Refusals before the cancel runs, in the core's words: an id beyond any, a body
         the core refuses (not recorded under a key), an invalid key; then ``key`` is claimed,
         and a recorded answer is replayed. ``None``: go on with :meth:`cancel` (and ``key``)."""
-        if isinstance(booking_id, bool) or not isinstance(booking_id, int):
-            return _early(BookingNotFound())
-        if not 0 < booking_id <= _MAX_ID:
+        if not _possible_id(booking_id):
             return _early(BookingNotFound())  # beyond any id: not worth a key
         try:
             CallerCancellation.from_fields(
@@ -275,6 +273,14 @@ class CallerBookingsEndpoint:
         return answer(cancelled.booking, cancelled.placement)
 
 
+def _possible_id(booking_id: object) -> bool:
+    return (
+        isinstance(booking_id, int)
+        and not isinstance(booking_id, bool)
+        and 0 < booking_id <= _MAX_ID
+    )
+
+
 def _early(error: BookingError) -> EarlyAnswer:
     return EarlyAnswer(status_for(error) or HTTPStatus.INTERNAL_SERVER_ERROR, error_body(error))
 
@@ -292,12 +298,15 @@ def caller_booking_routes(endpoint: CallerBookingsEndpoint) -> list[HTTPRouteHan
         replayed."""
         if not is_trusted_agent(request.scope):
             return framework_error(HTTPStatus.FORBIDDEN, message=ONLY_TRUSTED)
+        booking_id = request.path_params.get("booking_id")
+        if not _possible_id(booking_id):
+            return _refusal(BookingNotFound())  # before the body, as the id is checked first
         try:
             body = json_object(await request.body())
         except BookingError as error:
             return _refusal(error)
         key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
-        early = await endpoint.begin_cancel(request.path_params.get("booking_id"), body, key)
+        early = await endpoint.begin_cancel(booking_id, body, key)
         if early is not None:
             return Response(
                 early.body,

@@ -4,9 +4,11 @@ The SDK's own client drives the tools over Streamable HTTP (``/mcp``, stateless,
 processes) and over stdio (a ``booking mcp`` process on the same database): a booking, and a
 conflict whose tool error carries the HTTP API's ``code``, ``message`` and ``alternatives``. The
 booking is announced on the admin WebSocket like any other, and an idempotency key replays as over
-HTTP. 100 (PostgreSQL; 50 on SQLite) clients racing for one start through MCP end with exactly one
-booking, counted by SQL. API keys are checked on ``/mcp`` (the other access checks, networks and
-rate limits, are tested for ``/mcp`` with the other agent endpoints in ``test_hardening``).
+HTTP. The caller's conversation offer → book → find → cancel → find runs through the SDK's
+client and is announced on the admin WebSocket and in the outbox. 100 (PostgreSQL; 50 on SQLite)
+clients racing for one start through MCP end with exactly one booking, counted by SQL. API keys
+are checked on ``/mcp`` (the other access checks, networks and rate limits, are tested for
+``/mcp`` with the other agent endpoints in ``test_hardening``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from tests.integration.conftest import engine_of
 from tests.integration.dashboards import Dashboard
-from tests.integration.direct_sql import count_rows
+from tests.integration.direct_sql import count_rows, run_sql
 from tests.integration.endpoint import CREATE_PATH, booking_body, unique_phone, unique_service
 from tests.integration.working_days import WorkingDays
 from tests.support.server import (
@@ -41,8 +43,15 @@ from tests.support.server import (
 
 WORKERS = 2
 RACERS = {"sqlite": 50, "postgres": 100}
-#: What MCP's ``tools/list`` must offer today (the conversation issue adds the others).
-TOOLS = {"book_appointment", "check_day"}
+#: What MCP's ``tools/list`` must offer today (hold, confirm and reschedule are still to come).
+TOOLS = {
+    "list_services",
+    "book_appointment",
+    "check_day",
+    "find_free_slots",
+    "find_bookings",
+    "cancel_booking",
+}
 JSON_RPC_HEADERS = {
     "Accept": "application/json, text/event-stream",
     "Content-Type": "application/json",
@@ -201,6 +210,74 @@ class TestOverStreamableHttp:
             )
             == 1
         )
+
+    async def test_offer_book_find_cancel_find(
+        self, server: ServerProcess, days: WorkingDays, database_url: str
+    ) -> None:
+        day = days.take()
+        phone = unique_phone()
+        service = unique_service("MCP conversation")
+        before = await count_rows(database_url, "SELECT coalesce(max(event_id), 0) FROM events")
+        async with Dashboard.open(server) as dashboard, http_client(server) as client:
+            listed = await client.call_tool("list_services", {})
+            offer = await client.call_tool(
+                "find_free_slots",
+                {"service": service, "after": day.isoformat(), "limit": 3},
+            )
+            first = structured(offer)["slots"][0]
+            booked = structured(
+                await client.call_tool(
+                    "book_appointment",
+                    booking_body(
+                        day,
+                        first["booking_time"][:5],
+                        booking_date=first["booking_date"],
+                        phone=phone,
+                        service_name=service,
+                    ),
+                )
+            )
+            booking_id = booked["booking_id"]
+            found = await client.call_tool("find_bookings", {"phone": phone})
+            arguments = {
+                "booking_id": booking_id,
+                "phone": phone,
+                "reason": "Feeling better",
+                "idempotency_key": f"mcp-cancel-{phone}",
+            }
+            cancelled = await client.call_tool("cancel_booking", arguments)
+            replayed = await client.call_tool("cancel_booking", arguments)
+            again = await client.call_tool("cancel_booking", {**arguments, "idempotency_key": None})
+            found_after = await client.call_tool("find_bookings", {"phone": phone})
+            messages = [await dashboard.next_message() for _ in range(2)]
+        events = await run_sql(
+            database_url, "SELECT type, payload FROM events WHERE event_id > $1", before
+        )
+
+        assert not listed.is_error, listed
+        # The servers' database has today's business: no catalog, any service name booked.
+        assert structured(listed)["other_names_accepted"] is True
+        assert not offer.is_error, offer
+        assert len(structured(offer)["slots"]) == 3
+        assert first["booking_date"] == day.isoformat()
+        assert first["spoken"]
+        assert booked["success"] is True
+        assert not found.is_error, found
+        assert [item["id"] for item in structured(found)["data"]] == [booking_id]
+        assert structured(found)["data"][0]["spoken"] == first["spoken"]
+        assert not cancelled.is_error, cancelled
+        assert structured(cancelled)["data"]["status"] == "cancelled"
+        assert structured(replayed) == structured(cancelled)
+        assert again.is_error
+        assert structured(again)["code"] == "booking_not_active"
+        assert structured(found_after) == {"success": True, "data": []}
+        assert [(m["type"], m["data"]["id"]) for m in messages] == [
+            ("booking_created", booking_id),
+            ("booking_cancelled", booking_id),
+        ]
+        assert messages[1]["data"]["cancellation_reason"] == "Feeling better"
+        ours = [kind for kind, payload in events if json.loads(payload)["service_name"] == service]
+        assert ours == ["booking_created", "booking_cancelled"]
 
     @pytest.mark.parametrize(
         "headers",

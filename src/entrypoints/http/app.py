@@ -25,6 +25,7 @@ from agent_booking.core.create_agent_booking import CreateAgentBooking
 from agent_booking.core.events import StoredEvent, booking_event_payload
 from agent_booking.core.find_bookings import FindCallerBookings
 from agent_booking.core.idempotency import IdempotencyKeys
+from agent_booking.core.list_services import ListServices
 from agent_booking.core.manage_resources import ManageResources
 from agent_booking.core.offer_slots import OfferSlots
 from agent_booking.core.passwords import hash_password
@@ -36,7 +37,10 @@ from agent_booking.entrypoints.http.admin_page import admin_page_routes
 from agent_booking.entrypoints.http.admin_routes import admin_router
 from agent_booking.entrypoints.http.agent_access import agent_access
 from agent_booking.entrypoints.http.booking_endpoint import BookingEndpoint, BookingLane
-from agent_booking.entrypoints.http.caller_bookings import caller_booking_routes
+from agent_booking.entrypoints.http.caller_bookings import (
+    CallerBookingsEndpoint,
+    caller_booking_routes,
+)
 from agent_booking.entrypoints.http.content_type import require_json_body
 from agent_booking.entrypoints.http.cors import cors_config
 from agent_booking.entrypoints.http.dashboard_socket import RecentBookings, admin_socket_routes
@@ -161,9 +165,23 @@ def create_app(
     access = agent_access(config, rate_store)
     check_availability = CheckAvailability(reads, clock)
     # The agent tools (MCP, voice platforms) run the same endpoint and query as the routes.
-    tools = ToolRegistry(booking_tools(endpoint, check_availability, config.date_order, speech))
-    mcp_endpoint = McpEndpoint(tools, max_body_bytes=config.max_body_bytes)
     cancel_booking = CancelBooking(uow_factory, clock, notifier)
+    caller_bookings = CallerBookingsEndpoint(
+        FindCallerBookings(reads, clock), cancel_booking, idempotency_keys, speech, phones
+    )
+    offer_slots = OfferSlots(reads, clock)
+    tools = ToolRegistry(
+        booking_tools(
+            endpoint,
+            check_availability,
+            config.date_order,
+            speech,
+            caller_bookings=caller_bookings,
+            offer_slots=offer_slots,
+            list_services=ListServices(reads),
+        )
+    )
+    mcp_endpoint = McpEndpoint(tools, max_body_bytes=config.max_body_bytes)
     app = Litestar(
         route_handlers=[
             *booking_routes(endpoint, check_availability, config.date_order, speech),
@@ -177,10 +195,8 @@ def create_app(
                 speech,
                 ManageResources(uow_factory, clock),
             ),
-            *caller_booking_routes(
-                FindCallerBookings(reads, clock), cancel_booking, idempotency_keys, speech, phones
-            ),
-            *slot_offer_routes(OfferSlots(reads, clock), config.date_order, speech),
+            *caller_booking_routes(caller_bookings),
+            *slot_offer_routes(offer_slots, config.date_order, speech),
             *health_routes(ping or _unit_of_work_check(uow_factory)),
             *admin_page_routes(),
             *admin_socket_routes(fanout, config.admin_token, _recent_bookings(reads)),

@@ -18,6 +18,7 @@ from http import HTTPStatus
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
+from attrs import frozen
 from litestar import MediaType, Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import HeaderParameter, JSONBody, PathParameter
@@ -64,11 +65,18 @@ from agent_booking.entrypoints.http.presenters import Date, Instant, ResourceRef
 from agent_booking.entrypoints.http.request_bodies import IDEMPOTENCY_KEY_HEADER, PHONE, documented
 from agent_booking.entrypoints.http.spoken_text import Speech
 
-__all__ = ["CALLER_BOOKINGS_PATH", "CallerBookingView", "caller_booking_routes"]
+__all__ = [
+    "CALLER_BOOKINGS_PATH",
+    "ONLY_TRUSTED",
+    "CallerBookingView",
+    "CallerBookingsEndpoint",
+    "EarlyAnswer",
+    "caller_booking_routes",
+]
 
 CALLER_BOOKINGS_PATH: Final = "/api/agent/bookings/"
 _MAX_ID: Final = 2**63 - 1
-_ONLY_TRUSTED: Final = (
+ONLY_TRUSTED: Final = (
     "Finding and cancelling bookings by phone needs an agent API key (BOOKING_AGENT_API_KEYS)"
 )
 _STATE_KEY: Final = "booking_idempotency_key"
@@ -159,17 +167,129 @@ def _refusal(error: BookingError) -> Response[Any]:
     return Response(error_body(error), status_code=status_for(error) or 500)
 
 
-def caller_booking_routes(
-    find: FindCallerBookings,
-    cancel: CancelBooking,
-    keys: IdempotencyKeys,
-    speech: Speech,
-    phones: PhoneReader | None,
-) -> list[HTTPRouteHandler]:
+@frozen
+class EarlyAnswer:
+    """A cancel answered before it runs: a refusal not recorded, or a recorded answer replayed."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+class CallerBookingsEndpoint:
+    """Find and cancel by phone, as the routes and the agent tools both run them.
+
+    The caller must be a trusted agent: each surface checks that first (403 over HTTP, the same
+    body as a tool error).
+    """
+
+    def __init__(
+        self,
+        find: FindCallerBookings,
+        cancel: CancelBooking,
+        keys: IdempotencyKeys,
+        speech: Speech,
+        phones: PhoneReader | None,
+    ) -> None:
+        self._find = find
+        self._cancel = cancel
+        self._keys = keys
+        self._speech = speech
+        self._phones = phones
+
+    async def find(self, phone: str | None) -> CallerBookingList:
+        found = await self._find(read_phone(phone, self._phones))
+        this_year = self._speech.this_year(found.settings.timezone)
+        return CallerBookingList(
+            data=[
+                _view(booking, found.placement(booking), self._speech, this_year)
+                for booking, _ in found.bookings
+            ]
+        )
+
+    async def begin_cancel(
+        self, booking_id: object, body: dict[str, Any], key: str | None
+    ) -> EarlyAnswer | None:
+        """Refusals before the cancel runs, in the core's words: an id beyond any, a body
+        the core refuses (not recorded under a key), an invalid key; then ``key`` is claimed,
+        and a recorded answer is replayed. ``None``: go on with :meth:`cancel` (and ``key``)."""
+        if not _possible_id(booking_id):
+            return _early(BookingNotFound())  # beyond any id: not worth a key
+        try:
+            CallerCancellation.from_fields(
+                phone=body.get("phone"), reason=body.get("reason"), phones=self._phones
+            )
+            if key is None:
+                return None
+            IdempotencyKeys.validate_key(key)
+            claim = await self._keys.begin(key, {"cancel_booking": booking_id, "body": body})
+        except BookingError as error:
+            return _early(error)
+        if claim.outcome is ClaimOutcome.REPLAY:
+            return EarlyAnswer(
+                claim.status_code or HTTPStatus.OK, dict(claim.body or {}), replayed=True
+            )
+        return None
+
+    async def cancel(
+        self, booking_id: int, phone: object, reason: object, key: str | None
+    ) -> CallerBookingCancelled:
+        """Cancel (after :meth:`begin_cancel` claimed ``key``); a refusal raises and, under a
+        key, is recorded (a 5xx releases the key)."""
+        caller = CallerCancellation.from_fields(phone=phone, reason=reason, phones=self._phones)
+        speech = self._speech
+        this_year = speech.this_year()
+
+        def answer(booking: Booking, placement: Placement | None) -> CallerBookingCancelled:
+            if placement is None:  # no settings: the caller's cancel refused that already
+                raise SettingsMissing
+            return CallerBookingCancelled(data=_view(booking, placement, speech, this_year))
+
+        def render(
+            booking: Booking, customer: Customer, placement: Placement | None
+        ) -> tuple[int, dict[str, Any]]:
+            del customer
+            return HTTPStatus.OK, msgspec.to_builtins(answer(booking, placement))
+
+        keys = self._keys
+        try:
+            cancelled = await self._cancel(
+                booking_id,
+                caller=caller,
+                idempotency=IdempotentCancel(key, render) if key is not None else None,
+            )
+        except BookingError as error:
+            if key is not None:
+                status = status_for(error)
+                if status is not None and status < HTTPStatus.INTERNAL_SERVER_ERROR:
+                    await keys.record(key, status, error_body(error))
+                else:
+                    await keys.release(key)
+            raise
+        except Exception:
+            if key is not None:
+                await keys.release(key)
+            raise
+        return answer(cancelled.booking, cancelled.placement)
+
+
+def _possible_id(booking_id: object) -> bool:
+    return (
+        isinstance(booking_id, int)
+        and not isinstance(booking_id, bool)
+        and 0 < booking_id <= _MAX_ID
+    )
+
+
+def _early(error: BookingError) -> EarlyAnswer:
+    return EarlyAnswer(status_for(error) or HTTPStatus.INTERNAL_SERVER_ERROR, error_body(error))
+
+
+def caller_booking_routes(endpoint: CallerBookingsEndpoint) -> list[HTTPRouteHandler]:
     async def only_trusted(request: Request[Any, Any, Any]) -> Response[Any] | None:
         if is_trusted_agent(request.scope):
             return None
-        return framework_error(HTTPStatus.FORBIDDEN, message=_ONLY_TRUSTED)
+        return framework_error(HTTPStatus.FORBIDDEN, message=ONLY_TRUSTED)
 
     async def check_cancel(request: Request[Any, Any, Any]) -> Response[Any] | None:
         """Refusals before the handler runs, in the core's words (Litestar's decoding would
@@ -177,31 +297,25 @@ def caller_booking_routes(
         under a key), an invalid key; then the key is claimed, and a recorded answer is
         replayed."""
         if not is_trusted_agent(request.scope):
-            return framework_error(HTTPStatus.FORBIDDEN, message=_ONLY_TRUSTED)
-        raw = await request.body()
+            return framework_error(HTTPStatus.FORBIDDEN, message=ONLY_TRUSTED)
         booking_id = request.path_params.get("booking_id")
-        if not isinstance(booking_id, int) or not 0 < booking_id <= _MAX_ID:
-            return _refusal(BookingNotFound())  # beyond any id: not worth a key
+        if not _possible_id(booking_id):
+            return _refusal(BookingNotFound())  # before the body, as the id is checked first
         try:
-            body = json_object(raw)
-            CallerCancellation.from_fields(
-                phone=body.get("phone"), reason=body.get("reason"), phones=phones
-            )
-            key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
-            if key is None:
-                return None
-            IdempotencyKeys.validate_key(key)
-            claim = await keys.begin(key, {"cancel_booking": booking_id, "body": body})
+            body = json_object(await request.body())
         except BookingError as error:
             return _refusal(error)
-        if claim.outcome is ClaimOutcome.REPLAY:
+        key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+        early = await endpoint.begin_cancel(booking_id, body, key)
+        if early is not None:
             return Response(
-                claim.body,
-                status_code=claim.status_code or HTTPStatus.OK,
+                early.body,
+                status_code=early.status,
                 media_type=MediaType.JSON,
-                headers={REPLAYED_HEADER: "true"},
+                headers={REPLAYED_HEADER: "true"} if early.replayed else None,
             )
-        request.state[_STATE_KEY] = key
+        if key is not None:
+            request.state[_STATE_KEY] = key
         return None
 
     @get(
@@ -225,7 +339,7 @@ def caller_booking_routes(
             SettingsMissing,
             StorageUnavailable,
             framework_case(HTTPStatus.UNAUTHORIZED, "API key required"),
-            framework_case(HTTPStatus.FORBIDDEN, _ONLY_TRUSTED),
+            framework_case(HTTPStatus.FORBIDDEN, ONLY_TRUSTED),
             framework_case(HTTPStatus.TOO_MANY_REQUESTS),
         ),
     )
@@ -235,14 +349,7 @@ def caller_booking_routes(
             query("phone", "The caller's phone (required).", {"type": "string", "pattern": PHONE}),
         ] = None,
     ) -> CallerBookingList:
-        found = await find(read_phone(phone, phones))
-        this_year = speech.this_year(found.settings.timezone)
-        return CallerBookingList(
-            data=[
-                _view(booking, found.placement(booking), speech, this_year)
-                for booking, _ in found.bookings
-            ]
-        )
+        return await endpoint.find(phone)
 
     @post(
         CALLER_BOOKINGS_PATH + "{booking_id:int}/cancel/",
@@ -278,7 +385,7 @@ def caller_booking_routes(
             TransientConflict,
             framework_case(HTTPStatus.NOT_FOUND),
             framework_case(HTTPStatus.UNAUTHORIZED, "API key required"),
-            framework_case(HTTPStatus.FORBIDDEN, _ONLY_TRUSTED),
+            framework_case(HTTPStatus.FORBIDDEN, ONLY_TRUSTED),
             framework_case(HTTPStatus.TOO_MANY_REQUESTS),
             framework_case(HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
             framework_case(HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
@@ -310,38 +417,6 @@ def caller_booking_routes(
     ) -> CallerBookingCancelled:
         del idempotency_key  # claimed by check_cancel; declared for the document
         key: str | None = request.state.get(_STATE_KEY)
-        caller = CallerCancellation.from_fields(phone=data.phone, reason=data.reason, phones=phones)
-        this_year = speech.this_year()
-
-        def answer(booking: Booking, placement: Placement | None) -> CallerBookingCancelled:
-            if placement is None:  # no settings: the caller's cancel refused that already
-                raise SettingsMissing
-            return CallerBookingCancelled(data=_view(booking, placement, speech, this_year))
-
-        def render(
-            booking: Booking, customer: Customer, placement: Placement | None
-        ) -> tuple[int, dict[str, Any]]:
-            del customer
-            return HTTPStatus.OK, msgspec.to_builtins(answer(booking, placement))
-
-        try:
-            cancelled = await cancel(
-                booking_id,
-                caller=caller,
-                idempotency=IdempotentCancel(key, render) if key is not None else None,
-            )
-        except BookingError as error:
-            if key is not None:
-                status = status_for(error)
-                if status is not None and status < HTTPStatus.INTERNAL_SERVER_ERROR:
-                    await keys.record(key, status, error_body(error))
-                else:
-                    await keys.release(key)
-            raise
-        except Exception:
-            if key is not None:
-                await keys.release(key)
-            raise
-        return answer(cancelled.booking, cancelled.placement)
+        return await endpoint.cancel(booking_id, data.phone, data.reason, key)
 
     return [find_bookings, cancel_booking]

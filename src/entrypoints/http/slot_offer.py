@@ -46,10 +46,10 @@ from agent_booking.entrypoints.http.openapi import (
 from agent_booking.entrypoints.http.presenters import Date, Instant, Time
 from agent_booking.entrypoints.http.spoken_text import Speech
 
-__all__ = ["SLOTS_PATH", "SlotOfferView", "slot_offer_routes"]
+__all__ = ["ONLY_TRUSTED", "SLOTS_PATH", "SlotOfferView", "slot_offer_routes", "slot_offer_view"]
 
 SLOTS_PATH: Final = "/api/agent/slots/"
-_ONLY_TRUSTED: Final = "Offering slots needs an agent API key (BOOKING_AGENT_API_KEYS)"
+ONLY_TRUSTED: Final = "Offering slots needs an agent API key (BOOKING_AGENT_API_KEYS)"
 _ID: Final = {"type": "string", "pattern": r"^([1-9][0-9]{0,17})?$"}
 
 
@@ -130,7 +130,7 @@ def slot_offer_routes(
     async def only_trusted(request: Request[Any, Any, Any]) -> Response[Any] | None:
         if is_trusted_agent(request.scope):
             return None
-        return framework_error(HTTPStatus.FORBIDDEN, message=_ONLY_TRUSTED)
+        return framework_error(HTTPStatus.FORBIDDEN, message=ONLY_TRUSTED)
 
     @get(
         SLOTS_PATH,
@@ -157,7 +157,7 @@ def slot_offer_routes(
             SettingsMissing,
             StorageUnavailable,
             framework_case(HTTPStatus.UNAUTHORIZED, "API key required"),
-            framework_case(HTTPStatus.FORBIDDEN, _ONLY_TRUSTED),
+            framework_case(HTTPStatus.FORBIDDEN, ONLY_TRUSTED),
             framework_case(HTTPStatus.TOO_MANY_REQUESTS),
         ),
     )

@@ -1,14 +1,23 @@
-"""The tools whose use cases exist today: ``book_appointment`` and ``check_day``.
+"""The tools whose use cases exist today: ``book_appointment``, ``check_day``,
+``find_free_slots``, ``find_bookings`` and ``cancel_booking``.
 
 ``book_appointment`` runs the create endpoint's own :class:`BookingEndpoint` (the same use case,
 idempotency keys, customer-disclosure rule, metrics and outbox event as
 ``POST /api/agent/booking/create/``), so a tool call and an HTTP request with the same body and
 key are one and the same request: either may replay the other. ``check_day`` runs the
-availability query of ``GET /api/agent/availability/?date=``.
+availability query of ``GET /api/agent/availability/?date=``. ``find_free_slots`` runs the
+offer and presenter of ``GET /api/agent/slots/``; ``find_bookings`` and ``cancel_booking`` run
+the :class:`CallerBookingsEndpoint` of ``GET /api/agent/bookings/?phone=`` and
+``POST /api/agent/bookings/{id}/cancel/`` (cancel keys are shared with that route: a tool call
+and a request with the same key, id and body replay each other). These three need a trusted
+agent, as their routes do: anyone else gets the route's 403 body as a tool error.
 
-Still to come, each a few lines here once its use case exists (the conversation issue):
-``list_services``, ``find_free_slots``, ``hold_slot``, ``confirm_hold``, ``find_bookings``,
-``reschedule_booking``, ``cancel_booking``. They are not registered until then.
+``list_services`` has no HTTP route: it runs a small read of the catalog
+(:class:`ListServices`), open to every caller as the availability is (service names and
+durations are what a booking form shows).
+
+Still to come, each a few lines here once its use case exists: ``hold_slot``,
+``confirm_hold``, ``reschedule_booking``. They are not registered until then.
 """
 
 from __future__ import annotations
@@ -19,15 +28,31 @@ from typing import Annotated, Any
 import msgspec
 
 from agent_booking.core.check_availability import AvailabilityQuery, CheckAvailability
-from agent_booking.core.errors import InvalidIdempotencyKey
+from agent_booking.core.errors import InvalidField, InvalidIdempotencyKey, MissingField
+from agent_booking.core.list_services import ListServices, ServiceList
+from agent_booking.core.offer_slots import (
+    DEFAULT_OFFER_LIMIT,
+    MAX_OFFER_LIMIT,
+    OfferSlots,
+    SlotOfferQuery,
+)
 from agent_booking.core.parsing import DateOrder
 from agent_booking.entrypoints.http.booking_endpoint import BookingEndpoint
+from agent_booking.entrypoints.http.caller_bookings import (
+    ONLY_TRUSTED,
+    CallerBookingsEndpoint,
+    CancelBookingRequest,
+)
+from agent_booking.entrypoints.http.errors import framework_error_body
 from agent_booking.entrypoints.http.presenters import availability_view
 from agent_booking.entrypoints.http.request_bodies import (
+    PHONE,
     AcceptedDate,
     CreateBookingRequest,
     documented,
 )
+from agent_booking.entrypoints.http.slot_offer import ONLY_TRUSTED as ONLY_TRUSTED_OFFER
+from agent_booking.entrypoints.http.slot_offer import slot_offer_view
 from agent_booking.entrypoints.http.spoken_text import Speech
 from agent_booking.entrypoints.tools.registry import (
     AgentTool,
@@ -37,7 +62,17 @@ from agent_booking.entrypoints.tools.registry import (
     required_text,
 )
 
-__all__ = ["BookAppointmentArguments", "CheckDayArguments", "booking_tools"]
+__all__ = [
+    "BookAppointmentArguments",
+    "CancelBookingArguments",
+    "CheckDayArguments",
+    "FindBookingsArguments",
+    "FindFreeSlotsArguments",
+    "ListServicesArguments",
+    "ServiceListView",
+    "booking_tools",
+    "service_list_view",
+]
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
@@ -66,6 +101,127 @@ class CheckDayArguments(msgspec.Struct, frozen=True):
     date: AcceptedDate
 
 
+_TOOL_ID = r"^[1-9][0-9]{0,17}$"
+
+
+class FindFreeSlotsArguments(msgspec.Struct, frozen=True):
+    """The offer's query parameters (``GET /api/agent/slots/``), all optional."""
+
+    service: (
+        Annotated[
+            str,
+            documented(
+                "The service by name, as the caller says it (a catalog service, matched "
+                "case-insensitively). Default: one slot long on any resource.",
+                maxLength=100,
+            ),
+        ]
+        | None
+    ) = None
+    service_id: (
+        Annotated[
+            str,
+            documented(
+                "A catalog service's id; takes precedence over `service`.", pattern=_TOOL_ID
+            ),
+        ]
+        | None
+    ) = None
+    after: (
+        Annotated[
+            str,
+            documented(
+                "Offer starts from this moment on (default: now): `2027-03-02T14:00` is the "
+                "business's local time, a date alone (`2027-03-02`) means from its start.",
+                maxLength=40,
+            ),
+        ]
+        | None
+    ) = None
+    limit: (
+        Annotated[
+            str,
+            documented(
+                f"How many starts, 1 to {MAX_OFFER_LIMIT} (default {DEFAULT_OFFER_LIMIT}), "
+                "as digits.",
+                pattern=r"^[0-9]{1,2}$",
+            ),
+        ]
+        | None
+    ) = None
+    part_of_day: (
+        Annotated[
+            str,
+            documented(
+                "Only starts in this part of the day (local time): morning before 12:00, "
+                "afternoon 12:00 to 17:00, evening from 17:00.",
+                enum=["morning", "afternoon", "evening"],
+            ),
+        ]
+        | None
+    ) = None
+    resource_id: (
+        Annotated[str, documented("Only this resource (a person or room) by id.", pattern=_TOOL_ID)]
+        | None
+    ) = None
+
+
+class ListServicesArguments(msgspec.Struct, frozen=True):
+    """No arguments."""
+
+
+class ServiceView(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    name: str
+    duration_minutes: int
+
+
+class ServiceListView(msgspec.Struct, frozen=True, kw_only=True):
+    success: bool = True
+    services: list[ServiceView]
+    other_names_accepted: bool
+    slot_minutes: int
+
+
+def service_list_view(listed: ServiceList) -> ServiceListView:
+    return ServiceListView(
+        services=[
+            ServiceView(id=s.id, name=s.name, duration_minutes=s.duration_minutes)
+            for s in listed.services
+            if s.id is not None
+        ],
+        other_names_accepted=listed.other_names_accepted,
+        slot_minutes=listed.slot_minutes,
+    )
+
+
+class FindBookingsArguments(msgspec.Struct, frozen=True):
+    """Whose bookings: the caller's phone."""
+
+    phone: Annotated[
+        str, documented("The caller's phone number (any accepted form).", pattern=PHONE)
+    ]
+
+
+class CancelBookingArguments(CancelBookingRequest, frozen=True, kw_only=True):
+    """The cancel request's body, the booking's id and an optional idempotency key."""
+
+    booking_id: Annotated[
+        int, msgspec.Meta(ge=1, le=2**63 - 1, description="The booking's id (from find_bookings).")
+    ]
+    idempotency_key: (
+        Annotated[
+            str,
+            documented(
+                "Makes a retried cancel safe: a call with a key already used (and the same "
+                "other arguments) gets the first call's outcome again.",
+                pattern=r"^[\x21-\x7e]{1,255}$",
+            ),
+        ]
+        | None
+    ) = None
+
+
 BOOK_APPOINTMENT_DESCRIPTION = (
     "Book one appointment for a caller. Call it once the caller has agreed to a specific "
     "service, date and time. Before calling, ask for (or confirm) the caller's phone number, "
@@ -86,12 +242,60 @@ CHECK_DAY_DESCRIPTION = (
 )
 
 
+LIST_SERVICES_DESCRIPTION = (
+    "List the services that can be booked, each with its `id`, `name` and length in minutes. "
+    "Call it when the caller asks what can be booked or how long something takes, or when "
+    "the service they name is unclear; nothing to ask the caller first. Pass the chosen "
+    "service's `name` as `service_name` to book_appointment (or as `service` to "
+    "find_free_slots). When `other_names_accepted` is true, a name outside the list is "
+    "booked too, `slot_minutes` long; when false, only these services can be booked. An "
+    "empty list with `other_names_accepted` means the business books plain time slots."
+)
+FIND_FREE_SLOTS_DESCRIPTION = (
+    "Find the next free appointment starts to offer a caller, across days, soonest first. "
+    "Call it when the caller wants an appointment but has no exact time in mind (\"what's "
+    'your next opening?", "something Tuesday afternoon"). Ask which service they want '
+    "first (pass it as `service`), and narrow with `after` (a date or local date and time) "
+    "and `part_of_day` when they say so. Each start has `booking_date` and `booking_time` "
+    "to pass to book_appointment, and `spoken` to read out; offer two or three, not all. "
+    "An empty `slots` list means nothing free up to `searched_until`: ask again with a later "
+    "`after` to search on."
+)
+FIND_BOOKINGS_DESCRIPTION = (
+    "List the caller's own appointments still to come, soonest first, by their phone "
+    "number. Call it when the caller asks when their appointment is, or before cancelling "
+    "one (to get its `id`). Ask for (or confirm) the caller's phone number first; if the "
+    "call came with the caller's number it is used when `phone` is left out. An empty list "
+    "means no upcoming appointment for that number (a new or mistyped number alike): check "
+    "the number with the caller. Each booking has `spoken`, the start as you would say it."
+)
+CANCEL_BOOKING_DESCRIPTION = (
+    "Cancel one of the caller's appointments. This cannot be undone: call it only after the "
+    "caller has clearly confirmed which appointment (read its `spoken` time back) and that "
+    "they want it cancelled. Get the booking's `id` from find_bookings first, with the "
+    "phone number it was made with (`phone`; the call's own number is used when left out); "
+    "ask for a short `reason` if the caller offers one. A refusal is an error result with "
+    "`code`: `booking_not_found` (not this phone's booking), `booking_not_active` (already "
+    "cancelled), `too_late` (too close to the start: tell the caller to contact the "
+    "business). Pass an `idempotency_key` to make a retry safe."
+)
+
+
 def booking_tools(
     endpoint: BookingEndpoint,
     check_availability: CheckAvailability,
     date_order: DateOrder,
     speech: Speech,
+    *,
+    caller_bookings: CallerBookingsEndpoint,
+    offer_slots: OfferSlots,
+    list_services: ListServices,
 ) -> list[AgentTool]:
+    async def list_catalog(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
+        del arguments, call  # the same answer for every caller
+        view = service_list_view(await list_services())
+        return ToolResult(ok=True, body=msgspec.to_builtins(view))
+
     async def book_appointment(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
         key = arguments.pop("idempotency_key", None)
         if key is None:
@@ -114,7 +318,49 @@ def booking_tools(
         view = availability_view(await check_availability(query), speech)
         return ToolResult(ok=True, body=msgspec.to_builtins(view))
 
+    async def find_free_slots(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
+        if not call.trusted:
+            return ToolResult(ok=False, body=framework_error_body(403, ONLY_TRUSTED_OFFER))
+        wanted = SlotOfferQuery.parse(
+            **{name: optional_text(arguments, name) for name in _OFFER_FIELDS},
+            date_order=date_order,
+        )
+        view = slot_offer_view(await offer_slots(wanted), speech)
+        return ToolResult(ok=True, body=msgspec.to_builtins(view))
+
+    async def find_bookings(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
+        if not call.trusted:
+            return ToolResult(ok=False, body=framework_error_body(403, ONLY_TRUSTED))
+        found = await caller_bookings.find(required_text(arguments, "phone"))
+        return ToolResult(ok=True, body=msgspec.to_builtins(found))
+
+    async def cancel_booking(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
+        if not call.trusted:
+            return ToolResult(ok=False, body=framework_error_body(403, ONLY_TRUSTED))
+        key = arguments.pop("idempotency_key", None)
+        if key is None:
+            key = call.idempotency_key
+        elif not isinstance(key, str):
+            raise InvalidIdempotencyKey
+        if "booking_id" not in arguments:
+            raise MissingField("booking_id")
+        booking_id = arguments.pop("booking_id")
+        early = await caller_bookings.begin_cancel(booking_id, arguments, key)
+        if early is not None:
+            return ToolResult(ok=early.status == HTTPStatus.OK, body=early.body)
+        cancelled = await caller_bookings.cancel(
+            booking_id, arguments.get("phone"), arguments.get("reason"), key
+        )
+        return ToolResult(ok=True, body=msgspec.to_builtins(cancelled))
+
     return [
+        AgentTool(
+            name="list_services",
+            description=LIST_SERVICES_DESCRIPTION,
+            hints=ToolHints(read_only=True, destructive=False, idempotent=True),
+            arguments=ListServicesArguments,
+            handler=list_catalog,
+        ),
         AgentTool(
             name="book_appointment",
             description=BOOK_APPOINTMENT_DESCRIPTION,
@@ -129,4 +375,41 @@ def booking_tools(
             arguments=CheckDayArguments,
             handler=check_day,
         ),
+        AgentTool(
+            name="find_free_slots",
+            description=FIND_FREE_SLOTS_DESCRIPTION,
+            hints=ToolHints(read_only=True, destructive=False, idempotent=True),
+            arguments=FindFreeSlotsArguments,
+            handler=find_free_slots,
+        ),
+        AgentTool(
+            name="find_bookings",
+            description=FIND_BOOKINGS_DESCRIPTION,
+            hints=ToolHints(read_only=True, destructive=False, idempotent=True),
+            arguments=FindBookingsArguments,
+            handler=find_bookings,
+        ),
+        AgentTool(
+            name="cancel_booking",
+            description=CANCEL_BOOKING_DESCRIPTION,
+            # Cancelling twice leaves the same state (the second is refused as not active).
+            hints=ToolHints(read_only=False, destructive=True, idempotent=True),
+            arguments=CancelBookingArguments,
+            handler=cancel_booking,
+        ),
     ]
+
+
+_OFFER_FIELDS = ("service_id", "service", "after", "limit", "part_of_day", "resource_id")
+
+
+def optional_text(arguments: dict[str, Any], name: str) -> str | None:
+    """An optional text argument; a number is read as its digits (ids, limit)."""
+    value = arguments.get(name)
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise InvalidField(name, "must be a string")
+    return value

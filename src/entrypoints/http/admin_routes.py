@@ -516,60 +516,78 @@ def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one gu
             stranded_bookings=booking_views(replaced.stranded, catalog),
         )
 
-    @put(
-        "/resources/{resource_id:int}/exceptions/{day:str}/",
-        name="admin_set_exception",
-        operation_id="adminSetException",
-        summary="Set a resource's exception on one date: other hours, or closed all day",
-        description="Replaces the weekly plan on that date (an exception already there is "
-        "replaced). Lists the resource's active future bookings it strands (they are kept).",
-        tags=_TAGS,
-        security=_SECURITY,
-        operation_class=DocumentedOperation,
-        responses=refusals(*body_refusals, InvalidDate, ResourceNotFound, _NOT_AN_ID),
-    )
-    async def set_exception(
-        request: Request[Any, Any, Any],
-        resource_id: _ResourceId,
-        day: _Day,
-        data: JSONBody[ExceptionBody],
-    ) -> PlanReplacedView:
-        del data  # documents the body; read strictly below
-        body = _strictly(ExceptionBody, await request.body())
-        date = _iso_date(day)
-        if not 0 < resource_id <= _MAX_ID:
-            raise ResourceNotFound
-        intervals = exception_intervals(body)
-        return await answer_stranding(
-            await manage_resources.set_exception(resource_id, date, intervals)
-        )
+    class ExceptionsController(Controller):
+        """A date exception: PUT and DELETE, and the OPTIONS answer naming both (see
+        SettingsController)."""
 
-    @delete(
-        "/resources/{resource_id:int}/exceptions/{day:str}/",
-        name="admin_remove_exception",
-        operation_id="adminRemoveException",
-        summary="Remove a resource's exception on one date: its weekly plan applies again",
-        description="Removing an exception that is not there changes nothing. Lists the "
-        "resource's active future bookings its weekly plan strands on that date or others.",
-        tags=_TAGS,
-        security=_SECURITY,
-        operation_class=DocumentedOperation,
-        status_code=HTTPStatus.OK,
-        responses=refusals(
-            _UNAUTHORIZED,
-            InvalidDate,
-            ResourceNotFound,
-            _NOT_AN_ID,
-            SettingsMissing,
-            StorageUnavailable,
-            TransientConflict,
-        ),
-    )
-    async def remove_exception(resource_id: _ResourceId, day: _Day) -> PlanReplacedView:
-        date = _iso_date(day)
-        if not 0 < resource_id <= _MAX_ID:
-            raise ResourceNotFound
-        return await answer_stranding(await manage_resources.remove_exception(resource_id, date))
+        path = "/resources/{resource_id:int}/exceptions/{day:str}/"
+
+        @route("/", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
+        async def allowed_methods(self, request: Request[Any, Any, Any]) -> Response[None]:
+            methods = request.app.route_handler_method_map[ADMIN_API_PATH + self.path.rstrip("/")]
+            return Response(
+                None,
+                status_code=HTTPStatus.NO_CONTENT,
+                headers={"Allow": ", ".join(sorted(methods))},
+            )
+
+        @put(
+            "/",
+            name="admin_set_exception",
+            operation_id="adminSetException",
+            summary="Set a resource's exception on one date: other hours, or closed all day",
+            description="Replaces the weekly plan on that date (an exception already there is "
+            "replaced). Lists the resource's active future bookings it strands (they are kept).",
+            tags=_TAGS,
+            security=_SECURITY,
+            operation_class=DocumentedOperation,
+            responses=refusals(*body_refusals, InvalidDate, ResourceNotFound, _NOT_AN_ID),
+        )
+        async def set_exception(
+            self,
+            request: Request[Any, Any, Any],
+            resource_id: _ResourceId,
+            day: _Day,
+            data: JSONBody[ExceptionBody],
+        ) -> PlanReplacedView:
+            del data  # documents the body; read strictly below
+            body = _strictly(ExceptionBody, await request.body())
+            date = _iso_date(day)
+            if not 0 < resource_id <= _MAX_ID:
+                raise ResourceNotFound
+            intervals = exception_intervals(body)
+            return await answer_stranding(
+                await manage_resources.set_exception(resource_id, date, intervals)
+            )
+
+        @delete(
+            "/",
+            name="admin_remove_exception",
+            operation_id="adminRemoveException",
+            summary="Remove a resource's exception on one date: its weekly plan applies again",
+            description="Removing an exception that is not there changes nothing. Lists the "
+            "resource's active future bookings its weekly plan strands on that date or others.",
+            tags=_TAGS,
+            security=_SECURITY,
+            operation_class=DocumentedOperation,
+            status_code=HTTPStatus.OK,
+            responses=refusals(
+                _UNAUTHORIZED,
+                InvalidDate,
+                ResourceNotFound,
+                _NOT_AN_ID,
+                SettingsMissing,
+                StorageUnavailable,
+                TransientConflict,
+            ),
+        )
+        async def remove_exception(self, resource_id: _ResourceId, day: _Day) -> PlanReplacedView:
+            date = _iso_date(day)
+            if not 0 < resource_id <= _MAX_ID:
+                raise ResourceNotFound
+            return await answer_stranding(
+                await manage_resources.remove_exception(resource_id, date)
+            )
 
     return Router(
         path=ADMIN_API_PATH,
@@ -582,8 +600,7 @@ def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one gu
             ResourcesController,
             change_resource,
             replace_plan,
-            set_exception,
-            remove_exception,
+            ExceptionsController,
         ],
         guards=[require_admin],
     )

@@ -27,7 +27,7 @@ from agent_booking.core.events import DomainEvent, JsonObject, StoredEvent
 from agent_booking.core.occupancy import OccupiedInterval
 from agent_booking.core.ports import ClaimOutcome, IdempotencyClaim
 from agent_booking.core.queries import BookingPage, BookingQuery
-from agent_booking.core.resources import Catalog, Resource, WeeklyPlan
+from agent_booking.core.resources import Catalog, OpenInterval, Resource, WeeklyPlan
 from agent_booking.core.settings import BusinessSettings
 
 __all__ = [
@@ -149,6 +149,30 @@ class _Catalog:
         self._with_resources(
             [
                 attrs.evolve(item, plan=plan, follows_business_hours=False)
+                if item.id == resource_id
+                else item
+                for item in self._current().resources
+            ]
+        )
+
+    async def set_exception(
+        self, resource_id: int, day: pendulum.Date, intervals: tuple[OpenInterval, ...]
+    ) -> None:
+        self._with_resources(
+            [
+                attrs.evolve(item, exceptions={**item.exceptions, day: intervals})
+                if item.id == resource_id
+                else item
+                for item in self._current().resources
+            ]
+        )
+
+    async def remove_exception(self, resource_id: int, day: pendulum.Date) -> None:
+        self._with_resources(
+            [
+                attrs.evolve(
+                    item, exceptions={k: v for k, v in item.exceptions.items() if k != day}
+                )
                 if item.id == resource_id
                 else item
                 for item in self._current().resources

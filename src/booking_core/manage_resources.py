@@ -9,8 +9,10 @@ again (the storage bumps its version in the same transaction).
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 import attrs
+import pendulum
 from attrs import frozen
 
 from agent_booking.core.entities import OPEN_STATUSES, Booking, Customer
@@ -18,7 +20,7 @@ from agent_booking.core.errors import InvalidCatalog, ResourceNotFound, Settings
 from agent_booking.core.policy import SlotPolicy
 from agent_booking.core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from agent_booking.core.queries import BookingQuery
-from agent_booking.core.resources import Catalog, Resource, Service, WeeklyPlan
+from agent_booking.core.resources import Catalog, OpenInterval, Resource, Service, WeeklyPlan
 from agent_booking.core.settings import BusinessSettings
 
 __all__ = ["ManageResources", "PlanReplaced"]
@@ -34,7 +36,8 @@ class PlanReplaced:
 
 
 class ManageResources:
-    """Add a resource, rename or (de)activate it, replace its weekly plan."""
+    """Add a resource, rename or (de)activate it, replace its weekly plan, set or remove its
+    exception on a date. Plan and exception changes answer the bookings they strand."""
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
@@ -74,6 +77,35 @@ class ManageResources:
             await uow.commit()
         return PlanReplaced(replaced, stranded)
 
+    async def set_exception(
+        self, resource_id: int, day: pendulum.Date, intervals: Iterable[OpenInterval]
+    ) -> PlanReplaced:
+        """Replace the resource's exception on ``day``: no intervals closes it that day."""
+        checked = _checked(day, intervals)  # refused before any write
+        return await self._change_exceptions(resource_id, day, checked)
+
+    async def remove_exception(self, resource_id: int, day: pendulum.Date) -> PlanReplaced:
+        """The weekly plan applies on ``day`` again (removing no exception changes nothing)."""
+        return await self._change_exceptions(resource_id, day, None)
+
+    async def _change_exceptions(
+        self, resource_id: int, day: pendulum.Date, exception: tuple[OpenInterval, ...] | None
+    ) -> PlanReplaced:
+        async with self._uow() as uow:
+            settings = await _settings(uow)
+            current = await _resource(uow, resource_id)
+            exceptions = {key: value for key, value in current.exceptions.items() if key != day}
+            if exception is None:
+                await uow.catalog.remove_exception(resource_id, day)
+            else:
+                await uow.catalog.set_exception(resource_id, day, exception)
+                exceptions[day] = exception
+            replaced = attrs.evolve(current, exceptions=exceptions)
+            catalog = await uow.catalog.get_active(settings)
+            stranded = await self._stranded(uow, SlotPolicy(settings), replaced, catalog)
+            await uow.commit()
+        return PlanReplaced(replaced, stranded)
+
     async def _stranded(
         self, uow: UnitOfWork, policy: SlotPolicy, resource: Resource, catalog: Catalog
     ) -> tuple[tuple[Booking, Customer], ...]:
@@ -94,6 +126,11 @@ class ManageResources:
             if query.offset + len(page.rows) >= page.total or not page.rows:
                 return tuple(stranded)
             query = attrs.evolve(query, offset=query.offset + _PAGE)
+
+
+def _checked(day: pendulum.Date, intervals: Iterable[OpenInterval]) -> tuple[OpenInterval, ...]:
+    """The date's intervals, checked (sorted, none overlapping) as a resource checks them."""
+    return Resource(0, "checked", WeeklyPlan({}), exceptions={day: intervals}).exceptions[day]
 
 
 def _printable(name: str) -> str:

@@ -24,7 +24,7 @@ from agent_booking.core.entities import (
 from agent_booking.core.events import DomainEvent, JsonObject, StoredEvent
 from agent_booking.core.occupancy import OccupiedInterval
 from agent_booking.core.queries import BookingPage, BookingQuery
-from agent_booking.core.resources import Catalog, WeeklyPlan
+from agent_booking.core.resources import Catalog, OpenInterval, WeeklyPlan
 from agent_booking.core.settings import BusinessSettings
 
 __all__ = [
@@ -75,6 +75,16 @@ class CatalogRepository(Protocol):
 
     async def replace_plan(self, resource_id: int, plan: WeeklyPlan) -> None:
         """Replace the resource's weekly plan (it no longer follows the business hours)."""
+        ...
+
+    async def set_exception(
+        self, resource_id: int, day: pendulum.Date, intervals: tuple[OpenInterval, ...]
+    ) -> None:
+        """Replace the resource's exception on ``day`` (no intervals: closed that day)."""
+        ...
+
+    async def remove_exception(self, resource_id: int, day: pendulum.Date) -> None:
+        """Drop the resource's exception on ``day``, if any: the weekly plan applies again."""
         ...
 
 

@@ -444,7 +444,7 @@ def _served_routes() -> list[tuple[str, tuple[str, ...]]]:
             routes += [(path, methods) for path in fillers[route.path]]
         else:
             path = route.path.replace("{booking_id:int}", "1").replace("{webhook_id:int}", "1")
-            path = path.replace("{resource_id:int}", "1")
+            path = path.replace("{resource_id:int}", "1").replace("{day:str}", "2031-01-06")
             assert "{" not in path, f"fill in the parameters of {route.path} for the fuzzing"
             routes += [(path, methods), (f"{path}/", methods)]
     return routes

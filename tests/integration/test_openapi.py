@@ -75,6 +75,15 @@ WEBHOOK_REPLAY = "/api/admin/webhooks/{webhook_id}/replay/"
 RESOURCES = "/api/admin/resources/"
 RESOURCE = "/api/admin/resources/{resource_id}/"
 PLAN = "/api/admin/resources/{resource_id}/plan/"
+EXCEPTION = "/api/admin/resources/{resource_id}/exceptions/{day}/"
+#: A date exception: closed on a far date, so no other request of the module meets it.
+CLOSED = {"intervals": []}
+
+
+def _exception_url(resource_id: object, day: str = "2031-01-06") -> str:
+    return EXCEPTION.replace("{resource_id}", str(resource_id)).replace("{day}", day)
+
+
 #: A plan the shared server's other requests never meet: Sundays are off days.
 SUNDAY_PLAN = {"weekly_plan": {"7": [{"opens": "09:00", "closes": "10:00"}]}}
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -543,8 +552,11 @@ def admin_exchanges(server: ServerProcess, days: WorkingDays) -> list[Exchange]:
             ("POST", RESOURCES),
             ("PATCH", RESOURCE),
             ("PUT", PLAN),
+            ("PUT", EXCEPTION),
+            ("DELETE", EXCEPTION),
         ]:
-            url = _admin_url(template.replace("{resource_id}", "1"), booking_id)
+            filled = template.replace("{resource_id}", "1").replace("{day}", "2031-01-06")
+            url = _admin_url(filled, booking_id)
             stranger.send("no token", (401, "unauthorized"), method, template, url, json={})
             stranger.send(
                 "wrong token",
@@ -727,7 +739,39 @@ def _resource_exchanges(run: Exchanges) -> None:
         "/api/admin/resources/x/plan/",
         json=SUNDAY_PLAN,
     )
+    _exception_exchanges(run, added.json()["data"]["id"])
     run.send("deactivate", (200, None), "PATCH", RESOURCE, resource, json={"active": False})
+
+
+def _exception_exchanges(run: Exchanges, resource_id: int) -> None:
+    """Date exceptions of the new resource: set, refused, removed."""
+    exception = _exception_url(resource_id)
+    run.send("closed date", (200, None), "PUT", EXCEPTION, exception, json=CLOSED)
+    run.send(
+        "as text",
+        (415, "unsupported_media_type"),
+        "PUT",
+        EXCEPTION,
+        exception,
+        content=json.dumps(CLOSED).encode(),
+        headers=TEXT,
+    )
+    big = b'{"intervals": [' + b" " * 70_000 + b"]}"
+    run.send("too large", (413, "body_too_large"), "PUT", EXCEPTION, exception, content=big)
+    run.send("not an object", (400, "invalid_request"), "PUT", EXCEPTION, exception, content=b"[]")
+    overlapping = {
+        "intervals": [{"opens": "09:00", "closes": "11:00"}, {"opens": "10:00", "closes": "12:00"}]
+    }
+    run.send("overlapping", (400, "invalid_catalog"), "PUT", EXCEPTION, exception, json=overlapping)
+    for method in ("PUT", "DELETE"):
+        body = {"json": CLOSED} if method == "PUT" else {}
+        bad_date = _exception_url(resource_id, "2031-02-30")
+        run.send("no such date", (400, "invalid_date"), method, EXCEPTION, bad_date, **body)
+        nothing = _exception_url(999999)
+        run.send("of nothing", (404, "resource_not_found"), method, EXCEPTION, nothing, **body)
+        not_an_id = _exception_url("x")
+        run.send("of not an id", (404, "not_found"), method, EXCEPTION, not_an_id, **body)
+    run.send("remove", (200, None), "DELETE", EXCEPTION, exception)
 
 
 @pytest.fixture(scope="module")
@@ -1035,7 +1079,7 @@ def access_exchanges(access_server: ServerProcess) -> list[Exchange]:
 
 
 @pytest.fixture(scope="module")
-def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:
+def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:  # noqa: PLR0915 - one request per refusal
     """Without settings (503 settings_missing), then without tables (503 storage_unavailable)."""
     body = booking_body(WorkingDays().take())
     date = {"date": body["booking_date"]}
@@ -1073,6 +1117,8 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:
             PLAN.replace("{resource_id}", "1"),
             json=SUNDAY_PLAN,
         )
+        run.send("no settings", missing, "PUT", EXCEPTION, _exception_url(1), json=CLOSED)
+        run.send("no settings", missing, "DELETE", EXCEPTION, _exception_url(1))
         # An unmigrated (here: half-dropped) schema is storage the service cannot use.
         _sql(outage_server, "DROP TABLE business_settings")
         _sql(outage_server, "DROP TABLE bookings")
@@ -1125,6 +1171,8 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:
         run.send(
             "no tables", down, "PUT", PLAN, PLAN.replace("{resource_id}", "1"), json=SUNDAY_PLAN
         )
+        run.send("no tables", down, "PUT", EXCEPTION, _exception_url(1), json=CLOSED)
+        run.send("no tables", down, "DELETE", EXCEPTION, _exception_url(1))
     return run.done
 
 
@@ -1160,7 +1208,7 @@ def test_every_route_of_the_server_is_documented(document: dict[str, Any]) -> No
     documented = {path.rstrip("/") or "/" for path in document["paths"]}
     documented |= {path.rstrip("/") for path in document["x-websockets"]}
     served = {
-        route.path.replace(":int}", "}")
+        route.path.replace(":int}", "}").replace(":str}", "}")
         for route in app.routes
         if "{file_path:path}" not in route.path  # static assets of documented pages
         and "{path:str}" not in route.path  # Litestar's 404 for other /schema/... paths
@@ -1344,7 +1392,8 @@ def test_the_api_holds_to_its_document_under_fuzzing(case: Any, fuzz_server: Ser
 #: day, at least one working day, a known time zone). The resources' bodies too: a plan's
 #: intervals must not overlap and must close after they open, a name is not only spaces or
 #: control characters, and unknown fields (and weekday keys other than 1-7) are refused, which
-#: the document says in words.
+#: the document says in words; an exception's date must be a real calendar date (2031-02-30
+#: matches the path's pattern, and is refused with 400 invalid_date).
 EXACTNESS_CONFIG = """\
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429", "5xx"]
@@ -1357,7 +1406,7 @@ checks.positive_data_acceptance.expected-statuses = [
 
 [[operations]]
 include-path-regex = "^/api/admin/resources/"
-include-method-regex = "^(POST|PATCH|PUT)$"
+include-method-regex = "^(POST|PATCH|PUT|DELETE)$"
 checks.positive_data_acceptance.expected-statuses = [
   "2xx", "400", "401", "403", "404", "409", "422", "429", "5xx",
 ]

@@ -85,3 +85,63 @@ async def test_a_plan_with_a_lunch_break_is_what_gets_booked(
     )
     assert refused.status_code == 422, refused.text
     assert refused.json()["code"] == "unknown_resource"
+
+
+async def test_an_exception_closing_a_date_strands_its_booking_and_availability_shows_it_closed(
+    client: httpx.AsyncClient, days: WorkingDays
+) -> None:
+    day = days.take()
+    added = await client.post(RESOURCES, json={"name": "Chair 3"}, headers=ADMIN)
+    room = added.json()["data"]["id"]
+    plan = plan_on(day.isoweekday(), ("12:00", "15:00"))
+    assert (await client.put(f"{RESOURCES}{room}/plan/", json=plan, headers=ADMIN)).is_success
+    booked = await client.post(CREATE_PATH, json=booking_body(day, "12:00", resource_id=room))
+    assert booked.status_code == 201, booked.text
+    booking_id = booked.json()["booking_id"]
+    exception = f"{RESOURCES}{room}/exceptions/{day.isoformat()}/"
+
+    closed = await client.put(exception, json={"intervals": []}, headers=ADMIN)
+
+    assert closed.status_code == 200, closed.text
+    assert [b["id"] for b in closed.json()["stranded_bookings"]] == [booking_id]
+    assert closed.json()["data"]["exceptions"] == [{"date": day.isoformat(), "intervals": []}]
+    assert await free_on(client, day.isoformat(), room) == []
+    refused = await client.post(CREATE_PATH, json=booking_body(day, "13:00", resource_id=room))
+    assert refused.status_code == 422, refused.text
+    kept = await client.get(f"/api/admin/bookings/{booking_id}/", headers=ADMIN)
+    assert kept.json()["data"]["status"] == "upcoming"
+
+    later = [{"opens": "14:00", "closes": "17:00"}]
+    other_hours = await client.put(exception, json={"intervals": later}, headers=ADMIN)
+
+    assert other_hours.status_code == 200, other_hours.text
+    assert [b["id"] for b in other_hours.json()["stranded_bookings"]] == [booking_id]
+    assert await free_on(client, day.isoformat(), room) == ["14:00:00", "15:00:00", "16:00:00"]
+
+    removed = await client.delete(exception, headers=ADMIN)
+
+    assert removed.status_code == 200, removed.text
+    assert removed.json()["stranded_bookings"] == []
+    assert removed.json()["data"]["exceptions"] == []
+    assert await free_on(client, day.isoformat(), room) == ["13:00:00", "14:00:00"]
+
+
+async def test_exception_refusals(client: httpx.AsyncClient, days: WorkingDays) -> None:
+    day = days.take().isoformat()
+    overlapping = {
+        "intervals": [{"opens": "12:00", "closes": "14:00"}, {"opens": "13:00", "closes": "15:00"}]
+    }
+    cases = [
+        ("put", f"{RESOURCES}1/exceptions/{day}/", overlapping, 400, "invalid_catalog"),
+        ("put", f"{RESOURCES}1/exceptions/2026-02-30/", {"intervals": []}, 400, "invalid_date"),
+        ("delete", f"{RESOURCES}1/exceptions/tomorrow/", None, 400, "invalid_date"),
+        ("put", f"{RESOURCES}999999/exceptions/{day}/", {"intervals": []}, 404, None),
+        ("delete", f"{RESOURCES}999999/exceptions/{day}/", None, 404, None),
+    ]
+    for method, path, body, status, code in cases:
+        extra = {} if body is None else {"json": body}
+        answer = await client.request(method.upper(), path, headers=ADMIN, **extra)
+        assert answer.status_code == status, (path, answer.text)
+        assert answer.json()["code"] == (code or "resource_not_found"), answer.text
+    listed = (await client.get(RESOURCES, headers=ADMIN)).json()["data"]
+    assert [r["exceptions"] for r in listed if r["id"] == 1] == [[]]

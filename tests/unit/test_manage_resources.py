@@ -1,4 +1,5 @@
-"""The admin's changes to resources (ManageResources): add, rename, deactivate, replace a plan.
+"""The admin's changes to resources (ManageResources): add, rename, deactivate, replace a plan,
+set and remove a date exception.
 
 A plan change keeps every booking and lists the resource's future ones it no longer holds;
 bookings of other resources are never listed.
@@ -122,3 +123,99 @@ class TestManageResources:
         replaced = await manage.replace_plan(room.id, WeeklyPlan({}))
 
         assert replaced.stranded == ()
+
+
+class TestDateExceptions:
+    async def test_closing_a_date_strands_its_booking_keeps_it_and_takes_no_more(
+        self,
+        manage: ManageResources,
+        store: InMemoryStore,
+        create_booking: CreateAgentBooking,
+    ) -> None:
+        day = TOMORROW.isoformat()
+        booked = await create_booking(basic_body(booking_date=day, booking_time="12:00"))
+
+        closed = await manage.set_exception(1, TOMORROW, [])
+
+        assert [booking.id for booking, _ in closed.stranded] == [booked.booking.id]
+        assert closed.resource.intervals_on(TOMORROW) == ()
+        assert dict(closed.resource.exceptions) == {TOMORROW: ()}
+        assert [b.id for b in store.bookings if b.is_active] == [booked.booking.id]
+        with pytest.raises(OutsideWorkingHours):
+            await create_booking(basic_body(booking_date=day, booking_time="14:00"))
+
+    async def test_other_hours_on_a_date_decide_what_is_bookable_that_date_only(
+        self,
+        manage: ManageResources,
+        store: InMemoryStore,
+        settings: BusinessSettings,
+        create_booking: CreateAgentBooking,
+    ) -> None:
+        # given in reverse order: kept sorted
+        changed = await manage.set_exception(1, TOMORROW, reversed(LUNCH_BREAK))
+
+        assert changed.resource.intervals_on(TOMORROW) == LUNCH_BREAK
+        assert changed.resource.follows_business_hours is True  # the plan itself is unchanged
+        day = TOMORROW.isoformat()
+        assert (await create_booking(basic_body(booking_date=day, booking_time="12:00"))).booking
+        with pytest.raises(OutsideWorkingHours):
+            await create_booking(basic_body(booking_date=day, booking_time="13:00"))
+        next_day = TOMORROW.add(days=1)
+        async with store.unit_of_work() as uow:
+            resource = (await uow.catalog.get_active(settings)).resources[0]
+        assert resource.intervals_on(next_day) == resource.plan.days[next_day.isoweekday()]
+        assert resource.intervals_on(TOMORROW) == LUNCH_BREAK
+
+    async def test_setting_a_date_again_replaces_its_exception_and_keeps_the_others(
+        self, manage: ManageResources
+    ) -> None:
+        later = TOMORROW.add(days=2)
+        await manage.set_exception(1, later, [])
+        await manage.set_exception(1, TOMORROW, [])
+
+        changed = await manage.set_exception(1, TOMORROW, LUNCH_BREAK[:1])
+
+        assert dict(changed.resource.exceptions) == {TOMORROW: LUNCH_BREAK[:1], later: ()}
+
+    async def test_removing_an_exception_gives_the_plan_back_and_lists_what_it_strands(
+        self, manage: ManageResources, create_booking: CreateAgentBooking
+    ) -> None:
+        extra = (OpenInterval(pendulum.Time(18), pendulum.Time(20)),)
+        await manage.set_exception(1, TOMORROW, extra)
+        evening = await create_booking(
+            basic_body(booking_date=TOMORROW.isoformat(), booking_time="18:00")
+        )
+
+        removed = await manage.remove_exception(1, TOMORROW)
+
+        assert dict(removed.resource.exceptions) == {}
+        assert [booking.id for booking, _ in removed.stranded] == [evening.booking.id]
+        again = await manage.remove_exception(1, TOMORROW)  # nothing there: nothing changes
+        assert dict(again.resource.exceptions) == {}
+
+    @pytest.mark.parametrize(
+        "intervals",
+        [
+            [OpenInterval(pendulum.Time(9), pendulum.Time(12, 30)), LUNCH_BREAK[0]],  # overlap
+            [LUNCH_BREAK[0], LUNCH_BREAK[0]],  # twice
+        ],
+    )
+    async def test_overlapping_intervals_are_refused_and_change_nothing(
+        self,
+        manage: ManageResources,
+        store: InMemoryStore,
+        settings: BusinessSettings,
+        intervals: list[OpenInterval],
+    ) -> None:
+        with pytest.raises(InvalidCatalog):
+            await manage.set_exception(1, TOMORROW, intervals)
+
+        async with store.unit_of_work() as uow:
+            resource = (await uow.catalog.get_active(settings)).resources[0]
+        assert dict(resource.exceptions) == {}
+
+    async def test_an_unknown_resource_is_not_found(self, manage: ManageResources) -> None:
+        with pytest.raises(ResourceNotFound):
+            await manage.set_exception(99, TOMORROW, [])
+        with pytest.raises(ResourceNotFound):
+            await manage.remove_exception(99, TOMORROW)

@@ -138,6 +138,10 @@ POSTGRES = EngineStatements(
     insert_hours=(
         "INSERT INTO resource_hours (resource_id, weekday, opens, closes) VALUES ($1, $2, $3, $4)"
     ),
+    delete_exception="DELETE FROM resource_exceptions WHERE resource_id = $1 AND day = $2",
+    insert_exception=(
+        "INSERT INTO resource_exceptions (resource_id, day, opens, closes) VALUES ($1, $2, $3, $4)"
+    ),
     bump_catalog_version=(
         "UPDATE business_settings SET catalog_version = catalog_version + 1 WHERE is_active"
     ),

@@ -200,6 +200,23 @@ class SqlCatalogRepository:
         await fetch(sql.own_plan, (False, resource_id))
         await fetch(sql.bump_catalog_version)
 
+    async def set_exception(
+        self, resource_id: int, day: pendulum.Date, intervals: tuple[OpenInterval, ...]
+    ) -> None:
+        sql, fetch = self._sql, self._run.fetch
+        await fetch(sql.delete_exception, (resource_id, sql.date_to_db(day)))
+        # A closed date is one row without times; other hours, one row per interval.
+        rows = [
+            (sql.time_to_db(item.opens), sql.time_to_db(item.closes)) for item in intervals
+        ] or [(None, None)]
+        for opens, closes in rows:
+            await fetch(sql.insert_exception, (resource_id, sql.date_to_db(day), opens, closes))
+        await fetch(sql.bump_catalog_version)
+
+    async def remove_exception(self, resource_id: int, day: pendulum.Date) -> None:
+        await self._run.fetch(self._sql.delete_exception, (resource_id, self._sql.date_to_db(day)))
+        await self._run.fetch(self._sql.bump_catalog_version)
+
     async def _read(self, settings: BusinessSettings) -> Catalog:
         sql, fetch = self._sql, self._run.fetch
         hours: dict[int, dict[int, list[OpenInterval]]] = {}

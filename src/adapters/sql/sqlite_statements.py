@@ -175,6 +175,10 @@ SQLITE = EngineStatements(
     insert_hours=(
         "INSERT INTO resource_hours (resource_id, weekday, opens, closes) VALUES (?, ?, ?, ?)"
     ),
+    delete_exception="DELETE FROM resource_exceptions WHERE resource_id = ? AND day = ?",
+    insert_exception=(
+        "INSERT INTO resource_exceptions (resource_id, day, opens, closes) VALUES (?, ?, ?, ?)"
+    ),
     bump_catalog_version=(
         "UPDATE business_settings SET catalog_version = catalog_version + 1 WHERE is_active"
     ),

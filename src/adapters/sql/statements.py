@@ -129,6 +129,10 @@ class EngineStatements:
     delete_hours: str
     #: (resource, weekday, opens, closes)
     insert_hours: str
+    #: (resource, day)
+    delete_exception: str
+    #: (resource, day, opens, closes); both times NULL: closed that day
+    insert_exception: str
     #: Makes every process read the catalog again (see ``SqlCatalogRepository``).
     bump_catalog_version: str
     # codecs

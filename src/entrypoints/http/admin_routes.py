@@ -10,16 +10,19 @@ what is accepted.
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Annotated, Any, Final, TypeVar
 
 import msgspec
+import pendulum
 from litestar import (
     Controller,
     HttpMethod,
     Request,
     Response,
     Router,
+    delete,
     get,
     patch,
     post,
@@ -51,7 +54,7 @@ from agent_booking.core.errors import (
     UnknownResource,
     UnknownService,
 )
-from agent_booking.core.manage_resources import ManageResources
+from agent_booking.core.manage_resources import ManageResources, PlanReplaced
 from agent_booking.core.parsing import DateOrder, parse_date
 from agent_booking.core.placement import current_catalog
 from agent_booking.core.ports import UnitOfWorkFactory
@@ -87,12 +90,14 @@ from agent_booking.entrypoints.http.request_bodies import (
     SettingsChangesRequest,
 )
 from agent_booking.entrypoints.http.resource_views import (
+    ExceptionBody,
     NewResourceBody,
     PlanBody,
     PlanReplacedView,
     ResourceChangesBody,
     ResourceEnvelope,
     ResourceList,
+    exception_intervals,
     resource_view,
     weekly_plan,
 )
@@ -124,12 +129,21 @@ _BookingId = Annotated[
     ),
 ]
 
-_Body = TypeVar("_Body", NewResourceBody, ResourceChangesBody, PlanBody)
+_Body = TypeVar("_Body", NewResourceBody, ResourceChangesBody, PlanBody, ExceptionBody)
 _ResourceId = Annotated[
     int,
     PathParameter(
         description="The resource's id (a 64-bit integer).",
         schema_extra={"minimum": 1, "maximum": _MAX_ID},
+    ),
+]
+
+_ISO_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_Day = Annotated[
+    str,
+    PathParameter(
+        description="The date, YYYY-MM-DD.",
+        schema_extra={"pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
     ),
 ]
 
@@ -521,12 +535,88 @@ def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one gu
         if not 0 < resource_id <= _MAX_ID:
             raise ResourceNotFound
         replaced = await manage_resources.replace_plan(resource_id, weekly_plan(body))
+        return await answer_stranding(replaced)
+
+    async def answer_stranding(replaced: PlanReplaced) -> PlanReplacedView:
         async with reads() as uow:
             catalog = await current_catalog(uow)
         return PlanReplacedView(
             data=resource_view(replaced.resource),
             stranded_bookings=booking_views(replaced.stranded, catalog),
         )
+
+    class ExceptionsController(Controller):
+        """A date exception: PUT and DELETE, and the OPTIONS answer naming both (see
+        SettingsController)."""
+
+        path = "/resources/{resource_id:int}/exceptions/{day:str}/"
+
+        @route("/", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
+        async def allowed_methods(self, request: Request[Any, Any, Any]) -> Response[None]:
+            methods = request.app.route_handler_method_map[ADMIN_API_PATH + self.path.rstrip("/")]
+            return Response(
+                None,
+                status_code=HTTPStatus.NO_CONTENT,
+                headers={"Allow": ", ".join(sorted(methods))},
+            )
+
+        @put(
+            "/",
+            name="admin_set_exception",
+            operation_id="adminSetException",
+            summary="Set a resource's exception on one date: other hours, or closed all day",
+            description="Replaces the weekly plan on that date (an exception already there is "
+            "replaced). Lists the resource's active future bookings it strands (they are kept).",
+            tags=_TAGS,
+            security=_SECURITY,
+            operation_class=DocumentedOperation,
+            responses=refusals(*body_refusals, InvalidDate, ResourceNotFound, _NOT_AN_ID),
+        )
+        async def set_exception(
+            self,
+            request: Request[Any, Any, Any],
+            resource_id: _ResourceId,
+            day: _Day,
+            data: JSONBody[ExceptionBody],
+        ) -> PlanReplacedView:
+            del data  # documents the body; read strictly below
+            body = _strictly(ExceptionBody, await request.body())
+            date = _iso_date(day)
+            if not 0 < resource_id <= _MAX_ID:
+                raise ResourceNotFound
+            intervals = exception_intervals(body)
+            return await answer_stranding(
+                await manage_resources.set_exception(resource_id, date, intervals)
+            )
+
+        @delete(
+            "/",
+            name="admin_remove_exception",
+            operation_id="adminRemoveException",
+            summary="Remove a resource's exception on one date: its weekly plan applies again",
+            description="Removing an exception that is not there changes nothing. Lists the "
+            "resource's active future bookings its weekly plan strands on that date or others.",
+            tags=_TAGS,
+            security=_SECURITY,
+            operation_class=DocumentedOperation,
+            status_code=HTTPStatus.OK,
+            responses=refusals(
+                _UNAUTHORIZED,
+                InvalidDate,
+                ResourceNotFound,
+                _NOT_AN_ID,
+                SettingsMissing,
+                StorageUnavailable,
+                TransientConflict,
+            ),
+        )
+        async def remove_exception(self, resource_id: _ResourceId, day: _Day) -> PlanReplacedView:
+            date = _iso_date(day)
+            if not 0 < resource_id <= _MAX_ID:
+                raise ResourceNotFound
+            return await answer_stranding(
+                await manage_resources.remove_exception(resource_id, date)
+            )
 
     return Router(
         path=ADMIN_API_PATH,
@@ -539,6 +629,7 @@ def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one gu
             ResourcesController,
             change_resource,
             replace_plan,
+            ExceptionsController,
         ],
         guards=[require_admin],
     )
@@ -562,6 +653,16 @@ def _strictly(kind: type[_Body], raw_body: bytes) -> _Body:
         return msgspec.json.decode(raw_body, type=kind, strict=True)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         raise ValidationException from None
+
+
+def _iso_date(text: str) -> pendulum.Date:
+    """A path's date: YYYY-MM-DD and a real calendar date, else 400 invalid_date."""
+    if not _ISO_DATE.fullmatch(text):
+        raise InvalidDate("date must be YYYY-MM-DD")
+    try:
+        return pendulum.Date.fromisoformat(text)
+    except ValueError:
+        raise InvalidDate("date must be a real calendar date") from None
 
 
 def _positive_int(name: str, raw: str | None, default: int, maximum: int) -> int:

@@ -17,6 +17,7 @@ from agent_booking.core.resources import OpenInterval, Resource, WeeklyPlan
 from agent_booking.entrypoints.http.presenters import BookingView
 
 __all__ = [
+    "ExceptionBody",
     "IntervalBody",
     "NewResourceBody",
     "PlanBody",
@@ -25,6 +26,7 @@ __all__ = [
     "ResourceEnvelope",
     "ResourceList",
     "ResourceView",
+    "exception_intervals",
     "resource_view",
     "weekly_plan",
 ]
@@ -99,6 +101,18 @@ class PlanBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         dict[_Weekday, list[IntervalBody]],
         Meta(description="Every weekday's intervals; a weekday left out is not worked."),
     ]
+
+
+class ExceptionBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    intervals: Annotated[
+        list[IntervalBody],
+        Meta(description="The open intervals on that date, in any order; none: closed all day."),
+    ]
+
+
+def exception_intervals(body: ExceptionBody) -> list[OpenInterval]:
+    """The intervals sent; the core refuses intervals that overlap or close before they open."""
+    return [_interval(item) for item in body.intervals]
 
 
 def _time(text: str) -> pendulum.Time:

@@ -15,18 +15,15 @@ import attrs
 import pendulum
 from attrs import frozen
 
-from agent_booking.core.entities import OPEN_STATUSES, Booking, Customer
+from agent_booking.core.entities import Booking, Customer
 from agent_booking.core.errors import InvalidCatalog, ResourceNotFound, SettingsMissing
 from agent_booking.core.policy import SlotPolicy
 from agent_booking.core.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from agent_booking.core.queries import BookingQuery
-from agent_booking.core.resources import Catalog, OpenInterval, Resource, Service, WeeklyPlan
+from agent_booking.core.resources import Catalog, OpenInterval, Resource, WeeklyPlan
 from agent_booking.core.settings import BusinessSettings
+from agent_booking.core.stranded import find_stranded
 
 __all__ = ["ManageResources", "PlanReplaced"]
-
-_PAGE = 1000
-_SECONDS_PER_MINUTE = 60
 
 
 @frozen
@@ -109,23 +106,8 @@ class ManageResources:
     async def _stranded(
         self, uow: UnitOfWork, policy: SlotPolicy, resource: Resource, catalog: Catalog
     ) -> tuple[tuple[Booking, Customer], ...]:
-        now = self._clock.now()
-        query = BookingQuery(
-            date_from=now.date().subtract(days=1), statuses=OPEN_STATUSES, limit=_PAGE
-        )
-        stranded: list[tuple[Booking, Customer]] = []
-        while True:
-            page = await uow.queries.search(query)
-            for booking, customer in page.rows:
-                if booking.resource_id != resource.id or booking.starts_at <= now:
-                    continue
-                local = booking.starts_at.in_timezone(policy.settings.tz)
-                service = _service_of(booking, catalog)
-                if not policy.fits_service(local.date(), local.time(), service, resource):
-                    stranded.append((booking, customer))
-            if query.offset + len(page.rows) >= page.total or not page.rows:
-                return tuple(stranded)
-            query = attrs.evolve(query, offset=query.offset + _PAGE)
+        found = await find_stranded(uow, policy, catalog, self._clock.now(), only=resource)
+        return tuple((stranded.booking, stranded.customer) for stranded in found)
 
 
 def _checked(day: pendulum.Date, intervals: Iterable[OpenInterval]) -> tuple[OpenInterval, ...]:
@@ -138,15 +120,6 @@ def _printable(name: str) -> str:
     if any(unicodedata.category(char) in {"Cc", "Cs"} for char in name):
         raise InvalidCatalog("a name must not contain control characters")
     return name
-
-
-def _service_of(booking: Booking, catalog: Catalog) -> Service:
-    """The booking's catalog service, or its free-text one lasting its occupied interval."""
-    service = None if booking.service_id is None else catalog.service(booking.service_id)
-    if service is not None:
-        return service
-    seconds = (booking.occupied_until - booking.occupied_from).in_seconds()
-    return Service(None, booking.service_name, seconds // _SECONDS_PER_MINUTE)
 
 
 async def _settings(uow: UnitOfWork) -> BusinessSettings:

@@ -17,11 +17,16 @@ import attrs
 import pendulum
 from attrs import frozen
 
-from agent_booking.core.entities import Booking, Customer
+from agent_booking.core.entities import OPEN_STATUSES, Booking, Customer
 from agent_booking.core.policy import SlotPolicy
+from agent_booking.core.ports import UnitOfWork
+from agent_booking.core.queries import BookingQuery
 from agent_booking.core.resources import Catalog, Resource, Service, WeeklyPlan
 
-__all__ = ["StrandedBooking", "stranded_bookings"]
+__all__ = ["StrandedBooking", "find_stranded", "stranded_bookings"]
+
+#: Bookings read per query while looking for stranded ones.
+_PAGE = 1000
 
 
 @frozen
@@ -64,6 +69,29 @@ def stranded_bookings(
         if not policy.fits_service(local.date(), local.time(), service, resource):
             stranded.append(StrandedBooking(booking, customer, resource))
     return stranded
+
+
+async def find_stranded(
+    uow: UnitOfWork,
+    policy: SlotPolicy,
+    catalog: Catalog,
+    now: pendulum.DateTime,
+    *,
+    only: Resource | None = None,
+) -> tuple[StrandedBooking, ...]:
+    """Every open booking from yesterday on (paged, in the unit of work's read), judged by
+    :func:`stranded_bookings`. With ``only``, just that resource's bookings are judged, on
+    ``only`` as given (its new plan or exceptions), whatever ``catalog`` still says of it."""
+    if only is not None:
+        catalog = attrs.evolve(catalog, resources=(only,))
+    query = BookingQuery(date_from=now.date().subtract(days=1), statuses=OPEN_STATUSES, limit=_PAGE)
+    stranded: list[StrandedBooking] = []
+    while True:
+        page = await uow.queries.search(query)
+        stranded.extend(stranded_bookings(page.rows, policy, catalog, now))
+        if query.offset + len(page.rows) >= page.total or not page.rows:
+            return tuple(stranded)
+        query = attrs.evolve(query, offset=query.offset + _PAGE)
 
 
 def _service_of(booking: Booking, catalog: Catalog, policy: SlotPolicy) -> Service:

@@ -12,23 +12,19 @@ import attrs
 import pendulum
 from attrs import frozen
 
-from agent_booking.core.entities import OPEN_STATUSES
 from agent_booking.core.errors import InvalidSettings, InvalidTime, SettingsMissing
 from agent_booking.core.parsing import parse_time
 from agent_booking.core.policy import SlotPolicy
 from agent_booking.core.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from agent_booking.core.queries import BookingQuery
 from agent_booking.core.settings import (
     UNKNOWN_SERVICES_CHOICES,
     BusinessSettings,
     parse_closed_dates,
     parse_off_days,
 )
-from agent_booking.core.stranded import StrandedBooking, stranded_bookings
+from agent_booking.core.stranded import StrandedBooking, find_stranded
 
 __all__ = ["SettingsChanges", "SettingsUpdate", "UpdateSettings"]
-
-_PAGE = 1000
 
 
 @frozen
@@ -136,16 +132,5 @@ class UpdateSettings:
     ) -> tuple[StrandedBooking, ...]:
         """Every resource's bookings judged by the new settings: plan-following resources on
         the new hours, every resource on the new closures and slot grid."""
-        now = self._clock.now()
-        policy = SlotPolicy(settings)
         catalog = await uow.catalog.get_active(settings)
-        query = BookingQuery(
-            date_from=now.date().subtract(days=1), statuses=OPEN_STATUSES, limit=_PAGE
-        )
-        stranded: list[StrandedBooking] = []
-        while True:
-            page = await uow.queries.search(query)
-            stranded.extend(stranded_bookings(page.rows, policy, catalog, now))
-            if query.offset + len(page.rows) >= page.total or not page.rows:
-                return tuple(stranded)
-            query = attrs.evolve(query, offset=query.offset + _PAGE)
+        return await find_stranded(uow, SlotPolicy(settings), catalog, self._clock.now())

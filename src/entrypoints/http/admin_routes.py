@@ -163,6 +163,22 @@ def _page_number(maximum: int, default: int) -> dict[str, Any]:
     }
 
 
+class _AllMethodsAllowed(Controller):
+    """A controller whose OPTIONS answer names every method the app routes to its path.
+
+    Litestar makes an OPTIONS handler for a path when its first method is registered and keeps
+    it when a second one joins, so its ``Allow`` named one method only. (Litestar registers a
+    controller's handlers sorted by name, and this class's sorts first.)
+    """
+
+    @route("/", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
+    async def allowed_methods(self, request: Request[Any, Any, Any]) -> Response[None]:
+        methods = request.app.route_handler_method_map[ADMIN_API_PATH + self.path.rstrip("/")]
+        return Response(
+            None, status_code=HTTPStatus.NO_CONTENT, headers={"Allow": ", ".join(sorted(methods))}
+        )
+
+
 def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one guard
     admin_token: str | None,
     reads: UnitOfWorkFactory,
@@ -365,24 +381,10 @@ def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one gu
         raw_body = await request.body()
         return None if _decodes_as_changes(raw_body) else await apply_changes(raw_body)
 
-    class SettingsController(Controller):
-        """The settings: GET and PATCH, and the OPTIONS answer naming both.
-
-        Litestar makes an OPTIONS handler for a path when its first method is registered and
-        keeps it when a second one joins, so its ``Allow`` named one method only; this one
-        reads the methods the app routes to the path.
-        """
+    class SettingsController(_AllMethodsAllowed):
+        """The settings: GET and PATCH, and the OPTIONS answer naming both."""
 
         path = "/settings/"
-
-        @route("/", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
-        async def allowed_methods(self, request: Request[Any, Any, Any]) -> Response[None]:
-            methods = request.app.route_handler_method_map[ADMIN_API_PATH + self.path.rstrip("/")]
-            return Response(
-                None,
-                status_code=HTTPStatus.NO_CONTENT,
-                headers={"Allow": ", ".join(sorted(methods))},
-            )
 
         @get(
             "/",
@@ -443,20 +445,10 @@ def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one gu
         TransientConflict,
     )
 
-    class ResourcesController(Controller):
-        """GET and POST on one path, and the OPTIONS answer naming both (see SettingsController;
-        Litestar registers a controller's handlers by name, so ``allowed_methods`` sorts first)."""
+    class ResourcesController(_AllMethodsAllowed):
+        """The resources: GET and POST, and the OPTIONS answer naming both."""
 
         path = "/resources/"
-
-        @route("/", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
-        async def allowed_methods(self, request: Request[Any, Any, Any]) -> Response[None]:
-            methods = request.app.route_handler_method_map[ADMIN_API_PATH + self.path.rstrip("/")]
-            return Response(
-                None,
-                status_code=HTTPStatus.NO_CONTENT,
-                headers={"Allow": ", ".join(sorted(methods))},
-            )
 
         @get(
             "/",
@@ -545,20 +537,10 @@ def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one gu
             stranded_bookings=booking_views(replaced.stranded, catalog),
         )
 
-    class ExceptionsController(Controller):
-        """A date exception: PUT and DELETE, and the OPTIONS answer naming both (see
-        SettingsController)."""
+    class ExceptionsController(_AllMethodsAllowed):
+        """A date exception: PUT and DELETE, and the OPTIONS answer naming both."""
 
         path = "/resources/{resource_id:int}/exceptions/{day:str}/"
-
-        @route("/", http_method=[HttpMethod.OPTIONS], include_in_schema=False)
-        async def allowed_methods(self, request: Request[Any, Any, Any]) -> Response[None]:
-            methods = request.app.route_handler_method_map[ADMIN_API_PATH + self.path.rstrip("/")]
-            return Response(
-                None,
-                status_code=HTTPStatus.NO_CONTENT,
-                headers={"Allow": ", ".join(sorted(methods))},
-            )
 
         @put(
             "/",

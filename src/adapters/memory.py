@@ -17,6 +17,7 @@ import pendulum
 
 from agent_booking.core.entities import (
     Booking,
+    BookingMove,
     BookingStatus,
     Customer,
     CustomerProfile,
@@ -274,6 +275,24 @@ class _Bookings:
             for b in self._state.bookings.values()
             if b.customer_id == customer_id and b.is_open and b.starts_at > after
         )
+
+    async def move(self, booking_id: int, move: BookingMove) -> Booking | None:
+        booking = self._state.bookings.get(booking_id)
+        if booking is None or not booking.is_open:
+            return None
+        # What the database's constraint (or update trigger) does: every other active booking.
+        if any(
+            other.id != booking_id
+            and other.is_active
+            and other.resource_id == move.resource_id
+            and other.occupied_from < move.occupied_until
+            and other.occupied_until > move.occupied_from
+            for other in self._state.bookings.values()
+        ):
+            raise SlotTaken
+        updated = attrs.evolve(booking, **attrs.asdict(move, recurse=False))
+        self._state.bookings[booking_id] = updated
+        return updated
 
     async def set_status(self, booking_id: int, status: BookingStatus) -> Booking | None:
         booking = self._state.bookings.get(booking_id)

@@ -9,10 +9,12 @@ that was rolled back.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import pendulum
 from attrs import frozen
 
+from agent_booking.core.alternatives import nearest_alternatives
 from agent_booking.core.entities import Booking, Customer, NewBooking
 from agent_booking.core.errors import (
     NotASlotStart,
@@ -32,7 +34,6 @@ from agent_booking.core.events import (
     JsonObject,
     StoredEvent,
     booking_event_payload,
-    format_time,
 )
 from agent_booking.core.instants import as_utc
 from agent_booking.core.occupancy import Occupancy
@@ -50,6 +51,7 @@ __all__ = [
     "CreateAgentBooking",
     "IdempotentSuccess",
     "RenderedOutcome",
+    "ResourceChoice",
     "candidates_for",
     "service_for",
 ]
@@ -151,16 +153,10 @@ class CreateAgentBooking:
             except (UnknownService, UnknownResource):
                 return ()
             policy = SlotPolicy(settings)
-            now = self._clock.now()
             wanted = policy.local_start(request.booking_date, request.booking_time)
-            days = policy.service_search_days(service, candidates) + 1
-            reach = service.buffer_before + service.duration_minutes + service.buffer_after
-            occupied = await uow.bookings.occupied_between(
-                wanted.start_of("day").in_timezone("UTC").subtract(minutes=reach),
-                wanted.start_of("day").add(days=days).in_timezone("UTC").add(minutes=reach),
+            return await nearest_alternatives(
+                uow.bookings, policy, self._clock.now(), wanted, service, candidates
             )
-        found = policy.nearest_free_for(wanted, now, service, candidates, Occupancy(occupied))
-        return tuple((start.date().isoformat(), format_time(start.time())) for start, _ in found)
 
     async def _book(
         self, request: BookingRequest, idempotency: IdempotentSuccess | None
@@ -239,8 +235,15 @@ def service_for(request: BookingRequest, catalog: Catalog, settings: BusinessSet
     return Service(None, request.service_name, settings.slot_minutes)
 
 
+class ResourceChoice(Protocol):
+    """What a request says about its resource: the one asked for, or None."""
+
+    @property
+    def resource_id(self) -> int | None: ...
+
+
 def candidates_for(
-    request: BookingRequest, catalog: Catalog, service: Service
+    request: ResourceChoice, catalog: Catalog, service: Service
 ) -> tuple[Resource, ...]:
     """The resources that may take the booking: the one asked for, else every active one
     that performs the service."""

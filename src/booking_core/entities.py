@@ -14,6 +14,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "OPEN_STATUSES",
     "Booking",
+    "BookingMove",
     "BookingStatus",
     "Customer",
     "CustomerProfile",
@@ -123,3 +124,16 @@ class Booking:
         if not self.is_open:
             raise BookingNotActive(f"Booking is {self.status.value}, not cancellable")
         return attrs.evolve(self, status=BookingStatus.CANCELLED)
+
+
+@frozen
+class BookingMove:
+    """Where a booking is moved: its new local start, the same instant in UTC, its resource
+    and the interval it then occupies (as in :class:`NewBooking`)."""
+
+    booking_date: pendulum.Date
+    booking_time: pendulum.Time
+    starts_at: pendulum.DateTime
+    resource_id: int
+    occupied_from: pendulum.DateTime
+    occupied_until: pendulum.DateTime

@@ -16,6 +16,7 @@ from attrs import frozen
 
 from agent_booking.core.entities import (
     Booking,
+    BookingMove,
     BookingStatus,
     Customer,
     CustomerProfile,
@@ -143,6 +144,15 @@ class BookingRepository(Protocol):
         """The booking with its new status; ``None`` if there is no such booking or it already
         has ``status``, also when a concurrent transaction set it first (so of two concurrent
         cancellations only one gets the booking back)."""
+        ...
+
+    async def move(self, booking_id: int, move: BookingMove) -> Booking | None:
+        """The booking at its new start, on its new resource, over its new occupied interval,
+        changed in one statement; ``None`` if it is not open (upcoming or pending), also when
+        a concurrent transaction changed its status first. Raise
+        :class:`~agent_booking.core.errors.SlotTaken` if storage refuses the new interval
+        because it overlaps another active booking of the resource (the storage decides races;
+        the booking's own old interval never counts against it)."""
         ...
 
     async def count_open_after(self, customer_id: int, after: pendulum.DateTime) -> int:

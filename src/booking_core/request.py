@@ -24,6 +24,8 @@ __all__ = [
     "PhoneReader",
     "bounded_text",
     "normalize_phone",
+    "read_date_and_time",
+    "read_optional_id",
     "read_phone",
 ]
 
@@ -142,12 +144,9 @@ class BookingRequest:
         service = _printable("service_name", required["service_name"])
         if len(service) > _SERVICE_NAME_LIMIT:
             raise InvalidField("service_name", f"at most {_SERVICE_NAME_LIMIT} characters")
-        if len(required["booking_date"]) > _MAX_DATE_TIME_LENGTH:
-            raise InvalidField("booking_date", "too long")
-        day = parse_date(required["booking_date"], date_order)
-        if len(required["booking_time"]) > _MAX_DATE_TIME_LENGTH:
-            raise InvalidField("booking_time", "too long")
-        time = parse_time(required["booking_time"])
+        day, time = read_date_and_time(
+            required["booking_date"], required["booking_time"], date_order
+        )
         texts = {name: _bounded_text(body, name, limit) for name, limit in _TEXT_LIMITS.items()}
         return cls(
             customer=CustomerProfile(
@@ -213,6 +212,26 @@ def read_phone(value: object, phones: PhoneReader | None = None) -> str:
     """A required ``phone`` of any request, read as a create request's is (``phones``, or
     :func:`normalize_phone`): missing or blank is :class:`MissingField`."""
     return (phones or normalize_phone)(_required_text({"phone": value}, "phone"))
+
+
+def read_date_and_time(
+    booking_date: object, booking_time: object, date_order: DateOrder = DateOrder.DMY
+) -> tuple[pendulum.Date, pendulum.Time]:
+    """A required ``booking_date`` and ``booking_time`` of any request (a move's new start),
+    read as a create request's are: the same formats and messages."""
+    body = {"booking_date": booking_date, "booking_time": booking_time}
+    day_text, time_text = _required_text(body, "booking_date"), _required_text(body, "booking_time")
+    if len(day_text) > _MAX_DATE_TIME_LENGTH:
+        raise InvalidField("booking_date", "too long")
+    day = parse_date(day_text, date_order)
+    if len(time_text) > _MAX_DATE_TIME_LENGTH:
+        raise InvalidField("booking_time", "too long")
+    return day, parse_time(time_text)
+
+
+def read_optional_id(name: str, value: object) -> int | None:
+    """An optional id field of any request (a move's ``resource_id``), read as create's."""
+    return _optional_id(name, value)
 
 
 def bounded_text(name: str, value: object, limit: int) -> str:

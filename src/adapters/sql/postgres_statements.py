@@ -93,6 +93,11 @@ POSTGRES = EngineStatements(
         f"UPDATE bookings SET status = $1 WHERE id = $2 AND status <> $1 "
         f"RETURNING {BOOKING_COLUMNS}"
     ),
+    move_booking=(
+        "UPDATE bookings SET booking_date = $1, booking_time = $2, starts_at = $3, "
+        f"resource_id = $4, occupied_from = $5, occupied_until = $6 WHERE id = $7 AND {_OPEN} "
+        f"RETURNING {BOOKING_COLUMNS}"
+    ),
     lock_customer="SELECT id FROM customers WHERE id = $1 FOR NO KEY UPDATE",
     # The two-key form: its key space is apart from the outbox's one-key lock.
     lock_resource=(

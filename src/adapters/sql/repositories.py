@@ -37,6 +37,7 @@ from agent_booking.adapters.sql.statements import (
 )
 from agent_booking.core.entities import (
     Booking,
+    BookingMove,
     BookingStatus,
     Customer,
     CustomerProfile,
@@ -417,6 +418,20 @@ class SqlBookingRepository:
     async def set_status(self, booking_id: int, status: BookingStatus) -> Booking | None:
         rows = await self._run.fetch(self._sql.set_status, (status.value, booking_id))
         return _booking(rows[0], self._sql) if rows else None
+
+    async def move(self, booking_id: int, move: BookingMove) -> Booking | None:
+        sql = self._sql
+        values = (
+            sql.date_to_db(move.booking_date),
+            sql.time_to_db(move.booking_time),
+            sql.instant_to_db(move.starts_at),
+            move.resource_id,
+            sql.instant_to_db(move.occupied_from),
+            sql.instant_to_db(move.occupied_until),
+            booking_id,
+        )
+        rows = await self._run.fetch(sql.move_booking, values)
+        return _booking(rows[0], sql) if rows else None
 
     async def count_open_after(self, customer_id: int, after: pendulum.DateTime) -> int:
         """Lock the customer first (PostgreSQL), then count, in two statements: the count's

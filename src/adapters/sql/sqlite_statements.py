@@ -133,6 +133,11 @@ SQLITE = EngineStatements(
         f"UPDATE bookings SET status = ?1 WHERE id = ?2 AND status <> ?1 "
         f"RETURNING {BOOKING_COLUMNS}"
     ),
+    move_booking=(
+        "UPDATE bookings SET booking_date = ?, booking_time = ?, starts_at = ?, "
+        f"resource_id = ?, occupied_from = ?, occupied_until = ? WHERE id = ? AND {_OPEN} "
+        f"RETURNING {BOOKING_COLUMNS}"
+    ),
     lock_customer=None,
     lock_resource=None,
     open_bookings_after=(

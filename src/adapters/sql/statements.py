@@ -95,6 +95,9 @@ class EngineStatements:
     booking_by_id: str
     active_starts_between: str
     set_status: str
+    #: Moves an open booking (date, time, starts_at, resource, occupied from, until, id) in one
+    #: statement; no row if it is not open (upcoming or pending).
+    move_booking: str
     #: Holds a customer's row until the transaction ends, so that counts of the customer's
     #: bookings stay true until the commit; None where the engine runs one write transaction
     #: at a time anyway (SQLite: ``BEGIN IMMEDIATE``), which holds everything.

@@ -22,9 +22,11 @@ from agent_booking.entrypoints.config import AppConfig
 from agent_booking.entrypoints.http.app import AGENT_TOOLS_STATE, create_app
 from agent_booking.entrypoints.http.caller_bookings import CancelBookingRequest
 from agent_booking.entrypoints.http.request_bodies import CreateBookingRequest
+from agent_booking.entrypoints.http.reschedule import RescheduleBookingRequest
 from agent_booking.entrypoints.tools.booking_tools import (
     BookAppointmentArguments,
     CancelBookingArguments,
+    RescheduleBookingArguments,
 )
 from agent_booking.entrypoints.tools.registry import ToolCall, ToolRegistry, input_schema
 from tests.unit.builders import NOW, TOMORROW, basic_body
@@ -242,6 +244,7 @@ class TestRegistry:
             "find_free_slots",
             "find_bookings",
             "cancel_booking",
+            "reschedule_booking",
         ]
         for definition in definitions:
             assert definition["type"] == "function"
@@ -573,6 +576,172 @@ class TestCancelBooking:
         assert [b.status.value for b in keyed.store.bookings] == ["upcoming"]
 
 
+class TestRescheduleBooking:
+    async def test_moves_and_announces_like_the_reschedule_route(
+        self, keyed: Harness, agent: httpx.AsyncClient
+    ) -> None:
+        by_tool = await _book(keyed, "13:00")
+        by_http = await _book(keyed, "15:00")
+        day = TOMORROW.add(days=1).isoformat()
+
+        result = await keyed.tools.run(
+            "reschedule_booking",
+            {"booking_id": by_tool, "phone": PHONE, "booking_date": day, "booking_time": "13:00"},
+            TRUSTED,
+        )
+        over_http = await agent.post(
+            f"/api/agent/bookings/{by_http}/reschedule/",
+            json={"phone": PHONE, "booking_date": day, "booking_time": "3:00 PM"},
+        )
+
+        assert result.ok
+        assert over_http.status_code == 200
+        assert result.body["message"] == "Booking rescheduled"
+        assert result.body["booking_id"] == by_tool
+        assert result.body["data"]["booking"]["booking_date"] == day
+        assert result.body["data"]["previous"]["booking_time"] == "13:00:00"
+        assert result.body["data"]["previous"]["spoken"]
+        assert over_http.json()["data"]["previous"]["booking_time"] == "15:00:00"
+        assert set(result.body["data"]) == set(over_http.json()["data"])
+        assert {b.id: str(b.booking_date) for b in keyed.store.bookings} == {
+            by_tool: day,
+            by_http: day,
+        }
+        moved = [e for e in keyed.notifier.sent if e.type == "booking_rescheduled"]
+        assert [e.payload["id"] for e in moved] == [by_tool, by_http]
+
+    async def test_a_taken_start_is_a_tool_error_with_spoken_alternatives(
+        self, keyed: Harness, agent: httpx.AsyncClient
+    ) -> None:
+        mine = await _book(keyed, "13:00")
+        await _book(keyed, "15:00", phone="5550001111")
+        arguments = {
+            "booking_id": mine,
+            "phone": PHONE,
+            "booking_date": TOMORROW.isoformat(),
+            "booking_time": "15:00",
+        }
+
+        result = await keyed.tools.run("reschedule_booking", dict(arguments), TRUSTED)
+        over_http = await agent.post(
+            f"/api/agent/bookings/{mine}/reschedule/",
+            json={k: v for k, v in arguments.items() if k != "booking_id"},
+        )
+
+        assert not result.ok
+        assert result.body["code"] == "slot_taken"
+        assert all(item["spoken"] for item in result.body["alternatives"])
+        assert over_http.status_code == 409
+        assert over_http.json() == result.body
+        assert {b.id: b.booking_time.hour for b in keyed.store.bookings}[mine] == 13
+
+    async def test_a_tool_call_and_an_http_move_with_one_key_are_one_request(
+        self, keyed: Harness, agent: httpx.AsyncClient
+    ) -> None:
+        booking_id = await _book(keyed)
+        body = {"phone": PHONE, "booking_date": TOMORROW.isoformat(), "booking_time": "16:00"}
+
+        first = await keyed.tools.run(
+            "reschedule_booking",
+            {"booking_id": booking_id, **body, "idempotency_key": "move-1"},
+            TRUSTED,
+        )
+        replay = await agent.post(
+            f"/api/agent/bookings/{booking_id}/reschedule/",
+            json=body,
+            headers={"Idempotency-Key": "move-1"},
+        )
+
+        assert first.ok
+        assert replay.status_code == 200
+        assert replay.headers["idempotent-replayed"] == "true"
+        assert replay.json() == first.body
+        moved = [e for e in keyed.notifier.sent if e.type == "booking_rescheduled"]
+        assert len(moved) == 1
+
+    async def test_an_untrusted_caller_gets_the_routes_403(self, keyed: Harness) -> None:
+        booking_id = await _book(keyed)
+
+        result = await keyed.tools.run(
+            "reschedule_booking",
+            {"booking_id": booking_id, "phone": PHONE, "booking_date": "2026-11-27"},
+            PUBLIC,
+        )
+
+        assert not result.ok
+        assert result.body["code"] == "forbidden"
+
+    @pytest.mark.parametrize(
+        ("arguments", "code"),
+        [
+            (
+                {"phone": PHONE, "booking_date": "2026-11-27", "booking_time": "14:00"},
+                "missing_field",
+            ),
+            ({"booking_id": 1, "phone": PHONE, "booking_date": "2026-11-27"}, "missing_field"),
+            ({"booking_id": 0, "phone": PHONE}, "booking_not_found"),
+            (
+                {
+                    "booking_id": 1,
+                    "phone": PHONE,
+                    "booking_date": "27/13/2026",
+                    "booking_time": "1",
+                },
+                "invalid_date",
+            ),
+            (
+                {
+                    "booking_id": 1,
+                    "phone": PHONE,
+                    "booking_date": "2026-11-27",
+                    "booking_time": "25:00",
+                },
+                "invalid_time",
+            ),
+            (
+                {
+                    "booking_id": 1,
+                    "phone": PHONE,
+                    "booking_date": "2026-11-27",
+                    "booking_time": "14:00",
+                    "resource_id": "two",
+                },
+                "invalid_field",
+            ),
+            (
+                {
+                    "booking_id": 1,
+                    "phone": "5550001111",
+                    "booking_date": "2026-11-27",
+                    "booking_time": "14:00",
+                },
+                "booking_not_found",
+            ),
+            (
+                {
+                    "booking_id": 1,
+                    "phone": PHONE,
+                    "booking_date": "2026-11-29",
+                    "booking_time": "14:00",
+                },
+                "off_day",
+            ),
+        ],
+    )
+    async def test_bad_arguments_are_refused_and_move_nothing(
+        self, keyed: Harness, arguments: dict[str, Any], code: str
+    ) -> None:
+        await _book(keyed)
+
+        result = await keyed.tools.run("reschedule_booking", dict(arguments), TRUSTED)
+
+        assert not result.ok
+        assert result.body["code"] == code
+        assert [(b.booking_date, b.booking_time.hour) for b in keyed.store.bookings] == [
+            (TOMORROW, 14)
+        ]
+
+
 class TestHints:
     def test_reads_are_read_only_and_cancel_is_destructive(self, harness: Harness) -> None:
         hints = {tool.name: tool.hints for tool in harness.tools}
@@ -585,6 +754,20 @@ class TestHints:
         assert hints["cancel_booking"].idempotent
         assert not hints["book_appointment"].destructive
         assert not hints["book_appointment"].idempotent
+
+    def test_reschedule_is_neither_read_only_nor_destructive(self, harness: Harness) -> None:
+        hints = {tool.name: tool.hints for tool in harness.tools}["reschedule_booking"]
+
+        assert (hints.read_only, hints.destructive, hints.idempotent) == (False, False, True)
+
+    def test_reschedule_takes_the_routes_fields_an_id_and_a_key(self) -> None:
+        request = input_schema(RescheduleBookingRequest)
+        tool = input_schema(RescheduleBookingArguments)
+
+        assert set(tool["properties"]) == {*request["properties"], "booking_id", "idempotency_key"}
+        for name, schema in request["properties"].items():
+            assert tool["properties"][name] == schema
+        assert set(tool["required"]) == {"phone", "booking_date", "booking_time", "booking_id"}
 
     def test_cancel_takes_the_cancel_requests_fields_an_id_and_a_key(self) -> None:
         request = input_schema(CancelBookingRequest)

@@ -31,6 +31,7 @@ from agent_booking.core.offer_slots import OfferSlots
 from agent_booking.core.passwords import hash_password
 from agent_booking.core.placement import Placement, current_catalog
 from agent_booking.core.ports import Clock, Notifier, UnitOfWorkFactory
+from agent_booking.core.reschedule_booking import RescheduleBooking
 from agent_booking.core.update_settings import UpdateSettings
 from agent_booking.entrypoints.config import AppConfig
 from agent_booking.entrypoints.http.admin_page import admin_page_routes
@@ -48,6 +49,7 @@ from agent_booking.entrypoints.http.errors import exception_handlers
 from agent_booking.entrypoints.http.metrics import CountingNotifier, Metrics, metrics_routes
 from agent_booking.entrypoints.http.openapi import RefusalSchemaPlugin, openapi_config
 from agent_booking.entrypoints.http.request_edge import RequestEdge
+from agent_booking.entrypoints.http.reschedule import RescheduleEndpoint, reschedule_routes
 from agent_booking.entrypoints.http.routes import ReadinessCheck, booking_routes, health_routes
 from agent_booking.entrypoints.http.slot_offer import slot_offer_routes
 from agent_booking.entrypoints.http.spoken_text import Speech
@@ -170,6 +172,13 @@ def create_app(
         FindCallerBookings(reads, clock), cancel_booking, idempotency_keys, speech, phones
     )
     offer_slots = OfferSlots(reads, clock)
+    reschedule = RescheduleEndpoint(
+        RescheduleBooking(uow_factory, clock, notifier, reads=reads),
+        idempotency_keys,
+        speech,
+        date_order=config.date_order,
+        phones=phones,
+    )
     tools = ToolRegistry(
         booking_tools(
             endpoint,
@@ -179,6 +188,7 @@ def create_app(
             caller_bookings=caller_bookings,
             offer_slots=offer_slots,
             list_services=ListServices(reads),
+            reschedule=reschedule,
         )
     )
     mcp_endpoint = McpEndpoint(tools, max_body_bytes=config.max_body_bytes)
@@ -196,6 +206,7 @@ def create_app(
                 ManageResources(uow_factory, clock),
             ),
             *caller_booking_routes(caller_bookings),
+            *reschedule_routes(reschedule),
             *slot_offer_routes(offer_slots, config.date_order, speech),
             *health_routes(ping or _unit_of_work_check(uow_factory)),
             *admin_page_routes(),

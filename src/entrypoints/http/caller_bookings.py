@@ -72,6 +72,7 @@ __all__ = [
     "CallerBookingsEndpoint",
     "EarlyAnswer",
     "caller_booking_routes",
+    "possible_booking_id",
 ]
 
 CALLER_BOOKINGS_PATH: Final = "/api/agent/bookings/"
@@ -213,7 +214,7 @@ class CallerBookingsEndpoint:
         """Refusals before the cancel runs, in the core's words: an id beyond any, a body
         the core refuses (not recorded under a key), an invalid key; then ``key`` is claimed,
         and a recorded answer is replayed. ``None``: go on with :meth:`cancel` (and ``key``)."""
-        if not _possible_id(booking_id):
+        if not possible_booking_id(booking_id):
             return _early(BookingNotFound())  # beyond any id: not worth a key
         try:
             CallerCancellation.from_fields(
@@ -273,7 +274,7 @@ class CallerBookingsEndpoint:
         return answer(cancelled.booking, cancelled.placement)
 
 
-def _possible_id(booking_id: object) -> bool:
+def possible_booking_id(booking_id: object) -> bool:
     return (
         isinstance(booking_id, int)
         and not isinstance(booking_id, bool)
@@ -299,7 +300,7 @@ def caller_booking_routes(endpoint: CallerBookingsEndpoint) -> list[HTTPRouteHan
         if not is_trusted_agent(request.scope):
             return framework_error(HTTPStatus.FORBIDDEN, message=ONLY_TRUSTED)
         booking_id = request.path_params.get("booking_id")
-        if not _possible_id(booking_id):
+        if not possible_booking_id(booking_id):
             return _refusal(BookingNotFound())  # before the body, as the id is checked first
         try:
             body = json_object(await request.body())

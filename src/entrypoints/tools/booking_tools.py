@@ -1,5 +1,5 @@
 """The tools whose use cases exist today: ``book_appointment``, ``check_day``,
-``find_free_slots``, ``find_bookings`` and ``cancel_booking``.
+``find_free_slots``, ``find_bookings``, ``cancel_booking`` and ``reschedule_booking``.
 
 ``book_appointment`` runs the create endpoint's own :class:`BookingEndpoint` (the same use case,
 idempotency keys, customer-disclosure rule, metrics and outbox event as
@@ -16,8 +16,9 @@ agent, as their routes do: anyone else gets the route's 403 body as a tool error
 (:class:`ListServices`), open to every caller as the availability is (service names and
 durations are what a booking form shows).
 
-Still to come, each a few lines here once its use case exists: ``hold_slot``,
-``confirm_hold``, ``reschedule_booking``. They are not registered until then.
+``reschedule_booking`` runs the :class:`RescheduleEndpoint` of
+``POST /api/agent/bookings/{id}/reschedule/`` (keys shared with that route), for trusted agents
+only, as its route.
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ from typing import Annotated, Any
 import msgspec
 
 from agent_booking.core.check_availability import AvailabilityQuery, CheckAvailability
-from agent_booking.core.errors import InvalidField, InvalidIdempotencyKey, MissingField
+from agent_booking.core.errors import (
+    BookingError,
+    InvalidField,
+    InvalidIdempotencyKey,
+    MissingField,
+)
 from agent_booking.core.list_services import ListServices, ServiceList
 from agent_booking.core.offer_slots import (
     DEFAULT_OFFER_LIMIT,
@@ -43,7 +49,7 @@ from agent_booking.entrypoints.http.caller_bookings import (
     CallerBookingsEndpoint,
     CancelBookingRequest,
 )
-from agent_booking.entrypoints.http.errors import framework_error_body
+from agent_booking.entrypoints.http.errors import error_body, framework_error_body
 from agent_booking.entrypoints.http.presenters import availability_view
 from agent_booking.entrypoints.http.request_bodies import (
     PHONE,
@@ -51,6 +57,7 @@ from agent_booking.entrypoints.http.request_bodies import (
     CreateBookingRequest,
     documented,
 )
+from agent_booking.entrypoints.http.reschedule import RescheduleBookingRequest, RescheduleEndpoint
 from agent_booking.entrypoints.http.slot_offer import ONLY_TRUSTED as ONLY_TRUSTED_OFFER
 from agent_booking.entrypoints.http.slot_offer import slot_offer_view
 from agent_booking.entrypoints.http.spoken_text import Speech
@@ -69,6 +76,7 @@ __all__ = [
     "FindBookingsArguments",
     "FindFreeSlotsArguments",
     "ListServicesArguments",
+    "RescheduleBookingArguments",
     "ServiceListView",
     "booking_tools",
     "service_list_view",
@@ -222,6 +230,25 @@ class CancelBookingArguments(CancelBookingRequest, frozen=True, kw_only=True):
     ) = None
 
 
+class RescheduleBookingArguments(RescheduleBookingRequest, frozen=True, kw_only=True):
+    """The reschedule request's body, the booking's id and an optional idempotency key."""
+
+    booking_id: Annotated[
+        int, msgspec.Meta(ge=1, le=2**63 - 1, description="The booking's id (from find_bookings).")
+    ]
+    idempotency_key: (
+        Annotated[
+            str,
+            documented(
+                "Makes a retried move safe: a call with a key already used (and the same "
+                "other arguments) gets the first call's outcome again instead of moving twice.",
+                pattern=r"^[\x21-\x7e]{1,255}$",
+            ),
+        ]
+        | None
+    ) = None
+
+
 BOOK_APPOINTMENT_DESCRIPTION = (
     "Book one appointment for a caller. Call it once the caller has agreed to a specific "
     "service, date and time. Before calling, ask for (or confirm) the caller's phone number, "
@@ -280,6 +307,23 @@ CANCEL_BOOKING_DESCRIPTION = (
     "business). Pass an `idempotency_key` to make a retry safe."
 )
 
+RESCHEDULE_BOOKING_DESCRIPTION = (
+    "Move one of the caller's appointments to another date and time (same appointment, "
+    "same service). Call it when the caller wants to change when an existing appointment "
+    "is. First get the booking's `id` from find_bookings with the caller's phone number "
+    "(`phone`; the call's own number is used when left out), read its `spoken` time back "
+    "so the caller confirms which one, and ask for the new day and time (call "
+    "find_free_slots or check_day first when they are unsure). Dates in any accepted format "
+    "(ISO `YYYY-MM-DD` is safest), times local to the business (`14:00` or `2:00 PM`). The "
+    "answer's `data.booking.spoken` is the new time and `data.previous.spoken` the old one. "
+    "A refusal is an error result with `code`: `slot_taken` or another time rule carries "
+    "`alternatives` (each with `spoken`): offer two or three of them and call again with "
+    "the one the caller picks; the appointment stays where it was until a move succeeds. "
+    "`booking_not_found` (not this phone's booking), `booking_not_active` (cancelled or "
+    "not yet confirmed), `too_late` (too close to its current start: tell the caller to "
+    "contact the business). Pass an `idempotency_key` to make a retry safe."
+)
+
 
 def booking_tools(
     endpoint: BookingEndpoint,
@@ -290,6 +334,7 @@ def booking_tools(
     caller_bookings: CallerBookingsEndpoint,
     offer_slots: OfferSlots,
     list_services: ListServices,
+    reschedule: RescheduleEndpoint,
 ) -> list[AgentTool]:
     async def list_catalog(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
         del arguments, call  # the same answer for every caller
@@ -353,6 +398,26 @@ def booking_tools(
         )
         return ToolResult(ok=True, body=msgspec.to_builtins(cancelled))
 
+    async def reschedule_booking(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
+        if not call.trusted:
+            return ToolResult(ok=False, body=framework_error_body(403, ONLY_TRUSTED))
+        key = arguments.pop("idempotency_key", None)
+        if key is None:
+            key = call.idempotency_key
+        elif not isinstance(key, str):
+            raise InvalidIdempotencyKey
+        if "booking_id" not in arguments:
+            raise MissingField("booking_id")
+        booking_id = arguments.pop("booking_id")
+        early = await reschedule.begin(booking_id, arguments, key)
+        if early is not None:
+            return ToolResult(ok=early.status == HTTPStatus.OK, body=early.body)
+        try:
+            moved = await reschedule.move(booking_id, arguments, key)
+        except BookingError as error:  # alternatives with ``spoken``, as the route answers
+            return ToolResult(ok=False, body=error_body(error, speech))
+        return ToolResult(ok=True, body=msgspec.to_builtins(moved))
+
     return [
         AgentTool(
             name="list_services",
@@ -396,6 +461,15 @@ def booking_tools(
             hints=ToolHints(read_only=False, destructive=True, idempotent=True),
             arguments=CancelBookingArguments,
             handler=cancel_booking,
+        ),
+        AgentTool(
+            name="reschedule_booking",
+            description=RESCHEDULE_BOOKING_DESCRIPTION,
+            # Moving twice to the same start with one key is one move; without a key the
+            # second is a move to where it already is. Nothing is lost: the old start is free.
+            hints=ToolHints(read_only=False, destructive=False, idempotent=True),
+            arguments=RescheduleBookingArguments,
+            handler=reschedule_booking,
         ),
     ]
 

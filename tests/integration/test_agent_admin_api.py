@@ -1116,3 +1116,215 @@ class TestSlotOffer:
         async with httpx.AsyncClient(base_url=server.base_url, timeout=30.0) as anonymous:
             refused = await anonymous.get(SLOTS_PATH)
         assert_error(refused, 401, "unauthorized", "API key required")
+
+
+# --- moving a booking (issue 15) ------------------------------------------------------------------
+
+
+def reschedule_path(booking_id: int) -> str:
+    return f"/api/agent/bookings/{booking_id}/reschedule/"
+
+
+def move_to(phone: str, day: dt.date, time: str, **fields: Any) -> dict[str, Any]:
+    return {"phone": phone, "booking_date": day.isoformat(), "booking_time": time, **fields}
+
+
+async def start_of(database_url: str, booking_id: int) -> tuple[Any, ...]:
+    [row] = await run_sql(
+        database_url,
+        "SELECT booking_date, booking_time, status FROM bookings WHERE id = $1",
+        booking_id,
+    )
+    day, time, status = row
+    return str(day)[:10], str(time)[:8], status
+
+
+class TestReschedule:
+    async def test_moves_the_same_booking_frees_the_old_start_and_tells_the_dashboards(
+        self,
+        server: ServerProcess,
+        client: httpx.AsyncClient,
+        days: WorkingDays,
+        database_url: str,
+    ) -> None:
+        day, later, phone = days.take(), days.take(), unique_phone()
+        async with Dashboard.open(server) as dashboard:
+            created = await book(client, booking_body(day, "14:00", phone=phone))
+            await dashboard.next_event()
+            response = await client.post(
+                reschedule_path(created["booking_id"]), json=move_to(phone, later, "3:00 PM")
+            )
+            message = await dashboard.next_message()
+
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert (answer["success"], answer["message"], answer["booking_id"]) == (
+            True,
+            "Booking rescheduled",
+            created["booking_id"],
+        )
+        moved = answer["data"]["booking"]
+        assert (moved["id"], moved["booking_date"], moved["booking_time"]) == (
+            created["booking_id"],
+            later.isoformat(),
+            "15:00:00",
+        )
+        assert moved["starts_at"] == f"{later.isoformat()}T15:00:00Z"
+        assert moved["spoken"] == said(later, "15:00:00")["15:00:00"]
+        assert (moved["resource"], moved["service"]) == (
+            created["data"]["booking"]["resource"],
+            created["data"]["booking"]["service"],
+        )
+        assert answer["data"]["user"]["phone"] == phone
+        previous = {
+            "booking_date": day.isoformat(),
+            "booking_time": "14:00:00",
+            "starts_at": f"{day.isoformat()}T14:00:00Z",
+            "resource": {"id": 1, "name": "Default"},
+        }
+        assert answer["data"]["previous"] == {
+            **previous,
+            "spoken": said(day, "14:00:00")["14:00:00"],
+        }
+        assert message["type"] == "booking_rescheduled"
+        assert message["data"]["id"] == created["booking_id"]
+        assert (message["data"]["booking_date"], message["data"]["booking_time"]) == (
+            later.isoformat(),
+            "15:00:00",
+        )
+        assert message["data"]["previous"] == previous
+        assert "14:00:00" in (await day_of(client, day))["free"]
+        assert "15:00:00" in (await day_of(client, later))["taken"]
+        # The old start books again; the row is the same one, moved.
+        await book(client, booking_body(day, "14:00", phone=unique_phone()))
+        assert (
+            await count_rows(
+                database_url,
+                "SELECT count(*) FROM bookings WHERE id = $1 AND booking_date = $2",
+                created["booking_id"],
+                _db_date(database_url, later),
+            )
+            == 1
+        )
+
+    async def test_an_occupied_start_offers_alternatives_and_the_booking_stays(
+        self, client: httpx.AsyncClient, days: WorkingDays, database_url: str
+    ) -> None:
+        day, phone = days.take(), unique_phone()
+        mine = await book(client, booking_body(day, "13:00", phone=phone))
+        await book(client, booking_body(day, "14:00", phone=unique_phone()))
+        await book(client, booking_body(day, "12:00", phone=unique_phone()))
+        before = await latest_event_id(database_url)
+
+        refused = await client.post(
+            reschedule_path(mine["booking_id"]), json=move_to(phone, day, "14:00")
+        )
+
+        body = assert_error(refused, 409, "slot_taken", "This time slot is already reserved")
+        # Its own 13:00 is offered: the booking does not stand in its own way.
+        assert body["alternatives"] == alternatives(day, "13:00", "15:00", "16:00")
+        assert await start_of(database_url, mine["booking_id"]) == (
+            day.isoformat(),
+            "13:00:00",
+            "upcoming",
+        )
+        assert "13:00:00" in (await day_of(client, day))["taken"]
+        assert await latest_event_id(database_url) == before
+
+    async def test_another_phone_is_told_the_booking_does_not_exist(
+        self, client: httpx.AsyncClient, days: WorkingDays, database_url: str
+    ) -> None:
+        day = days.take()
+        created = await book(client, booking_body(day, "14:00", phone=unique_phone()))
+
+        wrong_phone = await client.post(
+            reschedule_path(created["booking_id"]), json=move_to(unique_phone(), day, "15:00")
+        )
+        missing = await client.post(
+            reschedule_path(2**62), json=move_to(unique_phone(), day, "15:00")
+        )
+
+        assert_error(wrong_phone, 404, "booking_not_found", "Booking not found")
+        assert wrong_phone.json() == missing.json()
+        assert await start_of(database_url, created["booking_id"]) == (
+            day.isoformat(),
+            "14:00:00",
+            "upcoming",
+        )
+
+    async def test_a_cancelled_booking_is_not_active(
+        self, client: httpx.AsyncClient, days: WorkingDays
+    ) -> None:
+        day, phone = days.take(), unique_phone()
+        created = await book(client, booking_body(day, "14:00", phone=phone))
+        cancelled = await client.post(cancel_path(created["booking_id"]), json={"phone": phone})
+        assert cancelled.status_code == 200, cancelled.text
+
+        response = await client.post(
+            reschedule_path(created["booking_id"]), json=move_to(phone, day, "15:00")
+        )
+
+        assert_error(response, 409, "booking_not_active", "Booking is cancelled, not movable")
+        assert "15:00:00" in (await day_of(client, day))["free"]
+
+    async def test_a_started_booking_is_too_late_to_move(
+        self, client: httpx.AsyncClient, database_url: str, days: WorkingDays
+    ) -> None:
+        phone = unique_phone()
+        created = await book(client, booking_body(days.take(), "12:00", phone=phone))
+        await run_sql(
+            database_url,
+            "UPDATE bookings SET starts_at = $1 WHERE id = $2",
+            _db_instant(database_url, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)),
+            created["booking_id"],
+        )
+
+        response = await client.post(
+            reschedule_path(created["booking_id"]), json=move_to(phone, days.take(), "14:00")
+        )
+
+        assert_error(
+            response, 422, "too_late", "Too late to move: this booking has already started"
+        )
+
+    async def test_the_new_start_obeys_the_create_rules_and_a_key_replays_them(
+        self, client: httpx.AsyncClient, days: WorkingDays, database_url: str
+    ) -> None:
+        day, phone = days.take(), unique_phone()
+        created = await book(client, booking_body(day, "14:00", phone=phone))
+        path = reschedule_path(created["booking_id"])
+        key = {KEY_HEADER: str(uuid.uuid4())}
+
+        sunday = await client.post(path, json=move_to(phone, days.sunday(), "14:00"))
+        late = await client.post(path, json=move_to(phone, day, "18:00"), headers=key)
+        again = await client.post(path, json=move_to(phone, day, "18:00"), headers=key)
+        bad_date = await client.post(
+            path, json=move_to(phone, day, "14:00") | {"booking_date": "31/02/2027"}
+        )
+
+        assert_error(sunday, 422, "off_day")
+        assert_error(late, 422, "outside_working_hours")
+        assert again.json() == late.json()
+        assert again.headers[REPLAYED_HEADER] == "true"
+        assert_error(bad_date, 400, "invalid_date")
+        assert await start_of(database_url, created["booking_id"]) == (
+            day.isoformat(),
+            "14:00:00",
+            "upcoming",
+        )
+
+    async def test_only_trusted_agents_may_move(
+        self, server: ServerProcess, client: httpx.AsyncClient, days: WorkingDays
+    ) -> None:
+        day, phone = days.take(), unique_phone()
+        created = await book(client, booking_body(day, "14:00", phone=phone))
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30.0) as anonymous:
+            refused = await anonymous.post(
+                reschedule_path(created["booking_id"]), json=move_to(phone, day, "15:00")
+            )
+        assert_error(refused, 401, "unauthorized", "API key required")
+
+
+def _db_date(database_url: str, day: dt.date) -> Any:
+    statements = SQLITE if database_url.startswith("sqlite") else POSTGRES
+    return statements.date_to_db(day)

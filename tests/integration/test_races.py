@@ -357,3 +357,125 @@ class TestCallerCancelUnderConcurrency:
             if kind == "booking_cancelled" and json.loads(payload)["id"] == booking_id
         ]
         assert len(cancellations) == 1, events
+
+
+def _reschedule_path(booking_id: int) -> str:
+    return f"/api/agent/bookings/{booking_id}/reschedule/"
+
+
+async def _where(database_url: str, booking_id: int) -> tuple[str, str, str]:
+    [(day, time, status)] = await run_sql(
+        database_url,
+        "SELECT booking_date, booking_time, status FROM bookings WHERE id = $1",
+        booking_id,
+    )
+    return str(day)[:10], str(time)[:8], status
+
+
+class TestRescheduleUnderConcurrency:
+    """Moves race through two worker processes: the database's overlap rule (PostgreSQL's
+    exclusion constraint, SQLite's update trigger) lets exactly one booking into a start, and
+    a refused move changes nothing: its booking keeps its old start, which stays taken."""
+
+    async def test_two_bookings_moved_into_one_start_at_once_one_moves_the_other_stays(
+        self, client: httpx.AsyncClient, days: WorkingDays, database_url: str
+    ) -> None:
+        day, target = days.take(), days.take()
+        phones = [unique_phone(), unique_phone()]
+        ids = []
+        for phone, time in zip(phones, ("12:00", "13:00"), strict=True):
+            created = await client.post(CREATE_PATH, json=booking_body(day, time, phone=phone))
+            assert created.status_code == 201, created.text
+            ids.append(created.json()["booking_id"])
+
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    _reschedule_path(booking_id),
+                    json={
+                        "phone": phone,
+                        "booking_date": target.isoformat(),
+                        "booking_time": "14:00",
+                    },
+                )
+                for booking_id, phone in zip(ids, phones, strict=True)
+            )
+        )
+
+        assert statuses(responses) == Counter({200: 1, 409: 1}), [r.text for r in responses]
+        winner = next(i for i, r in enumerate(responses) if r.status_code == 200)
+        loser = 1 - winner
+        assert_error(responses[loser], 409, "slot_taken")
+        assert responses[loser].json()["alternatives"]
+        assert await _where(database_url, ids[winner]) == (
+            target.isoformat(),
+            "14:00:00",
+            "upcoming",
+        )
+        assert await _where(database_url, ids[loser]) == (
+            day.isoformat(),
+            ("12:00:00", "13:00:00")[loser],
+            "upcoming",
+        )
+        # The winner's old start is free again; the loser's is still taken.
+        free_again = await client.post(
+            CREATE_PATH,
+            json=booking_body(day, ("12:00", "13:00")[winner], phone=unique_phone()),
+        )
+        still_taken = await client.post(
+            CREATE_PATH,
+            json=booking_body(day, ("12:00", "13:00")[loser], phone=unique_phone()),
+        )
+        assert free_again.status_code == 201, free_again.text
+        assert_error(still_taken, 409, "slot_taken")
+
+    async def test_twenty_bookings_moved_into_one_start_at_once_move_one(
+        self, client: httpx.AsyncClient, days: WorkingDays, database_url: str
+    ) -> None:
+        target = days.take()
+        booked: list[tuple[int, str, dt.date, str]] = []
+        for day in days.take_many(4):
+            for time in SLOT_TIMES:
+                phone = unique_phone()
+                created = await client.post(CREATE_PATH, json=booking_body(day, time, phone=phone))
+                assert created.status_code == 201, created.text
+                booked.append((created.json()["booking_id"], phone, day, time))
+        before = await count_rows(database_url, "SELECT coalesce(max(event_id), 0) FROM events")
+
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    _reschedule_path(booking_id),
+                    json={
+                        "phone": phone,
+                        "booking_date": target.isoformat(),
+                        "booking_time": "4:00 PM",
+                    },
+                )
+                for booking_id, phone, _, _ in booked
+            )
+        )
+
+        assert statuses(responses) == Counter({200: 1, 409: 19}), [r.text for r in responses]
+        for response in responses:
+            if response.status_code == 409:
+                assert_error(response, 409, "slot_taken")
+        for (booking_id, _, day, time), response in zip(booked, responses, strict=True):
+            expected = (
+                (target.isoformat(), "16:00:00")
+                if response.status_code == 200
+                else (day.isoformat(), f"{time}:00")
+            )
+            assert (await _where(database_url, booking_id))[:2] == expected
+        at_target = await count_rows(
+            database_url,
+            "SELECT count(*) FROM bookings WHERE booking_date = $1 AND status <> 'cancelled'",
+            target.isoformat() if database_url.startswith("sqlite") else target,
+        )
+        assert at_target == 1
+        events = await run_sql(
+            database_url, "SELECT type, payload FROM events WHERE event_id > $1", before
+        )
+        moves = [json.loads(payload) for kind, payload in events if kind == "booking_rescheduled"]
+        assert len(moves) == 1, events
+        assert moves[0]["booking_time"] == "16:00:00"

@@ -65,6 +65,7 @@ CANCEL = "/api/admin/bookings/{booking_id}/cancel/"
 SETTINGS = "/api/admin/settings/"
 CALLER_BOOKINGS = "/api/agent/bookings/"
 CALLER_CANCEL = "/api/agent/bookings/{booking_id}/cancel/"
+RESCHEDULE = "/api/agent/bookings/{booking_id}/reschedule/"
 SLOTS = "/api/agent/slots/"
 ADMIN_AVAILABILITY = "/api/admin/availability/"
 WEBHOOKS = "/api/admin/webhooks/"
@@ -876,6 +877,185 @@ def caller_exchanges(
     return [*stranger.done, *run.done]
 
 
+#: A new start for requests that are refused before it matters.
+_MOVE_TIME = {"booking_date": "2030-01-07", "booking_time": "14:00"}
+
+
+@pytest.fixture(scope="module")
+def reschedule_exchanges(  # noqa: PLR0915 - one request per refusal
+    server: ServerProcess, public_server: ServerProcess, days: WorkingDays
+) -> list[Exchange]:
+    """Moving a trusted agent's caller's booking: the move and every refusal it can produce."""
+    day, later, closed, far_off = days.take_many(4)
+    phone = unique_phone()
+    with (
+        _client(server) as client,
+        _client(server, **ADMIN) as admin,
+        _client(public_server, agent=False) as public,
+    ):
+        run = Exchanges(client)
+        stranger = Exchanges(public)
+        ids = []
+        for time in ("12:00", "13:00", "14:00", "15:00", "16:00"):
+            booked = client.post(CREATE_PATH, json=booking_body(day, time, phone=phone))
+            assert booked.status_code == 201, booked.text
+            ids.append(booked.json()["booking_id"])
+        first, second, third, fourth, fifth = ids
+
+        def move(
+            label: str, expected: tuple[int, str | None], booking_id: int, **request: Any
+        ) -> None:
+            url = _admin_url(RESCHEDULE, booking_id)
+            run.send(label, expected, "POST", RESCHEDULE, url, **request)
+
+        def to(when: dt.date, time: str = "14:00", **fields: Any) -> dict[str, Any]:
+            return {
+                "phone": phone,
+                "booking_date": when.isoformat(),
+                "booking_time": time,
+                **fields,
+            }
+
+        stranger.send(
+            "move, untrusted",
+            (403, "forbidden"),
+            "POST",
+            RESCHEDULE,
+            _admin_url(RESCHEDULE, first),
+            json=to(later),
+        )
+        move("move", (200, None), first, json=to(later, "12:00"))
+        move("move into a taken start", (409, "slot_taken"), second, json=to(day, "14:00"))
+        move(
+            "move another's",
+            (404, "booking_not_found"),
+            second,
+            json=to(later) | {"phone": unique_phone()},
+        )
+        move("move nothing", (404, "booking_not_found"), 999_999, json=to(later))
+        run.send(
+            "move not an id",
+            (404, "not_found"),
+            "POST",
+            RESCHEDULE,
+            "/api/agent/bookings/x/reschedule/",
+            json=to(later),
+        )
+        move("move before opening", (422, "outside_working_hours"), second, json=to(later, "09:00"))
+        move("move between slots", (422, "not_slot_start"), second, json=to(later, "14:30"))
+        move(
+            "move to yesterday",
+            (422, "booking_in_past"),
+            second,
+            json=to(today_utc() - dt.timedelta(days=1)),
+        )
+        move(
+            "move past the horizon",
+            (422, "beyond_horizon"),
+            second,
+            json=to(today_utc() + dt.timedelta(days=400)),
+        )
+        move("move to a Sunday", (422, "off_day"), second, json=to(days.sunday()))
+        dates = admin.get(SETTINGS).json()["data"]["closed_dates"]
+        patched = admin.patch(SETTINGS, json={"closed_dates": [*dates, closed.isoformat()]})
+        assert patched.status_code == 200, patched.text
+        move("move to a closed date", (422, "closed_date"), second, json=to(closed))
+        move(
+            "move to no resource",
+            (422, "unknown_resource"),
+            second,
+            json=to(later, resource_id=10**9),
+        )
+        notice = _add_service(server.database_url, "Move's notice", min_notice_minutes=7 * 24 * 60)
+        week_on = far_off + dt.timedelta(days=8)
+        week_on += dt.timedelta(days=1) if week_on.isoweekday() == 7 else dt.timedelta()
+        soon = today_utc() + dt.timedelta(days=2)
+        soon += dt.timedelta(days=1) if soon.isoweekday() == 7 else dt.timedelta()
+        other = unique_phone()  # the first phone holds the most open bookings one phone may
+        noticed = client.post(
+            CREATE_PATH, json=booking_body(week_on, "16:00", phone=other, service_id=notice)
+        )
+        assert noticed.status_code == 201, noticed.text
+        move(
+            "move a service needing notice too soon",
+            (422, "notice_too_short"),
+            noticed.json()["booking_id"],
+            json=to(soon, "16:00", phone=other),
+        )
+        _sql(server, "UPDATE services SET is_active = 0 WHERE id = ?", notice)
+        _sql(
+            server,
+            "UPDATE business_settings SET catalog_version = catalog_version + 1 WHERE is_active",
+        )
+        move(
+            "move a booking of a withdrawn service",
+            (422, "unknown_service"),
+            noticed.json()["booking_id"],
+            json=to(later, "16:00", phone=other),
+        )
+        move("move an array", (400, "invalid_body"), second, content=b"[]")
+        move(
+            "move without a time",
+            (400, "missing_field"),
+            second,
+            json={"phone": phone, "booking_date": "2030-01-07"},
+        )
+        move(
+            "move to no such date",
+            (400, "invalid_date"),
+            second,
+            json=to(later) | {"booking_date": "31/02/2027"},
+        )
+        move("move to no such time", (400, "invalid_time"), second, json=to(later, "25:00"))
+        move(
+            "move with a bad phone",
+            (400, "invalid_field"),
+            second,
+            json=to(later) | {"phone": "12"},
+        )
+        move(
+            "move too large",
+            (413, "body_too_large"),
+            second,
+            content=b'{"notes": "' + b"x" * 70_000 + b'"}',
+        )
+        move("move as text", (415, "unsupported_media_type"), second, content=b"{}", headers=TEXT)
+        key = {"Idempotency-Key": f"openapi-move-{unique_phone()}"}
+        move("keyed move", (200, None), second, json=to(later, "13:00"), headers=key)
+        move("keyed move replay", (200, None), second, json=to(later, "13:00"), headers=key)
+        move("move key reused", (422, "idempotency_key_reused"), third, json=to(later), headers=key)
+        move(
+            "move bad key",
+            (400, "invalid_idempotency_key"),
+            third,
+            json=to(later),
+            headers={"Idempotency-Key": "a b"},
+        )
+        running_key = f"openapi-move-{unique_phone()}"
+        _claim_key(server, running_key, {"reschedule_booking": third, "body": to(later)})
+        move(
+            "move key of a running request",
+            (409, "idempotency_in_progress"),
+            third,
+            json=to(later),
+            headers={"Idempotency-Key": running_key},
+        )
+        cancelled = client.post(_admin_url(CALLER_CANCEL, fourth), json={"phone": phone})
+        assert cancelled.status_code == 200, cancelled.text
+        move("move a cancelled booking", (409, "booking_not_active"), fourth, json=to(later))
+        started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        _sql(
+            server,
+            "UPDATE bookings SET starts_at = ? WHERE id = ?",
+            started.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            fifth,
+        )
+        move("move a started booking", (422, "too_late"), fifth, json=to(later))
+    replayed = next(e for e in run.done if e.label == "keyed move replay")
+    assert replayed.response.headers.get("idempotent-replayed") == "true", replayed.response.headers
+    return [*stranger.done, *run.done]
+
+
 @pytest.fixture(scope="module")
 def webhook_exchanges(server: ServerProcess) -> list[Exchange]:
     """The webhook subscriptions' admin API: every answer but the outage (outage_exchanges)."""
@@ -1049,6 +1229,19 @@ def access_exchanges(access_server: ServerProcess) -> list[Exchange]:
             run.send(
                 expected[1], expected, "POST", CALLER_CANCEL, cancel_one, json=caller, headers=other
             )
+        move_one, move = _admin_url(RESCHEDULE, 1), {**caller, **_MOVE_TIME}
+        fourth = {"X-Forwarded-For": "127.0.0.17"}
+        for expected in [(401, "unauthorized"), (401, "unauthorized"), (429, "rate_limited")]:
+            run.send(expected[1], expected, "POST", RESCHEDULE, move_one, json=move, headers=fourth)
+        run.send(
+            "outsider",
+            (403, "forbidden"),
+            "POST",
+            RESCHEDULE,
+            move_one,
+            json=move,
+            headers=OUTSIDER,
+        )
         run.send("outsider", (403, "forbidden"), "POST", CREATE_PATH, json=body, headers=OUTSIDER)
         run.send("outsider", (403, "forbidden"), "GET", AVAILABILITY, headers=OUTSIDER)
         run.send("outsider", (403, "forbidden"), "GET", SLOTS, headers=OUTSIDER)
@@ -1099,6 +1292,15 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:  # noqa: P
         run.send("no settings", missing, "GET", CALLER_BOOKINGS, params={"phone": "1234567"})
         run.send("no settings", missing, "GET", SLOTS)
         run.send("no settings", missing, "POST", CALLER_CANCEL, own, json={"phone": phone})
+        own_move = _admin_url(RESCHEDULE, booked.json()["booking_id"])
+        run.send(
+            "no settings",
+            missing,
+            "POST",
+            RESCHEDULE,
+            own_move,
+            json={"phone": phone, **_MOVE_TIME},
+        )
         run.send("no settings", missing, "GET", RESOURCES)
         run.send("no settings", missing, "POST", RESOURCES, json={"name": "Room"})
         run.send(
@@ -1139,6 +1341,14 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:  # noqa: P
             CALLER_CANCEL,
             _admin_url(CALLER_CANCEL, 1),
             json={"phone": "1234567"},
+        )
+        run.send(
+            "no tables",
+            down,
+            "POST",
+            RESCHEDULE,
+            _admin_url(RESCHEDULE, 1),
+            json={"phone": "1234567", **_MOVE_TIME},
         )
         run.send("no tables", down, "GET", SETTINGS)
         run.send("no tables", down, "PATCH", SETTINGS, json={"slot_minutes": 30})
@@ -1182,6 +1392,7 @@ EXCHANGE_GROUPS = [
     "availability_exchanges",
     "admin_exchanges",
     "caller_exchanges",
+    "reschedule_exchanges",
     "webhook_exchanges",
     "offer_exchanges",
     "operations_exchanges",

@@ -218,6 +218,34 @@ class TestLiveFeed:
         assert watch.dialogs == []
         assert watch.foreign_urls() == [], "the page left 127.0.0.1"
 
+    def test_a_moved_booking_moves_in_the_list_and_the_day_view_and_says_from_where(
+        self,
+        page: Page,
+        server: ServerProcess,
+        http: httpx.Client,
+        days: WorkingDays,
+    ) -> None:
+        day = days.take()
+        phone = unique_phone()
+        booking = create_booking(http, day, "13:00", phone=phone, first_name="Edsger")
+        open_dashboard(page, server)
+        page.goto(f"{server.base_url}/admin/#day={day.isoformat()}")
+        expect(slot(page, "13:00:00")).to_contain_text("Edsger")
+
+        moved = http.post(
+            f"/api/agent/bookings/{booking['id']}/reschedule/",
+            json={"phone": phone, "booking_date": day.isoformat(), "booking_time": "16:00"},
+        )
+        assert moved.status_code == 200, moved.text
+
+        expect(slot(page, "16:00:00")).to_contain_text("Edsger", timeout=LIVE_WITHIN_MS)
+        expect(slot(page, "13:00:00")).not_to_contain_text("Edsger")
+        page.locator('.tabs__link[data-view="bookings"]').click()
+        moved_row = row(page, booking["id"])
+        expect(moved_row.locator(".booking__time")).to_have_text(re.compile("4:00|16:00"))
+        expect(moved_row).to_contain_text("Moved from")
+        expect(moved_row).to_have_class(re.compile(r"\bis-moved\b"))
+
     def test_reconnects_with_since_and_misses_nothing(
         self, page: Page, server: ServerProcess, http: httpx.Client, days: WorkingDays
     ) -> None:

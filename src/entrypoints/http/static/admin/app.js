@@ -319,6 +319,21 @@ function receive(message) {
     }
   } else if (message.type === "booking_cancelled") {
     table.upsert(booking);
+  } else if (message.type === "booking_rescheduled") {
+    const previous = booking.previous;
+    table.upsert(booking);
+    table.markMoved(booking.id, previous);
+    if (previous) {
+      const name = customerName(booking);
+      const text = `Booking moved: ${booking.service_name}${name ? ` for ${name}` : ""}, from `
+        + `${formatDate(previous.booking_date)} at ${formatTime(previous.booking_time)} to `
+        + `${formatDate(booking.booking_date)} at ${formatTime(booking.booking_time)}.`;
+      announce(text);
+      toast(text, "info");
+      if (previous.booking_date !== booking.booking_date) {
+        dayView.refreshIfShowing(previous.booking_date);
+      }
+    }
   }
   dayView.refreshIfShowing(booking.booking_date);
 }

@@ -9,6 +9,9 @@ import {
   relativeDay,
 } from "./format.js";
 
+/** How long a moved booking says where it was. */
+const MOVED_NOTE_MS = 10000;
+
 const FILTERS = {
   all: () => true,
   active: isActive,
@@ -36,6 +39,7 @@ export class BookingsTable {
     this.bookings = new Map();
     this.rows = new Map(); // id → {element, version}
     this.fresh = new Set(); // ids that arrived live and are highlighted
+    this.moved = new Map(); // id → where it was, for bookings just moved (shown briefly)
     this.today = "";
     this.timeZone = "";
     this.total = null;
@@ -46,6 +50,7 @@ export class BookingsTable {
     this.bookings.clear();
     this.rows.clear();
     this.fresh.clear();
+    this.moved.clear();
     this.body.replaceChildren();
     this.total = null;
     this.loading.hidden = false;
@@ -93,6 +98,19 @@ export class BookingsTable {
     return !known;
   }
 
+  /** Show for a while that a booking was moved, and from where (a booking_rescheduled). */
+  markMoved(id, previous, forMs = MOVED_NOTE_MS) {
+    if (!previous) return;
+    const token = {};
+    this.moved.set(id, { previous, token });
+    this.render();
+    setTimeout(() => {
+      if (this.moved.get(id)?.token !== token) return; // moved again since
+      this.moved.delete(id);
+      this.render();
+    }, forMs);
+  }
+
   sorted() {
     return [...this.bookings.values()].sort(compareBookings);
   }
@@ -131,7 +149,9 @@ export class BookingsTable {
   }
 
   rowFor(booking) {
-    const version = JSON.stringify([booking, this.fresh.has(booking.id)]);
+    const version = JSON.stringify([
+      booking, this.fresh.has(booking.id), this.moved.get(booking.id)?.previous ?? null,
+    ]);
     const cached = this.rows.get(booking.id);
     if (cached && cached.version === version) return cached.element;
     // The old row (if any) stays in place until render() removes it as unwanted.
@@ -144,10 +164,12 @@ export class BookingsTable {
     const name = customerName(booking);
     const phone = booking.user_details?.phone || "";
     const isNew = this.fresh.has(booking.id);
+    const moved = this.moved.get(booking.id)?.previous;
     const relative = relativeDay(booking.booking_date, this.today);
     const when = `${formatDate(booking.booking_date)} at ${formatTime(booking.booking_time)}`;
     const classes = ["booking"];
     if (isNew) classes.push("is-new");
+    if (moved) classes.push("is-moved");
     if (booking.status === "cancelled") classes.push("is-cancelled");
     return h("tr", { class: classes.join(" "), dataset: { bookingId: booking.id, status: booking.status } },
       h("td", { class: "booking__date", dataset: { label: "Date" } },
@@ -168,7 +190,13 @@ export class BookingsTable {
       h("td", { class: "booking__phone", dataset: { label: "Phone" } }, phoneCell(phone)),
       h("td", { class: "booking__status", dataset: { label: "Status" } },
         h("span", { class: `badge badge--${booking.status}`, text: STATUS_LABELS[booking.status] || booking.status }),
-        isNew && h("span", { class: "badge badge--new", text: "New" })),
+        isNew && h("span", { class: "badge badge--new", text: "New" }),
+        moved && h("span", {
+          class: "badge badge--moved",
+          text: `Moved from ${formatDate(moved.booking_date)} at ${formatTime(moved.booking_time)}`
+            + (moved.resource && booking.resource && moved.resource.id !== booking.resource.id
+              ? ` (${moved.resource.name})` : ""),
+        })),
       h("td", { class: "booking__notes", dataset: { label: "Notes" } },
         booking.notes
           ? h("span", { class: "notes", title: booking.notes, text: booking.notes })

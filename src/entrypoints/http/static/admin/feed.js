@@ -5,6 +5,9 @@
 // ?since= on every reconnect, so the server replays whatever happened while we were away,
 // in order; reconnects back off exponentially (with jitter) up to MAX_DELAY_MS.
 
+/** The booking events the dashboard shows. */
+const FEED_TYPES = new Set(["booking_created", "booking_cancelled", "booking_rescheduled"]);
+
 const SOCKET_PATH = "/ws/admin/bookings/";
 const LAST_EVENT_KEY = "booking-admin.last-event-id";
 const FIRST_DELAY_MS = 1000;
@@ -23,7 +26,7 @@ export function forgetLastEventId() {
 
 export class BookingFeed {
   /**
-   * `onEvent(message)` gets each booking_created / booking_cancelled message once, in order.
+   * `onEvent(message)` gets each message of FEED_TYPES once, in order.
    * `onStatus({state, retryInMs})`: state is connecting, live, waiting or stopped.
    * `onOpen({resumed})`: resumed is false when there was no event id to resume from, so the
    * caller must reload what it shows. `onRefused()` runs when a handshake fails, so the caller
@@ -122,7 +125,7 @@ export class BookingFeed {
       return;
     }
     if (!message || typeof message !== "object") return;
-    if (message.type !== "booking_created" && message.type !== "booking_cancelled") return;
+    if (!FEED_TYPES.has(message.type)) return;
     const eventId = Number(message.event_id);
     const last = lastEventId();
     if (Number.isInteger(eventId) && last !== null && eventId <= last) return; // seen already

@@ -327,3 +327,121 @@ async def test_a_settings_change_reports_stranded_bookings_with_their_resource(
         assert f"booking {room_id} " not in shown.stderr
     finally:
         await client.patch("/api/admin/settings/", json={"close_time": "17:00"}, headers=admin)
+
+
+# --- moves between resources (issue 15) -----------------------------------------------------------
+
+
+async def _book_at(
+    client: httpx.AsyncClient, day: dt.date, time: str, **fields: Any
+) -> tuple[int, str]:
+    body = booking_body(day, time, **fields)
+    created = await client.post(CREATE_PATH, json=body)
+    assert created.status_code == 201, created.text
+    return created.json()["booking_id"], body["phone"]
+
+
+async def _placed(url: str, booking_id: int) -> tuple[str, str, int]:
+    [(day, time, resource_id)] = await run_sql(
+        url,
+        "SELECT booking_date, booking_time, resource_id FROM bookings WHERE id = $1",
+        booking_id,
+    )
+    return str(day)[:10], str(time)[:5], resource_id
+
+
+async def test_crossing_moves_between_two_rooms_all_commit(
+    client: httpx.AsyncClient, database_url: str, days: WorkingDays
+) -> None:
+    """Pairs of bookings swap rooms at once: each move holds both its rooms (lowest id first,
+    so the pairs wait for each other instead of deadlocking) and every one commits."""
+    day = days.take()
+    starts = ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30", "12:00", "12:30"]
+    targets = ["13:00", "13:30", "14:00", "14:30", "15:00", "15:30", "16:00", "16:30"]
+    moves = []
+    for start, target in zip(starts, targets, strict=True):
+        for room, other in (ROOMS, ROOMS[::-1]):
+            booking_id, phone = await _book_at(
+                client, day, start, service_name="Check-up", resource_id=room
+            )
+            moves.append((booking_id, phone, target, other))
+
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                f"/api/agent/bookings/{booking_id}/reschedule/",
+                json={
+                    "phone": phone,
+                    "booking_date": day.isoformat(),
+                    "booking_time": target,
+                    "resource_id": room,
+                },
+            )
+            for booking_id, phone, target, room in moves
+        )
+    )
+
+    assert statuses(responses) == {200: len(moves)}, [
+        r.text for r in responses if r.status_code != 200
+    ]
+    for booking_id, _, target, room in moves:
+        assert await _placed(database_url, booking_id) == (day.isoformat(), target, room)
+    assert await count_rows(database_url, OVERLAPS) == 0
+
+
+async def test_random_concurrent_moves_commit_whole_or_not_at_all(
+    client: httpx.AsyncClient, database_url: str, days: WorkingDays
+) -> None:
+    """Forty moves of twelve bookings at once, to random starts and rooms: no overlap, and each
+    booking ends where it was or where one of its accepted moves put it, with one
+    ``booking_rescheduled`` per accepted move."""
+    day = days.take()
+    chooser = random.Random(15)
+    booked = []
+    for time in ("09:00", "10:30", "12:00", "13:30", "15:00", "16:30"):
+        for room in ROOMS:
+            service = chooser.choice(["Check-up", "Consultation"])
+            booking_id, phone = await _book_at(
+                client, day, time, service_name=service, resource_id=room
+            )
+            booked.append((booking_id, phone))
+    original = {booking_id: await _placed(database_url, booking_id) for booking_id, _ in booked}
+    before = await count_rows(database_url, "SELECT coalesce(max(event_id), 0) FROM events")
+    starts = [f"{hour:02d}:{minute:02d}" for hour in range(9, 17) for minute in (0, 30)]
+    wanted = []
+    for _ in range(40):
+        booking_id, phone = chooser.choice(booked)
+        room = chooser.choice([None, *ROOMS])
+        wanted.append((booking_id, phone, chooser.choice(starts), room))
+
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                f"/api/agent/bookings/{booking_id}/reschedule/",
+                json={"phone": phone, "booking_date": day.isoformat(), "booking_time": time}
+                | ({"resource_id": room} if room else {}),
+            )
+            for booking_id, phone, time, room in wanted
+        )
+    )
+
+    counted = statuses(responses)
+    assert set(counted) <= {200, 409, 422}, [r.text for r in responses if r.status_code >= 500]
+    assert counted[200] >= 1, counted
+    assert await count_rows(database_url, OVERLAPS) == 0
+    for booking_id, _ in booked:
+        accepted = {
+            (
+                day.isoformat(),
+                r.json()["data"]["booking"]["booking_time"][:5],
+                r.json()["data"]["booking"]["resource"]["id"],
+            )
+            for (moved_id, _, _, _), r in zip(wanted, responses, strict=True)
+            if moved_id == booking_id and r.status_code == 200
+        }
+        final = await _placed(database_url, booking_id)
+        assert final in accepted | {original[booking_id]}, (booking_id, final, accepted)
+        if not accepted:
+            assert final == original[booking_id]
+    events = await run_sql(database_url, "SELECT type FROM events WHERE event_id > $1", before)
+    assert [kind for (kind,) in events].count("booking_rescheduled") == counted[200]

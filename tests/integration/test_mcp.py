@@ -43,7 +43,7 @@ from tests.support.server import (
 
 WORKERS = 2
 RACERS = {"sqlite": 50, "postgres": 100}
-#: What MCP's ``tools/list`` must offer today (hold, confirm and reschedule are still to come).
+#: What MCP's ``tools/list`` must offer today (hold and confirm are still to come).
 TOOLS = {
     "list_services",
     "book_appointment",
@@ -51,6 +51,7 @@ TOOLS = {
     "find_free_slots",
     "find_bookings",
     "cancel_booking",
+    "reschedule_booking",
 }
 JSON_RPC_HEADERS = {
     "Accept": "application/json, text/event-stream",
@@ -278,6 +279,56 @@ class TestOverStreamableHttp:
         assert messages[1]["data"]["cancellation_reason"] == "Feeling better"
         ours = [kind for kind, payload in events if json.loads(payload)["service_name"] == service]
         assert ours == ["booking_created", "booking_cancelled"]
+
+    async def test_a_move_into_a_taken_start_offers_alternatives_then_moves(
+        self, server: ServerProcess, days: WorkingDays, database_url: str
+    ) -> None:
+        day, phone = days.take(), unique_phone()
+        service = unique_service("MCP move")
+        async with Dashboard.open(server) as dashboard, http_client(server) as client:
+            mine = structured(
+                await client.call_tool(
+                    "book_appointment",
+                    booking_body(day, "13:00", phone=phone, service_name=service),
+                )
+            )
+            await client.call_tool(
+                "book_appointment", booking_body(day, "15:00", service_name=service)
+            )
+            move = {"booking_id": mine["booking_id"], "phone": phone}
+            refused = await client.call_tool(
+                "reschedule_booking",
+                {**move, "booking_date": day.isoformat(), "booking_time": "3:00 PM"},
+            )
+            offered = structured(refused)["alternatives"][0]
+            moved = await client.call_tool(
+                "reschedule_booking",
+                {
+                    **move,
+                    "booking_date": offered["booking_date"],
+                    "booking_time": offered["booking_time"],
+                },
+            )
+            messages = [await dashboard.next_message() for _ in range(3)]
+
+        assert refused.is_error
+        assert structured(refused)["code"] == "slot_taken"
+        assert all(item["spoken"] for item in structured(refused)["alternatives"])
+        assert not moved.is_error, moved
+        answer = structured(moved)
+        assert answer["message"] == "Booking rescheduled"
+        assert answer["data"]["booking"]["booking_time"] == offered["booking_time"]
+        assert answer["data"]["previous"]["booking_time"] == "13:00:00"
+        assert [m["type"] for m in messages] == [
+            "booking_created",
+            "booking_created",
+            "booking_rescheduled",
+        ]
+        assert messages[2]["data"]["previous"]["booking_time"] == "13:00:00"
+        [(time,)] = await run_sql(
+            database_url, "SELECT booking_time FROM bookings WHERE id = $1", mine["booking_id"]
+        )
+        assert str(time)[:8] == offered["booking_time"]
 
     @pytest.mark.parametrize(
         "headers",

@@ -49,7 +49,7 @@ from agent_booking.core.errors import (
     UnknownResource,
     UnknownService,
 )
-from agent_booking.core.events import format_instant
+from agent_booking.core.events import format_instant, format_time
 from agent_booking.core.idempotency import ClaimOutcome, IdempotencyKeys
 from agent_booking.core.parsing import DateOrder
 from agent_booking.core.placement import Placement
@@ -191,7 +191,7 @@ def rescheduled_view(moved: MovedBooking, speech: Speech, this_year: int) -> Boo
                 id=booking.id,
                 service_name=booking.service_name,
                 booking_date=booking.booking_date.isoformat(),
-                booking_time=booking.booking_time.isoformat(timespec="seconds"),
+                booking_time=format_time(booking.booking_time),
                 status=booking.status.value,  # type: ignore[arg-type]
                 notes=booking.notes,
                 created_at=format_instant(booking.created_at),
@@ -210,7 +210,7 @@ def rescheduled_view(moved: MovedBooking, speech: Speech, this_year: int) -> Boo
             ),
             previous=PreviousStart(
                 booking_date=previous.booking_date.isoformat(),
-                booking_time=previous.booking_time.isoformat(timespec="seconds"),
+                booking_time=format_time(previous.booking_time),
                 starts_at=format_instant(previous.starts_at),
                 resource=_resource(moved.previous_placement),
                 spoken=speech.starts(previous.booking_date, previous.booking_time, this_year),

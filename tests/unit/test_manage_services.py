@@ -145,7 +145,9 @@ class TestAddService:
         self, manage: ManageServices, store: InMemoryStore, settings: BusinessSettings
     ) -> None:
         with pytest.raises(UnknownResource, match="Unknown resource: 7, 9"):
-            await manage.add(ServiceChanges(name="Cut", duration_minutes=30, resource_ids=[1, 9, 7]))
+            await manage.add(
+                ServiceChanges(name="Cut", duration_minutes=30, resource_ids=[1, 9, 7])
+            )
 
         assert await services_of(store, settings) == []
 

@@ -27,6 +27,7 @@ from agent_booking.core.find_bookings import FindCallerBookings
 from agent_booking.core.idempotency import IdempotencyKeys
 from agent_booking.core.list_services import ListServices
 from agent_booking.core.manage_resources import ManageResources
+from agent_booking.core.manage_services import ManageServices
 from agent_booking.core.offer_slots import OfferSlots
 from agent_booking.core.passwords import hash_password
 from agent_booking.core.placement import Placement, current_catalog
@@ -194,6 +195,7 @@ def create_app(
                 config.date_order,
                 speech,
                 ManageResources(uow_factory, clock),
+                ManageServices(uow_factory, clock),
             ),
             *caller_booking_routes(caller_bookings),
             *slot_offer_routes(offer_slots, config.date_order, speech),

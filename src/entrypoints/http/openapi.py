@@ -61,6 +61,8 @@ from agent_booking.core.errors import (
     MissingField,
     NoticeTooShort,
     ResourceNotFound,
+    ServiceNameTaken,
+    ServiceNotFound,
     TooManyBookings,
     UnknownService,
     WebhookNotFound,
@@ -206,6 +208,8 @@ ADMIN_ONLY_ERRORS: Final = (
     WebhookNotFound,
     WebhookUrlRefused,
     ResourceNotFound,
+    ServiceNotFound,
+    ServiceNameTaken,
 )
 
 

@@ -63,7 +63,7 @@ from agent_booking.core.parsing import DateOrder, parse_date
 from agent_booking.core.placement import current_catalog
 from agent_booking.core.ports import UnitOfWorkFactory
 from agent_booking.core.queries import MAX_PAGE_SIZE, BookingQuery
-from agent_booking.core.request import normalize_phone
+from agent_booking.core.request import PhoneReader, normalize_phone
 from agent_booking.core.update_settings import SettingsChanges, UpdateSettings
 from agent_booking.entrypoints.http.booking_endpoint import json_object
 from agent_booking.entrypoints.http.dashboard_socket import bearer_token, token_matches
@@ -218,6 +218,8 @@ def admin_router(  # noqa: PLR0913, PLR0915, PLR0917 - one handler per route; on
     speech: Speech,
     manage_resources: ManageResources,
     manage_services: ManageServices,
+    *,
+    phones: PhoneReader | None = None,
 ) -> Router:
     async def require_admin(
         connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
@@ -248,7 +250,11 @@ def admin_router(  # noqa: PLR0913, PLR0915, PLR0917 - one handler per route; on
         ] = None,
         phone: Annotated[
             str | None,
-            query("phone", "Customer's phone.", {"type": "string", "pattern": PHONE_OR_EMPTY}),
+            query(
+                "phone",
+                "Customer's phone, read as a create request's `phone` (any accepted form).",
+                {"type": "string", "pattern": PHONE_OR_EMPTY},
+            ),
         ] = None,
         page: Annotated[str | None, query("page", "Page.", _page_number(MAX_PAGE, 1))] = None,
         page_size: Annotated[
@@ -268,7 +274,8 @@ def admin_router(  # noqa: PLR0913, PLR0915, PLR0917 - one handler per route; on
             date_from=parse_date(first, date_order) if first else None,
             date_to=parse_date(last, date_order) if last else None,
             statuses=frozenset({BookingStatus(status)}) if status else None,
-            phone=normalize_phone(phone) if phone else None,
+            # Read as the create request reads it (E.164 with BOOKING_DEFAULT_REGION).
+            phone=(phones or normalize_phone)(phone) if phone else None,
             offset=(page_number - 1) * size,
             limit=size,
         )

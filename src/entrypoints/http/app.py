@@ -196,6 +196,7 @@ def create_app(
                 speech,
                 ManageResources(uow_factory, clock),
                 ManageServices(uow_factory, clock),
+                phones=phones,
             ),
             *caller_booking_routes(caller_bookings),
             *slot_offer_routes(offer_slots, config.date_order, speech),
@@ -220,7 +221,7 @@ def create_app(
         # handler.
         logging_config=None,
         # Generated from the handlers' types; served at /schema/openapi.json and /schema.
-        openapi_config=openapi_config(),
+        openapi_config=openapi_config(config.default_region),
         plugins=[RefusalSchemaPlugin()],
     )
     # The create endpoint's direct lane (the hot path) skips Litestar's per-request machinery.

@@ -80,7 +80,13 @@ from agent_booking.entrypoints.http.errors import (
     status_for,
 )
 from agent_booking.entrypoints.http.presenters import Date, Time
-from agent_booking.entrypoints.http.request_bodies import IDEMPOTENCY_KEY_HEADER
+from agent_booking.entrypoints.http.request_bodies import (
+    IDEMPOTENCY_KEY_HEADER,
+    PHONE,
+    PHONE_OR_EMPTY,
+    PHONE_RULE,
+    regional_phone_rule,
+)
 from agent_booking.entrypoints.http.request_edge import REQUEST_ID_HEADER
 
 __all__ = [
@@ -593,9 +599,13 @@ class _ServiceDocument(OpenAPI):
     has no WebSocket operations)."""
 
     websockets: dict[str, Any] = field(default_factory=dict, metadata={"alias": "x-websockets"})
+    #: ``BOOKING_DEFAULT_REGION``: phones are then read by libphonenumber, not by a pattern.
+    phone_region: str | None = field(default=None, metadata={"alias": "x-phone-region"})
 
     def to_schema(self) -> dict[str, Any]:
         schema = super().to_schema()
+        if self.phone_region is not None:
+            _describe_regional_phones(schema, regional_phone_rule(self.phone_region))
         schema["paths"] = {
             **{
                 path + "/" if path.startswith(_SLASHED_PREFIX) else path: item
@@ -606,13 +616,38 @@ class _ServiceDocument(OpenAPI):
         return schema
 
 
+#: The phone fields' patterns: they hold only without a default region.
+_PHONE_PATTERNS: Final = frozenset({PHONE, PHONE_OR_EMPTY})
+
+
+def _describe_regional_phones(node: object, rule: str) -> None:
+    """Every phone field (a schema with a phone pattern) of ``node``, honest about a region:
+    libphonenumber accepts what the pattern would refuse (``030/1234567``, more digits after
+    an international prefix), so the pattern goes and the description says the rule."""
+    if isinstance(node, dict):
+        if node.get("pattern") in _PHONE_PATTERNS:
+            del node["pattern"]
+            text = str(node.get("description", ""))
+            node["description"] = (
+                text.replace(PHONE_RULE, rule) if PHONE_RULE in text else f"{text} Read as {rule}."
+            ).strip()
+        for value in node.values():
+            _describe_regional_phones(value, rule)
+    elif isinstance(node, list):
+        for value in node:
+            _describe_regional_phones(value, rule)
+
+
 @dataclass
 class _ServiceOpenAPIConfig(OpenAPIConfig):
+    phone_region: str | None = None
+
     def to_openapi_schema(self) -> OpenAPI:
         base = super().to_openapi_schema()
         return _ServiceDocument(
             **{name: getattr(base, name) for name in base.__dataclass_fields__},
             websockets=_WEBSOCKETS,
+            phone_region=self.phone_region,
         )
 
 
@@ -632,8 +667,10 @@ async def _json_not_found(response: Response[Any]) -> Response[Any]:
     return response
 
 
-def openapi_config() -> OpenAPIConfig:
+def openapi_config(phone_region: str | None = None) -> OpenAPIConfig:
+    """The document's configuration; ``phone_region``: ``BOOKING_DEFAULT_REGION``, if set."""
     return _ServiceOpenAPIConfig(
+        phone_region=phone_region,
         title="Agent booking service",
         version=_version(),
         description=_OVERVIEW,

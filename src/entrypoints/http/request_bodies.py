@@ -19,8 +19,12 @@ __all__ = [
     "ACCEPTED_DATE",
     "ACCEPTED_TIME",
     "IDEMPOTENCY_KEY_HEADER",
+    "PHONE",
+    "PHONE_OR_EMPTY",
+    "PHONE_RULE",
     "CreateBookingRequest",
     "SettingsChangesRequest",
+    "regional_phone_rule",
 ]
 
 #: The create request's header that makes a retry safe (``agent_booking.core.idempotency``).
@@ -87,6 +91,24 @@ ACCEPTED_TIME: Final = _trimmed(
 _PHONE_CORE: Final = r"[\s.()-]*\+?(?:[\s.()-]*[0-9]){6,15}[\s.()-]*"
 PHONE: Final = f"^{_PHONE_CORE}$"
 PHONE_OR_EMPTY: Final = f"^(?:{_PHONE_CORE})?$"
+#: How a phone is read without ``BOOKING_DEFAULT_REGION`` (what :data:`PHONE` says).
+PHONE_RULE: Final = (
+    "6 to 15 digits once whitespace, dashes, dots and parentheses are removed, optionally "
+    "starting with `+`"
+)
+
+
+def regional_phone_rule(region: str) -> str:
+    """How a phone is read with ``BOOKING_DEFAULT_REGION``: no pattern can say it."""
+    return (
+        f"a number as libphonenumber reads it in region {region} (`BOOKING_DEFAULT_REGION`): "
+        f"national as dialled in {region}, or international (with `+` or the international "
+        "prefix), in any common formatting (spaces, dashes, dots, parentheses, slashes), at "
+        "most 40 characters; kept in E.164 (`+` and the digits). A number that cannot exist "
+        "is refused with 400 `invalid_field`, saying why"
+    )
+
+
 _EMAIL_PART: Final = rf"[^@\s{_CONTROLS}]+"
 _EMAIL: Final = _trimmed(rf"(?:{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART})?")
 
@@ -126,8 +148,7 @@ def _text(limit: int, description: str, pattern: str = _NO_CONTROLS) -> Meta:
 Phone = Annotated[
     str,
     documented(
-        "The customer's phone number and username: 6 to 15 digits once whitespace, dashes, "
-        "dots and parentheses are removed, optionally starting with `+`.",
+        f"The customer's phone number and username: {PHONE_RULE}.",
         pattern=PHONE,
     ),
 ]

@@ -184,7 +184,8 @@ class TestTheEndpointWithARegion:
                 "/api/agent/booking/create/", json=basic_body(phone="+44 20 7946 0958")
             )
             other = await client.post(
-                "/api/agent/booking/create/", json=basic_body(phone="+44 121 234 5678", booking_time="15:00")
+                "/api/agent/booking/create/",
+                json=basic_body(phone="+44 121 234 5678", booking_time="15:00"),
             )
             found = await client.get(
                 "/api/admin/bookings/", params={"phone": "020 7946 0958"}, headers=_ADMIN

@@ -6,6 +6,7 @@ metadata writes them nationally, for eight regions; the invalid ones say why the
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -256,6 +257,23 @@ class TestDocumentedPhones:
         assert str(fields[0]["description"]).startswith("The customer's phone number and username")
         # What the pattern would have refused is a phone there.
         assert RegionalPhones("GB")("0044 (0)20 7946 0958 ") == "+442079460958"
+
+    @pytest.mark.parametrize(("region", "patterned"), [(None, True), ("GB", False)])
+    async def test_the_agent_tools_phones_are_described_alike(
+        self, region: str | None, *, patterned: bool
+    ) -> None:
+        async with _client(AppConfig(default_region=region, **_OPEN)) as client:
+            answer = await client.get("/api/agent/tools/")
+        phones = {
+            item["function"]["name"]: item["function"]["parameters"]["properties"]["phone"]
+            for item in answer.json()
+            if "phone" in item["function"]["parameters"]["properties"]
+        }
+        assert {"book_appointment", "find_bookings"} <= phones.keys()
+        for name, phone in phones.items():
+            text = json.dumps(phone)
+            assert ("{6,15}" in text) is patterned, (name, phone)
+            assert ("libphonenumber reads it in region GB" in text) is not patterned, name
 
 
 class TestPlanningARenormalisation:

@@ -180,7 +180,8 @@ def create_app(
             caller_bookings=caller_bookings,
             offer_slots=offer_slots,
             list_services=ListServices(reads),
-        )
+        ),
+        phone_region=config.default_region,
     )
     mcp_endpoint = McpEndpoint(tools, max_body_bytes=config.max_body_bytes)
     app = Litestar(

@@ -82,10 +82,7 @@ from agent_booking.entrypoints.http.errors import (
 from agent_booking.entrypoints.http.presenters import Date, Time
 from agent_booking.entrypoints.http.request_bodies import (
     IDEMPOTENCY_KEY_HEADER,
-    PHONE,
-    PHONE_OR_EMPTY,
-    PHONE_RULE,
-    regional_phone_rule,
+    describe_regional_phones,
 )
 from agent_booking.entrypoints.http.request_edge import REQUEST_ID_HEADER
 
@@ -605,7 +602,7 @@ class _ServiceDocument(OpenAPI):
     def to_schema(self) -> dict[str, Any]:
         schema = super().to_schema()
         if self.phone_region is not None:
-            _describe_regional_phones(schema, regional_phone_rule(self.phone_region))
+            describe_regional_phones(schema, self.phone_region)
         schema["paths"] = {
             **{
                 path + "/" if path.startswith(_SLASHED_PREFIX) else path: item
@@ -614,28 +611,6 @@ class _ServiceDocument(OpenAPI):
             **{path: _page(*page) for path, page in _PAGES.items()},
         }
         return schema
-
-
-#: The phone fields' patterns: they hold only without a default region.
-_PHONE_PATTERNS: Final = frozenset({PHONE, PHONE_OR_EMPTY})
-
-
-def _describe_regional_phones(node: object, rule: str) -> None:
-    """Every phone field (a schema with a phone pattern) of ``node``, honest about a region:
-    libphonenumber accepts what the pattern would refuse (``030/1234567``, more digits after
-    an international prefix), so the pattern goes and the description says the rule."""
-    if isinstance(node, dict):
-        if node.get("pattern") in _PHONE_PATTERNS:
-            del node["pattern"]
-            text = str(node.get("description", ""))
-            node["description"] = (
-                text.replace(PHONE_RULE, rule) if PHONE_RULE in text else f"{text} Read as {rule}."
-            ).strip()
-        for value in node.values():
-            _describe_regional_phones(value, rule)
-    elif isinstance(node, list):
-        for value in node:
-            _describe_regional_phones(value, rule)
 
 
 @dataclass

@@ -24,6 +24,7 @@ __all__ = [
     "PHONE_RULE",
     "CreateBookingRequest",
     "SettingsChangesRequest",
+    "describe_regional_phones",
     "regional_phone_rule",
 ]
 
@@ -107,6 +108,26 @@ def regional_phone_rule(region: str) -> str:
         "most 40 characters; kept in E.164 (`+` and the digits). A number that cannot exist "
         "is refused with 400 `invalid_field`, saying why"
     )
+
+
+def describe_regional_phones(node: object, region: str) -> None:
+    """Make every phone field (a schema with a phone pattern) in the JSON schema ``node``
+    honest about ``region``, in place: libphonenumber accepts what the pattern would refuse
+    (``030/1234567``, more digits after an international prefix), so the pattern goes and the
+    description says the rule. For the OpenAPI document and the agent tools' schemas alike."""
+    rule = regional_phone_rule(region)
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            if item.get("pattern") in {PHONE, PHONE_OR_EMPTY}:
+                del item["pattern"]
+                text = str(item.get("description", ""))
+                described = text.replace(PHONE_RULE, rule) if PHONE_RULE in text else None
+                item["description"] = described or f"{text} Read as {rule}.".strip()
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
 
 
 _EMAIL_PART: Final = rf"[^@\s{_CONTROLS}]+"

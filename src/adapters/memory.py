@@ -23,12 +23,12 @@ from agent_booking.core.entities import (
     CustomerProfile,
     NewBooking,
 )
-from agent_booking.core.errors import SlotTaken
+from agent_booking.core.errors import ServiceNameTaken, SlotTaken
 from agent_booking.core.events import DomainEvent, JsonObject, StoredEvent
 from agent_booking.core.occupancy import OccupiedInterval
 from agent_booking.core.ports import ClaimOutcome, IdempotencyClaim
 from agent_booking.core.queries import BookingPage, BookingQuery
-from agent_booking.core.resources import Catalog, OpenInterval, Resource, WeeklyPlan
+from agent_booking.core.resources import Catalog, OpenInterval, Resource, Service, WeeklyPlan
 from agent_booking.core.settings import BusinessSettings
 
 __all__ = [
@@ -179,6 +179,24 @@ class _Catalog:
                 for item in self._current().resources
             ]
         )
+
+    async def add_service(self, service: Service) -> int:
+        services = list(self._current().services)
+        service_id = max((item.id or 0 for item in services), default=0) + 1
+        self._with_services([*services, attrs.evolve(service, id=service_id)])
+        return service_id
+
+    async def change_service(self, service: Service) -> None:
+        self._with_services(
+            [service if item.id == service.id else item for item in self._current().services]
+        )
+
+    def _with_services(self, services: list[Service]) -> None:
+        """As the SQL stores' unique index on the case-folded name: a taken name is refused."""
+        keys = [item.key for item in services]
+        if len(keys) != len(set(keys)):
+            raise ServiceNameTaken
+        self._state.catalog = attrs.evolve(self._current(), services=services)
 
 
 class _Customers:

@@ -36,6 +36,8 @@ __all__ = [
     "OutsideWorkingHours",
     "RequestValidationError",
     "ResourceNotFound",
+    "ServiceNameTaken",
+    "ServiceNotFound",
     "ServiceUnavailable",
     "SettingsMissing",
     "SlotSuggestion",
@@ -260,6 +262,11 @@ class ResourceNotFound(NotFound):
     default_message = "Resource not found"
 
 
+class ServiceNotFound(NotFound):
+    code = "service_not_found"
+    default_message = "Service not found"
+
+
 # --- 409: the state of things refuses it ---------------------------------------------------------
 
 
@@ -276,6 +283,13 @@ class SlotTaken(Conflict):
 class BookingNotActive(Conflict):
     code = "booking_not_active"
     default_message = "Only upcoming or pending bookings can be cancelled"
+
+
+class ServiceNameTaken(Conflict):
+    """Another catalog service has this name (names are unique case-insensitively)."""
+
+    code = "service_name_taken"
+    default_message = "Another service already has this name"
 
 
 class IdempotencyRequestInProgress(Conflict):

@@ -8,7 +8,6 @@ again (the storage bumps its version in the same transaction).
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 
 import attrs
@@ -16,10 +15,16 @@ import pendulum
 from attrs import frozen
 
 from agent_booking.core.entities import Booking, Customer
-from agent_booking.core.errors import InvalidCatalog, ResourceNotFound, SettingsMissing
+from agent_booking.core.errors import ResourceNotFound, SettingsMissing
 from agent_booking.core.policy import SlotPolicy
 from agent_booking.core.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from agent_booking.core.resources import Catalog, OpenInterval, Resource, WeeklyPlan
+from agent_booking.core.resources import (
+    Catalog,
+    OpenInterval,
+    Resource,
+    WeeklyPlan,
+    printable_name,
+)
 from agent_booking.core.settings import BusinessSettings
 from agent_booking.core.stranded import find_stranded
 
@@ -42,7 +47,7 @@ class ManageResources:
 
     async def add(self, name: str) -> Resource:
         """A new active resource with no working hours yet (it is bookable once it has a plan)."""
-        checked = Resource(0, _printable(name), WeeklyPlan({}))  # refused before any write
+        checked = Resource(0, printable_name(name), WeeklyPlan({}))  # refused before any write
         async with self._uow() as uow:
             await _settings(uow)
             resource_id = await uow.catalog.add_resource(checked.name, now=self._clock.now())
@@ -56,7 +61,7 @@ class ManageResources:
             current = await _resource(uow, resource_id)
             changed = attrs.evolve(
                 current,
-                name=current.name if name is None else _printable(name),
+                name=current.name if name is None else printable_name(name),
                 active=current.active if active is None else active,
             )
             await uow.catalog.change_resource(resource_id, name=changed.name, active=changed.active)
@@ -113,13 +118,6 @@ class ManageResources:
 def _checked(day: pendulum.Date, intervals: Iterable[OpenInterval]) -> tuple[OpenInterval, ...]:
     """The date's intervals, checked (sorted, none overlapping) as a resource checks them."""
     return Resource(0, "checked", WeeklyPlan({}), exceptions={day: intervals}).exceptions[day]
-
-
-def _printable(name: str) -> str:
-    """A name is shown on pages and in messages: no control characters or lone surrogates."""
-    if any(unicodedata.category(char) in {"Cc", "Cs"} for char in name):
-        raise InvalidCatalog("a name must not contain control characters")
-    return name
 
 
 async def _settings(uow: UnitOfWork) -> BusinessSettings:

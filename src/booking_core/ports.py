@@ -25,7 +25,7 @@ from agent_booking.core.entities import (
 from agent_booking.core.events import DomainEvent, JsonObject, StoredEvent
 from agent_booking.core.occupancy import OccupiedInterval
 from agent_booking.core.queries import BookingPage, BookingQuery
-from agent_booking.core.resources import Catalog, OpenInterval, WeeklyPlan
+from agent_booking.core.resources import Catalog, OpenInterval, Service, WeeklyPlan
 from agent_booking.core.settings import BusinessSettings
 
 __all__ = [
@@ -86,6 +86,17 @@ class CatalogRepository(Protocol):
 
     async def remove_exception(self, resource_id: int, day: pendulum.Date) -> None:
         """Drop the resource's exception on ``day``, if any: the weekly plan applies again."""
+        ...
+
+    async def add_service(self, service: Service) -> int:
+        """Store a new catalog service (its ``id`` is ignored) with its performers; its id.
+        Raise :class:`~agent_booking.core.errors.ServiceNameTaken` if storage refuses the name
+        because another service has it case-insensitively (the storage decides races)."""
+        ...
+
+    async def change_service(self, service: Service) -> None:
+        """Replace the stored service ``service.id`` (every field, its performers too), with
+        the same refusal of a name another service has."""
         ...
 
 

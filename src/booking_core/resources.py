@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import unicodedata
 from collections.abc import Iterable, Mapping
 
 import pendulum
@@ -31,6 +32,7 @@ __all__ = [
     "Service",
     "WeeklyPlan",
     "minute_of_day",
+    "printable_name",
 ]
 
 #: The longest a booking may occupy its resource: a free-text service lasts one slot (at most a
@@ -96,6 +98,14 @@ def _exceptions(
     values: Mapping[pendulum.Date, Iterable[OpenInterval]],
 ) -> Mapping[pendulum.Date, tuple[OpenInterval, ...]]:
     return {day: _intervals(intervals) for day, intervals in values.items()}
+
+
+def printable_name(name: str) -> str:
+    """A name an operator gives is shown on pages and in messages: no control characters or
+    lone surrogates. (Checked on the admin's writes only: stored names are read as they are.)"""
+    if any(unicodedata.category(char) in {"Cc", "Cs"} for char in name):
+        raise InvalidCatalog("a name must not contain control characters")
+    return name
 
 
 def _name(value: str) -> str:

@@ -44,8 +44,9 @@ def stranded_bookings(
     now: pendulum.DateTime,
 ) -> list[StrandedBooking]:
     """The open (upcoming, pending) bookings of ``rows`` starting after ``now`` that
-    ``policy`` and ``catalog`` (the new rules) would not accept: on a business closure, or
-    not fitting their resource's open intervals that day on the slot grid. Resources that
+    ``policy`` and ``catalog`` (the new rules) would not accept: on a business closure, not
+    fitting their resource's open intervals that day on the slot grid, or on a resource that
+    no longer performs their service. Resources that
     follow the business hours are judged on ``policy``'s settings, whatever plan ``catalog``
     still gives them, so a settings change can pass the catalog it had. A booking whose
     resource is not in ``catalog`` is not judged (no rule of this change concerns it). The
@@ -66,7 +67,9 @@ def stranded_bookings(
             continue
         local = booking.starts_at.in_timezone(policy.settings.tz)
         service = _service_of(booking, catalog, policy)
-        if not policy.fits_service(local.date(), local.time(), service, resource):
+        if not service.performed_by(resource) or not policy.fits_service(
+            local.date(), local.time(), service, resource
+        ):
             stranded.append(StrandedBooking(booking, customer, resource))
     return stranded
 

@@ -563,3 +563,71 @@ class TestResources:
         ]
         assert after["active"] is False
         assert (artifacts / "admin-day-resources.png").stat().st_size > 0
+
+
+class TestServices:
+    """The Services page (issue 14) against the services admin API, after the resources test:
+    the service it adds is deactivated at the end."""
+
+    def test_a_service_added_on_the_page_is_booked_for_its_length(
+        self,
+        page: Page,
+        server: ServerProcess,
+        http: httpx.Client,
+        admin: httpx.Client,
+        days: WorkingDays,
+        artifacts: Path,
+    ) -> None:
+        day = days.take()
+        open_dashboard(page, server)
+        page.get_by_role("link", name="Services").click()
+        page.get_by_role("button", name="New service").click()
+        form = page.locator("#service-form")
+        form.get_by_label("Name", exact=True).fill("Hot Stone")
+        form.get_by_label("Duration (minutes)").fill("90")
+        form.get_by_label("Buffer after (minutes)").fill("0")
+        page.get_by_role("button", name="Save service").click()
+
+        expect(page.locator("#service-status")).to_have_text("Saved.")
+        listed = page.locator("#services-body tr.service", has_text="Hot Stone")
+        expect(listed).to_contain_text("90 min")
+        expect(listed).to_contain_text("Everyone")
+        expect(listed).to_have_attribute("data-active", "true")
+        (service,) = [
+            s for s in admin.get("/api/admin/services/").json()["data"] if s["name"] == "Hot Stone"
+        ]
+        assert (service["duration_minutes"], service["resource_ids"]) == (90, [])
+
+        booked = create_booking(http, day, "12:00", service_name="hot stone", first_name="Stony")
+        assert booked["service"] == {
+            "id": service["id"],
+            "name": "Hot Stone",
+            "duration_minutes": 90,
+        }
+
+        page.goto(f"{server.base_url}/admin/#day={day.isoformat()}")
+        expect(slot(page, "12:00:00")).to_have_attribute("data-state", "taken")
+        expect(slot(page, "12:00:00")).to_contain_text("Hot Stone")
+        expect(slot(page, "12:00:00")).to_contain_text("12:00\u201313:30")  # an en dash
+        expect(slot(page, "13:00:00")).to_have_attribute("data-state", "occupied")
+        expect(slot(page, "14:00:00")).to_have_attribute("data-state", "free")
+
+        # Longer than the day has left after 12:00: the page lists the booking it strands.
+        page.get_by_role("link", name="Services").click()
+        page.get_by_role("button", name="Edit Hot Stone").click()
+        form.get_by_label("Duration (minutes)").fill("330")
+        page.get_by_role("button", name="Save service").click()
+        stranded = page.locator("#service-stranded-list li")
+        expect(stranded).to_have_count(1)
+        expect(stranded).to_have_attribute("data-booking-id", str(booked["id"]))
+        expect(listed).to_contain_text("330 min")
+        page.emulate_media(reduced_motion="reduce")
+        page.screenshot(path=artifacts / "admin-services.png", full_page=True)
+
+        page.get_by_role("button", name="Deactivate Hot Stone").click()
+        expect(listed).to_have_attribute("data-active", "false")
+        (after,) = [
+            s for s in admin.get("/api/admin/services/").json()["data"] if s["id"] == service["id"]
+        ]
+        assert (after["active"], after["duration_minutes"]) == (False, 330)
+        assert (artifacts / "admin-services.png").stat().st_size > 0

@@ -24,9 +24,10 @@ import pytest
 from agent_booking.adapters.sql.database import SqlDatabase, SqlUnitOfWork
 from agent_booking.adapters.sql.migrate import migrate
 from agent_booking.core.entities import BookingStatus, CustomerProfile, NewBooking
-from agent_booking.core.errors import SlotTaken, StorageUnavailable
+from agent_booking.core.errors import ServiceNameTaken, SlotTaken, StorageUnavailable
 from agent_booking.core.events import DomainEvent
 from agent_booking.core.queries import BookingQuery
+from agent_booking.core.resources import Service
 from tests.integration.conftest import SQLITE, engine_of
 from tests.integration.direct_sql import count_rows, run_sql, terminate_backend
 
@@ -147,6 +148,35 @@ class TestTransactions:
                 await book(uow, fresh_phone(), starts_at)  # no pre-check: the index decides
 
         assert (await stored_bookings(migrated_url, starts_at)) == 1
+
+    async def test_a_second_service_with_a_taken_name_is_service_name_taken(
+        self, database: SqlDatabase
+    ) -> None:
+        """Without the use case's check (as when two admins add one name at once), the
+        unique index on the case-folded name decides, for an insert and for a rename."""
+        name = f"Engine {next(_MINUTES)}"
+        async with database.unit_of_work() as uow:
+            first = await uow.catalog.add_service(Service(None, name, 30, resource_ids={1}))
+            await uow.commit()
+
+        with pytest.raises(ServiceNameTaken):
+            async with database.unit_of_work() as uow:
+                await uow.catalog.add_service(Service(None, name.upper(), 45))
+        async with database.unit_of_work() as uow:
+            other = await uow.catalog.add_service(Service(None, f"{name} b", 45))
+            await uow.commit()
+        with pytest.raises(ServiceNameTaken):
+            async with database.unit_of_work() as uow:
+                await uow.catalog.change_service(Service(other, name.lower(), 45))
+
+        async with database.unit_of_work() as uow:
+            settings = await uow.settings.get_active()
+            assert settings is not None
+            catalog = await uow.catalog.get_active(settings)
+        assert [(s.name, s.resource_ids) for s in catalog.services if s.id in {first, other}] == [
+            (name, frozenset({1})),
+            (f"{name} b", frozenset()),
+        ]
 
     async def test_reactivating_into_a_taken_slot_is_slot_taken(
         self, database: SqlDatabase

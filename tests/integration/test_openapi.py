@@ -77,6 +77,8 @@ RESOURCES = "/api/admin/resources/"
 RESOURCE = "/api/admin/resources/{resource_id}/"
 PLAN = "/api/admin/resources/{resource_id}/plan/"
 EXCEPTION = "/api/admin/resources/{resource_id}/exceptions/{day}/"
+SERVICES = "/api/admin/services/"
+SERVICE = "/api/admin/services/{service_id}/"
 #: A date exception: closed on a far date, so no other request of the module meets it.
 CLOSED = {"intervals": []}
 
@@ -555,8 +557,13 @@ def admin_exchanges(server: ServerProcess, days: WorkingDays) -> list[Exchange]:
             ("PUT", PLAN),
             ("PUT", EXCEPTION),
             ("DELETE", EXCEPTION),
+            ("GET", SERVICES),
+            ("POST", SERVICES),
+            ("GET", SERVICE),
+            ("PATCH", SERVICE),
         ]:
             filled = template.replace("{resource_id}", "1").replace("{day}", "2031-01-06")
+            filled = filled.replace("{service_id}", "1")
             url = _admin_url(filled, booking_id)
             stranger.send("no token", (401, "unauthorized"), method, template, url, json={})
             stranger.send(
@@ -741,7 +748,50 @@ def _resource_exchanges(run: Exchanges) -> None:
         json=SUNDAY_PLAN,
     )
     _exception_exchanges(run, added.json()["data"]["id"])
+    _service_exchanges(run, added.json()["data"]["id"])
     run.send("deactivate", (200, None), "PATCH", RESOURCE, resource, json={"active": False})
+
+
+def _service_exchanges(run: Exchanges, resource_id: int) -> None:
+    """Services: one performed by the new resource only (which works Sundays, off days), so
+    the module's other requests never meet it; changed, refused, deactivated."""
+    run.send("services", (200, None), "GET", SERVICES)
+    body = {"name": "Sunday Special", "duration_minutes": 30, "resource_ids": [resource_id]}
+    added = run.send("add service", (201, None), "POST", SERVICES, json=body)
+    other = {**body, "name": "Sunday Other"}
+    other_id = run.send("add another", (201, None), "POST", SERVICES, json=other).json()["data"]
+    service = SERVICE.replace("{service_id}", str(added.json()["data"]["id"]))
+    nothing = SERVICE.replace("{service_id}", "999999")
+    not_an_id = "/api/admin/services/x/"
+    for method, template, url in [("POST", SERVICES, SERVICES), ("PATCH", SERVICE, service)]:
+        run.send(
+            "as text",
+            (415, "unsupported_media_type"),
+            method,
+            template,
+            url,
+            content=json.dumps(body).encode(),
+            headers=TEXT,
+        )
+        big = b'{"name": "' + b"x" * 70_000 + b'"}'
+        run.send("too large", (413, "body_too_large"), method, template, url, content=big)
+        run.send("not an object", (400, "invalid_request"), method, template, url, content=b"[]")
+        taken = {"name": "SUNDAY other", "duration_minutes": 30}
+        run.send("name taken", (409, "service_name_taken"), method, template, url, json=taken)
+        nobody = {"name": "Nobody's", "duration_minutes": 30, "resource_ids": [999999]}
+        run.send("no such resource", (422, "unknown_resource"), method, template, url, json=nobody)
+        long = {"name": "Long", "duration_minutes": 721}
+        run.send("too long", (400, "invalid_catalog"), method, template, url, json=long)
+    run.send("one", (200, None), "GET", SERVICE, service)
+    run.send("of nothing", (404, "service_not_found"), "GET", SERVICE, nothing)
+    run.send("of not an id", (404, "not_found"), "GET", SERVICE, not_an_id)
+    change = {"buffer_after": 10}
+    run.send("change", (200, None), "PATCH", SERVICE, service, json=change)
+    run.send("no service", (404, "service_not_found"), "PATCH", SERVICE, nothing, json=change)
+    run.send("not an id", (404, "not_found"), "PATCH", SERVICE, not_an_id, json=change)
+    run.send("deactivate", (200, None), "PATCH", SERVICE, service, json={"active": False})
+    other_url = SERVICE.replace("{service_id}", str(other_id["id"]))
+    run.send("deactivate", (200, None), "PATCH", SERVICE, other_url, json={"active": False})
 
 
 def _exception_exchanges(run: Exchanges, resource_id: int) -> None:
@@ -1321,6 +1371,12 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:  # noqa: P
         )
         run.send("no settings", missing, "PUT", EXCEPTION, _exception_url(1), json=CLOSED)
         run.send("no settings", missing, "DELETE", EXCEPTION, _exception_url(1))
+        one_service = SERVICE.replace("{service_id}", "1")
+        new_service = {"name": "Check-up", "duration_minutes": 30}
+        run.send("no settings", missing, "GET", SERVICES)
+        run.send("no settings", missing, "POST", SERVICES, json=new_service)
+        run.send("no settings", missing, "GET", SERVICE, one_service)
+        run.send("no settings", missing, "PATCH", SERVICE, one_service, json={"active": False})
         # An unmigrated (here: half-dropped) schema is storage the service cannot use.
         _sql(outage_server, "DROP TABLE business_settings")
         _sql(outage_server, "DROP TABLE bookings")
@@ -1383,6 +1439,10 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:  # noqa: P
         )
         run.send("no tables", down, "PUT", EXCEPTION, _exception_url(1), json=CLOSED)
         run.send("no tables", down, "DELETE", EXCEPTION, _exception_url(1))
+        run.send("no tables", down, "GET", SERVICES)
+        run.send("no tables", down, "POST", SERVICES, json=new_service)
+        run.send("no tables", down, "GET", SERVICE, one_service)
+        run.send("no tables", down, "PATCH", SERVICE, one_service, json={"active": False})
     return run.done
 
 
@@ -1604,7 +1664,8 @@ def test_the_api_holds_to_its_document_under_fuzzing(case: Any, fuzz_server: Ser
 #: intervals must not overlap and must close after they open, a name is not only spaces or
 #: control characters, and unknown fields (and weekday keys other than 1-7) are refused, which
 #: the document says in words; an exception's date must be a real calendar date (2031-02-30
-#: matches the path's pattern, and is refused with 400 invalid_date).
+#: matches the path's pattern, and is refused with 400 invalid_date). A service's name is
+#: judged as a resource's, and a name another service has is 409 service_name_taken.
 EXACTNESS_CONFIG = """\
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429", "5xx"]
@@ -1618,6 +1679,13 @@ checks.positive_data_acceptance.expected-statuses = [
 [[operations]]
 include-path-regex = "^/api/admin/resources/"
 include-method-regex = "^(POST|PATCH|PUT|DELETE)$"
+checks.positive_data_acceptance.expected-statuses = [
+  "2xx", "400", "401", "403", "404", "409", "422", "429", "5xx",
+]
+
+[[operations]]
+include-path-regex = "^/api/admin/services/"
+include-method-regex = "^(POST|PATCH)$"
 checks.positive_data_acceptance.expected-statuses = [
   "2xx", "400", "401", "403", "404", "409", "422", "429", "5xx",
 ]

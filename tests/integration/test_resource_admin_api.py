@@ -5,6 +5,7 @@ resource takes no more bookings."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -145,3 +146,136 @@ async def test_exception_refusals(client: httpx.AsyncClient, days: WorkingDays) 
         assert answer.json()["code"] == (code or "resource_not_found"), answer.text
     listed = (await client.get(RESOURCES, headers=ADMIN)).json()["data"]
     assert [r["exceptions"] for r in listed if r["id"] == 1] == [[]]
+
+
+# --- services ------------------------------------------------------------------------------------
+
+SERVICES = "/api/admin/services/"
+
+
+async def test_a_service_added_is_booked_for_its_length_and_a_change_reports_what_it_strands(
+    client: httpx.AsyncClient, days: WorkingDays
+) -> None:
+    day = days.take()
+    added = await client.post(
+        SERVICES, json={"name": "Deep Tissue", "duration_minutes": 90}, headers=ADMIN
+    )
+    assert added.status_code == 201, added.text
+    service = added.json()["data"]
+    assert service == {
+        "id": service["id"],
+        "name": "Deep Tissue",
+        "duration_minutes": 90,
+        "buffer_before": 0,
+        "buffer_after": 0,
+        "min_notice_minutes": 0,
+        "resource_ids": [],
+        "active": True,
+    }
+    url = f"{SERVICES}{service['id']}/"
+
+    # Every process reads the changed catalog: the name books 90 minutes at once.
+    booked = await client.post(
+        CREATE_PATH, json=booking_body(day, "15:00", service_name="deep tissue", resource_id=1)
+    )
+    assert booked.status_code == 201, booked.text
+    assert booked.json()["data"]["booking"]["service"] == {
+        "id": service["id"],
+        "name": "Deep Tissue",
+        "duration_minutes": 90,
+    }
+    free = await client.get(
+        "/api/agent/availability/",
+        params={"date": day.isoformat(), "service_id": str(service["id"]), "resource_id": "1"},
+    )
+    assert "14:00:00" not in free.json()["days"][0]["free"]  # 14:00-15:30 meets 15:00
+
+    longer = await client.patch(url, json={"duration_minutes": 150}, headers=ADMIN)
+
+    assert longer.status_code == 200, longer.text
+    assert longer.json()["data"]["duration_minutes"] == 150
+    assert [b["id"] for b in longer.json()["stranded_bookings"]] == [booked.json()["booking_id"]]
+    kept = await client.get(f"/api/admin/bookings/{booked.json()['booking_id']}/", headers=ADMIN)
+    assert kept.json()["data"]["status"] == "upcoming"
+
+    off = await client.patch(url, json={"active": False}, headers=ADMIN)
+    assert off.status_code == 200, off.text
+    assert off.json()["data"]["active"] is False
+    listed = (await client.get(SERVICES, headers=ADMIN)).json()["data"]
+    assert [(s["name"], s["active"]) for s in listed if s["id"] == service["id"]] == [
+        ("Deep Tissue", False)
+    ]
+    one = await client.get(url, headers=ADMIN)
+    assert (one.status_code, one.json()["data"]["duration_minutes"]) == (200, 150)
+    # No longer offered: the name is free text again (accept), one slot long.
+    later = await client.post(
+        CREATE_PATH, json=booking_body(day, "12:00", service_name="Deep Tissue")
+    )
+    assert later.status_code == 201, later.text
+    assert later.json()["data"]["booking"]["service"]["id"] is None
+
+
+async def test_service_refusals(client: httpx.AsyncClient) -> None:
+    added = await client.post(
+        SERVICES, json={"name": "Check-up", "duration_minutes": 30}, headers=ADMIN
+    )
+    assert added.status_code == 201, added.text
+    url = f"{SERVICES}{added.json()['data']['id']}/"
+    cases = [
+        ("post", SERVICES, {"name": "CHECK-UP", "duration_minutes": 45}, 409, "service_name_taken"),
+        ("post", SERVICES, {"name": "Nap", "duration_minutes": 721}, 400, "invalid_catalog"),
+        (
+            "post",
+            SERVICES,
+            {"name": "Nap", "duration_minutes": 30, "buffer_after": 241},
+            400,
+            "invalid_catalog",
+        ),
+        (
+            "post",
+            SERVICES,
+            {"name": "Nap", "duration_minutes": 30, "resource_ids": [999999]},
+            422,
+            "unknown_resource",
+        ),
+        ("post", SERVICES, {"name": "Nap"}, 400, "invalid_request"),
+        (
+            "post",
+            SERVICES,
+            {"name": "Nap", "duration_minutes": 30, "colour": "red"},
+            400,
+            "invalid_request",
+        ),
+        ("patch", url, {"min_notice_minutes": 10081}, 400, "invalid_catalog"),
+        ("patch", url, {"active": 0}, 400, "invalid_request"),
+        ("patch", f"{SERVICES}999999/", {"active": False}, 404, "service_not_found"),
+        ("get", f"{SERVICES}999999/", None, 404, "service_not_found"),
+        ("delete", url, None, 405, "method_not_allowed"),
+    ]
+    for method, path, body, status, code in cases:
+        extra = {} if body is None else {"json": body}
+        answer = await client.request(method.upper(), path, headers=ADMIN, **extra)
+        assert (answer.status_code, answer.json()["code"]) == (status, code), (body, answer.text)
+    unauthorised = await client.post(SERVICES, json={"name": "Nap", "duration_minutes": 30})
+    assert unauthorised.status_code == 401, unauthorised.text
+    listed = (await client.get(SERVICES, headers=ADMIN)).json()["data"]
+    assert [s for s in listed if s["name"].casefold() in {"check-up", "nap"}] == [
+        added.json()["data"]
+    ]
+
+
+async def test_concurrent_adds_of_one_name_store_it_once(client: httpx.AsyncClient) -> None:
+    """20 admins add one name (in different cases) at once: exactly one is stored; the others
+    get 409 service_name_taken, never a 5xx (on PostgreSQL the unique index decides)."""
+    names = [f"Race {'X' if n % 2 else 'x'}" for n in range(20)]
+    answers = await asyncio.gather(
+        *(
+            client.post(SERVICES, json={"name": name, "duration_minutes": 30}, headers=ADMIN)
+            for name in names
+        )
+    )
+
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 19, [a.text for a in answers]
+    assert {a.json()["code"] for a in answers if a.status_code == 409} == {"service_name_taken"}
+    listed = (await client.get(SERVICES, headers=ADMIN)).json()["data"]
+    assert len([s for s in listed if s["name"].casefold() == "race x"]) == 1

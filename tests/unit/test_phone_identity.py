@@ -6,6 +6,10 @@ metadata writes them nationally, for eight regions; the invalid ones say why the
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import httpx
 import phonenumbers
 import pytest
@@ -102,6 +106,25 @@ class TestTheRequestReadsPhonesThroughThePort:
         assert request.customer.phone == "+442079460958"
 
 
+_OPEN = {"rate_limit": None, "admin_token": "a" * 32}
+_ADMIN = {"Authorization": f"Bearer {'a' * 32}"}
+
+
+@asynccontextmanager
+async def _client(config: AppConfig) -> AsyncIterator[httpx.AsyncClient]:
+    """An app on an in-memory store at ``NOW``, public agent endpoints, a known admin token."""
+    app = create_app(
+        config,
+        uow_factory=InMemoryStore(BusinessSettings()).unit_of_work,
+        clock=FixedClock(NOW),
+        notifier=InMemoryNotifier(),
+        ping=_ready,
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
 class TestConfiguration:
     def test_the_region_is_read_in_upper_case(self) -> None:
         assert AppConfig.from_env({"BOOKING_DEFAULT_REGION": "gb"}).default_region == "GB"
@@ -155,6 +178,102 @@ class TestTheEndpointWithARegion:
         assert invalid.json()["code"] == "invalid_field"
         assert invalid.json()["message"].startswith("Invalid phone: ")
         assert TOMORROW.isoformat() == first.json()["data"]["booking"]["booking_date"]
+
+    async def test_the_admin_list_finds_the_e164_phone_by_its_national_form(self) -> None:
+        async with _client(AppConfig(default_region="GB", **_OPEN)) as client:
+            booked = await client.post(
+                "/api/agent/booking/create/", json=basic_body(phone="+44 20 7946 0958")
+            )
+            other = await client.post(
+                "/api/agent/booking/create/",
+                json=basic_body(phone="+44 121 234 5678", booking_time="15:00"),
+            )
+            found = await client.get(
+                "/api/admin/bookings/", params={"phone": "020 7946 0958"}, headers=_ADMIN
+            )
+            unreadable = await client.get(
+                "/api/admin/bookings/", params={"phone": "020 7946"}, headers=_ADMIN
+            )
+        assert booked.status_code == other.status_code == 201
+        assert found.status_code == 200, found.text
+        assert [b["id"] for b in found.json()["data"]] == [booked.json()["booking_id"]]
+        assert found.json()["data"][0]["user_details"]["phone"] == "+442079460958"
+        assert unreadable.status_code == 400
+        assert unreadable.json()["code"] == "invalid_field"
+
+    async def test_without_a_region_the_admin_list_strips_formatting_as_always(self) -> None:
+        async with _client(AppConfig(**_OPEN)) as client:
+            booked = await client.post(
+                "/api/agent/booking/create/", json=basic_body(phone="020 7946 0958")
+            )
+            found = await client.get(
+                "/api/admin/bookings/", params={"phone": "020-7946-0958"}, headers=_ADMIN
+            )
+            national = await client.get(
+                "/api/admin/bookings/", params={"phone": "+44 20 7946 0958"}, headers=_ADMIN
+            )
+        assert [b["id"] for b in found.json()["data"]] == [booked.json()["booking_id"]]
+        assert national.json()["data"] == []  # another phone without a region
+
+
+class TestDocumentedPhones:
+    """The OpenAPI document's phone fields say what the server reads: the 6-15 digit pattern
+    without a region; with one, no pattern (libphonenumber accepts ``030/1234567``, or more
+    digits after an international prefix) and the rule in words."""
+
+    @staticmethod
+    async def phone_fields(config: AppConfig) -> tuple[dict[str, object], list[dict[str, object]]]:
+        async with _client(config) as client:
+            document = (await client.get("/schema/openapi.json")).json()
+        paths, schemas = document["paths"], document["components"]["schemas"]
+        fields = [
+            schemas["CreateBookingRequest"]["properties"]["phone"],
+            schemas["CancelBookingRequest"]["properties"]["phone"],
+            *(
+                parameter["schema"]
+                for path in ("/api/admin/bookings/", "/api/agent/bookings/")
+                for parameter in paths[path]["get"]["parameters"]
+                if parameter["name"] == "phone"
+            ),
+        ]
+        return document, fields
+
+    async def test_without_a_region_the_pattern_is_documented(self) -> None:
+        document, fields = await self.phone_fields(AppConfig(**_OPEN))
+
+        assert "x-phone-region" not in document
+        assert len(fields) == 4
+        assert all("{6,15}" in str(field["pattern"]) for field in fields)
+        assert "6 to 15 digits" in str(fields[0]["description"])
+
+    async def test_with_a_region_the_rule_is_described_instead(self) -> None:
+        document, fields = await self.phone_fields(AppConfig(default_region="GB", **_OPEN))
+
+        assert document["x-phone-region"] == "GB"
+        assert len(fields) == 4
+        assert all("pattern" not in field for field in fields)
+        assert all("libphonenumber reads it in region GB" in str(f["description"]) for f in fields)
+        assert "6 to 15 digits" not in str(fields[0]["description"])
+        assert str(fields[0]["description"]).startswith("The customer's phone number and username")
+        # What the pattern would have refused is a phone there.
+        assert RegionalPhones("GB")("0044 (0)20 7946 0958 ") == "+442079460958"
+
+    @pytest.mark.parametrize(("region", "patterned"), [(None, True), ("GB", False)])
+    async def test_the_agent_tools_phones_are_described_alike(
+        self, region: str | None, *, patterned: bool
+    ) -> None:
+        async with _client(AppConfig(default_region=region, **_OPEN)) as client:
+            answer = await client.get("/api/agent/tools/")
+        phones = {
+            item["function"]["name"]: item["function"]["parameters"]["properties"]["phone"]
+            for item in answer.json()
+            if "phone" in item["function"]["parameters"]["properties"]
+        }
+        assert {"book_appointment", "find_bookings"} <= phones.keys()
+        for name, phone in phones.items():
+            text = json.dumps(phone)
+            assert ("{6,15}" in text) is patterned, (name, phone)
+            assert ("libphonenumber reads it in region GB" in text) is not patterned, name
 
 
 class TestPlanningARenormalisation:

@@ -3,6 +3,9 @@
 * A violation of the no-overlap rule is :class:`SlotTaken`: the database decided a race the
   use case's check could not see. PostgreSQL names the exclusion constraint
   (``tables.NO_OVERLAP_CONSTRAINT``); SQLite's trigger aborts with ``tables.NO_OVERLAP_MESSAGE``.
+* A second service with a name already taken (case-insensitively: the unique index on the
+  case-folded name, ``tables.SERVICE_NAME_INDEX``) is :class:`ServiceNameTaken`, for the same
+  reason: two admins adding one name at once.
 * Serialization failures and deadlocks are :class:`TransientConflict`: the whole transaction may
   simply run again.
 * Errors that mean the database, not the request, is at fault (connection lost or refused, too
@@ -21,7 +24,12 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from agent_booking.adapters.sql import tables
-from agent_booking.core.errors import SlotTaken, StorageUnavailable, TransientConflict
+from agent_booking.core.errors import (
+    ServiceNameTaken,
+    SlotTaken,
+    StorageUnavailable,
+    TransientConflict,
+)
 
 __all__ = [
     "asyncpg_failure",
@@ -41,6 +49,9 @@ _UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "28", "3D", "53", "57", "42P01")
 _LOST_SQLSTATE_PREFIXES = ("08", "57P")
 #: unique_violation, exclusion_violation
 _CONFLICT_SQLSTATES = frozenset({"23505", "23P01"})
+_UNIQUE_VIOLATION = "23505"
+#: What SQLite says when a service's case-folded name is taken.
+_SQLITE_SERVICE_NAME_TAKEN = "UNIQUE constraint failed: services.name_key"
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -71,6 +82,11 @@ def asyncpg_failure(error: Exception) -> Exception:
             and getattr(error, "constraint_name", None) == tables.NO_OVERLAP_CONSTRAINT
         ):
             return SlotTaken()
+        if (
+            sqlstate == _UNIQUE_VIOLATION
+            and getattr(error, "constraint_name", None) == tables.SERVICE_NAME_INDEX
+        ):
+            return ServiceNameTaken()
         if sqlstate in _RETRYABLE_SQLSTATES:
             return TransientConflict()
         if sqlstate.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES):
@@ -94,6 +110,8 @@ def sqlite_failure(error: sqlite3.Error) -> Exception:
         message = str(error)
         if tables.NO_OVERLAP_MESSAGE in message:
             return SlotTaken()
+        if message == _SQLITE_SERVICE_NAME_TAKEN:
+            return ServiceNameTaken()
         return error
     if isinstance(error, sqlite3.OperationalError | sqlite3.DatabaseError):
         # Lock wait timed out, no such table, disk I/O error, not a database, closed.

@@ -147,6 +147,16 @@ POSTGRES = EngineStatements(
     insert_exception=(
         "INSERT INTO resource_exceptions (resource_id, day, opens, closes) VALUES ($1, $2, $3, $4)"
     ),
+    insert_service=(
+        "INSERT INTO services (name, name_key, duration_minutes, buffer_before, buffer_after, "
+        "min_notice_minutes, is_active) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
+    ),
+    update_service=(
+        "UPDATE services SET name = $1, name_key = $2, duration_minutes = $3, buffer_before = $4, "
+        "buffer_after = $5, min_notice_minutes = $6, is_active = $7 WHERE id = $8"
+    ),
+    delete_performers="DELETE FROM service_resources WHERE service_id = $1",
+    insert_performer="INSERT INTO service_resources (service_id, resource_id) VALUES ($1, $2)",
     bump_catalog_version=(
         "UPDATE business_settings SET catalog_version = catalog_version + 1 WHERE is_active"
     ),

@@ -218,6 +218,23 @@ class SqlCatalogRepository:
         await self._run.fetch(self._sql.delete_exception, (resource_id, self._sql.date_to_db(day)))
         await self._run.fetch(self._sql.bump_catalog_version)
 
+    async def add_service(self, service: Service) -> int:
+        rows = await self._run.fetch(self._sql.insert_service, _service_values(service))
+        service_id = int(rows[0][0])
+        await self._write_performers(service_id, service.resource_ids)
+        return service_id
+
+    async def change_service(self, service: Service) -> None:
+        await self._run.fetch(self._sql.update_service, (*_service_values(service), service.id))
+        await self._write_performers(service.id, service.resource_ids)
+
+    async def _write_performers(self, service_id: int | None, resource_ids: frozenset[int]) -> None:
+        sql, fetch = self._sql, self._run.fetch
+        await fetch(sql.delete_performers, (service_id,))
+        for resource_id in sorted(resource_ids):
+            await fetch(sql.insert_performer, (service_id, resource_id))
+        await fetch(sql.bump_catalog_version)
+
     async def _read(self, settings: BusinessSettings) -> Catalog:
         sql, fetch = self._sql, self._run.fetch
         hours: dict[int, dict[int, list[OpenInterval]]] = {}
@@ -260,6 +277,19 @@ class SqlCatalogRepository:
             )
         ]
         return Catalog(resources, services, unknown_services=settings.unknown_services)
+
+
+def _service_values(service: Service) -> tuple[object, ...]:
+    """A service's columns in the order the service statements take them."""
+    return (
+        service.name,
+        service.key,
+        service.duration_minutes,
+        service.buffer_before,
+        service.buffer_after,
+        service.min_notice_minutes,
+        service.active,
+    )
 
 
 def _customer(row: Row, sql: EngineStatements) -> Customer:

@@ -184,6 +184,16 @@ SQLITE = EngineStatements(
     insert_exception=(
         "INSERT INTO resource_exceptions (resource_id, day, opens, closes) VALUES (?, ?, ?, ?)"
     ),
+    insert_service=(
+        "INSERT INTO services (name, name_key, duration_minutes, buffer_before, buffer_after, "
+        "min_notice_minutes, is_active) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    ),
+    update_service=(
+        "UPDATE services SET name = ?, name_key = ?, duration_minutes = ?, buffer_before = ?, "
+        "buffer_after = ?, min_notice_minutes = ?, is_active = ? WHERE id = ?"
+    ),
+    delete_performers="DELETE FROM service_resources WHERE service_id = ?",
+    insert_performer="INSERT INTO service_resources (service_id, resource_id) VALUES (?, ?)",
     bump_catalog_version=(
         "UPDATE business_settings SET catalog_version = catalog_version + 1 WHERE is_active"
     ),

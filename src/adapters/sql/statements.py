@@ -136,6 +136,14 @@ class EngineStatements:
     delete_exception: str
     #: (resource, day, opens, closes); both times NULL: closed that day
     insert_exception: str
+    #: (name, name_key, duration, buffer before, buffer after, notice, active) -> id
+    insert_service: str
+    #: (name, name_key, duration, buffer before, buffer after, notice, active, id)
+    update_service: str
+    #: (service): its performers, before they are written again
+    delete_performers: str
+    #: (service, resource)
+    insert_performer: str
     #: Makes every process read the catalog again (see ``SqlCatalogRepository``).
     bump_catalog_version: str
     # codecs

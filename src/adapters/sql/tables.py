@@ -37,6 +37,7 @@ __all__ = [
     "NO_OVERLAP_MESSAGE",
     "OPEN_BOOKING",
     "RESOURCE_OCCUPIED_INDEX",
+    "SERVICE_NAME_INDEX",
     "bookings",
     "business_settings",
     "customers",
@@ -73,6 +74,8 @@ NO_OVERLAP_CONSTRAINT = "ex_bookings_no_overlap"
 NO_OVERLAP_MESSAGE = "slot_taken: overlapping active booking of this resource"
 #: The index the overlap checks (and SQLite's triggers) read: active bookings by resource.
 RESOURCE_OCCUPIED_INDEX = "ix_bookings_resource_occupied"
+#: The unique index on the services' case-folded names (migration 0004's constraint).
+SERVICE_NAME_INDEX = "uq_services_name_key"
 #: The index availability's range reads use: active bookings by start.
 ACTIVE_STARTS_INDEX = "ix_bookings_active_starts"
 #: The active bookings' condition. Queries for active bookings use this very text: both

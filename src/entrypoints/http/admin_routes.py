@@ -1,5 +1,6 @@
 """The admin API: list, inspect and cancel bookings; read and change the business settings; a
-day's availability for the dashboard.
+day's availability for the dashboard; the catalog (resources, their plans and exceptions,
+services).
 
 Every route is behind the admin token (``Authorization: Bearer …``, compared in constant time).
 Handlers only translate HTTP to use-case calls; rules and their errors live in the core.
@@ -47,6 +48,8 @@ from agent_booking.core.errors import (
     InvalidSettings,
     MissingField,
     ResourceNotFound,
+    ServiceNameTaken,
+    ServiceNotFound,
     ServiceUnavailable,
     SettingsMissing,
     StorageUnavailable,
@@ -55,11 +58,12 @@ from agent_booking.core.errors import (
     UnknownService,
 )
 from agent_booking.core.manage_resources import ManageResources, PlanReplaced
+from agent_booking.core.manage_services import ManageServices
 from agent_booking.core.parsing import DateOrder, parse_date
 from agent_booking.core.placement import current_catalog
 from agent_booking.core.ports import UnitOfWorkFactory
 from agent_booking.core.queries import MAX_PAGE_SIZE, BookingQuery
-from agent_booking.core.request import normalize_phone
+from agent_booking.core.request import PhoneReader, normalize_phone
 from agent_booking.core.update_settings import SettingsChanges, UpdateSettings
 from agent_booking.entrypoints.http.booking_endpoint import json_object
 from agent_booking.entrypoints.http.dashboard_socket import bearer_token, token_matches
@@ -101,6 +105,15 @@ from agent_booking.entrypoints.http.resource_views import (
     resource_view,
     weekly_plan,
 )
+from agent_booking.entrypoints.http.service_views import (
+    NewServiceBody,
+    ServiceChangedView,
+    ServiceChangesBody,
+    ServiceEnvelope,
+    ServiceList,
+    service_changes,
+    service_view,
+)
 from agent_booking.entrypoints.http.spoken_text import Speech
 
 __all__ = ["ADMIN_API_PATH", "MAX_PAGE", "admin_router"]
@@ -129,11 +142,27 @@ _BookingId = Annotated[
     ),
 ]
 
-_Body = TypeVar("_Body", NewResourceBody, ResourceChangesBody, PlanBody, ExceptionBody)
+_Body = TypeVar(
+    "_Body",
+    NewResourceBody,
+    ResourceChangesBody,
+    PlanBody,
+    ExceptionBody,
+    NewServiceBody,
+    ServiceChangesBody,
+)
 _ResourceId = Annotated[
     int,
     PathParameter(
         description="The resource's id (a 64-bit integer).",
+        schema_extra={"minimum": 1, "maximum": _MAX_ID},
+    ),
+]
+
+_ServiceId = Annotated[
+    int,
+    PathParameter(
+        description="The service's id (a 64-bit integer).",
         schema_extra={"minimum": 1, "maximum": _MAX_ID},
     ),
 ]
@@ -179,7 +208,7 @@ class _AllMethodsAllowed(Controller):
         )
 
 
-def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one guard
+def admin_router(  # noqa: PLR0913, PLR0915, PLR0917 - one handler per route; one use case each
     admin_token: str | None,
     reads: UnitOfWorkFactory,
     cancel_booking: CancelBooking,
@@ -188,6 +217,9 @@ def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one gu
     date_order: DateOrder,
     speech: Speech,
     manage_resources: ManageResources,
+    manage_services: ManageServices,
+    *,
+    phones: PhoneReader | None = None,
 ) -> Router:
     async def require_admin(
         connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
@@ -218,7 +250,11 @@ def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one gu
         ] = None,
         phone: Annotated[
             str | None,
-            query("phone", "Customer's phone.", {"type": "string", "pattern": PHONE_OR_EMPTY}),
+            query(
+                "phone",
+                "Customer's phone, read as a create request's `phone` (any accepted form).",
+                {"type": "string", "pattern": PHONE_OR_EMPTY},
+            ),
         ] = None,
         page: Annotated[str | None, query("page", "Page.", _page_number(MAX_PAGE, 1))] = None,
         page_size: Annotated[
@@ -238,7 +274,8 @@ def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one gu
             date_from=parse_date(first, date_order) if first else None,
             date_to=parse_date(last, date_order) if last else None,
             statuses=frozenset({BookingStatus(status)}) if status else None,
-            phone=normalize_phone(phone) if phone else None,
+            # Read as the create request reads it (E.164 with BOOKING_DEFAULT_REGION).
+            phone=(phones or normalize_phone)(phone) if phone else None,
             offset=(page_number - 1) * size,
             limit=size,
         )
@@ -600,6 +637,111 @@ def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one gu
                 await manage_resources.remove_exception(resource_id, date)
             )
 
+    class ServicesController(_AllMethodsAllowed):
+        """The services: GET and POST, and the OPTIONS answer naming both."""
+
+        path = "/services/"
+
+        @get(
+            "/",
+            name="admin_list_services",
+            operation_id="adminListServices",
+            summary="The catalog's services, inactive ones too, with the resources performing them",
+            tags=_TAGS,
+            security=_SECURITY,
+            operation_class=DocumentedOperation,
+            responses=refusals(_UNAUTHORIZED, SettingsMissing, StorageUnavailable),
+        )
+        async def list_services(self) -> ServiceList:
+            async with reads() as uow:
+                catalog = await current_catalog(uow)
+            if catalog is None:
+                raise SettingsMissing
+            ordered = sorted(catalog.services, key=lambda item: item.id or 0)
+            return ServiceList(data=[service_view(item) for item in ordered])
+
+        @post(
+            "/",
+            name="admin_add_service",
+            operation_id="adminAddService",
+            summary="Add a service to the catalog",
+            description="Requests naming it (case-insensitively) book it from then on, in every "
+            "process. Every resource performs it unless `resource_ids` lists some.",
+            tags=_TAGS,
+            security=_SECURITY,
+            operation_class=DocumentedOperation,
+            responses=refusals(*body_refusals, UnknownResource, ServiceNameTaken),
+        )
+        async def new_service(
+            self, request: Request[Any, Any, Any], data: JSONBody[NewServiceBody]
+        ) -> ServiceEnvelope:
+            del data  # documents the body; read strictly below
+            body = _strictly(NewServiceBody, await request.body())
+            return ServiceEnvelope(
+                data=service_view(await manage_services.add(service_changes(body)))
+            )
+
+    class ServiceController(_AllMethodsAllowed):
+        """One service: GET and PATCH (there is no DELETE: bookings keep their service, so a
+        service is deactivated instead), and the OPTIONS answer naming both."""
+
+        path = "/services/{service_id:int}/"
+
+        @get(
+            "/",
+            name="admin_get_service",
+            operation_id="adminGetService",
+            summary="One service",
+            tags=_TAGS,
+            security=_SECURITY,
+            operation_class=DocumentedOperation,
+            responses=refusals(
+                _UNAUTHORIZED, ServiceNotFound, _NOT_AN_ID, SettingsMissing, StorageUnavailable
+            ),
+        )
+        async def get_service(self, service_id: _ServiceId) -> ServiceEnvelope:
+            async with reads() as uow:
+                catalog = await current_catalog(uow)
+            if catalog is None:
+                raise SettingsMissing
+            found = catalog.service(service_id) if 0 < service_id <= _MAX_ID else None
+            if found is None:
+                raise ServiceNotFound
+            return ServiceEnvelope(data=service_view(found))
+
+        @patch(
+            "/",
+            name="admin_change_service",
+            operation_id="adminChangeService",
+            summary="Change any of a service's fields; deactivate it with `active: false`",
+            description="Lists the service's active future bookings the change strands (they "
+            "are kept, and keep the time they were booked for). There is no delete: bookings "
+            "keep the service they booked, so a service no longer offered is deactivated.",
+            tags=_TAGS,
+            security=_SECURITY,
+            operation_class=DocumentedOperation,
+            responses=refusals(
+                *body_refusals, UnknownResource, ServiceNameTaken, ServiceNotFound, _NOT_AN_ID
+            ),
+        )
+        async def change_service(
+            self,
+            request: Request[Any, Any, Any],
+            service_id: _ServiceId,
+            data: JSONBody[ServiceChangesBody],
+        ) -> ServiceChangedView:
+            del data  # documents the body; read strictly below
+            body = _strictly(ServiceChangesBody, await request.body())
+            if not 0 < service_id <= _MAX_ID:
+                raise ServiceNotFound
+            changed = await manage_services.change(service_id, service_changes(body))
+            async with reads() as uow:
+                catalog = await current_catalog(uow)
+            return ServiceChangedView(
+                data=service_view(changed.service),
+                stranded_bookings=booking_views(changed.stranded, catalog),
+            )
+
     return Router(
         path=ADMIN_API_PATH,
         route_handlers=[
@@ -612,6 +754,8 @@ def admin_router(  # noqa: PLR0915 - one nested handler per route, behind one gu
             change_resource,
             replace_plan,
             ExceptionsController,
+            ServicesController,
+            ServiceController,
         ],
         guards=[require_admin],
     )

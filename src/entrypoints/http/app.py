@@ -27,6 +27,7 @@ from agent_booking.core.find_bookings import FindCallerBookings
 from agent_booking.core.idempotency import IdempotencyKeys
 from agent_booking.core.list_services import ListServices
 from agent_booking.core.manage_resources import ManageResources
+from agent_booking.core.manage_services import ManageServices
 from agent_booking.core.offer_slots import OfferSlots
 from agent_booking.core.passwords import hash_password
 from agent_booking.core.placement import Placement, current_catalog
@@ -189,7 +190,8 @@ def create_app(
             offer_slots=offer_slots,
             list_services=ListServices(reads),
             reschedule=reschedule,
-        )
+        ),
+        phone_region=config.default_region,
     )
     mcp_endpoint = McpEndpoint(tools, max_body_bytes=config.max_body_bytes)
     app = Litestar(
@@ -204,6 +206,8 @@ def create_app(
                 config.date_order,
                 speech,
                 ManageResources(uow_factory, clock),
+                ManageServices(uow_factory, clock),
+                phones=phones,
             ),
             *caller_booking_routes(caller_bookings),
             *reschedule_routes(reschedule),
@@ -229,7 +233,7 @@ def create_app(
         # handler.
         logging_config=None,
         # Generated from the handlers' types; served at /schema/openapi.json and /schema.
-        openapi_config=openapi_config(),
+        openapi_config=openapi_config(config.default_region),
         plugins=[RefusalSchemaPlugin()],
     )
     # The create endpoint's direct lane (the hot path) skips Litestar's per-request machinery.

@@ -61,6 +61,8 @@ from agent_booking.core.errors import (
     MissingField,
     NoticeTooShort,
     ResourceNotFound,
+    ServiceNameTaken,
+    ServiceNotFound,
     TooManyBookings,
     UnknownService,
     WebhookNotFound,
@@ -78,7 +80,10 @@ from agent_booking.entrypoints.http.errors import (
     status_for,
 )
 from agent_booking.entrypoints.http.presenters import Date, Time
-from agent_booking.entrypoints.http.request_bodies import IDEMPOTENCY_KEY_HEADER
+from agent_booking.entrypoints.http.request_bodies import (
+    IDEMPOTENCY_KEY_HEADER,
+    describe_regional_phones,
+)
 from agent_booking.entrypoints.http.request_edge import REQUEST_ID_HEADER
 
 __all__ = [
@@ -206,6 +211,8 @@ ADMIN_ONLY_ERRORS: Final = (
     WebhookNotFound,
     WebhookUrlRefused,
     ResourceNotFound,
+    ServiceNotFound,
+    ServiceNameTaken,
 )
 
 
@@ -589,9 +596,13 @@ class _ServiceDocument(OpenAPI):
     has no WebSocket operations)."""
 
     websockets: dict[str, Any] = field(default_factory=dict, metadata={"alias": "x-websockets"})
+    #: ``BOOKING_DEFAULT_REGION``: phones are then read by libphonenumber, not by a pattern.
+    phone_region: str | None = field(default=None, metadata={"alias": "x-phone-region"})
 
     def to_schema(self) -> dict[str, Any]:
         schema = super().to_schema()
+        if self.phone_region is not None:
+            describe_regional_phones(schema, self.phone_region)
         schema["paths"] = {
             **{
                 path + "/" if path.startswith(_SLASHED_PREFIX) else path: item
@@ -604,11 +615,14 @@ class _ServiceDocument(OpenAPI):
 
 @dataclass
 class _ServiceOpenAPIConfig(OpenAPIConfig):
+    phone_region: str | None = None
+
     def to_openapi_schema(self) -> OpenAPI:
         base = super().to_openapi_schema()
         return _ServiceDocument(
             **{name: getattr(base, name) for name in base.__dataclass_fields__},
             websockets=_WEBSOCKETS,
+            phone_region=self.phone_region,
         )
 
 
@@ -628,8 +642,10 @@ async def _json_not_found(response: Response[Any]) -> Response[Any]:
     return response
 
 
-def openapi_config() -> OpenAPIConfig:
+def openapi_config(phone_region: str | None = None) -> OpenAPIConfig:
+    """The document's configuration; ``phone_region``: ``BOOKING_DEFAULT_REGION``, if set."""
     return _ServiceOpenAPIConfig(
+        phone_region=phone_region,
         title="Agent booking service",
         version=_version(),
         description=_OVERVIEW,

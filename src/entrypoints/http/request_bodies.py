@@ -19,8 +19,13 @@ __all__ = [
     "ACCEPTED_DATE",
     "ACCEPTED_TIME",
     "IDEMPOTENCY_KEY_HEADER",
+    "PHONE",
+    "PHONE_OR_EMPTY",
+    "PHONE_RULE",
     "CreateBookingRequest",
     "SettingsChangesRequest",
+    "describe_regional_phones",
+    "regional_phone_rule",
 ]
 
 #: The create request's header that makes a retry safe (``agent_booking.core.idempotency``).
@@ -87,6 +92,44 @@ ACCEPTED_TIME: Final = _trimmed(
 _PHONE_CORE: Final = r"[\s.()-]*\+?(?:[\s.()-]*[0-9]){6,15}[\s.()-]*"
 PHONE: Final = f"^{_PHONE_CORE}$"
 PHONE_OR_EMPTY: Final = f"^(?:{_PHONE_CORE})?$"
+#: How a phone is read without ``BOOKING_DEFAULT_REGION`` (what :data:`PHONE` says).
+PHONE_RULE: Final = (
+    "6 to 15 digits once whitespace, dashes, dots and parentheses are removed, optionally "
+    "starting with `+`"
+)
+
+
+def regional_phone_rule(region: str) -> str:
+    """How a phone is read with ``BOOKING_DEFAULT_REGION``: no pattern can say it."""
+    return (
+        f"a number as libphonenumber reads it in region {region} (`BOOKING_DEFAULT_REGION`): "
+        f"national as dialled in {region}, or international (with `+` or the international "
+        "prefix), in any common formatting (spaces, dashes, dots, parentheses, slashes), at "
+        "most 40 characters; kept in E.164 (`+` and the digits). A number that cannot exist "
+        "is refused with 400 `invalid_field`, saying why"
+    )
+
+
+def describe_regional_phones(node: object, region: str) -> None:
+    """Make every phone field (a schema with a phone pattern) in the JSON schema ``node``
+    honest about ``region``, in place: libphonenumber accepts what the pattern would refuse
+    (``030/1234567``, more digits after an international prefix), so the pattern goes and the
+    description says the rule. For the OpenAPI document and the agent tools' schemas alike."""
+    rule = regional_phone_rule(region)
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            if item.get("pattern") in {PHONE, PHONE_OR_EMPTY}:
+                del item["pattern"]
+                text = str(item.get("description", ""))
+                described = text.replace(PHONE_RULE, rule) if PHONE_RULE in text else None
+                item["description"] = described or f"{text} Read as {rule}.".strip()
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
 _EMAIL_PART: Final = rf"[^@\s{_CONTROLS}]+"
 _EMAIL: Final = _trimmed(rf"(?:{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART})?")
 
@@ -126,8 +169,7 @@ def _text(limit: int, description: str, pattern: str = _NO_CONTROLS) -> Meta:
 Phone = Annotated[
     str,
     documented(
-        "The customer's phone number and username: 6 to 15 digits once whitespace, dashes, "
-        "dots and parentheses are removed, optionally starting with `+`.",
+        f"The customer's phone number and username: {PHONE_RULE}.",
         pattern=PHONE,
     ),
 ]

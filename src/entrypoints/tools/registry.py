@@ -19,6 +19,7 @@ from attrs import field, frozen
 
 from agent_booking.core.errors import BookingError, InvalidField, InvalidRequestBody, MissingField
 from agent_booking.entrypoints.http.errors import error_body
+from agent_booking.entrypoints.http.request_bodies import describe_regional_phones
 
 __all__ = [
     "UNKNOWN_TOOL_CODE",
@@ -127,13 +128,17 @@ def unknown_tool(name: str) -> ToolResult:
 class ToolRegistry:
     """The registered tools, their schemas (generated once) and one way to run them."""
 
-    def __init__(self, tools: Iterable[AgentTool]) -> None:
+    def __init__(self, tools: Iterable[AgentTool], *, phone_region: str | None = None) -> None:
+        """``phone_region``: ``BOOKING_DEFAULT_REGION``, if set (phones are then described by
+        libphonenumber's rule, not the 6-15 digit pattern)."""
         self._tools: dict[str, AgentTool] = {}
         for tool in tools:
             if tool.name in self._tools:
                 raise ValueError(f"tool {tool.name!r} registered twice")
             self._tools[tool.name] = tool
         self._schemas = {name: input_schema(tool.arguments) for name, tool in self._tools.items()}
+        if phone_region is not None:
+            describe_regional_phones(self._schemas, phone_region)
 
     def __iter__(self) -> Iterator[AgentTool]:
         return iter(self._tools.values())

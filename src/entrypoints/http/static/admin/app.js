@@ -140,6 +140,8 @@ const servicesPanel = new ServicesPanel({
     status: byId("service-status"),
     save: byId("service-save"),
     cancel: byId("service-cancel"),
+    stranded: byId("service-stranded"),
+    strandedList: byId("service-stranded-list"),
   },
 });
 

@@ -1,8 +1,10 @@
 // Services: name, duration, buffers, minimum notice, the resources that perform it (none
 // ticked: all of them) and whether it is bookable. New services are POSTed whole; an edit sends
-// only the fields that changed (PATCH), as the settings form does.
+// only the fields that changed (PATCH), as the settings form does, and shows the bookings the
+// server reports as stranded (they are kept). There is no delete: a service is deactivated.
 
 import { h, showError, toast } from "./dom.js";
+import { strandedItems } from "./resources.js";
 
 const FIELDS = ["name", "duration_minutes", "buffer_before", "buffer_after", "min_notice_minutes"];
 const sameIds = (a, b) => a.length === b.length && [...a].sort().every((id, i) => id === [...b].sort()[i]);
@@ -62,7 +64,36 @@ export class ServicesPanel {
           type: "button", class: "button button--small",
           "aria-label": `Edit ${service.name}`, text: "Edit",
           onclick: () => this.edit(service),
+        }), " ",
+        h("button", {
+          type: "button", class: "button button--small button--ghost",
+          "aria-label": `${service.active ? "Deactivate" : "Activate"} ${service.name}`,
+          text: service.active ? "Deactivate" : "Activate",
+          onclick: () => this.toggle(service),
         })));
+  }
+
+  /** Deactivate (no new bookings; its bookings are kept) or activate again. */
+  async toggle(service) {
+    try {
+      const answer = await this.api.updateService(service.id, { active: !service.active });
+      showError(this.el.error, "");
+      this.saved(answer);
+      toast(answer.data.active ? `${answer.data.name} activated.` : `${answer.data.name} deactivated: no new bookings.`, "success");
+    } catch (error) {
+      showError(this.el.error, error.message);
+    }
+  }
+
+  /** A service the server accepted: listed, in the form if it is open on it, and what it strands. */
+  saved(answer) {
+    const others = this.services.filter((service) => service.id !== answer.data.id);
+    this.fill([...others, answer.data]);
+    if (this.editing?.id === answer.data.id) this.editing = answer.data;
+    const stranded = answer.stranded_bookings || [];
+    this.el.stranded.hidden = !stranded.length;
+    this.el.strandedList.replaceChildren(...strandedItems(stranded));
+    this.onChanged(this.services);
   }
 
   edit(service) {
@@ -84,6 +115,7 @@ export class ServicesPanel {
       h("span", { text: resource.name }))));
     showError(this.el.formError, "");
     this.el.status.textContent = "";
+    this.el.stranded.hidden = true;
     form.elements.name.focus();
   }
 
@@ -129,13 +161,11 @@ export class ServicesPanel {
         ? await this.api.updateService(this.editing.id, changes)
         : await this.api.createService(changes);
       showError(this.el.formError, "");
-      const others = this.services.filter((service) => service.id !== answer.data.id);
-      this.fill([...others, answer.data]);
       this.editing = answer.data;
+      this.saved(answer);
       this.el.title.textContent = `Edit ${answer.data.name}`;
       this.el.status.textContent = "Saved.";
       toast("Service saved", "success");
-      this.onChanged(this.services);
     } catch (error) {
       showError(this.el.formError, error.message);
     } finally {

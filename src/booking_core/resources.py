@@ -210,9 +210,7 @@ class Catalog:
     services: tuple[Service, ...] = field(factory=tuple, converter=_services)
     unknown_services: str = ACCEPT_UNKNOWN
     _active: tuple[Resource, ...] = field(init=False, eq=False, repr=False, default=())
-    _ad_hoc: dict[tuple[str, int], Service] = field(
-        init=False, eq=False, repr=False, factory=dict
-    )
+    _ad_hoc: dict[tuple[str, int], Service] = field(init=False, eq=False, repr=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_active", tuple(item for item in self.resources if item.active))

@@ -1,4 +1,4 @@
-"""The load generator: ``wrk`` with ``create.lua``, pinned to core 1.
+"""The load generator: ``wrk`` with ``create.lua`` (bookings) or ``reads.lua``, pinned to core 1.
 
 ``wrk`` is a C program driving many connections from one thread with an event loop, so on its
 own core it produces tens of thousands of requests per second: far more than any scenario here
@@ -18,9 +18,10 @@ from pathlib import Path
 from bench.processes import CLIENT_CPU, pin
 from bench.workload import SLOT_MINUTES, SLOTS_PER_DAY
 
-__all__ = ["LoadResult", "SlotAllocator", "run_wrk", "wrk_available"]
+__all__ = ["LoadResult", "SlotAllocator", "run_wrk", "run_wrk_reads", "wrk_available"]
 
 _SCRIPT = Path(__file__).with_name("create.lua")
+_READS_SCRIPT = Path(__file__).with_name("reads.lua")
 _RESULT_PREFIX = "BENCH_RESULT "
 
 
@@ -86,6 +87,47 @@ def run_wrk(
     resources: int = 0,
 ) -> LoadResult:
     """One wrk run; with ``resources`` the requests are scenario (r)'s (see create.lua)."""
+    arguments = [
+        str(first_slot),
+        str(SLOTS_PER_DAY),
+        str(SLOT_MINUTES),
+        str(day0_epoch),
+        str(pool),
+        str(run),
+        "1",  # the stride when wrk gives no threads (never with --threads)
+        str(resources),
+    ]
+    return _wrk(_SCRIPT, arguments, url, seconds, connections, threads, log_path)
+
+
+def run_wrk_reads(
+    url: str,
+    *,
+    kind: str,
+    seconds: float,
+    day0_epoch: int,
+    days: int,
+    service_id: int,
+    api_key: str,
+    connections: int,
+    threads: int,
+    log_path: Path,
+) -> LoadResult:
+    """One wrk run of reads.lua: ``kind`` "slots" (next free starts) or "day" (one day's
+    availability), for catalog service ``service_id``, cycling over ``days`` days."""
+    arguments = [kind, str(day0_epoch), str(days), str(service_id), api_key]
+    return _wrk(_READS_SCRIPT, arguments, url, seconds, connections, threads, log_path)
+
+
+def _wrk(
+    script: Path,
+    arguments: list[str],
+    url: str,
+    seconds: float,
+    connections: int,
+    threads: int,
+    log_path: Path,
+) -> LoadResult:
     command = pin(
         CLIENT_CPU,
         [
@@ -94,17 +136,10 @@ def run_wrk(
             f"--connections={connections}",
             f"--duration={max(1, round(seconds))}s",
             "--timeout=10s",
-            f"--script={_SCRIPT}",
+            f"--script={script}",
             url,
             "--",
-            str(first_slot),
-            str(SLOTS_PER_DAY),
-            str(SLOT_MINUTES),
-            str(day0_epoch),
-            str(pool),
-            str(run),
-            "1",  # the stride when wrk gives no threads (never with --threads)
-            str(resources),
+            *arguments,
         ],
     )
     result = subprocess.run(command, capture_output=True, text=True, check=False)

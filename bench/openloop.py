@@ -1,4 +1,5 @@
-"""Open-loop latency: bookings sent on a fixed schedule, timed from when they were due.
+"""Open-loop latency: bookings (or, with ``--reads``, GET reads) sent on a fixed schedule,
+timed from when they were due.
 
 ``wrk`` (closed loop) sends a connection's next request only once the previous answer arrived,
 so while the server stalls it sends nothing and the stall shows up in one request instead of
@@ -35,7 +36,7 @@ from urllib.parse import urlsplit
 
 from bench.workload import booking_body
 
-__all__ = ["percentile", "run"]
+__all__ = ["percentile", "read_path", "run"]
 
 _CREATE_PATH = "/api/agent/booking/create/"
 _RESULT_PREFIX = "BENCH_RESULT "
@@ -179,6 +180,17 @@ def _request(host: str, port: int, body: dict[str, str]) -> bytes:
     ).encode() + payload
 
 
+def _read_request(host: str, port: int, path: str, api_key: str) -> bytes:
+    return (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nX-API-Key: {api_key}\r\n\r\n").encode()
+
+
+def read_path(kind: str, day: dt.date, service_id: int) -> str:
+    """What reads.lua asks for ``kind`` ("slots" or "day") about ``day``."""
+    if kind == "slots":
+        return f"/api/agent/slots/?service_id={service_id}&after={day.isoformat()}&limit=3"
+    return f"/api/agent/availability/?date={day.isoformat()}&service_id={service_id}"
+
+
 _TASKS: set[asyncio.Task[None]] = set()
 
 
@@ -247,14 +259,29 @@ async def run(
     first_day: dt.date,
     max_connections: int,
     drain_timeout: float,
+    reads: str | None = None,
+    read_days: int = 14,
+    service_id: int = 1,
+    api_key: str = "",
 ) -> dict[str, Any]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     total = max(1, round(rate * seconds))
-    requests = [
-        _request(host, port, booking_body(first_slot + i, run_number, pool, first_day))
-        for i in range(total)
-    ]
+    if reads:
+        requests = [
+            _read_request(
+                host,
+                port,
+                read_path(reads, first_day + dt.timedelta(days=i % read_days), service_id),
+                api_key,
+            )
+            for i in range(total)
+        ]
+    else:
+        requests = [
+            _request(host, port, booking_body(first_slot + i, run_number, pool, first_day))
+            for i in range(total)
+        ]
     state = _State()
     for connection in await asyncio.gather(
         *(_open(host, port, state) for _ in range(min(_PREOPEN, max_connections)))
@@ -312,6 +339,12 @@ def main() -> None:
     parser.add_argument("--day0", required=True, help="first bookable day, YYYY-MM-DD")
     parser.add_argument("--max-connections", type=int, default=1000)
     parser.add_argument("--drain-timeout", type=float, default=10)
+    parser.add_argument(
+        "--reads", choices=("slots", "day"), help="GET reads.lua's reads instead of bookings"
+    )
+    parser.add_argument("--read-days", type=int, default=14, help="days the reads cycle over")
+    parser.add_argument("--service-id", type=int, default=1, help="the reads' service")
+    parser.add_argument("--api-key", default="", help="the agent API key the reads send")
     args = parser.parse_args()
     result = asyncio.run(
         run(
@@ -324,6 +357,10 @@ def main() -> None:
             first_day=dt.date.fromisoformat(args.day0),
             max_connections=args.max_connections,
             drain_timeout=args.drain_timeout,
+            reads=args.reads,
+            read_days=args.read_days,
+            service_id=args.service_id,
+            api_key=args.api_key,
         )
     )
     print(_RESULT_PREFIX + json.dumps(result), flush=True)

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Self
 
 __all__ = [
+    "ALL_CPUS",
     "CLIENT_CPU",
     "SERVER_CPU",
     "Server",
@@ -34,6 +35,8 @@ __all__ = [
 
 SERVER_CPU = "0"
 CLIENT_CPU = "1"
+#: Every core: for what must not be confined to one (the PostgreSQL scenario, see bench/run.py).
+ALL_CPUS = f"0-{max(1, (os.cpu_count() or 2) - 1)}"
 HOST = "127.0.0.1"
 _TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -1,12 +1,16 @@
 """Ceiling: raw asyncpg doing one booking's statements on 32 connections, no lock.
 
 The service's own SQL text (``agent_booking.adapters.sql.postgres_statements``), in the order
-its create use case runs it with the benchmark's settings (settings row, slot check, customer by
-phone, customer insert for a new phone, booking insert, event insert), inside one transaction per
-booking committed durably (the cluster's ``synchronous_commit`` is on), ``--connections``
-bookings in flight at once. No HTTP, no framework, no unit of work, no outbox positioning: what
-is left is PostgreSQL, the driver and one asyncio loop, so the service cannot store bookings on
-this cluster much faster than this.
+its create use case runs it with the benchmark's settings (settings row, customer by phone,
+customer insert for a new phone, booking insert on resource 1 for one minute, event insert),
+inside one transaction per booking committed durably (the cluster's ``synchronous_commit`` is
+on), ``--connections`` bookings in flight at once. No HTTP, no framework, no unit of work, no
+outbox positioning and no per-resource advisory lock (the service takes one; on one resource it
+makes bookings take turns, which is the service's cost, not the database's): what is left is
+PostgreSQL, the driver and one asyncio loop, so the service cannot store bookings on this
+cluster much faster than this. ``--occupancy-read`` adds the read the service made before each
+insert until the database's exclusion constraint alone was trusted with it (``occupied``), to
+measure what that round trip cost.
 
     python -m bench.raw_asyncpg DSN --seconds 10 --pool 10000 --run 91 --first 3000000
 
@@ -26,24 +30,33 @@ from typing import Any
 import asyncpg
 
 from agent_booking.adapters.sql.postgres_statements import POSTGRES
-from bench.workload import SERVICE_NAME, day0, event_payload, phone_for, slot_start
+from bench.workload import SERVICE_NAME, SLOT_MINUTES, day0, event_payload, phone_for, slot_start
 
 __all__ = ["run"]
 
 
 async def _book(
-    connection: Any, n: int, run: int, pool: int, first: dt.date, latencies: list[float]
+    connection: Any,
+    n: int,
+    run: int,
+    pool: int,
+    first: dt.date,
+    latencies: list[float],
+    *,
+    occupancy_read: bool,
 ) -> None:
     sql = POSTGRES
     started = time.perf_counter()
     now = dt.datetime.now(dt.UTC)
     start = slot_start(2 * n, first)
+    end = start + dt.timedelta(minutes=SLOT_MINUTES)
     phone = phone_for(n, run, pool)
     async with connection.transaction():
         await connection.fetch(sql.active_settings)
-        taken = await connection.fetch(sql.slot_taken, start)
-        if taken:
-            raise RuntimeError(f"slot {start} is taken: a broken workload")
+        if occupancy_read:
+            taken = await connection.fetch(sql.occupied, 1, end)
+            if taken and taken[0][0] > start:
+                raise RuntimeError(f"slot {start} is taken: a broken workload")
         customers = await connection.fetch(sql.customer_by_phone, phone)
         if not customers:
             customers = await connection.fetch(
@@ -62,6 +75,10 @@ async def _book(
                 "upcoming",
                 "",
                 now,
+                1,
+                None,
+                start,
+                end,
             )
         )[0][0]
         payload = event_payload(
@@ -75,7 +92,14 @@ async def _book(
 
 
 async def run(
-    dsn: str, *, seconds: float, connections: int, pool: int, run: int, first_slot: int
+    dsn: str,
+    *,
+    seconds: float,
+    connections: int,
+    pool: int,
+    run: int,
+    first_slot: int,
+    occupancy_read: bool = False,
 ) -> dict[str, float]:
     """Book as fast as ``connections`` sessions can for ``seconds``; the rate and latencies."""
     connected = [await asyncpg.connect(dsn) for _ in range(connections)]
@@ -88,7 +112,15 @@ async def run(
         nonlocal errors
         while time.perf_counter() < deadline:
             try:
-                await _book(connection, next(numbers), run, pool, first, latencies)
+                await _book(
+                    connection,
+                    next(numbers),
+                    run,
+                    pool,
+                    first,
+                    latencies,
+                    occupancy_read=occupancy_read,
+                )
             except (asyncpg.PostgresError, RuntimeError):
                 errors += 1
 
@@ -126,6 +158,9 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=10_000)
     parser.add_argument("--run", type=int, default=91)
     parser.add_argument("--first", type=int, default=3_000_000, help="first slot number n")
+    parser.add_argument(
+        "--occupancy-read", action="store_true", help="also the read before the insert"
+    )
     args = parser.parse_args()
     result = asyncio.run(
         run(
@@ -135,6 +170,7 @@ def main() -> None:
             pool=args.pool,
             run=args.run,
             first_slot=args.first,
+            occupancy_read=args.occupancy_read,
         )
     )
     print("BENCH_RESULT " + json.dumps(result), flush=True)

@@ -14,6 +14,11 @@ Scenarios (``BENCH_SCENARIOS``, comma-separated, default all, in this order):
             (bench.raw_asyncpg: the booking's statements on 32 connections, no lock), then
             ``booking serve --workers 1`` (``b1``), then ``--workers 2`` (``b``), the outbox
             lock's serial section sampled during (b) (bench.pg_serial)
+``v``       reads (issue 18): the next free slots (``GET /api/agent/slots/``, 3 starts from a
+            day's start) and one day's availability (``GET /api/agent/availability/?date=``) for
+            catalog service 2 (60 minutes and buffers) over the first 14 days, on (c)'s
+            1,000,000-booking database with (r)'s 5 resources and 3 services; then the next free
+            slots open loop at 50 % of their measured capacity
 ``notify``  500 dashboards connected, bookings at a steady rate (bench.notify)
 ``webhooks`` (a) with one healthy webhook subscription against (a) with none, interleaved on one
             server (the subscription enabled and disabled between runs), ``BENCH_WEBHOOK_PAIRS``
@@ -24,7 +29,10 @@ load (bench.openloop) at 25 % and 50 % of it (``BENCH_OPEN_LEVELS``), ``BENCH_OP
 each: requests sent on a fixed schedule, latency timed from each one's due time, shown in a
 second table with the client's own lag.
 
-Servers (and PostgreSQL) run on core 0, ``wrk`` and the other clients on core 1. Each load
+Servers run on core 0, ``wrk`` and the other clients on core 1. The PostgreSQL scenario (b1, b)
+is the exception: its cluster and its ``booking serve`` may use both cores (``ALL_CPUS``), so a
+second worker has a core to run on and "2 workers beat 1" can be true or false; ``wrk`` and
+the ceiling script stay on core 1 (docs/performance.md, "CPU plan"). Each load
 scenario is a warm-up, then the measured run, both with 32 connections of unique valid bookings
 (distinct slots; 80 % known phones, 20 % new). The server runs with release settings: log
 level WARNING, access log off, rate limit off (all the load comes from one client address),
@@ -54,9 +62,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.loadgen import LoadResult, run_wrk, wrk_available
+from bench.loadgen import LoadResult, run_wrk, run_wrk_reads, wrk_available
 from bench.pg_serial import LockSampler, sessions_opened
-from bench.processes import CLIENT_CPU, SERVER_CPU, Server, free_port, pin, process_tree
+from bench.processes import (
+    ALL_CPUS,
+    CLIENT_CPU,
+    SERVER_CPU,
+    Server,
+    free_port,
+    pin,
+    process_tree,
+)
 from bench.seed import cached_sqlite, prepare, seed_catalog_sqlite, seed_postgres, seed_sqlite
 from bench.workload import RESOURCES, day0
 
@@ -65,6 +81,11 @@ __all__ = ["main"]
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "bench"
 ADMIN_TOKEN = "bench-admin-token"  # noqa: S105 - a throwaway server's token
+AGENT_KEY = "bench-agent-key"
+#: The reads' catalog service (seed_catalog_sqlite: "Treatment", 60 minutes, buffers 5 and 10)
+#: and how many days from day0 they cycle over.
+READ_SERVICE_ID = 2
+READ_DAYS = 14
 _RESULT_PREFIX = "BENCH_RESULT "
 
 # Targets (issue 7; webhooks: issue 17).
@@ -72,7 +93,9 @@ WEBHOOKS_MAX_DEVIATION = 0.1
 A_MIN_RATIO = 0.5
 # Targets (issue 18): (b) against 1/(1/http + 1/raw_asyncpg), open-loop p99 per level.
 B_MIN_RATIO = 0.8
-OPEN_MAX_P99_MS = {("a", 0.25): 5.0, ("a", 0.5): 10.0, ("b", 0.5): 20.0}
+OPEN_MAX_P99_MS = {("a", 0.25): 5.0, ("a", 0.5): 10.0, ("b", 0.5): 20.0, ("v-slots", 0.5): 10.0}
+#: Target (issue 18): next free slots answered per second, against the HTTP ceiling.
+V_MIN_RATIO = 0.25
 A_MAX_P99_MS = 25.0
 # Target (issue 14): (r), several resources and services, against (a) of the same run.
 R_MAX_DEVIATION = 0.15
@@ -114,7 +137,9 @@ class Options:
     webhook_pairs: int = field(default_factory=lambda: int(_number("BENCH_WEBHOOK_PAIRS", 2)))
     scenarios: tuple[str, ...] = field(
         default_factory=lambda: tuple(
-            (os.environ.get("BENCH_SCENARIOS") or "http,sqlite,a,r,c,b,notify,webhooks").split(",")
+            (os.environ.get("BENCH_SCENARIOS") or "http,sqlite,a,r,c,v,b,notify,webhooks").split(
+                ","
+            )
         )
     )
     src: str | None = field(default_factory=lambda: os.environ.get("BENCH_SRC") or None)
@@ -214,6 +239,7 @@ class Bench:
         *,
         workers: int = 1,
         env: Mapping[str, str] | None = None,
+        cpu: str = SERVER_CPU,
     ) -> Server:
         port = free_port()
         command = [
@@ -233,6 +259,7 @@ class Bench:
             cwd=self.dir,
             log_path=self.dir / f"{name}-server.log",
             expected_processes=1 if workers == 1 else workers + 1,
+            cpu=cpu,
         )
 
     def base_sqlite(self, name: str) -> str:
@@ -253,12 +280,26 @@ class Bench:
         pool: int,
         during: Callable[[], Any] | None = None,
         resources: int = 0,
+        reads: str | None = None,
     ) -> Measurement:
         """Warm up, then measure: wrk on core 1 against ``server`` (inside ``during()``, a
-        context manager, if given)."""
+        context manager, if given); bookings, or with ``reads`` reads.lua's reads."""
         options = self.options
 
         def wrk(seconds: float) -> LoadResult:
+            if reads:
+                return run_wrk_reads(
+                    server.url,
+                    kind=reads,
+                    seconds=seconds,
+                    day0_epoch=self.day0_epoch,
+                    days=READ_DAYS,
+                    service_id=READ_SERVICE_ID,
+                    api_key=AGENT_KEY,
+                    connections=options.connections,
+                    threads=options.wrk_threads,
+                    log_path=self.wrk_log,
+                )
             first, number = runs.next()
             result = run_wrk(
                 server.url,
@@ -303,13 +344,33 @@ class Bench:
         return measurement
 
     def open_loop(
-        self, server: Server, name: str, runs: Runs, pool: int, dsn: str | None = None
+        self,
+        server: Server,
+        name: str,
+        runs: Runs,
+        pool: int,
+        dsn: str | None = None,
+        *,
+        reads: str | None = None,
+        levels_wanted: tuple[float, ...] | None = None,
     ) -> None:
         """Open-loop load at fractions of the capacity ``load`` just measured on ``server``
-        (with ``dsn``, a PostgreSQL cluster's: also how many sessions were opened meanwhile)."""
+        (with ``dsn``, a PostgreSQL cluster's: also how many sessions were opened meanwhile;
+        with ``reads``, reads.lua's reads instead of bookings)."""
         capacity = self.results[name]["rate"]
         levels: list[dict[str, Any]] = []
-        for level in self.options.open_levels:
+        read_arguments = (
+            [
+                f"--reads={reads}",
+                f"--read-days={READ_DAYS}",
+                f"--service-id={READ_SERVICE_ID}",
+                f"--api-key={AGENT_KEY}",
+            ]
+            if reads
+            else []
+        )
+        wanted = self.options.open_levels if levels_wanted is None else levels_wanted
+        for level in wanted:
             rate = level * capacity
             first, number = runs.next()
             _log(
@@ -332,6 +393,7 @@ class Bench:
                         f"--run={number}",
                         f"--pool={pool}",
                         f"--day0={self.first_day.isoformat()}",
+                        *read_arguments,
                     ],
                 ),
                 capture_output=True,
@@ -461,6 +523,33 @@ class Bench:
         with self.booking_server(f"sqlite+aiosqlite:///{path}", "c") as server:
             self.load(server, "c", Runs(), options.large_customers)
 
+    def scenario_v(self) -> None:
+        """The agents' read path on (c)'s large database with (r)'s catalog: next free slots,
+        the slots open loop at 50 % of their capacity, then one day's availability."""
+        path = self.dir / "v.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        options = self.options
+        _log(f"v: seeded database ({options.large_bookings:,} bookings), 5 resources, 3 services")
+        spent = cached_sqlite(
+            path,
+            ARTIFACTS / "cache",
+            self.service_env(url),
+            customers=options.large_customers,
+            bookings=options.large_bookings,
+        )
+        if spent:
+            _log(f"v: built and cached the seeded database in {spent:.0f} s")
+        seed_catalog_sqlite(path)
+        env = {"BOOKING_AGENT_API_KEYS": AGENT_KEY}
+        with self.booking_server(url, "v", env=env) as server:
+            self.load(server, "v-slots", Runs(), options.pool, reads="slots")
+            if options.open_levels:
+                self.open_loop(
+                    server, "v-slots", Runs(), options.pool, reads="slots", levels_wanted=(0.5,)
+                )
+            # Last: requests wrk gave up on (10 s) may still be served after it stops.
+            self.load(server, "v-day", Runs(), options.pool, reads="day")
+
     def scenario_b(self) -> None:
         sys.path.insert(0, str(ROOT))
         from tests.support.postgres import PostgresCluster, postgres_available  # noqa: PLC0415
@@ -471,16 +560,17 @@ class Bench:
             self.results["b"] = {"skipped": reason}
             return
         with PostgresCluster(durable=True) as cluster:
-            _pin_postgres(cluster.root)
+            # Both cores for the cluster and the service (see the module's docstring).
+            _pin_postgres(cluster.root, ALL_CPUS)
             env = self.service_env(cluster.url)
             prepare(env, self.dir)
             asyncio.run(seed_postgres(cluster.dsn_for(), customers=self.options.pool))
             self.raw_asyncpg(cluster.dsn_for())
             runs = Runs()
-            with self.booking_server(cluster.url, "b1", workers=1) as server:
+            with self.booking_server(cluster.url, "b1", workers=1, cpu=ALL_CPUS) as server:
                 self.load(server, "b1", runs, self.options.pool)
             sampler = LockSampler(cluster.dsn_for())
-            with self.booking_server(cluster.url, "b", workers=2) as server:
+            with self.booking_server(cluster.url, "b", workers=2, cpu=ALL_CPUS) as server:
                 self.load(server, "b", runs, self.options.pool, during=lambda: sampler)
                 self.results["b-serial"] = sampler.result(self.results["b"]["rate"])
                 _log(f"b: outbox lock {self.results['b-serial']}")
@@ -643,6 +733,7 @@ class Bench:
             "a": self.scenario_a,
             "r": self.scenario_r,
             "c": self.scenario_c,
+            "v": self.scenario_v,
             "b": self.scenario_b,
             "notify": self.notifications,
             "webhooks": self.webhooks,
@@ -670,12 +761,12 @@ def _nothing() -> nullcontext[None]:
     return nullcontext()
 
 
-def _pin_postgres(root: Path) -> None:
-    """Move the cluster's processes to the server core; backends forked later inherit it."""
+def _pin_postgres(root: Path, cpus: str) -> None:
+    """Move the cluster's processes to ``cpus``; backends forked later inherit it."""
     postmaster = int((root / "data" / "postmaster.pid").read_text().split()[0])
     for pid in process_tree(postmaster):
         subprocess.run(
-            ["taskset", "-a", "-p", "-c", SERVER_CPU, str(pid)],
+            ["taskset", "-a", "-p", "-c", cpus, str(pid)],
             capture_output=True,
             check=False,
         )
@@ -813,6 +904,7 @@ def _verdicts(results: Mapping[str, Any], ceilings: Mapping[str, float]) -> list
         if a:
             print(f"(b) / (a) throughput: {b['rate'] / a['rate']:.2f}")
         verdicts.extend(_postgres_verdicts(results, ceilings))
+    verdicts.extend(_read_verdicts(results, ceilings))
     notify = results.get("notify")
     if notify:
         print(
@@ -864,6 +956,26 @@ def _verdicts(results: Mapping[str, Any], ceilings: Mapping[str, float]) -> list
                 median >= 1 - WEBHOOKS_MAX_DEVIATION,
             )
         )
+    return verdicts
+
+
+def _read_verdicts(
+    results: Mapping[str, Any], ceilings: Mapping[str, float]
+) -> list[tuple[str, bool]]:
+    """Issue 18's read path: next free slots against the HTTP ceiling; both reads error-free."""
+    verdicts: list[tuple[str, bool]] = []
+    slots, day = results.get("v-slots"), results.get("v-day")
+    if slots and "http" in ceilings:
+        ratio = slots["rate"] / ceilings["http"]
+        verdicts.append(
+            (
+                f"(v) next free slots {slots['rate']:.0f}/s = {ratio:.2f} x http >= {V_MIN_RATIO}",
+                ratio >= V_MIN_RATIO,
+            )
+        )
+    for name, values in (("next free slots", slots), ("one day", day)):
+        if values:
+            verdicts.append((f"(v) {name} non-2xx: {values['errors']} == 0", values["errors"] == 0))
     return verdicts
 
 
@@ -922,7 +1034,11 @@ def _open_verdicts(results: Mapping[str, Any]) -> list[tuple[str, bool]]:
 
 def open_table(results: Mapping[str, Any]) -> None:
     """Open-loop rows (bench.openloop): latency from each request's scheduled send time."""
-    labels = {"a": "(a) SQLite, 1 worker", "b": "(b) PostgreSQL, 2 workers"}
+    labels = {
+        "a": "(a) SQLite, 1 worker",
+        "b": "(b) PostgreSQL, 2 workers",
+        "v-slots": "(v) next free slots",
+    }
     rows = [(labels[name], level) for name in labels for level in results.get(f"{name}-open", [])]
     if not rows:
         return
@@ -986,6 +1102,8 @@ def report(results: Mapping[str, Any]) -> bool:
         "a": "(a) SQLite, 1 worker",
         "r": "(r) SQLite, 5 resources, 3 svc",
         "c": "(c) SQLite, 1M bookings seeded",
+        "v-slots": "(v) next free slots, 1M, 5 res",
+        "v-day": "(v) one day's availability",
         "raw_asyncpg": "ceiling: raw asyncpg, 32 conns",
         "b1": "(b1) PostgreSQL, 1 worker",
         "b": "(b) PostgreSQL, 2 workers",

@@ -270,7 +270,7 @@ class _Bookings:
             booking.resource_id, booking.occupied_from, booking.occupied_until
         ):
             raise SlotTaken
-        stored = Booking(id=len(self._state.bookings) + 1, **attrs.asdict(booking, recurse=False))
+        stored = booking.stored_as(len(self._state.bookings) + 1)
         self._state.bookings[stored.id] = stored
         return stored
 

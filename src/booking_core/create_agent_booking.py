@@ -183,6 +183,9 @@ class CreateAgentBooking:
             if self._max_open and not created:
                 held = await uow.bookings.count_open_after(customer.id, now)
                 if held >= self._max_open:
+                    # A taken slot is the answer that wins (it offers alternatives).
+                    if await uow.bookings.is_occupied(resource.id, occupied_from, occupied_until):
+                        raise SlotTaken
                     raise TooManyBookings(self._max_open)
             booking = await uow.bookings.add(
                 NewBooking(
@@ -232,7 +235,7 @@ def service_for(request: BookingRequest, catalog: Catalog, settings: BusinessSet
         return named
     if catalog.unknown_services == REJECT_UNKNOWN:
         raise UnknownService(catalog.offered_names())
-    return Service(None, request.service_name, settings.slot_minutes)
+    return catalog.ad_hoc(request.service_name, settings.slot_minutes)
 
 
 class ResourceChoice(Protocol):
@@ -267,22 +270,24 @@ async def _place(
     candidates: tuple[Resource, ...],
 ) -> tuple[pendulum.DateTime, Resource]:
     """The start and resource the policy grants, reading only what it needs: for one
-    candidate (every single-resource business) whether its occupied interval is free; for
-    several, the occupied intervals at that start and the day's bookings per resource.
+    candidate (every single-resource business), nothing: storage refuses an overlapping
+    booking itself (:meth:`BookingRepository.add` raises :class:`SlotTaken`), and asking first
+    would only repeat that check; for several, the occupied intervals at that start and the
+    day's bookings per resource, to choose one.
 
-    The chosen resource is held before its interval is checked (and the check repeated after a
-    choice made from an earlier read): transactions placing bookings on one resource take
-    turns, so the database's no-overlap constraint, which still decides, never sees two
+    The chosen resource is held before its booking is stored (and a choice made from an
+    earlier read checked again once it is held): transactions placing bookings on one resource
+    take turns, so the database's no-overlap constraint, which decides, never sees two
     overlapping inserts in progress at once (PostgreSQL would break that deadlock by aborting
-    one).
+    one). Not asking first saved about 10 µs of CPU per booking on SQLite
+    (``bench.inprocess``) and a round trip on PostgreSQL; a refusal costs the insert instead,
+    and its transaction (with any customer it made) is rolled back as before.
     """
     day, time = request.booking_date, request.booking_time
     if len(candidates) == 1:
         (resource,) = candidates
         start = policy.check_service(day, time, now, service, resource)
         await uow.bookings.hold_resource(resource.id)
-        if await uow.bookings.is_occupied(resource.id, *service.occupied(start)):
-            raise SlotTaken
         return start, resource
     wanted = policy.local_start(day, time)
     begin, end = service.occupied(wanted)

@@ -92,6 +92,28 @@ class NewBooking:
     occupied_from: pendulum.DateTime
     occupied_until: pendulum.DateTime
 
+    def stored_as(self, booking_id: int) -> Booking:
+        """This booking as stored under ``booking_id``.
+
+        Field by field rather than through ``attrs.asdict``, which cost about 5 µs per booking
+        on the create path (``bench.inprocess``).
+        """
+        return Booking(
+            id=booking_id,
+            customer_id=self.customer_id,
+            service_name=self.service_name,
+            booking_date=self.booking_date,
+            booking_time=self.booking_time,
+            starts_at=self.starts_at,
+            status=self.status,
+            notes=self.notes,
+            created_at=self.created_at,
+            resource_id=self.resource_id,
+            service_id=self.service_id,
+            occupied_from=self.occupied_from,
+            occupied_until=self.occupied_until,
+        )
+
 
 @frozen
 class Booking:

@@ -1,11 +1,12 @@
 """ "Anything Tuesday afternoon?": the next free starts after a moment, across days.
 
 An agent asks this on every turn of a call, so the answer is the next few starts rather than
-whole days, and the work is bounded: days are read a week at a time (one occupancy read each)
-and the search stops at the limit, at the horizon, or once it has looked at
-:data:`MAX_OFFER_STARTS` slot starts, whichever comes first; the answer says which day it
-searched up to. A start is offered exactly when a create request for it would be granted now:
-the same :class:`SlotPolicy` decides (``free_for``), on the same occupancy.
+whole days, and the work is bounded: the first day is read alone, then days a week at a time
+(one occupancy read each), each day judged start by start only until the limit is reached; the
+search stops at the limit, at the horizon, or once it has looked at :data:`MAX_OFFER_STARTS`
+slot starts, whichever comes first; the answer says which day it searched up to. A start is
+offered exactly when a create request for it would be granted now: the same
+:class:`SlotPolicy` decides (``iter_free_for``), on the same occupancy.
 
 Parts of the day are in the business time zone: morning before 12:00, afternoon from 12:00 to
 before 17:00, evening from 17:00.
@@ -47,7 +48,9 @@ MAX_OFFER_LIMIT = 20
 #: availability answer. With hourly slots on one resource that is the whole of a year's horizon;
 #: with 1-minute slots all day, two days.
 MAX_OFFER_STARTS = MAX_AVAILABILITY_SLOTS
-#: Days whose occupancy one storage read brings.
+#: Days whose occupancy one storage read brings, after the first day's read alone (most
+#: offers are answered from it: reading a week of a busy calendar first cost more than judging
+#: the day, in ``bench.run``'s read scenario).
 OFFER_WINDOW_DAYS = 7
 
 _NOON = pendulum.Time(12)
@@ -153,8 +156,10 @@ class OfferSlots:
         reach = service.buffer_before + service.duration_minutes + service.buffer_after
         found: list[OfferedStart] = []
         day = first
+        window = 1
         while day <= last and len(found) < query.limit:
-            window_last = min(last, day.add(days=OFFER_WINDOW_DAYS - 1))
+            window_last = min(last, day.add(days=window - 1))
+            window = OFFER_WINDOW_DAYS
             begin = as_utc(policy.local_start(day, pendulum.Time(0)))
             end = as_utc(policy.local_start(window_last.add(days=1), pendulum.Time(0)))
             async with self._reads() as uow:
@@ -163,7 +168,7 @@ class OfferSlots:
                 )
             occupancy = Occupancy(occupied)
             while day <= window_last and len(found) < query.limit:
-                for start, ids in policy.free_for(day, now, service, candidates, occupancy):
+                for start, ids in policy.iter_free_for(day, now, service, candidates, occupancy):
                     if start < since:
                         continue
                     if query.part_of_day is not None and not query.part_of_day.holds(start.time()):

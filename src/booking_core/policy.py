@@ -7,7 +7,8 @@ booked?" (availability, alternatives), so the two can never disagree. Checks run
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence, Set
+import heapq
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 
 import pendulum
 from attrs import frozen
@@ -195,21 +196,26 @@ class SlotPolicy:
         self, day: pendulum.Date, now: pendulum.DateTime, service: Service, resource: Resource
     ) -> list[pendulum.DateTime]:
         """Every start on ``day`` that :meth:`check_service` grants ``now``, taken or not."""
+        return list(self._service_starts(day, now, service, resource))
+
+    def _service_starts(
+        self, day: pendulum.Date, now: pendulum.DateTime, service: Service, resource: Resource
+    ) -> Iterator[pendulum.DateTime]:
+        """:meth:`service_starts`, one at a time, in order (a resource's intervals are
+        sorted and never overlap)."""
         try:
             self._check_date(day, now)
         except (BeyondHorizon, OffDay, ClosedDate):
-            return []
+            return
         earliest = now.add(minutes=service.min_notice_minutes)
         step, duration = self.settings.slot_minutes, service.duration_minutes
-        starts = []
         for interval in resource.intervals_on(day):
             first, last = minute_of_day(interval.opens), minute_of_day(interval.closes) - duration
             for minute in range(first, last + 1, step):
                 time = pendulum.Time(*divmod(minute, 60))
                 start = self.local_start(day, time)
                 if start > now and start >= earliest and _keeps_wall_time(start, time):
-                    starts.append(start)
-        return starts
+                    yield start
 
     def free_for(
         self,
@@ -221,15 +227,55 @@ class SlotPolicy:
     ) -> list[FreeStart]:
         """Starts on ``day`` a create request for ``service`` would be granted now, in order,
         each with the resources (among ``resources``) whose occupied interval would be free."""
-        free: dict[pendulum.DateTime, tuple[pendulum.DateTime, list[int]]] = {}
-        for resource in sorted(resources, key=lambda item: item.id):
-            for start in self.service_starts(day, now, service, resource):
-                begin, end = service.occupied(start)
-                if occupancy.is_free(resource.id, begin, end):
-                    # Keyed by the UTC instant: a repeated clock-change hour's local times
-                    # never compare equal to their instants.
-                    free.setdefault(as_utc(start), (start, []))[1].append(resource.id)
-        return [(start, tuple(ids)) for _, (start, ids) in sorted(free.items())]
+        return list(self.iter_free_for(day, now, service, resources, occupancy))
+
+    def _keyed_starts(
+        self,
+        day: pendulum.Date,
+        now: pendulum.DateTime,
+        service: Service,
+        resource: Resource,
+        index: int,
+    ) -> Iterator[tuple[pendulum.DateTime, int, pendulum.DateTime]]:
+        for start in self._service_starts(day, now, service, resource):
+            yield as_utc(start), index, start
+
+    def iter_free_for(
+        self,
+        day: pendulum.Date,
+        now: pendulum.DateTime,
+        service: Service,
+        resources: Iterable[Resource],
+        occupancy: Occupancy,
+    ) -> Iterator[FreeStart]:
+        """:meth:`free_for`, one start at a time: a caller that needs the first few (an offer
+        of 3 starts) stops there instead of judging a whole day of every resource's grid
+        (1-minute slots on 5 resources: 7,195 starts; the offer's CPU fell from about 74 ms to
+        a fraction of it in ``bench/availability.py``'s setting with 5 resources)."""
+        ordered = sorted(resources, key=lambda item: item.id)
+        # Each resource's starts in order, merged by UTC instant (a repeated clock-change
+        # hour's local times never compare equal to their instants); a tie keeps the resources'
+        # order, so the ids come lowest first.
+        merged = heapq.merge(
+            *(
+                self._keyed_starts(day, now, service, resource, index)
+                for index, resource in enumerate(ordered)
+            )
+        )
+        current: pendulum.DateTime | None = None
+        current_start: pendulum.DateTime | None = None
+        ids: list[int] = []
+        for instant, index, start in merged:
+            if instant != current:
+                if ids and current_start is not None:
+                    yield current_start, tuple(ids)
+                current, current_start, ids = instant, start, []
+            resource = ordered[index]
+            begin, end = service.occupied(start)
+            if occupancy.is_free(resource.id, begin, end):
+                ids.append(resource.id)
+        if ids and current_start is not None:
+            yield current_start, tuple(ids)
 
     def nearest_free_for(
         self,

@@ -202,15 +202,28 @@ def _services(values: Iterable[Service]) -> tuple[Service, ...]:
     return tuple(values)
 
 
+#: Free-text services a catalog keeps made (see :meth:`Catalog.ad_hoc`); names come from
+#: requests, so they are bounded.
+_AD_HOC_KEPT = 256
+
+
 @frozen
 class Catalog:
-    """Every resource and service of the business, and what to do with unknown service names."""
+    """Every resource and service of the business, and what to do with unknown service names.
+
+    A catalog is read once per change and then serves every request of its process, so what
+    each booking would otherwise derive from it again (the active resources, the free-text
+    service) is made once here.
+    """
 
     resources: tuple[Resource, ...] = field(converter=_by_id)
     services: tuple[Service, ...] = field(factory=tuple, converter=_services)
     unknown_services: str = ACCEPT_UNKNOWN
+    _active: tuple[Resource, ...] = field(init=False, eq=False, repr=False, default=())
+    _ad_hoc: dict[tuple[str, int], Service] = field(init=False, eq=False, repr=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_active", tuple(item for item in self.resources if item.active))
         if self.unknown_services not in {ACCEPT_UNKNOWN, REJECT_UNKNOWN}:
             raise InvalidCatalog("unknown_services must be 'accept' or 'reject'")
         keys = [service.key for service in self.services]
@@ -245,4 +258,21 @@ class Catalog:
 
     def performers(self, service: Service) -> tuple[Resource, ...]:
         """The active resources that perform ``service``, by id."""
-        return tuple(item for item in self.resources if item.active and service.performed_by(item))
+        if not service.resource_ids:
+            return self._active
+        return tuple(item for item in self._active if service.performed_by(item))
+
+    def ad_hoc(self, name: str, minutes: int) -> Service:
+        """The free-text service ``name`` lasting ``minutes`` (the spec's one-slot booking).
+
+        The same value each time, made once: making a :class:`Service` validates it, which
+        cost about 3 µs of every such booking (``bench.inprocess``). At most
+        ``_AD_HOC_KEPT`` names are kept (they come from requests); then they are made anew.
+        """
+        key = (name, minutes)
+        found = self._ad_hoc.get(key)
+        if found is None:
+            if len(self._ad_hoc) >= _AD_HOC_KEPT:
+                self._ad_hoc.clear()
+            found = self._ad_hoc[key] = Service(None, name, minutes)
+        return found

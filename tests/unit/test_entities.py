@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
 from agent_booking.core import OPEN_STATUSES, Booking, BookingStatus
+from agent_booking.core.entities import NewBooking
 from agent_booking.core.errors import BookingNotActive
 from tests.unit.builders import NOW, TOMORROW
 
@@ -54,3 +56,12 @@ class TestOpenStatuses:
         assert {status.value for status in OPEN_STATUSES} == {"upcoming", "pending"}
         assert all(_booking(status).is_active for status in OPEN_STATUSES)
         assert not _booking(BookingStatus.COMPLETED).is_open
+
+
+class TestNewBookingStoredAs:
+    def test_carries_every_field_and_the_id(self) -> None:
+        stored = _booking(BookingStatus.PENDING)
+        fields = attrs.asdict(stored, recurse=False)
+        new = NewBooking(**{name: value for name, value in fields.items() if name != "id"})
+
+        assert new.stored_as(7) == stored

@@ -169,6 +169,23 @@ class TestServices:
         assert [r.id for r in catalog.performers(service(30, resource_ids={2}))] == [2]
         assert [r.id for r in catalog.performers(service(30))] == [1, 2]
 
+    def test_inactive_resources_perform_nothing(self) -> None:
+        catalog = Catalog([resource(1, (9, 0, 17, 0), active=False), resource(2, (9, 0, 17, 0))])
+        assert [r.id for r in catalog.performers(service(30))] == [2]
+        assert [r.id for r in catalog.performers(service(30, resource_ids={1, 2}))] == [2]
+
+    def test_a_free_text_service_lasts_the_given_minutes_and_is_made_once(self) -> None:
+        catalog = Catalog([LUNCH_BREAK])
+        made = catalog.ad_hoc("Legal Consultation", 30)
+        assert made == Service(None, "Legal Consultation", 30)
+        assert catalog.ad_hoc("Legal Consultation", 30) is made
+        assert catalog.ad_hoc("Legal Consultation", 60).duration_minutes == 60
+        for number in range(300):  # names come from requests: only so many are kept
+            catalog.ad_hoc(f"Name {number}", 30)
+        assert catalog.ad_hoc("Legal Consultation", 30) == made
+        with pytest.raises(InvalidCatalog):
+            catalog.ad_hoc("   ", 30)
+
 
 class TestAssignment:
     TWO = (resource(1, (9, 0, 17, 0)), resource(2, (9, 0, 17, 0)))

@@ -3,6 +3,7 @@ and how much a saturated process sends."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -152,3 +153,53 @@ async def test_an_idle_process_sends_up_to_the_concurrency() -> None:
 async def test_a_saturated_process_sends_at_most_its_busy_rate() -> None:
     _, sender = await _one_round(AttemptResult(200, None, 1.0, None), due=20, busy=True)
     assert sender.sent == 3
+
+
+class CountingStore(FakeStore):
+    """A store whose subscriptions can be switched off, counting the rounds that read them."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        super().__init__(_subscription(), due=0)
+        self.subscriptions = [self.subscription] if enabled else []
+        self.rounds = 0
+
+    async def enabled(self) -> list[WebhookSubscription]:
+        self.rounds += 1
+        return self.subscriptions
+
+    async def skip_to(self, position: int, latest: int) -> None:
+        pass
+
+
+async def _rounds_after_commits(*, enabled: bool) -> int:
+    """Rounds a started worker runs for committed events, after one round that saw whether a
+    subscription is enabled. The poll is an hour, so only a wake-up can start one; the loop
+    gets many turns, more than a round takes with these fakes."""
+    store = CountingStore(enabled=enabled)
+    worker = WebhookWorker(
+        store,  # type: ignore[arg-type]
+        FakeOutbox(),
+        FakeSender(AttemptResult(200, None, 1.0, None)),  # type: ignore[arg-type]
+        WorkerTiming(poll=3600, min_interval=0, busy_rate=0),
+        clock=lambda: NOW,
+    )
+    await worker.run_round()
+    store.rounds = 0
+    await worker.start()
+    try:
+        for _ in range(5):
+            worker.events_committed()
+        for _ in range(50):
+            await asyncio.sleep(0)
+    finally:
+        await worker.stop()
+    return store.rounds
+
+
+async def test_committed_events_start_a_round_while_a_subscription_is_enabled() -> None:
+    assert await _rounds_after_commits(enabled=True) == 1
+
+
+async def test_committed_events_start_no_round_while_no_subscription_is_enabled() -> None:
+    # Nothing is owed for them; a subscription created here wakes the worker itself.
+    assert await _rounds_after_commits(enabled=False) == 0

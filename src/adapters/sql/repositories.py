@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import attrs
 import msgspec
 import pendulum
 from sqlalchemy import Row as SqlalchemyRow
@@ -430,7 +429,7 @@ class SqlBookingRepository:
             sql.instant_to_db(booking.occupied_until),
         )
         booking_id = (await self._run.fetch(sql.insert_booking, values))[0][0]
-        return Booking(id=booking_id, **attrs.asdict(booking, recurse=False))
+        return booking.stored_as(booking_id)
 
     async def get(self, booking_id: int) -> Booking | None:
         rows = await self._run.fetch(self._sql.booking_by_id, (booking_id,))

@@ -147,10 +147,24 @@ class WebhookWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    def events_committed(self) -> None:
+        """Events were committed (here, or on PostgreSQL anywhere): a round soon, if the last
+        round found a subscription enabled.
+
+        With none, the events are owed to no one (a subscription gets only events after its
+        creation), so a round would only move the cursor: a round per wake-up, every
+        ``min_interval`` under load, cost about 20 µs of CPU per booking in
+        ``bench.inprocess`` (four small transactions a round). Subscriptions made in this
+        process wake the worker (:meth:`wake`); those made by another process are found by the
+        next ``poll`` round.
+        """
+        if self._subscriptions:
+            self._wake.set()
+
     async def publish(self, events: Sequence[StoredEvent]) -> None:
         """The core's ``Notifier`` port: a booking committed here; look soon."""
         del events
-        self.wake()
+        self.events_committed()
 
     async def start(self) -> None:
         if self._timing.busy_rate:

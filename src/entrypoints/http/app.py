@@ -127,7 +127,7 @@ def create_app(
         )
         on_startup.append(worker.start)
         on_shutdown.insert(0, worker.stop)
-        wakes.append(worker.wake)
+        wakes.append(worker.events_committed)
     reads = read_uow_factory or uow_factory
     fanout = EventFanout.over(
         reads, poll_interval=config.event_poll_seconds, queue_size=config.socket_queue_size

@@ -129,6 +129,12 @@ class TestDelivery:
         assert log[0]["last_status_code"] == 200
         assert log[0]["last_latency_ms"] >= 0
         assert log[0]["next_attempt_at"] is None
+        (attempt,) = log[0]["attempt_log"]
+        assert attempt["attempt"] == 1
+        assert attempt["status_code"] == 200
+        assert attempt["error"] is None
+        assert attempt["latency_ms"] == log[0]["last_latency_ms"]
+        assert attempt["next_attempt_at"] is None
 
     def test_a_receiver_failing_twice_gets_the_event_three_times_with_one_id(
         self, hook_server: ServerProcess, receiver: WebhookReceiver, days: WorkingDays
@@ -144,6 +150,14 @@ class TestDelivery:
             Webhook(created["secret"]).verify(item.body, item.headers)
         log = _log(hook_server, created["data"]["id"])
         assert [(entry["status"], entry["attempts"]) for entry in log] == [("delivered", 3)]
+        # A row per attempt: two failures, each with its retry due, then the success.
+        attempts = log[0]["attempt_log"]
+        assert [a["attempt"] for a in attempts] == [1, 2, 3]
+        assert [a["status_code"] for a in attempts] == [500, 500, 200]
+        assert [a["next_attempt_at"] is not None for a in attempts] == [True, True, False]
+        assert all(a["latency_ms"] >= 0 for a in attempts)
+        starts = [a["started_at"] for a in attempts]
+        assert starts == sorted(starts)
 
     def test_410_gone_disables_the_subscription_and_says_why(
         self, hook_server: ServerProcess, receiver: WebhookReceiver, days: WorkingDays

@@ -124,6 +124,7 @@ class WebhookWorker:
         *,
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
+        observe: Callable[[DeliveryOutcome], None] = lambda _outcome: None,
     ) -> None:
         self._store = store
         self._events = events
@@ -131,6 +132,7 @@ class WebhookWorker:
         self._timing = timing
         self._clock = clock
         self._jitter = jitter
+        self._observe = observe
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._in_flight: dict[int, int] = {}
@@ -267,15 +269,18 @@ class WebhookWorker:
             event = await self._event(delivery.event_id)
             if subscription is None:
                 return  # disabled or deleted meanwhile: the lease expires, nothing is sent
+            started = self._clock()
             if event is None:
                 result = AttemptResult(None, "the event is no longer in the outbox", 0.0, None)
-                self._outcomes.append(self._outcome(subscription, delivery, result, final=True))
-                return
-            result = await self._sender.send(
-                subscription.url, event, subscription.secrets(self._clock())
-            )
-            self.sent += 1
-            self._outcomes.append(self._outcome(subscription, delivery, result))
+                outcome = self._outcome(subscription, delivery, result, started, final=True)
+            else:
+                result = await self._sender.send(
+                    subscription.url, event, subscription.secrets(started)
+                )
+                self.sent += 1
+                outcome = self._outcome(subscription, delivery, result, started)
+            self._outcomes.append(outcome)
+            self._observe(outcome)
         except Exception:
             _log.exception("webhook delivery %s failed unexpectedly", delivery.id)
         finally:
@@ -287,6 +292,7 @@ class WebhookWorker:
         subscription: WebhookSubscription,
         delivery: ClaimedDelivery,
         result: AttemptResult,
+        started: float,
         *,
         final: bool = False,
     ) -> DeliveryOutcome:
@@ -296,6 +302,7 @@ class WebhookWorker:
             "subscription_id": subscription.id,
             "lease_until": delivery.lease_until,
             "attempted_at": now,
+            "started_at": started,
             "status_code": result.status_code,
             "error": result.error,
             "latency_ms": result.latency_ms,

@@ -218,6 +218,89 @@ class TestDelivery:
         assert sorted(ids) == sorted([*event_ids, event_ids[1], *event_ids])
 
 
+class TestMetrics:
+    def test_metrics_count_attempts_and_the_backlog(
+        self, hook_server: ServerProcess, receiver: WebhookReceiver, days: WorkingDays
+    ) -> None:
+        """Every other subscription is disabled first, so this one's attempts are all there
+        is; the backlog gauge counts the whole database's pending deliveries."""
+        with _admin(hook_server) as admin:
+            for other in admin.get(WEBHOOKS).json()["data"]:
+                admin.patch(f"{WEBHOOKS}{other['id']}/", json={"enabled": False})
+        down = True
+        receiver.script = lambda path, seen: (
+            503 if path == "/metered" and (seen < 2 or down) else 200
+        )
+        before = _metrics(hook_server)
+        created = _subscribe(hook_server, receiver.url("/metered"))
+        webhook_id = created["data"]["id"]
+
+        # An event that fails twice, then is delivered; then one that keeps failing.
+        down = False
+        _book(hook_server, days)
+        receiver.wait_for(lambda items: len(items) >= 3, "/metered")
+        after = _eventually_metrics(
+            hook_server, lambda m: _delta(m, before, 'outcome="succeeded"') >= 1
+        )
+        assert _delta(after, before, 'outcome="succeeded"') == 1
+        assert _delta(after, before, 'outcome="retried"') == 2
+        assert _delta(after, before, 'outcome="failed"') == 0
+        assert _delta(after, before, "duration_seconds_count") == 3
+        assert _delta(after, before, 'duration_seconds_bucket{le="+Inf"}') == 3
+        assert (
+            after["booking_webhook_delivery_duration_seconds_sum"]
+            > (before["booking_webhook_delivery_duration_seconds_sum"])
+        )
+        down = True
+        _book(hook_server, days)
+        # Attempts 1 to 4 come within about 2 s (scaled schedule); the 5th waits 7 s.
+        failing = receiver.wait_for(lambda items: len(items) >= 7, "/metered")
+        held = _eventually_metrics(
+            hook_server, lambda m: m.get("booking_webhook_pending_deliveries") == 1
+        )
+        assert held["booking_webhook_pending_deliveries"] == 1
+        assert _delta(held, after, 'outcome="retried"') >= 4
+
+        down = False
+        with _admin(hook_server) as admin:
+            replayed = admin.post(
+                f"{WEBHOOKS}{webhook_id}/replay/", json={"event_id": int(failing[-1].webhook_id)}
+            )
+        assert replayed.json() == {"success": True, "scheduled": 1}, replayed.text
+        drained = _eventually_metrics(
+            hook_server, lambda m: m.get("booking_webhook_pending_deliveries") == 0
+        )
+        assert drained["booking_webhook_pending_deliveries"] == 0
+        assert _delta(drained, before, 'outcome="succeeded"') == 2
+
+
+def _metrics(server: ServerProcess) -> dict[str, float]:
+    """The webhook samples of ``GET /metrics``, by name and labels."""
+    text = httpx.get(f"{server.base_url}/metrics", timeout=30.0).text
+    samples = {}
+    for line in text.splitlines():
+        if line.startswith("booking_webhook_"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def _delta(now: dict[str, float], then: dict[str, float], part: str) -> float:
+    (name,) = [name for name in now if part in name]
+    return now[name] - then.get(name, 0.0)
+
+
+def _eventually_metrics(
+    server: ServerProcess, done: Callable[[dict[str, float]], bool], timeout: float = 20.0
+) -> dict[str, float]:
+    deadline = time.monotonic() + timeout
+    while True:
+        samples = _metrics(server)
+        if done(samples) or time.monotonic() > deadline:
+            return samples
+        time.sleep(0.05)
+
+
 class TestAdminApi:
     def test_create_list_update_delete(self, hook_server: ServerProcess) -> None:
         with _admin(hook_server) as admin:

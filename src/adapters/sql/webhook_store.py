@@ -307,6 +307,12 @@ class SqlWebhookStore:
             await session.commit()
         return len(wanted)
 
+    async def pending_count(self) -> int:
+        """Deliveries not yet delivered or given up, in the whole database (the partial
+        index of due deliveries holds exactly these)."""
+        rows = await self._read("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")
+        return int(rows[0][0])
+
     # --- the worker's side ----------------------------------------------------------------------
 
     async def cursor(self) -> int:

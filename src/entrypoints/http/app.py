@@ -9,7 +9,7 @@ lazily), so it is cheap to build one per test and safe to build in every worker 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
@@ -96,6 +96,7 @@ def create_app(
     on_startup: list[Callable[[], Any]] = []
     on_shutdown: list[Callable[[], Any]] = []
     webhook_routes: list[Any] = []
+    webhook_pending: Callable[[], Awaitable[int]] | None = None
     wakes: list[Callable[[], None]] = []
     metrics = Metrics()
     # One process (SQLite, or a caller's adapters): counters in memory; PostgreSQL: shared.
@@ -119,8 +120,8 @@ def create_app(
 
             rate_store = SqlRateCounterStore(database.engine)
         _log.info("using database %s", config.safe_database_url)
-        worker, webhook_routes = _webhooks(
-            config, database, database.read_unit_of_work, webhook_resolver
+        worker, webhook_routes, webhook_pending = _webhooks(
+            config, database, database.read_unit_of_work, webhook_resolver, metrics
         )
         on_startup.append(worker.start)
         on_shutdown.insert(0, worker.stop)
@@ -200,7 +201,7 @@ def create_app(
             *health_routes(ping or _unit_of_work_check(uow_factory)),
             *admin_page_routes(),
             *admin_socket_routes(fanout, config.admin_token, _recent_bookings(reads)),
-            *metrics_routes(metrics, fanout),
+            *metrics_routes(metrics, fanout, webhook_pending),
             *webhook_routes,
         ],
         exception_handlers=exception_handlers(speech),
@@ -269,8 +270,9 @@ def _webhooks(
     database: SqlDatabase,
     reads: RelayUnitOfWorkFactory,
     resolver: Resolver | None,
-) -> tuple[WebhookWorker, list[Any]]:
-    """The delivery worker and the admin routes, on the SQL database."""
+    metrics: Metrics,
+) -> tuple[WebhookWorker, list[Any], Callable[[], Awaitable[int]]]:
+    """The delivery worker, the admin routes and the backlog's count, on the SQL database."""
     # Imported here, with the SQL stack they need.
     from agent_booking.adapters.sql.webhook_store import SqlWebhookStore  # noqa: PLC0415
     from agent_booking.adapters.webhooks.addresses import (  # noqa: PLC0415
@@ -307,6 +309,7 @@ def _webhooks(
             poll=config.event_poll_seconds,
             busy_rate=config.webhook_busy_rate,
         ),
+        observe=metrics.observe_webhook,
     )
     subscriptions = WebhookSubscriptions(
         store,
@@ -317,7 +320,7 @@ def _webhooks(
         allowed_hosts=config.webhook_allowed_hosts,
         on_change=worker.wake,
     )
-    return worker, [webhook_router(config.admin_token, subscriptions)]
+    return worker, [webhook_router(config.admin_token, subscriptions)], store.pending_count
 
 
 def _recent_bookings(reads: UnitOfWorkFactory) -> RecentBookings:

@@ -365,13 +365,15 @@ class SqlWebhookStore:
         return True
 
     async def skip_to(self, position: int, latest: int) -> None:
-        """With no subscription enabled, nothing is owed: move the cursor to the end."""
+        """With no subscription enabled, nothing is owed: move the cursor to the end (if the
+        database still has none enabled: the caller's list may be a moment old)."""
         if latest <= position:
             return
         async with self._database.transaction(read_only=False) as session:
             await self._run(
                 session,
-                "UPDATE webhook_cursor SET position = ? WHERE id = 1 AND position = ?",
+                "UPDATE webhook_cursor SET position = ? WHERE id = 1 AND position = ? "
+                "AND NOT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE enabled = 1)",
                 latest,
                 position,
             )

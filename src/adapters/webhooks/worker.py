@@ -10,7 +10,10 @@ leaves its leases to expire: the deliveries are sent again, at least once in all
 
 Rounds start when a booking commits here (or, on PostgreSQL, anywhere), when an attempt ends,
 and every ``poll`` seconds, but at most one per ``min_interval`` seconds, so a burst of bookings
-costs a handful of small transactions, not several per booking. Nothing here runs inside a
+costs a handful of small transactions, not several per booking. The enabled subscriptions are
+read again every ``poll`` seconds, and at once when this process changed one; with none enabled
+a round reads and writes nothing but that (the cursor is moved past the outbox once per read,
+and only while the database still has no enabled subscription). Nothing here runs inside a
 booking's transaction: a slow or dead receiver costs only its own tasks and lease.
 
 Bookings come first. Sending a webhook costs this process CPU (an HTTP request through httpx
@@ -63,7 +66,9 @@ class WorkerTiming:
     #: Multiplies the retry schedule and the 5-day disable window (tests make it small).
     scale: float = 1.0
     poll: float = 1.0
-    min_interval: float = 0.01
+    #: Seconds between rounds at least (a webhook waits at most this much longer; each round
+    #: costs a few small transactions, shared by every event and attempt since the last).
+    min_interval: float = 0.05
     #: Webhooks sent per second by this process while it is saturated (0: no limit).
     busy_rate: float = 20.0
     #: While saturated: seconds between rounds, and events turned into deliveries per round.
@@ -139,6 +144,8 @@ class WebhookWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes: list[DeliveryOutcome] = []
         self._subscriptions: dict[int, WebhookSubscription] = {}
+        #: When the enabled subscriptions were last read (monotonic seconds).
+        self._subscriptions_read: float | None = None
         self._cache: OrderedDict[int, StoredEvent] = OrderedDict()
         self.load = LoopLoad()
         self._tokens = timing.busy_rate
@@ -148,6 +155,12 @@ class WebhookWorker:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def subscriptions_changed(self) -> None:
+        """A subscription was made, changed or deleted here: read them again in the next round
+        (other processes read them within ``poll`` seconds)."""
+        self._subscriptions_read = None
+        self.wake()
 
     async def publish(self, events: Sequence[StoredEvent]) -> None:
         """The core's ``Notifier`` port: a booking committed here; look soon."""
@@ -210,14 +223,24 @@ class WebhookWorker:
         except BaseException:
             self._outcomes[:0] = outcomes  # kept for the next round (the leases still hold)
             raise
+        if any(outcome.disable_reason is not None for outcome in outcomes):
+            self._subscriptions_read = None  # one was disabled: send it nothing more
 
     async def _ingest(self) -> None:
-        subscriptions = await self._store.enabled()
-        self._subscriptions = {subscription.id: subscription for subscription in subscriptions}
-        position = await self._store.cursor()
-        if not subscriptions:
-            await self._store.skip_to(position, await self._events.latest_id())
+        now = time.monotonic()
+        stale = (
+            self._subscriptions_read is None or now - self._subscriptions_read >= self._timing.poll
+        )
+        if stale:
+            subscriptions = await self._store.enabled()
+            self._subscriptions = {item.id: item for item in subscriptions}
+            self._subscriptions_read = now
+        if not self._subscriptions:
+            if stale:  # nothing is owed: move the cursor to the end (the store checks again)
+                position = await self._store.cursor()
+                await self._store.skip_to(position, await self._events.latest_id())
             return
+        position = await self._store.cursor()
         busy = self._timing.busy_rate and self.load.busy
         while True:
             batch = await self._events.after(position, self._timing.busy_batch if busy else _BATCH)

@@ -318,7 +318,7 @@ def _webhooks(
         allow_http=config.webhook_allow_http,
         allow_private=config.webhook_allow_private,
         allowed_hosts=config.webhook_allowed_hosts,
-        on_change=worker.wake,
+        on_change=worker.subscriptions_changed,
     )
     return worker, [webhook_router(config.admin_token, subscriptions)], store.pending_count
 

@@ -152,3 +152,24 @@ async def test_an_idle_process_sends_up_to_the_concurrency() -> None:
 async def test_a_saturated_process_sends_at_most_its_busy_rate() -> None:
     _, sender = await _one_round(AttemptResult(200, None, 1.0, None), due=20, busy=True)
     assert sender.sent == 3
+
+
+async def test_many_requests_in_flight_count_as_saturated_whatever_the_cpu_share() -> None:
+    """On a machine whose other processes take the CPU, a saturated server may use little of
+    one: the requests queueing in it say it is saturated."""
+    store = FakeStore(_subscription(), 20)
+    sender = FakeSender(AttemptResult(200, None, 1.0, None))
+    worker = WebhookWorker(
+        store,  # type: ignore[arg-type]
+        FakeOutbox(),
+        sender,  # type: ignore[arg-type]
+        WorkerTiming(concurrency=8, busy_rate=3, scale=1),
+        clock=lambda: NOW,
+        jitter=lambda: 0.5,
+        pressed=lambda: True,
+    )
+    worker.load.share = 0.1
+    assert worker.load.busy
+    await worker.run_round()
+    await worker.finish_attempts()
+    assert sender.sent == 3

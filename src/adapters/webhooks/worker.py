@@ -16,12 +16,13 @@ a round reads and writes nothing but that (the cursor is moved past the outbox o
 and only while the database still has no enabled subscription). Nothing here runs inside a
 booking's transaction: a slow or dead receiver costs only its own tasks and lease.
 
-Bookings come first. Sending a webhook costs this process CPU (an HTTP request through httpx
-costs about what a booking does), so while the process is saturated (it uses most of a CPU:
-:class:`LoopLoad`) the worker sends at most ``busy_rate`` webhooks a second, starts a
-round at most every ``busy_interval`` seconds and reads at most ``busy_batch`` new events per
-round; events and deliveries wait in the database meanwhile (the outbox and the cursor keep
-them) and are caught up at full speed once the load drops. ``busy_rate`` 0 turns this off.
+Bookings come first. Sending a webhook costs this process CPU (an HTTP request costs about
+what a booking does), so while the process is saturated (it uses most of a CPU, or has many
+requests in flight: :class:`LoopLoad`) the worker sends at most ``busy_rate`` webhooks a
+second, starts a round at most every ``busy_interval`` seconds and reads at most
+``busy_batch`` new events per round; events and deliveries wait in the database meanwhile
+(the outbox and the cursor keep them) and are caught up at full speed once the load drops.
+``busy_rate`` 0 turns this off.
 """
 
 from __future__ import annotations
@@ -71,9 +72,10 @@ class WorkerTiming:
     min_interval: float = 0.05
     #: Webhooks sent per second by this process while it is saturated (0: no limit).
     busy_rate: float = 20.0
-    #: While saturated: seconds between rounds, and events turned into deliveries per round.
+    #: While saturated: seconds between rounds, and events turned into deliveries per round
+    #: (no more than can soon be sent: the outbox keeps the rest, read once the load drops).
     busy_interval: float = 1.0
-    busy_batch: int = 200
+    busy_batch: int = 50
 
     @property
     def lease(self) -> float:
@@ -83,8 +85,10 @@ class WorkerTiming:
 
 class LoopLoad:
     """Whether this process has no time to spare: the share of a CPU it used over the last
-    half second. A server process runs one event loop, so when it uses most of a CPU, requests
-    wait for it.
+    half second, or ``pressed()`` (the server's requests in flight). A server process runs one
+    event loop, so when it uses most of a CPU, requests wait for it; on a machine whose other
+    processes take the CPU, it may get much less than a CPU while requests queue, and only the
+    requests in flight say so.
 
     (A late timer is no good sign: on a machine whose other processes keep this one waiting,
     timers fire late while it is idle, and webhooks would never be caught up.)
@@ -93,13 +97,14 @@ class LoopLoad:
     PERIOD = 0.5
     BUSY_SHARE = 0.6
 
-    def __init__(self) -> None:
+    def __init__(self, pressed: Callable[[], bool] = lambda: False) -> None:
         self.share = 0.0
+        self._pressed = pressed
         self._task: asyncio.Task[None] | None = None
 
     @property
     def busy(self) -> bool:
-        return self.share > self.BUSY_SHARE
+        return self.share > self.BUSY_SHARE or self._pressed()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="webhook-load")
@@ -130,6 +135,7 @@ class WebhookWorker:
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
         observe: Callable[[DeliveryOutcome], None] = lambda _outcome: None,
+        pressed: Callable[[], bool] = lambda: False,
     ) -> None:
         self._store = store
         self._events = events
@@ -147,7 +153,7 @@ class WebhookWorker:
         #: When the enabled subscriptions were last read (monotonic seconds).
         self._subscriptions_read: float | None = None
         self._cache: OrderedDict[int, StoredEvent] = OrderedDict()
-        self.load = LoopLoad()
+        self.load = LoopLoad(pressed)
         self._tokens = timing.busy_rate
         self._refilled = time.monotonic()
         #: Webhooks this process sent (every attempt, whatever its outcome).

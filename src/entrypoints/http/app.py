@@ -244,6 +244,10 @@ def create_app(
     return app
 
 
+#: Requests in flight from which the webhook worker sends at its busy rate.
+_WEBHOOKS_YIELD_AT = 8
+
+
 class _WakingNotifier:
     """The notifier, and after it every other relay of this process (the webhook worker)."""
 
@@ -310,6 +314,8 @@ def _webhooks(
             busy_rate=config.webhook_busy_rate,
         ),
         observe=metrics.observe_webhook,
+        # Requests queueing: the process is saturated even if the machine gives it little CPU.
+        pressed=lambda: metrics.requests_in_flight >= _WEBHOOKS_YIELD_AT,
     )
     subscriptions = WebhookSubscriptions(
         store,

@@ -80,6 +80,8 @@ class Metrics:
         self.rejections: Counter[str] = Counter()
         self.client_disconnects: Counter[tuple[str, str]] = Counter()
         self._durations: dict[tuple[str, str, str], _Histogram] = {}
+        #: HTTP requests this process is serving now (the webhook worker yields to many).
+        self.requests_in_flight = 0
         self.webhook_outcomes: Counter[str] = Counter()
         self._webhook_latency = _Histogram()
 

@@ -9,7 +9,8 @@ so with several processes each delivery is sent by one at a time, and a process 
 leaves its leases to expire: the deliveries are sent again, at least once in all.
 
 Rounds start when a booking commits here (or, on PostgreSQL, anywhere), when an attempt ends,
-and every ``poll`` seconds, but at most one per ``min_interval`` seconds, so a burst of bookings
+and every ``poll`` seconds, but at most one per ``min_interval`` seconds (``backlog_interval``
+while a round found more due than it could send), so a burst of bookings
 costs a handful of small transactions, not several per booking. The enabled subscriptions are
 read again every ``poll`` seconds, and at once when this process changed one; with none enabled
 a round reads and writes nothing but that (the cursor is moved past the outbox once per read,
@@ -70,6 +71,8 @@ class WorkerTiming:
     #: Seconds between rounds at least (a webhook waits at most this much longer; each round
     #: costs a few small transactions, shared by every event and attempt since the last).
     min_interval: float = 0.05
+    #: Seconds between rounds while catching up on a backlog (a round claimed all it could).
+    backlog_interval: float = 0.01
     #: Webhooks sent per second by this process while it is saturated (0: no limit).
     busy_rate: float = 20.0
     #: While saturated: seconds between rounds, and events turned into deliveries per round
@@ -150,6 +153,8 @@ class WebhookWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes: list[DeliveryOutcome] = []
         self._subscriptions: dict[int, WebhookSubscription] = {}
+        #: Whether the last round claimed all it could (more may be due: look again soon).
+        self._backlog = False
         #: When the enabled subscriptions were last read (monotonic seconds).
         self._subscriptions_read: float | None = None
         self._cache: OrderedDict[int, StoredEvent] = OrderedDict()
@@ -214,7 +219,11 @@ class WebhookWorker:
                 )
             # Rounds spaced out (a burst of wake-ups is one round), further while saturated.
             await asyncio.sleep(
-                self._timing.busy_interval if self.load.busy else self._timing.min_interval
+                self._timing.busy_interval
+                if self.load.busy
+                else self._timing.backlog_interval
+                if self._backlog
+                else self._timing.min_interval
             )
 
     async def run_round(self) -> None:
@@ -247,8 +256,10 @@ class WebhookWorker:
                 await self._store.skip_to(position, await self._events.latest_id())
             return
         position = await self._store.cursor()
-        busy = self._timing.busy_rate and self.load.busy
         while True:
+            # Asked again for every batch: a backlog caught up between two bursts of bookings
+            # yields as soon as requests queue again.
+            busy = self._timing.busy_rate and self.load.busy
             batch = await self._events.after(position, self._timing.busy_batch if busy else _BATCH)
             if not batch or not await self._store.ingest(position, batch, self._clock()):
                 return
@@ -259,6 +270,7 @@ class WebhookWorker:
                 return
 
     async def _dispatch(self) -> None:
+        self._backlog = False
         if not self._subscriptions:
             return
         now = self._clock()
@@ -271,6 +283,7 @@ class WebhookWorker:
             if subscription is None or free <= 0:
                 continue
             claimed = await self._store.claim(subscription_id, free, now, now + self._timing.lease)
+            self._backlog = self._backlog or len(claimed) == free
             if self._timing.busy_rate and self.load.busy:
                 self._tokens -= len(claimed)
             await self._prefetch([delivery.event_id for delivery in claimed])

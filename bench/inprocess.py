@@ -1,6 +1,6 @@
 """The create endpoint in-process: the real app over ASGI, no network, CPU per booking.
 
-    python -m bench.inprocess [--bookings 8000] [--concurrency 32]
+    python -m bench.inprocess [--bookings 8000] [--concurrency 32] [--webhook URL]
 
 Builds the service exactly as ``booking serve`` does
 (``agent_booking.entrypoints.asgi.app_from_env``) on a fresh SQLite file with the benchmark's
@@ -11,7 +11,9 @@ is the service's own cost per booking; comparing two source trees (``PYTHONPATH=
 alternating runs is how docs/performance.md's second round was measured on a noisy machine. Run it
 pinned (``taskset -c 0``) for stable figures. It prints CPU µs per booking (the whole process, and
 its main thread), bookings per second and latency percentiles, and exits non-zero if any request was
-not a 201.
+not a 201. With ``--webhook URL`` the measured bookings run with one subscription to that receiver
+(made through the admin API after the warm-up; run ``bench.webhook_receiver`` on the other core),
+so the delivery worker's share of each booking's CPU shows against a run without it.
 """
 
 from __future__ import annotations
@@ -61,7 +63,35 @@ def _scope(body: bytes) -> dict[str, Any]:
     }
 
 
-async def _run(bookings: int, concurrency: int) -> int:
+async def _subscribe(app: Any, url: str) -> None:
+    """One webhook subscription through the admin API, as an operator makes it."""
+    body = json.dumps({"url": url}).encode()
+    scope = _scope(body) | {
+        "path": "/api/admin/webhooks/",
+        "raw_path": b"/api/admin/webhooks/",
+        "headers": [
+            (b"host", b"bench"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"authorization", b"Bearer bench-admin-token"),
+        ],
+    }
+    statuses = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(int(message["status"]))
+
+    await app(scope, receive, send)
+    if statuses != [201]:
+        msg = f"the subscription was refused: {statuses}"
+        raise SystemExit(msg)
+
+
+async def _run(bookings: int, concurrency: int, webhook: str | None = None) -> int:
     # After the environment is set. A source tree from before the agent_booking package name
     # (PYTHONPATH=old/src, for an A/B comparison) has the module at its old name.
     try:
@@ -98,6 +128,8 @@ async def _run(bookings: int, concurrency: int) -> int:
             return 1
         latencies.clear()
         statuses.clear()
+        if webhook:
+            await _subscribe(app, webhook)
         queue = iter(bodies[_WARM_UP:])
 
         async def client() -> None:
@@ -127,6 +159,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bookings", type=int, default=8000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--webhook", help="subscribe this URL before measuring")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="booking-inprocess-") as folder:
         directory = Path(folder)
@@ -140,10 +173,12 @@ def main() -> int:
             # The known phones book again and again; the per-phone limit would refuse them.
             "BOOKING_MAX_ACTIVE_PER_PHONE": "0",
         }
+        if args.webhook:
+            environment |= {"BOOKING_WEBHOOK_ALLOW_HTTP": "1", "BOOKING_WEBHOOK_ALLOW_PRIVATE": "1"}
         prepare(os.environ | environment, directory)
         seed_sqlite(directory / "inprocess.db", customers=_POOL)
         os.environ.update(environment)
-        return uvloop.run(_run(args.bookings, args.concurrency))
+        return uvloop.run(_run(args.bookings, args.concurrency, args.webhook))
 
 
 if __name__ == "__main__":

@@ -1408,6 +1408,7 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:  # noqa: P
         )
         run.send("no tables", down, "GET", SETTINGS)
         run.send("no tables", down, "PATCH", SETTINGS, json={"slot_minutes": 30})
+        _sql(outage_server, "DROP TABLE webhook_attempts")
         _sql(outage_server, "DROP TABLE webhook_deliveries")
         _sql(outage_server, "DROP TABLE webhook_subscriptions")
         hook = {"url": "https://localhost/x"}

@@ -129,6 +129,12 @@ class TestDelivery:
         assert log[0]["last_status_code"] == 200
         assert log[0]["last_latency_ms"] >= 0
         assert log[0]["next_attempt_at"] is None
+        (attempt,) = log[0]["attempt_log"]
+        assert attempt["attempt"] == 1
+        assert attempt["status_code"] == 200
+        assert attempt["error"] is None
+        assert attempt["latency_ms"] == log[0]["last_latency_ms"]
+        assert attempt["next_attempt_at"] is None
 
     def test_a_receiver_failing_twice_gets_the_event_three_times_with_one_id(
         self, hook_server: ServerProcess, receiver: WebhookReceiver, days: WorkingDays
@@ -144,6 +150,14 @@ class TestDelivery:
             Webhook(created["secret"]).verify(item.body, item.headers)
         log = _log(hook_server, created["data"]["id"])
         assert [(entry["status"], entry["attempts"]) for entry in log] == [("delivered", 3)]
+        # A row per attempt: two failures, each with its retry due, then the success.
+        attempts = log[0]["attempt_log"]
+        assert [a["attempt"] for a in attempts] == [1, 2, 3]
+        assert [a["status_code"] for a in attempts] == [500, 500, 200]
+        assert [a["next_attempt_at"] is not None for a in attempts] == [True, True, False]
+        assert all(a["latency_ms"] >= 0 for a in attempts)
+        starts = [a["started_at"] for a in attempts]
+        assert starts == sorted(starts)
 
     def test_410_gone_disables_the_subscription_and_says_why(
         self, hook_server: ServerProcess, receiver: WebhookReceiver, days: WorkingDays
@@ -202,6 +216,89 @@ class TestDelivery:
 
         ids = [int(item.webhook_id) for item in got]
         assert sorted(ids) == sorted([*event_ids, event_ids[1], *event_ids])
+
+
+class TestMetrics:
+    def test_metrics_count_attempts_and_the_backlog(
+        self, hook_server: ServerProcess, receiver: WebhookReceiver, days: WorkingDays
+    ) -> None:
+        """Every other subscription is disabled first, so this one's attempts are all there
+        is; the backlog gauge counts the whole database's pending deliveries."""
+        with _admin(hook_server) as admin:
+            for other in admin.get(WEBHOOKS).json()["data"]:
+                admin.patch(f"{WEBHOOKS}{other['id']}/", json={"enabled": False})
+        down = True
+        receiver.script = lambda path, seen: (
+            503 if path == "/metered" and (seen < 2 or down) else 200
+        )
+        before = _metrics(hook_server)
+        created = _subscribe(hook_server, receiver.url("/metered"))
+        webhook_id = created["data"]["id"]
+
+        # An event that fails twice, then is delivered; then one that keeps failing.
+        down = False
+        _book(hook_server, days)
+        receiver.wait_for(lambda items: len(items) >= 3, "/metered")
+        after = _eventually_metrics(
+            hook_server, lambda m: _delta(m, before, 'outcome="succeeded"') >= 1
+        )
+        assert _delta(after, before, 'outcome="succeeded"') == 1
+        assert _delta(after, before, 'outcome="retried"') == 2
+        assert _delta(after, before, 'outcome="failed"') == 0
+        assert _delta(after, before, "duration_seconds_count") == 3
+        assert _delta(after, before, 'duration_seconds_bucket{le="+Inf"}') == 3
+        assert (
+            after["booking_webhook_delivery_duration_seconds_sum"]
+            > (before["booking_webhook_delivery_duration_seconds_sum"])
+        )
+        down = True
+        _book(hook_server, days)
+        # Attempts 1 to 4 come within about 2 s (scaled schedule); the 5th waits 7 s.
+        failing = receiver.wait_for(lambda items: len(items) >= 7, "/metered")
+        held = _eventually_metrics(
+            hook_server, lambda m: m.get("booking_webhook_pending_deliveries") == 1
+        )
+        assert held["booking_webhook_pending_deliveries"] == 1
+        assert _delta(held, after, 'outcome="retried"') >= 4
+
+        down = False
+        with _admin(hook_server) as admin:
+            replayed = admin.post(
+                f"{WEBHOOKS}{webhook_id}/replay/", json={"event_id": int(failing[-1].webhook_id)}
+            )
+        assert replayed.json() == {"success": True, "scheduled": 1}, replayed.text
+        drained = _eventually_metrics(
+            hook_server, lambda m: m.get("booking_webhook_pending_deliveries") == 0
+        )
+        assert drained["booking_webhook_pending_deliveries"] == 0
+        assert _delta(drained, before, 'outcome="succeeded"') == 2
+
+
+def _metrics(server: ServerProcess) -> dict[str, float]:
+    """The webhook samples of ``GET /metrics``, by name and labels."""
+    text = httpx.get(f"{server.base_url}/metrics", timeout=30.0).text
+    samples = {}
+    for line in text.splitlines():
+        if line.startswith("booking_webhook_"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def _delta(now: dict[str, float], then: dict[str, float], part: str) -> float:
+    (name,) = [name for name in now if part in name]
+    return now[name] - then.get(name, 0.0)
+
+
+def _eventually_metrics(
+    server: ServerProcess, done: Callable[[dict[str, float]], bool], timeout: float = 20.0
+) -> dict[str, float]:
+    deadline = time.monotonic() + timeout
+    while True:
+        samples = _metrics(server)
+        if done(samples) or time.monotonic() > deadline:
+            return samples
+        time.sleep(0.05)
 
 
 class TestAdminApi:

@@ -156,7 +156,7 @@ async def test_a_saturated_process_sends_at_most_its_busy_rate() -> None:
 
 
 class CountingStore(FakeStore):
-    """A store whose subscriptions can be switched off, counting the rounds that read them."""
+    """A store whose subscriptions can be switched off, counting the rounds run on it."""
 
     def __init__(self, *, enabled: bool) -> None:
         super().__init__(_subscription(), due=0)
@@ -164,8 +164,11 @@ class CountingStore(FakeStore):
         self.rounds = 0
 
     async def enabled(self) -> list[WebhookSubscription]:
-        self.rounds += 1
         return self.subscriptions
+
+    async def record(self, outcomes: Sequence[DeliveryOutcome]) -> None:
+        self.rounds += 1  # every round starts by recording the last one's outcomes
+        await super().record(outcomes)
 
     async def skip_to(self, position: int, latest: int) -> None:
         pass
@@ -184,16 +187,19 @@ async def _rounds_after_commits(*, enabled: bool) -> int:
         clock=lambda: NOW,
     )
     await worker.run_round()
-    store.rounds = 0
     await worker.start()
     try:
+        for _ in range(50):  # the round a started worker runs at once
+            await asyncio.sleep(0)
+        store.rounds = 0
         for _ in range(5):
             worker.events_committed()
         for _ in range(50):
             await asyncio.sleep(0)
+        rounds = store.rounds  # stopping records once more, which is not a round
     finally:
         await worker.stop()
-    return store.rounds
+    return rounds
 
 
 async def test_committed_events_start_a_round_while_a_subscription_is_enabled() -> None:
@@ -203,3 +209,24 @@ async def test_committed_events_start_a_round_while_a_subscription_is_enabled() 
 async def test_committed_events_start_no_round_while_no_subscription_is_enabled() -> None:
     # Nothing is owed for them; a subscription created here wakes the worker itself.
     assert await _rounds_after_commits(enabled=False) == 0
+
+
+async def test_many_requests_in_flight_count_as_saturated_whatever_the_cpu_share() -> None:
+    """On a machine whose other processes take the CPU, a saturated server may use little of
+    one: the requests queueing in it say it is saturated."""
+    store = FakeStore(_subscription(), 20)
+    sender = FakeSender(AttemptResult(200, None, 1.0, None))
+    worker = WebhookWorker(
+        store,  # type: ignore[arg-type]
+        FakeOutbox(),
+        sender,  # type: ignore[arg-type]
+        WorkerTiming(concurrency=8, busy_rate=3, scale=1),
+        clock=lambda: NOW,
+        jitter=lambda: 0.5,
+        pressed=lambda: True,
+    )
+    worker.load.share = 0.1
+    assert worker.load.busy
+    await worker.run_round()
+    await worker.finish_attempts()
+    assert sender.sent == 3

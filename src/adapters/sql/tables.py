@@ -50,6 +50,7 @@ __all__ = [
     "resources",
     "service_resources",
     "services",
+    "webhook_attempts",
     "webhook_cursor",
     "webhook_deliveries",
     "webhook_subscriptions",
@@ -321,6 +322,26 @@ webhook_deliveries = Table(
         sqlite_where=text("status = 'pending'"),
         postgresql_where=text("status = 'pending'"),
     ),
+)
+
+#: One row per attempt of a delivery (migration 0009): the delivery log's history.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "delivery_id",
+        BigInteger,
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("attempt", Integer, nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("status_code", Integer),
+    Column("error", String(500)),
+    Column("latency_ms", Float),
+    Column("next_attempt_at", Float),
+    Index("ix_webhook_attempts_delivery", "delivery_id", "id"),
 )
 
 webhook_cursor = Table(

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from agent_booking.core.events import StoredEvent
 from agent_booking.core.webhooks import SubscriptionChanges, wants
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from agent_booking.adapters.sql.sessions import Session
 
 __all__ = [
+    "MAX_ATTEMPTS_SHOWN",
+    "AttemptRecord",
     "ClaimedDelivery",
     "DeliveryOutcome",
     "DeliveryRecord",
@@ -41,7 +43,13 @@ _DELIVERY_COLUMNS = (
     "id, subscription_id, event_id, status, attempts, next_attempt_at, last_attempt_at, "
     "last_status_code, last_error, last_latency_ms, created_at"
 )
+_ATTEMPT_COLUMNS = (
+    "delivery_id, attempt, started_at, status_code, error, latency_ms, next_attempt_at"
+)
 _PLACEHOLDER = re.compile(r"\?")
+#: Attempts shown per delivery in the log (the latest ones): a schedule makes at most nine,
+#: only replays add more.
+MAX_ATTEMPTS_SHOWN = 20
 
 
 @frozen
@@ -68,6 +76,21 @@ class WebhookSubscription:
 
 
 @frozen
+class AttemptRecord:
+    """One attempt of a delivery, as ``webhook_attempts`` keeps it."""
+
+    delivery_id: int
+    #: Its number in the delivery's current schedule (1 first; a replay starts again at 1).
+    attempt: int
+    started_at: float
+    status_code: int | None
+    error: str | None
+    latency_ms: float | None
+    #: When the next attempt was due after this one (None: delivered, or given up).
+    next_attempt_at: float | None
+
+
+@frozen
 class DeliveryRecord:
     id: int
     subscription_id: int
@@ -80,6 +103,8 @@ class DeliveryRecord:
     last_error: str | None
     last_latency_ms: float | None
     created_at: float
+    #: The latest attempts (at most :data:`MAX_ATTEMPTS_SHOWN`), oldest first.
+    history: tuple[AttemptRecord, ...] = ()
 
 
 @frozen
@@ -203,6 +228,12 @@ class SqlWebhookStore:
     async def delete(self, subscription_id: int) -> bool:
         async with self._database.transaction(read_only=False) as session:
             await self._run(
+                session,
+                "DELETE FROM webhook_attempts WHERE delivery_id IN "
+                "(SELECT id FROM webhook_deliveries WHERE subscription_id = ?)",
+                subscription_id,
+            )
+            await self._run(
                 session, "DELETE FROM webhook_deliveries WHERE subscription_id = ?", subscription_id
             )
             rows = await self._run(
@@ -218,15 +249,39 @@ class SqlWebhookStore:
     async def deliveries(
         self, subscription_id: int, limit: int, before_id: int | None = None
     ) -> list[DeliveryRecord]:
-        """Newest first (by delivery row), ``limit`` at most, below ``before_id`` when given."""
-        rows = await self._read(
-            f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries WHERE subscription_id = ? "
-            "AND id < ? ORDER BY id DESC LIMIT ?",
-            subscription_id,
-            before_id if before_id is not None else 2**63 - 1,
-            limit,
-        )
-        return [DeliveryRecord(*row) for row in rows]
+        """Newest first (by delivery row), ``limit`` at most, below ``before_id`` when given;
+        each with its latest attempts (two reads in one read transaction)."""
+        async with self._database.transaction(read_only=True) as session:
+            rows = await self._run(
+                session,
+                f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries WHERE subscription_id = ? "
+                "AND id < ? ORDER BY id DESC LIMIT ?",
+                subscription_id,
+                before_id if before_id is not None else 2**63 - 1,
+                limit,
+            )
+            if not rows:
+                return []
+            # The page's ids are a contiguous range of this subscription's rows: one range read.
+            attempts = await self._run(
+                session,
+                f"SELECT {_ATTEMPT_COLUMNS} FROM webhook_attempts WHERE delivery_id IN ("
+                "SELECT id FROM webhook_deliveries WHERE subscription_id = ? AND id BETWEEN ? AND ?"
+                ") ORDER BY delivery_id, id",
+                subscription_id,
+                rows[-1][0],
+                rows[0][0],
+            )
+        history: dict[int, list[AttemptRecord]] = {}
+        for attempt in attempts:
+            history.setdefault(int(attempt[0]), []).append(AttemptRecord(*attempt))
+        return [
+            evolve(
+                DeliveryRecord(*row),
+                history=tuple(history.get(int(row[0]), [])[-MAX_ATTEMPTS_SHOWN:]),
+            )
+            for row in rows
+        ]
 
     async def schedule(
         self, subscription: WebhookSubscription, events: Sequence[StoredEvent], now: float
@@ -251,6 +306,12 @@ class SqlWebhookStore:
                 )
             await session.commit()
         return len(wanted)
+
+    async def pending_count(self) -> int:
+        """Deliveries not yet delivered or given up, in the whole database (the partial
+        index of due deliveries holds exactly these)."""
+        rows = await self._read("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")
+        return int(rows[0][0])
 
     # --- the worker's side ----------------------------------------------------------------------
 
@@ -304,13 +365,15 @@ class SqlWebhookStore:
         return True
 
     async def skip_to(self, position: int, latest: int) -> None:
-        """With no subscription enabled, nothing is owed: move the cursor to the end."""
+        """With no subscription enabled, nothing is owed: move the cursor to the end (if the
+        database still has none enabled: the caller's list may be a moment old)."""
         if latest <= position:
             return
         async with self._database.transaction(read_only=False) as session:
             await self._run(
                 session,
-                "UPDATE webhook_cursor SET position = ? WHERE id = 1 AND position = ?",
+                "UPDATE webhook_cursor SET position = ? WHERE id = 1 AND position = ? "
+                "AND NOT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE enabled = 1)",
                 latest,
                 position,
             )
@@ -367,17 +430,21 @@ class SqlWebhookStore:
         return sorted(claimed, key=lambda delivery: delivery.event_id)
 
     async def record(self, outcomes: Sequence[DeliveryOutcome]) -> None:
-        """Write what the attempts gave, in one transaction."""
+        """Write what the attempts gave, and a ``webhook_attempts`` row for each, in one
+        transaction. An outcome whose claim was overtaken (a replay made the delivery due again
+        meanwhile) is not recorded: the replay's own attempt will be."""
         if not outcomes:
             return
         async with self._database.transaction(read_only=False) as session:
+            history: list[Any] = []
             for outcome in outcomes:
-                await self._run(
+                updated = await self._run(
                     session,
                     "UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, "
                     "next_attempt_at = ?, last_attempt_at = ?, last_status_code = ?, "
                     "last_error = ?, last_latency_ms = ? "
-                    "WHERE id = ? AND status = 'pending' AND next_attempt_at = ?",
+                    "WHERE id = ? AND status = 'pending' AND next_attempt_at = ? "
+                    "RETURNING attempts",
                     outcome.status,
                     outcome.next_attempt_at,
                     outcome.attempted_at,
@@ -386,6 +453,24 @@ class SqlWebhookStore:
                     outcome.latency_ms,
                     outcome.delivery_id,
                     outcome.lease_until,
+                )
+                if updated:
+                    history += (
+                        outcome.delivery_id,
+                        int(updated[0][0]),
+                        outcome.started_at,
+                        outcome.status_code,
+                        outcome.error,
+                        outcome.latency_ms,
+                        outcome.next_attempt_at,
+                    )
+            if history:
+                # One statement for the batch's attempt rows.
+                rows_sql = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * (len(history) // 7))
+                await self._run(
+                    session,
+                    f"INSERT INTO webhook_attempts ({_ATTEMPT_COLUMNS}) VALUES {rows_sql}",
+                    *history,
                 )
             # Per subscription, its latest outcome says whether it is failing (one statement
             # each, however many deliveries the batch holds).
@@ -427,4 +512,6 @@ class DeliveryOutcome:
     status_code: int | None
     error: str | None
     latency_ms: float | None
+    #: When the attempt started (``attempted_at`` is when its outcome was known).
+    started_at: float
     disable_reason: str | None = None

@@ -109,6 +109,7 @@ class WebhookSubscriptions:
         )
         if rotated is None:
             raise WebhookNotFound
+        self._on_change()  # this process signs with the new secret from its next round on
         return rotated, secret
 
     async def deliveries(

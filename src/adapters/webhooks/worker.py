@@ -9,16 +9,21 @@ so with several processes each delivery is sent by one at a time, and a process 
 leaves its leases to expire: the deliveries are sent again, at least once in all.
 
 Rounds start when a booking commits here (or, on PostgreSQL, anywhere), when an attempt ends,
-and every ``poll`` seconds, but at most one per ``min_interval`` seconds, so a burst of bookings
-costs a handful of small transactions, not several per booking. Nothing here runs inside a
+and every ``poll`` seconds, but at most one per ``min_interval`` seconds (``backlog_interval``
+while a round found more due than it could send), so a burst of bookings
+costs a handful of small transactions, not several per booking. The enabled subscriptions are
+read again every ``poll`` seconds, and at once when this process changed one; with none enabled
+a round reads and writes nothing but that (the cursor is moved past the outbox once per read,
+and only while the database still has no enabled subscription). Nothing here runs inside a
 booking's transaction: a slow or dead receiver costs only its own tasks and lease.
 
-Bookings come first. Sending a webhook costs this process CPU (an HTTP request through httpx
-costs about what a booking does), so while the process is saturated (it uses most of a CPU:
-:class:`LoopLoad`) the worker sends at most ``busy_rate`` webhooks a second, starts a
-round at most every ``busy_interval`` seconds and reads at most ``busy_batch`` new events per
-round; events and deliveries wait in the database meanwhile (the outbox and the cursor keep
-them) and are caught up at full speed once the load drops. ``busy_rate`` 0 turns this off.
+Bookings come first. Sending a webhook costs this process CPU (an HTTP request costs about
+what a booking does), so while the process is saturated (it uses most of a CPU, or has many
+requests in flight: :class:`LoopLoad`) the worker sends at most ``busy_rate`` webhooks a
+second, starts a round at most every ``busy_interval`` seconds and reads at most
+``busy_batch`` new events per round; events and deliveries wait in the database meanwhile
+(the outbox and the cursor keep them) and are caught up at full speed once the load drops.
+``busy_rate`` 0 turns this off.
 """
 
 from __future__ import annotations
@@ -63,12 +68,17 @@ class WorkerTiming:
     #: Multiplies the retry schedule and the 5-day disable window (tests make it small).
     scale: float = 1.0
     poll: float = 1.0
-    min_interval: float = 0.01
+    #: Seconds between rounds at least (a webhook waits at most this much longer; each round
+    #: costs a few small transactions, shared by every event and attempt since the last).
+    min_interval: float = 0.05
+    #: Seconds between rounds while catching up on a backlog (a round claimed all it could).
+    backlog_interval: float = 0.01
     #: Webhooks sent per second by this process while it is saturated (0: no limit).
     busy_rate: float = 20.0
-    #: While saturated: seconds between rounds, and events turned into deliveries per round.
+    #: While saturated: seconds between rounds, and events turned into deliveries per round
+    #: (no more than can soon be sent: the outbox keeps the rest, read once the load drops).
     busy_interval: float = 1.0
-    busy_batch: int = 200
+    busy_batch: int = 50
 
     @property
     def lease(self) -> float:
@@ -78,8 +88,10 @@ class WorkerTiming:
 
 class LoopLoad:
     """Whether this process has no time to spare: the share of a CPU it used over the last
-    half second. A server process runs one event loop, so when it uses most of a CPU, requests
-    wait for it.
+    half second, or ``pressed()`` (the server's requests in flight). A server process runs one
+    event loop, so when it uses most of a CPU, requests wait for it; on a machine whose other
+    processes take the CPU, it may get much less than a CPU while requests queue, and only the
+    requests in flight say so.
 
     (A late timer is no good sign: on a machine whose other processes keep this one waiting,
     timers fire late while it is idle, and webhooks would never be caught up.)
@@ -88,13 +100,14 @@ class LoopLoad:
     PERIOD = 0.5
     BUSY_SHARE = 0.6
 
-    def __init__(self) -> None:
+    def __init__(self, pressed: Callable[[], bool] = lambda: False) -> None:
         self.share = 0.0
+        self._pressed = pressed
         self._task: asyncio.Task[None] | None = None
 
     @property
     def busy(self) -> bool:
-        return self.share > self.BUSY_SHARE
+        return self.share > self.BUSY_SHARE or self._pressed()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="webhook-load")
@@ -124,6 +137,8 @@ class WebhookWorker:
         *,
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
+        observe: Callable[[DeliveryOutcome], None] = lambda _outcome: None,
+        pressed: Callable[[], bool] = lambda: False,
     ) -> None:
         self._store = store
         self._events = events
@@ -131,14 +146,19 @@ class WebhookWorker:
         self._timing = timing
         self._clock = clock
         self._jitter = jitter
+        self._observe = observe
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._in_flight: dict[int, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes: list[DeliveryOutcome] = []
         self._subscriptions: dict[int, WebhookSubscription] = {}
+        #: Whether the last round claimed all it could (more may be due: look again soon).
+        self._backlog = False
+        #: When the enabled subscriptions were last read (monotonic seconds).
+        self._subscriptions_read: float | None = None
         self._cache: OrderedDict[int, StoredEvent] = OrderedDict()
-        self.load = LoopLoad()
+        self.load = LoopLoad(pressed)
         self._tokens = timing.busy_rate
         self._refilled = time.monotonic()
         #: Webhooks this process sent (every attempt, whatever its outcome).
@@ -160,6 +180,12 @@ class WebhookWorker:
         """
         if self._subscriptions:
             self._wake.set()
+
+    def subscriptions_changed(self) -> None:
+        """A subscription was made, changed or deleted here: read them again in the next round
+        (other processes read them within ``poll`` seconds)."""
+        self._subscriptions_read = None
+        self.wake()
 
     async def publish(self, events: Sequence[StoredEvent]) -> None:
         """The core's ``Notifier`` port: a booking committed here; look soon."""
@@ -207,7 +233,11 @@ class WebhookWorker:
                 )
             # Rounds spaced out (a burst of wake-ups is one round), further while saturated.
             await asyncio.sleep(
-                self._timing.busy_interval if self.load.busy else self._timing.min_interval
+                self._timing.busy_interval
+                if self.load.busy
+                else self._timing.backlog_interval
+                if self._backlog
+                else self._timing.min_interval
             )
 
     async def run_round(self) -> None:
@@ -222,16 +252,28 @@ class WebhookWorker:
         except BaseException:
             self._outcomes[:0] = outcomes  # kept for the next round (the leases still hold)
             raise
+        if any(outcome.disable_reason is not None for outcome in outcomes):
+            self._subscriptions_read = None  # one was disabled: send it nothing more
 
     async def _ingest(self) -> None:
-        subscriptions = await self._store.enabled()
-        self._subscriptions = {subscription.id: subscription for subscription in subscriptions}
-        position = await self._store.cursor()
-        if not subscriptions:
-            await self._store.skip_to(position, await self._events.latest_id())
+        now = time.monotonic()
+        stale = (
+            self._subscriptions_read is None or now - self._subscriptions_read >= self._timing.poll
+        )
+        if stale:
+            subscriptions = await self._store.enabled()
+            self._subscriptions = {item.id: item for item in subscriptions}
+            self._subscriptions_read = now
+        if not self._subscriptions:
+            if stale:  # nothing is owed: move the cursor to the end (the store checks again)
+                position = await self._store.cursor()
+                await self._store.skip_to(position, await self._events.latest_id())
             return
-        busy = self._timing.busy_rate and self.load.busy
+        position = await self._store.cursor()
         while True:
+            # Asked again for every batch: a backlog caught up between two bursts of bookings
+            # yields as soon as requests queue again.
+            busy = self._timing.busy_rate and self.load.busy
             batch = await self._events.after(position, self._timing.busy_batch if busy else _BATCH)
             if not batch or not await self._store.ingest(position, batch, self._clock()):
                 return
@@ -242,6 +284,7 @@ class WebhookWorker:
                 return
 
     async def _dispatch(self) -> None:
+        self._backlog = False
         if not self._subscriptions:
             return
         now = self._clock()
@@ -254,6 +297,7 @@ class WebhookWorker:
             if subscription is None or free <= 0:
                 continue
             claimed = await self._store.claim(subscription_id, free, now, now + self._timing.lease)
+            self._backlog = self._backlog or len(claimed) == free
             if self._timing.busy_rate and self.load.busy:
                 self._tokens -= len(claimed)
             await self._prefetch([delivery.event_id for delivery in claimed])
@@ -281,15 +325,18 @@ class WebhookWorker:
             event = await self._event(delivery.event_id)
             if subscription is None:
                 return  # disabled or deleted meanwhile: the lease expires, nothing is sent
+            started = self._clock()
             if event is None:
                 result = AttemptResult(None, "the event is no longer in the outbox", 0.0, None)
-                self._outcomes.append(self._outcome(subscription, delivery, result, final=True))
-                return
-            result = await self._sender.send(
-                subscription.url, event, subscription.secrets(self._clock())
-            )
-            self.sent += 1
-            self._outcomes.append(self._outcome(subscription, delivery, result))
+                outcome = self._outcome(subscription, delivery, result, started, final=True)
+            else:
+                result = await self._sender.send(
+                    subscription.url, event, subscription.secrets(started)
+                )
+                self.sent += 1
+                outcome = self._outcome(subscription, delivery, result, started)
+            self._outcomes.append(outcome)
+            self._observe(outcome)
         except Exception:
             _log.exception("webhook delivery %s failed unexpectedly", delivery.id)
         finally:
@@ -301,6 +348,7 @@ class WebhookWorker:
         subscription: WebhookSubscription,
         delivery: ClaimedDelivery,
         result: AttemptResult,
+        started: float,
         *,
         final: bool = False,
     ) -> DeliveryOutcome:
@@ -310,6 +358,7 @@ class WebhookWorker:
             "subscription_id": subscription.id,
             "lease_until": delivery.lease_until,
             "attempted_at": now,
+            "started_at": started,
             "status_code": result.status_code,
             "error": result.error,
             "latency_ms": result.latency_ms,

@@ -9,7 +9,7 @@ lazily), so it is cheap to build one per test and safe to build in every worker 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
@@ -37,7 +37,7 @@ from agent_booking.core.update_settings import UpdateSettings
 from agent_booking.entrypoints.config import AppConfig
 from agent_booking.entrypoints.http.admin_page import admin_page_routes
 from agent_booking.entrypoints.http.admin_routes import admin_router
-from agent_booking.entrypoints.http.agent_access import agent_access
+from agent_booking.entrypoints.http.agent_access import AgentAccess, agent_access
 from agent_booking.entrypoints.http.booking_endpoint import BookingEndpoint, BookingLane
 from agent_booking.entrypoints.http.caller_bookings import (
     CallerBookingsEndpoint,
@@ -99,6 +99,7 @@ def create_app(
     on_startup: list[Callable[[], Any]] = []
     on_shutdown: list[Callable[[], Any]] = []
     webhook_routes: list[Any] = []
+    webhook_pending: Callable[[], Awaitable[int]] | None = None
     wakes: list[Callable[[], None]] = []
     metrics = Metrics()
     # One process (SQLite, or a caller's adapters): counters in memory; PostgreSQL: shared.
@@ -122,8 +123,8 @@ def create_app(
 
             rate_store = SqlRateCounterStore(database.engine)
         _log.info("using database %s", config.safe_database_url)
-        worker, webhook_routes = _webhooks(
-            config, database, database.read_unit_of_work, webhook_resolver
+        worker, webhook_routes, webhook_pending = _webhooks(
+            config, database, database.read_unit_of_work, webhook_resolver, metrics
         )
         on_startup.append(worker.start)
         on_shutdown.insert(0, worker.stop)
@@ -215,7 +216,7 @@ def create_app(
             *health_routes(ping or _unit_of_work_check(uow_factory)),
             *admin_page_routes(),
             *admin_socket_routes(fanout, config.admin_token, _recent_bookings(reads)),
-            *metrics_routes(metrics, fanout),
+            *metrics_routes(metrics, fanout, webhook_pending),
             *webhook_routes,
         ],
         exception_handlers=exception_handlers(speech),
@@ -236,7 +237,23 @@ def create_app(
         openapi_config=openapi_config(config.default_region),
         plugins=[RefusalSchemaPlugin()],
     )
-    # The create endpoint's direct lane (the hot path) skips Litestar's per-request machinery.
+    app.state[AGENT_TOOLS_STATE] = tools
+    app.asgi_handler = _edge(app, config, endpoint, tools, mcp_endpoint, access, metrics)
+    return app
+
+
+def _edge(
+    app: Litestar,
+    config: AppConfig,
+    endpoint: BookingEndpoint,
+    tools: ToolRegistry,
+    mcp_endpoint: McpEndpoint,
+    access: AgentAccess,
+    metrics: Metrics,
+) -> RequestEdge:
+    """The ASGI handler in front of Litestar's: the create endpoint's direct lane (the hot
+    path skips Litestar's per-request machinery), the tool and MCP lanes, and the request edge
+    outside all of them, so 404s and 405s get request ids and access logs too."""
     lane = BookingLane(
         app.asgi_handler,
         endpoint,
@@ -244,9 +261,7 @@ def create_app(
         max_body_bytes=config.max_body_bytes,
         cors_enabled=bool(config.cors_origins),
     )
-    app.state[AGENT_TOOLS_STATE] = tools
-    # Outside Litestar's routing, so 404s and 405s get request ids and access logs too.
-    app.asgi_handler = RequestEdge(
+    return RequestEdge(
         McpLane(
             ToolLane(lane, tools, access, max_body_bytes=config.max_body_bytes),
             mcp_endpoint,
@@ -255,7 +270,10 @@ def create_app(
         metrics=metrics,
         trusted_proxies=config.trusted_proxies,
     )
-    return app
+
+
+#: Requests in flight from which the webhook worker sends at its busy rate.
+_WEBHOOKS_YIELD_AT = 8
 
 
 class _WakingNotifier:
@@ -284,8 +302,9 @@ def _webhooks(
     database: SqlDatabase,
     reads: RelayUnitOfWorkFactory,
     resolver: Resolver | None,
-) -> tuple[WebhookWorker, list[Any]]:
-    """The delivery worker and the admin routes, on the SQL database."""
+    metrics: Metrics,
+) -> tuple[WebhookWorker, list[Any], Callable[[], Awaitable[int]]]:
+    """The delivery worker, the admin routes and the backlog's count, on the SQL database."""
     # Imported here, with the SQL stack they need.
     from agent_booking.adapters.sql.webhook_store import SqlWebhookStore  # noqa: PLC0415
     from agent_booking.adapters.webhooks.addresses import (  # noqa: PLC0415
@@ -322,6 +341,9 @@ def _webhooks(
             poll=config.event_poll_seconds,
             busy_rate=config.webhook_busy_rate,
         ),
+        observe=metrics.observe_webhook,
+        # Requests queueing: the process is saturated even if the machine gives it little CPU.
+        pressed=lambda: metrics.requests_in_flight >= _WEBHOOKS_YIELD_AT,
     )
     subscriptions = WebhookSubscriptions(
         store,
@@ -330,9 +352,9 @@ def _webhooks(
         allow_http=config.webhook_allow_http,
         allow_private=config.webhook_allow_private,
         allowed_hosts=config.webhook_allowed_hosts,
-        on_change=worker.wake,
+        on_change=worker.subscriptions_changed,
     )
-    return worker, [webhook_router(config.admin_token, subscriptions)]
+    return worker, [webhook_router(config.admin_token, subscriptions)], store.pending_count
 
 
 def _recent_bookings(reads: UnitOfWorkFactory) -> RecentBookings:

@@ -18,14 +18,23 @@ sampling) rather than reading one answer as the service's total.
 - ``booking_event_lag_seconds``: how old the newest outbox event was when this process relayed
   it to its dashboards (commit-to-relay latency). Absent until this process first relays an
   event: with no dashboard connected it reads no events, so there is nothing to measure.
+- ``booking_webhook_deliveries_total{outcome}``: webhook attempts this process made, by what
+  they gave: ``succeeded`` (a 2xx), ``retried`` (failed, another attempt is scheduled) or
+  ``failed`` (failed for good: the schedule ran out, or 410 Gone).
+- ``booking_webhook_delivery_duration_seconds``: a histogram of those attempts' latency.
+- ``booking_webhook_pending_deliveries``: deliveries waiting to be sent or retried, in the
+  whole database (every process answers the same; not per process). Absent when the database
+  cannot be read, and on an app without the SQL database (no webhooks).
 """
 
 from __future__ import annotations
 
 import bisect
+import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 from litestar import MediaType, Response, get
 from litestar.handlers import HTTPRouteHandler
@@ -38,6 +47,9 @@ from agent_booking.core.ports import Notifier
 from agent_booking.entrypoints.http.errors import status_for
 from agent_booking.entrypoints.http.openapi import DocumentedOperation, refusals
 
+if TYPE_CHECKING:
+    from agent_booking.adapters.sql.webhook_store import DeliveryOutcome
+
 __all__ = ["METRICS_PATH", "CountingNotifier", "Metrics", "metrics_routes"]
 
 METRICS_PATH = "/metrics"
@@ -45,6 +57,9 @@ METRICS_PATH = "/metrics"
 _CONTENT_TYPE = "text/plain; version=0.0.4"
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+#: A delivery outcome's status, as the webhook counter names it.
+_WEBHOOK_OUTCOMES = {"delivered": "succeeded", "pending": "retried", "failed": "failed"}
+_log = logging.getLogger(__name__)
 
 
 class _Histogram:
@@ -65,6 +80,16 @@ class Metrics:
         self.rejections: Counter[str] = Counter()
         self.client_disconnects: Counter[tuple[str, str]] = Counter()
         self._durations: dict[tuple[str, str, str], _Histogram] = {}
+        #: HTTP requests this process is serving now (the webhook worker yields to many).
+        self.requests_in_flight = 0
+        self.webhook_outcomes: Counter[str] = Counter()
+        self._webhook_latency = _Histogram()
+
+    def observe_webhook(self, outcome: DeliveryOutcome) -> None:
+        """One webhook attempt's outcome (the delivery worker's ``observe`` hook)."""
+        self.webhook_outcomes[_WEBHOOK_OUTCOMES.get(outcome.status, outcome.status)] += 1
+        if outcome.latency_ms is not None:
+            self._webhook_latency.observe(outcome.latency_ms / 1000)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         method = method if method in _KNOWN_METHODS else "other"
@@ -87,7 +112,13 @@ class Metrics:
         """A request refused with a client error (4xx) of this code."""
         self.rejections[code] += 1
 
-    def exposition(self, *, websocket_clients: int, event_lag_seconds: float | None) -> str:
+    def exposition(
+        self,
+        *,
+        websocket_clients: int,
+        event_lag_seconds: float | None,
+        webhook_pending: int | None = None,
+    ) -> str:
         lines = [
             *_header("booking_bookings_created_total", "counter", "Bookings committed."),
             f"booking_bookings_created_total {self.bookings_created}",
@@ -120,6 +151,33 @@ class Metrics:
         ]
         if event_lag_seconds is not None:
             lines.append(f"booking_event_lag_seconds {event_lag_seconds:.6f}")
+        lines += [
+            *_header(
+                "booking_webhook_deliveries_total",
+                "counter",
+                "Webhook attempts by outcome (succeeded, retried, failed).",
+            ),
+            *(
+                f"booking_webhook_deliveries_total{_labels(outcome=outcome)} "
+                f"{self.webhook_outcomes[outcome]}"
+                for outcome in sorted(_WEBHOOK_OUTCOMES.values())
+            ),
+            *_header(
+                "booking_webhook_delivery_duration_seconds",
+                "histogram",
+                "Webhook attempt latency.",
+            ),
+            *_histogram_series(
+                "booking_webhook_delivery_duration_seconds", {}, self._webhook_latency
+            ),
+            *_header(
+                "booking_webhook_pending_deliveries",
+                "gauge",
+                "Webhook deliveries waiting to be sent or retried (whole database).",
+            ),
+        ]
+        if webhook_pending is not None:
+            lines.append(f"booking_webhook_pending_deliveries {webhook_pending}")
         return "\n".join(lines) + "\n"
 
 
@@ -135,7 +193,11 @@ class CountingNotifier:
         await self._inner.publish(events)
 
 
-def metrics_routes(metrics: Metrics, fanout: EventFanout) -> list[HTTPRouteHandler]:
+def metrics_routes(
+    metrics: Metrics,
+    fanout: EventFanout,
+    webhook_pending: Callable[[], Awaitable[int]] | None = None,
+) -> list[HTTPRouteHandler]:
     @get(
         METRICS_PATH,
         name="metrics",
@@ -149,15 +211,25 @@ def metrics_routes(metrics: Metrics, fanout: EventFanout) -> list[HTTPRouteHandl
             "`booking_rejections_total{code}`, "
             "`booking_http_request_duration_seconds{route,method,status_class}` (histogram), "
             "`booking_client_disconnects_total{route,method}`, "
-            "`booking_websocket_clients`, `booking_event_lag_seconds`."
+            "`booking_websocket_clients`, `booking_event_lag_seconds`, "
+            "`booking_webhook_deliveries_total{outcome}`, "
+            "`booking_webhook_delivery_duration_seconds` (histogram), "
+            "`booking_webhook_pending_deliveries` (whole database)."
         ),
         responses=refusals(),
         operation_class=DocumentedOperation,
     )
     async def scrape() -> Response[str]:
+        pending = None
+        if webhook_pending is not None:
+            try:
+                pending = await webhook_pending()
+            except Exception as error:  # a scrape still answers without it
+                _log.warning("webhook backlog unreadable for /metrics: %r", error)
         text = metrics.exposition(
             websocket_clients=fanout.subscriber_count,
             event_lag_seconds=fanout.relay_lag_seconds,
+            webhook_pending=pending,
         )
         return Response(text, media_type=_CONTENT_TYPE)
 
@@ -178,13 +250,17 @@ def _labels(**labels: str) -> str:
 def _histogram_lines(
     route: str, method: str, status_class: str, histogram: _Histogram
 ) -> list[str]:
-    name = "booking_http_request_duration_seconds"
     labels = {"route": route, "method": method, "status_class": status_class}
+    return _histogram_series("booking_http_request_duration_seconds", labels, histogram)
+
+
+def _histogram_series(name: str, labels: dict[str, str], histogram: _Histogram) -> list[str]:
     lines = []
     cumulative = 0
     for bound, count in zip((*map(str, _BUCKETS), "+Inf"), histogram.counts, strict=True):
         cumulative += count
         lines.append(f"{name}_bucket{_labels(**labels, le=bound)} {cumulative}")
-    lines.append(f"{name}_sum{_labels(**labels)} {histogram.total:.6f}")
-    lines.append(f"{name}_count{_labels(**labels)} {cumulative}")
+    suffix = _labels(**labels) if labels else ""
+    lines.append(f"{name}_sum{suffix} {histogram.total:.6f}")
+    lines.append(f"{name}_count{suffix} {cumulative}")
     return lines

@@ -131,6 +131,7 @@ class RequestEdge:
         started = time.perf_counter()
         exchange = _Exchange()
         token = _EXCHANGE.set(exchange)
+        self._metrics.requests_in_flight += 1
 
         async def receive_watching() -> ReceiveMessage:
             message = await receive()
@@ -149,6 +150,7 @@ class RequestEdge:
         try:
             await self._app(scope, receive_watching, send_with_headers)
         finally:
+            self._metrics.requests_in_flight -= 1
             _EXCHANGE.reset(token)
             seconds = time.perf_counter() - started
             route: str = scope.get("path_template") or _UNMATCHED_ROUTE

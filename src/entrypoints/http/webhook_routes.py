@@ -19,7 +19,12 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import PathParameter
 from msgspec import Meta
 
-from agent_booking.adapters.sql.webhook_store import DeliveryRecord, WebhookSubscription
+from agent_booking.adapters.sql.webhook_store import (
+    MAX_ATTEMPTS_SHOWN,
+    AttemptRecord,
+    DeliveryRecord,
+    WebhookSubscription,
+)
 from agent_booking.adapters.webhooks.subscriptions import WebhookSubscriptions
 from agent_booking.core.errors import (
     InvalidField,
@@ -98,6 +103,19 @@ class WebhookDeleted(msgspec.Struct, kw_only=True):
     deleted: int
 
 
+class AttemptView(msgspec.Struct, kw_only=True):
+    attempt: Annotated[
+        int, Meta(description="Its number in the delivery's schedule (a replay starts at 1).")
+    ]
+    started_at: Instant
+    status_code: Annotated[int | None, Meta(description="The receiver's answer, if any.")]
+    error: Annotated[str | None, Meta(description="Why no answer came (refused, timed out).")]
+    latency_ms: float | None
+    next_attempt_at: Annotated[
+        Instant | None, Meta(description="When the next attempt was due (null: none).")
+    ]
+
+
 class DeliveryView(msgspec.Struct, kw_only=True):
     id: int
     event_id: int
@@ -109,6 +127,10 @@ class DeliveryView(msgspec.Struct, kw_only=True):
     last_error: str | None
     last_latency_ms: float | None
     created_at: Instant
+    attempt_log: Annotated[
+        list[AttemptView],
+        Meta(description=f"Its latest attempts (at most {MAX_ATTEMPTS_SHOWN}), oldest first."),
+    ]
 
 
 class DeliveryList(msgspec.Struct, kw_only=True):
@@ -121,10 +143,15 @@ class ReplayScheduled(msgspec.Struct, kw_only=True):
     scheduled: int
 
 
-def _instant(value: float | None) -> str | None:
+def _instant(value: float | None, *, precise: bool = False) -> str | None:
+    """ISO 8601 in UTC, to the second (to the millisecond when ``precise``: attempts made
+    within one second keep their order)."""
     if value is None:
         return None
-    return dt.datetime.fromtimestamp(value, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = dt.datetime.fromtimestamp(value, dt.UTC)
+    if precise:
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _view(subscription: WebhookSubscription, now: float | None = None) -> WebhookView:
@@ -144,6 +171,17 @@ def _view(subscription: WebhookSubscription, now: float | None = None) -> Webhoo
     )
 
 
+def _attempt(record: AttemptRecord) -> AttemptView:
+    return AttemptView(
+        attempt=record.attempt,
+        started_at=_instant(record.started_at, precise=True) or "",
+        status_code=record.status_code,
+        error=record.error,
+        latency_ms=record.latency_ms,
+        next_attempt_at=_instant(record.next_attempt_at),
+    )
+
+
 def _delivery(record: DeliveryRecord) -> DeliveryView:
     return DeliveryView(
         id=record.id,
@@ -156,6 +194,7 @@ def _delivery(record: DeliveryRecord) -> DeliveryView:
         last_error=record.last_error,
         last_latency_ms=record.last_latency_ms,
         created_at=_instant(record.created_at) or "",
+        attempt_log=[_attempt(attempt) for attempt in record.history],
     )
 
 
@@ -309,6 +348,11 @@ def webhook_router(admin_token: str | None, webhooks: WebhookSubscriptions) -> R
         name="admin_webhook_deliveries",
         operation_id="adminWebhookDeliveries",
         summary="The subscription's delivery log, newest first",
+        description=(
+            "Each delivery (one per event) with its latest outcome and `attempt_log`, its "
+            f"latest attempts (at most {MAX_ATTEMPTS_SHOWN}) oldest first: number, start, "
+            "status code or error, latency and when the next was due."
+        ),
         responses=refusals(
             _UNAUTHORIZED, InvalidField, WebhookNotFound, _NOT_AN_ID, StorageUnavailable
         ),

@@ -114,4 +114,38 @@ export class AdminApi {
   updateService(id, changes) {
     return this.request("PATCH", `/api/admin/services/${encodeURIComponent(id)}/`, { body: changes });
   }
+
+  // Webhook subscriptions: a secret comes only in the answers to create and rotate.
+
+  listWebhooks() {
+    return this.request("GET", "/api/admin/webhooks/");
+  }
+
+  createWebhook(fields) {
+    return this.request("POST", "/api/admin/webhooks/", { body: fields });
+  }
+
+  updateWebhook(id, changes) {
+    return this.request("PATCH", `/api/admin/webhooks/${encodeURIComponent(id)}/`, { body: changes });
+  }
+
+  deleteWebhook(id) {
+    return this.request("DELETE", `/api/admin/webhooks/${encodeURIComponent(id)}/`);
+  }
+
+  rotateWebhookSecret(id) {
+    return this.request("POST", `/api/admin/webhooks/${encodeURIComponent(id)}/rotate-secret/`);
+  }
+
+  /** A page of the delivery log, newest first; `before` is the last id of the previous page. */
+  webhookDeliveries(id, { limit = 50, before } = {}) {
+    return this.request("GET", `/api/admin/webhooks/${encodeURIComponent(id)}/deliveries/`, {
+      query: { limit, before },
+    });
+  }
+
+  /** `{event_id: n}` sends that event again, `{since: n}` every later one. */
+  replayWebhook(id, which) {
+    return this.request("POST", `/api/admin/webhooks/${encodeURIComponent(id)}/replay/`, { body: which });
+  }
 }

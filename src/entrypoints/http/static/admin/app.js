@@ -10,6 +10,7 @@ import { customerName, formatDate, formatTime, todayIn } from "./format.js";
 import { ResourcesPanel } from "./resources.js";
 import { ServicesPanel } from "./services.js";
 import { SettingsForm } from "./settings.js";
+import { WebhooksPanel } from "./webhooks.js";
 
 const TOKEN_KEY = "booking-admin.token";
 const PAGE_SIZE = 200;
@@ -21,6 +22,7 @@ const VIEWS = {
   day: "day-view",
   resources: "resources-view",
   services: "services-view",
+  webhooks: "webhooks-view",
   settings: "settings-view",
 };
 
@@ -145,6 +147,49 @@ const servicesPanel = new ServicesPanel({
   },
 });
 
+const webhooksPanel = new WebhooksPanel({
+  api: {
+    listWebhooks: () => session.api.listWebhooks(),
+    createWebhook: (fields) => session.api.createWebhook(fields),
+    updateWebhook: (id, changes) => session.api.updateWebhook(id, changes),
+    deleteWebhook: (id) => session.api.deleteWebhook(id),
+    rotateWebhookSecret: (id) => session.api.rotateWebhookSecret(id),
+    webhookDeliveries: (id, page) => session.api.webhookDeliveries(id, page),
+    replayWebhook: (id, which) => session.api.replayWebhook(id, which),
+  },
+  timeZone: () => session.settings?.timezone || "UTC",
+  elements: {
+    newButton: byId("webhook-new"),
+    refresh: byId("webhooks-refresh"),
+    error: byId("webhooks-error"),
+    body: byId("webhooks-body"),
+    empty: byId("webhooks-empty"),
+    secret: byId("webhook-secret"),
+    secretFor: byId("webhook-secret-for"),
+    secretValue: byId("webhook-secret-value"),
+    secretCopy: byId("webhook-secret-copy"),
+    secretDone: byId("webhook-secret-done"),
+    form: byId("webhook-form"),
+    title: byId("webhook-form-title"),
+    events: byId("webhook-events"),
+    formError: byId("webhook-error"),
+    status: byId("webhook-status"),
+    save: byId("webhook-save"),
+    cancel: byId("webhook-cancel"),
+    log: byId("webhook-log"),
+    logTitle: byId("webhook-log-title"),
+    logError: byId("webhook-log-error"),
+    logBody: byId("webhook-log-body"),
+    logEmpty: byId("webhook-log-empty"),
+    logMore: byId("webhook-log-more"),
+    logRefresh: byId("webhook-log-refresh"),
+    replayForm: byId("webhook-replay-form"),
+    replaySince: byId("webhook-replay-since"),
+    deleteDialog: byId("webhook-delete-dialog"),
+    deleteText: byId("webhook-delete-text"),
+  },
+});
+
 const settingsForm = new SettingsForm({
   api: { updateSettings: (changes) => session.api.updateSettings(changes) },
   elements: {
@@ -206,6 +251,7 @@ function signOut(message = "") {
   });
   sessionStorage.clear();
   table.reset();
+  webhooksPanel.reset();
   history.replaceState(null, "", location.pathname);
   document.title = BASE_TITLE;
   byId("session-bar").hidden = true;
@@ -307,6 +353,7 @@ function receive(message) {
     session.queue.push(message);
     return;
   }
+  webhooksPanel.eventArrived();
   const booking = message.data;
   if (!booking) return;
   if (message.type === "booking_created") {
@@ -417,6 +464,7 @@ function route({ focus = true } = {}) {
   if (view === "services") {
     listResources().catch(() => null).finally(() => servicesPanel.reload());
   }
+  if (view === "webhooks") webhooksPanel.reload();
   if (view === "settings" && session.settings) settingsForm.fill(session.settings);
   if (focus) byId(`${view}-title`).focus();
 }

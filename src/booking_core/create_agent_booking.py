@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pendulum
 from attrs import frozen
 
-from agent_booking.core.entities import Booking, Customer, NewBooking
+from agent_booking.core.entities import Booking, BookingStatus, Customer, NewBooking
 from agent_booking.core.errors import (
     NotASlotStart,
     NoticeTooShort,
@@ -22,18 +22,21 @@ from agent_booking.core.errors import (
     SlotSuggestion,
     SlotTaken,
     TooManyBookings,
+    TooManyHolds,
     TransientConflict,
     UnknownResource,
     UnknownService,
 )
 from agent_booking.core.events import (
     BOOKING_CREATED,
+    BOOKING_HELD,
     DomainEvent,
     JsonObject,
     StoredEvent,
     booking_event_payload,
     format_time,
 )
+from agent_booking.core.holds import EXPIRED, HoldTerms, append_hold_released, free_interval
 from agent_booking.core.instants import as_utc
 from agent_booking.core.occupancy import Occupancy
 from agent_booking.core.passwords import UNUSABLE_PASSWORD
@@ -70,6 +73,8 @@ class AgentBookingResult:
     customer_created: bool
     event: StoredEvent
     placement: Placement
+    #: Events written besides ``event``: holds in the way whose time was up, marked expired.
+    released: tuple[StoredEvent, ...] = ()
 
 
 @frozen
@@ -117,18 +122,25 @@ class CreateAgentBooking:
         self._max_open = max_open_bookings
 
     async def __call__(
-        self, request: BookingRequest, *, idempotency: IdempotentSuccess | None = None
+        self,
+        request: BookingRequest,
+        *,
+        idempotency: IdempotentSuccess | None = None,
+        hold: HoldTerms | None = None,
     ) -> AgentBookingResult:
         """Book ``request``; raise a :class:`~agent_booking.core.errors.BookingError` if refused.
 
         Build ``request`` with :meth:`BookingRequest.from_mapping` from a raw body (the
         validation messages are the core's), or with its constructor from typed values. With
         ``idempotency`` (a key already claimed, see :mod:`agent_booking.core.idempotency`), the
-        success is recorded under the key in the booking's transaction.
+        success is recorded under the key in the booking's transaction. With ``hold``, the
+        booking is a hold (see :class:`~agent_booking.core.hold_slot.HoldSlot`): same rules,
+        status ``held`` until ``hold.seconds`` from now, ``booking_held`` instead of
+        ``booking_created``.
         """
         for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
             try:
-                return await self._book(request, idempotency)
+                return await self._book(request, idempotency, hold)
             except TransientConflict:
                 if attempt == TRANSIENT_ATTEMPTS:
                     raise
@@ -158,12 +170,16 @@ class CreateAgentBooking:
             occupied = await uow.bookings.occupied_between(
                 wanted.start_of("day").in_timezone("UTC").subtract(minutes=reach),
                 wanted.start_of("day").add(days=days).in_timezone("UTC").add(minutes=reach),
+                now=now,
             )
         found = policy.nearest_free_for(wanted, now, service, candidates, Occupancy(occupied))
         return tuple((start.date().isoformat(), format_time(start.time())) for start, _ in found)
 
     async def _book(
-        self, request: BookingRequest, idempotency: IdempotentSuccess | None
+        self,
+        request: BookingRequest,
+        idempotency: IdempotentSuccess | None,
+        hold: HoldTerms | None,
     ) -> AgentBookingResult:
         async with self._uow() as uow:
             settings = await uow.settings.get_active()
@@ -173,8 +189,9 @@ class CreateAgentBooking:
             now = self._clock.now()
             service = service_for(request, catalog, settings)
             candidates = candidates_for(request, catalog, service)
+            released: list[Booking] = []
             start, resource = await _place(
-                uow, SlotPolicy(settings), request, now, service, candidates
+                uow, SlotPolicy(settings), request, now, service, candidates, released
             )
             starts_at = as_utc(start)
             occupied_from, occupied_until = service.occupied(start)
@@ -188,6 +205,10 @@ class CreateAgentBooking:
                 held = await uow.bookings.count_open_after(customer.id, now)
                 if held >= self._max_open:
                     raise TooManyBookings(self._max_open)
+            if hold is not None and not created:
+                live = await uow.bookings.count_live_holds(customer.id, now)
+                if live >= hold.max_per_phone:
+                    raise TooManyHolds(hold.max_per_phone)
             booking = await uow.bookings.add(
                 NewBooking(
                     customer_id=customer.id,
@@ -195,30 +216,33 @@ class CreateAgentBooking:
                     booking_date=request.booking_date,
                     booking_time=request.booking_time,
                     starts_at=starts_at,
-                    status=request.status,
+                    status=request.status if hold is None else BookingStatus.HELD,
                     notes=request.notes,
                     created_at=now,
                     resource_id=resource.id,
                     service_id=service.id,
                     occupied_from=occupied_from,
                     occupied_until=occupied_until,
+                    hold_expires_at=None if hold is None else hold.expires(now),
                 )
             )
             placement = Placement.of(resource, service)
+            freed = [
+                await append_hold_released(uow, item, catalog, EXPIRED, now) for item in released
+            ]
             if idempotency is not None:
                 status_code, body = idempotency.render(booking, customer, created, placement)
                 await uow.idempotency.complete(idempotency.key, status_code, body)
             # The event goes last, right before the commit: an outbox may order its events by
             # holding a lock from the append to the commit (PostgreSQL's does), so nothing
             # else should happen in between.
+            kind = BOOKING_CREATED if hold is None else BOOKING_HELD
             event = await uow.events.append(
-                DomainEvent(
-                    BOOKING_CREATED, booking_event_payload(booking, customer, placement), now
-                )
+                DomainEvent(kind, booking_event_payload(booking, customer, placement), now)
             )
             await uow.commit()
-        result = AgentBookingResult(booking, customer, created, event, placement)
-        await self._notifier.publish([event])
+        result = AgentBookingResult(booking, customer, created, event, placement, tuple(freed))
+        await self._notifier.publish([*freed, event])
         return result
 
 
@@ -262,6 +286,7 @@ async def _place(
     now: pendulum.DateTime,
     service: Service,
     candidates: tuple[Resource, ...],
+    released: list[Booking],
 ) -> tuple[pendulum.DateTime, Resource]:
     """The start and resource the policy grants, reading only what it needs: for one
     candidate (every single-resource business) whether its occupied interval is free; for
@@ -271,23 +296,23 @@ async def _place(
     choice made from an earlier read): transactions placing bookings on one resource take
     turns, so the database's no-overlap constraint, which still decides, never sees two
     overlapping inserts in progress at once (PostgreSQL would break that deadlock by aborting
-    one).
+    one). Holds in the way whose time is up are marked expired (into ``released``) first.
     """
     day, time = request.booking_date, request.booking_time
     if len(candidates) == 1:
         (resource,) = candidates
         start = policy.check_service(day, time, now, service, resource)
         await uow.bookings.hold_resource(resource.id)
-        if await uow.bookings.is_occupied(resource.id, *service.occupied(start)):
+        if not await free_interval(uow, resource.id, *service.occupied(start), now, released):
             raise SlotTaken
         return start, resource
     wanted = policy.local_start(day, time)
     begin, end = service.occupied(wanted)
     counts = await uow.bookings.active_counts_on(day)
     for _ in candidates:
-        occupancy = Occupancy(await uow.bookings.occupied_between(begin, end))
+        occupancy = Occupancy(await uow.bookings.occupied_between(begin, end, now=now))
         start, resource = policy.place(day, time, now, service, candidates, occupancy, counts)
         await uow.bookings.hold_resource(resource.id)
-        if not await uow.bookings.is_occupied(resource.id, *service.occupied(start)):
+        if await free_interval(uow, resource.id, *service.occupied(start), now, released):
             return start, resource
     raise SlotTaken

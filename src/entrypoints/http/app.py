@@ -21,9 +21,12 @@ from agent_booking.adapters.rate_limit import InMemoryRateCounterStore, RateCoun
 from agent_booking.adapters.spoken import SpokenStarts
 from agent_booking.core.cancel_booking import CancelBooking
 from agent_booking.core.check_availability import CheckAvailability
+from agent_booking.core.confirm_hold import ConfirmHold
 from agent_booking.core.create_agent_booking import CreateAgentBooking
 from agent_booking.core.events import StoredEvent, booking_event_payload
 from agent_booking.core.find_bookings import FindCallerBookings
+from agent_booking.core.hold_slot import HoldSlot
+from agent_booking.core.holds import HoldTerms
 from agent_booking.core.idempotency import IdempotencyKeys
 from agent_booking.core.list_services import ListServices
 from agent_booking.core.manage_resources import ManageResources
@@ -31,8 +34,11 @@ from agent_booking.core.offer_slots import OfferSlots
 from agent_booking.core.passwords import hash_password
 from agent_booking.core.placement import Placement, current_catalog
 from agent_booking.core.ports import Clock, Notifier, UnitOfWorkFactory
+from agent_booking.core.release_hold import ReleaseHold
+from agent_booking.core.sweep_expired_holds import SweepExpiredHolds
 from agent_booking.core.update_settings import UpdateSettings
 from agent_booking.entrypoints.config import AppConfig
+from agent_booking.entrypoints.hold_sweeper import HoldSweeper
 from agent_booking.entrypoints.http.admin_page import admin_page_routes
 from agent_booking.entrypoints.http.admin_routes import admin_router
 from agent_booking.entrypoints.http.agent_access import agent_access
@@ -45,6 +51,7 @@ from agent_booking.entrypoints.http.content_type import require_json_body
 from agent_booking.entrypoints.http.cors import cors_config
 from agent_booking.entrypoints.http.dashboard_socket import RecentBookings, admin_socket_routes
 from agent_booking.entrypoints.http.errors import exception_handlers
+from agent_booking.entrypoints.http.holds import HOLDS_PATH, HoldsEndpoint, hold_routes
 from agent_booking.entrypoints.http.metrics import CountingNotifier, Metrics, metrics_routes
 from agent_booking.entrypoints.http.openapi import RefusalSchemaPlugin, openapi_config
 from agent_booking.entrypoints.http.request_edge import RequestEdge
@@ -170,6 +177,9 @@ def create_app(
         FindCallerBookings(reads, clock), cancel_booking, idempotency_keys, speech, phones
     )
     offer_slots = OfferSlots(reads, clock)
+    holds = _holds(
+        config, create_booking, uow_factory, clock, notifier, endpoint, on_startup, on_shutdown
+    )
     tools = ToolRegistry(
         booking_tools(
             endpoint,
@@ -196,6 +206,9 @@ def create_app(
                 ManageResources(uow_factory, clock),
             ),
             *caller_booking_routes(caller_bookings),
+            *hold_routes(
+                holds, hold_seconds=config.hold_seconds, max_holds=config.max_holds_per_phone
+            ),
             *slot_offer_routes(offer_slots, config.date_order, speech),
             *health_routes(ping or _unit_of_work_check(uow_factory)),
             *admin_page_routes(),
@@ -241,6 +254,43 @@ def create_app(
         trusted_proxies=config.trusted_proxies,
     )
     return app
+
+
+def _holds(
+    config: AppConfig,
+    create_booking: CreateAgentBooking,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    notifier: Notifier,
+    create_endpoint: BookingEndpoint,
+    on_startup: list[Callable[[], Any]],
+    on_shutdown: list[Callable[[], Any]],
+) -> HoldsEndpoint:
+    """The hold endpoints (the hold runs the create's own endpoint and use case), and the
+    sweep that releases holds whose time is up, run for the app's lifetime."""
+    hold = BookingEndpoint(
+        HoldSlot(create_booking, HoldTerms(config.hold_seconds, config.max_holds_per_phone)),
+        create_endpoint.keys,
+        create_endpoint.metrics,
+        date_order=config.date_order,
+        phones=create_endpoint.phones,
+        speech=create_endpoint.speech,
+        path=HOLDS_PATH,
+    )
+    holds = HoldsEndpoint(
+        hold,
+        ConfirmHold(uow_factory, clock, notifier),
+        ReleaseHold(uow_factory, clock, notifier),
+        create_endpoint.keys,
+        create_endpoint.phones,
+    )
+    sweeper = HoldSweeper(
+        SweepExpiredHolds(uow_factory, clock, notifier),
+        interval_seconds=config.hold_sweep_seconds,
+    )
+    on_startup.append(sweeper.start)
+    on_shutdown.insert(0, sweeper.stop)
+    return holds
 
 
 class _WakingNotifier:

@@ -55,6 +55,8 @@ from agent_booking.core.errors import (
     BookingError,
     BookingNotActive,
     BookingNotFound,
+    BookingNotHeld,
+    HoldExpired,
     InvalidCatalog,
     InvalidField,
     InvalidSettings,
@@ -62,6 +64,7 @@ from agent_booking.core.errors import (
     NoticeTooShort,
     ResourceNotFound,
     TooManyBookings,
+    TooManyHolds,
     UnknownService,
     WebhookNotFound,
     WebhookUrlRefused,
@@ -86,6 +89,7 @@ __all__ = [
     "AGENT_SECURITY",
     "CATALOG_ID",
     "DOCS_PAGE_PATH",
+    "HOLD_ONLY_ERRORS",
     "OPENAPI_JSON_PATH",
     "DocumentedOperation",
     "Error",
@@ -207,6 +211,8 @@ ADMIN_ONLY_ERRORS: Final = (
     WebhookUrlRefused,
     ResourceNotFound,
 )
+#: Refusals only the hold endpoints give (``agent_booking.entrypoints.http.holds``).
+HOLD_ONLY_ERRORS: Final = (BookingNotHeld, HoldExpired, TooManyHolds)
 
 
 def _domain_case(error_class: type[BookingError]) -> ErrorCase:

@@ -43,7 +43,7 @@ from tests.support.server import (
 
 WORKERS = 2
 RACERS = {"sqlite": 50, "postgres": 100}
-#: What MCP's ``tools/list`` must offer today (hold, confirm and reschedule are still to come).
+#: What MCP's ``tools/list`` must offer today (reschedule is still to come).
 TOOLS = {
     "list_services",
     "book_appointment",
@@ -51,6 +51,9 @@ TOOLS = {
     "find_free_slots",
     "find_bookings",
     "cancel_booking",
+    "hold_slot",
+    "confirm_hold",
+    "release_hold",
 }
 JSON_RPC_HEADERS = {
     "Accept": "application/json, text/event-stream",

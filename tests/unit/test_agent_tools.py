@@ -242,6 +242,9 @@ class TestRegistry:
             "find_free_slots",
             "find_bookings",
             "cancel_booking",
+            "hold_slot",
+            "confirm_hold",
+            "release_hold",
         ]
         for definition in definitions:
             assert definition["type"] == "function"

@@ -189,6 +189,7 @@ def create_app(
             caller_bookings=caller_bookings,
             offer_slots=offer_slots,
             list_services=ListServices(reads),
+            holds=holds,
         )
     )
     mcp_endpoint = McpEndpoint(tools, max_body_bytes=config.max_body_bytes)

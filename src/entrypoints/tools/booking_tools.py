@@ -16,8 +16,12 @@ agent, as their routes do: anyone else gets the route's 403 body as a tool error
 (:class:`ListServices`), open to every caller as the availability is (service names and
 durations are what a booking form shows).
 
-Still to come, each a few lines here once its use case exists: ``hold_slot``,
-``confirm_hold``, ``reschedule_booking``. They are not registered until then.
+``hold_slot``, ``confirm_hold`` and ``release_hold`` run the :class:`HoldsEndpoint` of
+``POST /api/agent/holds/``, ``POST /api/agent/holds/{id}/confirm/`` and
+``DELETE /api/agent/holds/{id}/`` (keys shared with those routes), open to the callers create
+is open to.
+
+Still to come once its use case exists: ``reschedule_booking``.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from agent_booking.entrypoints.http.caller_bookings import (
     CancelBookingRequest,
 )
 from agent_booking.entrypoints.http.errors import framework_error_body
+from agent_booking.entrypoints.http.holds import HoldsEndpoint
 from agent_booking.entrypoints.http.presenters import availability_view
 from agent_booking.entrypoints.http.request_bodies import (
     PHONE,
@@ -68,6 +73,8 @@ __all__ = [
     "CheckDayArguments",
     "FindBookingsArguments",
     "FindFreeSlotsArguments",
+    "HoldArguments",
+    "HoldSlotArguments",
     "ListServicesArguments",
     "ServiceListView",
     "booking_tools",
@@ -88,6 +95,35 @@ class BookAppointmentArguments(CreateBookingRequest, frozen=True):
                 "Makes a retried call safe: a call with a key already used (and the same other "
                 "arguments) gets the first call's outcome again instead of a second booking. "
                 "Use a fresh key per intended booking, e.g. the conversation's id.",
+                pattern=r"^[\x21-\x7e]{1,255}$",
+            ),
+        ]
+        | None
+    ) = None
+
+
+class HoldSlotArguments(BookAppointmentArguments, frozen=True):
+    """Exactly book_appointment's arguments: the start to hold and who for."""
+
+
+class HoldArguments(msgspec.Struct, frozen=True, kw_only=True):
+    """A hold (its id from hold_slot) and the phone it was made with."""
+
+    hold_id: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1, le=2**63 - 1, description="The hold's id (`booking_id` from hold_slot)."
+        ),
+    ]
+    phone: Annotated[
+        str, documented("The phone the hold was made with (any accepted form).", pattern=PHONE)
+    ]
+    idempotency_key: (
+        Annotated[
+            str,
+            documented(
+                "Makes a retried call safe: a call with a key already used (and the same other "
+                "arguments) gets the first call's outcome again.",
                 pattern=r"^[\x21-\x7e]{1,255}$",
             ),
         ]
@@ -281,6 +317,33 @@ CANCEL_BOOKING_DESCRIPTION = (
 )
 
 
+HOLD_SLOT_DESCRIPTION = (
+    'Hold one start for the caller for a few minutes while they decide ("hold the 2 PM '
+    'while I check with my wife"): nobody else can book it until it is confirmed with '
+    "confirm_hold, released with release_hold, or the hold expires (`hold_expires_at` in the "
+    "answer; tell the caller how long they have). Takes exactly book_appointment's "
+    "arguments and is refused the same way: when the time is taken the error carries "
+    "`alternatives` to offer. Ask for the caller's phone, the service, the date and the time "
+    "first. A phone may hold only a couple of starts at once (`too_many_holds`: confirm or "
+    "release one first). Keep the answer's `booking_id`: it is the `hold_id` to confirm or "
+    "release. If the caller is already sure, call book_appointment instead."
+)
+CONFIRM_HOLD_DESCRIPTION = (
+    "Turn the caller's hold into a booked appointment (same id) once they say yes. Needs the "
+    "`hold_id` (the hold's `booking_id` from hold_slot) and the phone it was held with. The "
+    "answer is book_appointment's. Refusals: `hold_expired` (too late: the time is no longer "
+    "held; check it again with check_day and book it if it is still free), "
+    "`booking_not_held` (already confirmed or released), `booking_not_found` (not this "
+    "phone's hold)."
+)
+RELEASE_HOLD_DESCRIPTION = (
+    "Give up the caller's hold when they decide against it, so the time is free for others "
+    "at once. Needs the `hold_id` (the hold's `booking_id` from hold_slot) and the phone it "
+    "was held with. Refusals: `booking_not_held` (already confirmed, released or expired), "
+    "`booking_not_found` (not this phone's hold)."
+)
+
+
 def booking_tools(
     endpoint: BookingEndpoint,
     check_availability: CheckAvailability,
@@ -290,6 +353,7 @@ def booking_tools(
     caller_bookings: CallerBookingsEndpoint,
     offer_slots: OfferSlots,
     list_services: ListServices,
+    holds: HoldsEndpoint | None = None,
 ) -> list[AgentTool]:
     async def list_catalog(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
         del arguments, call  # the same answer for every caller
@@ -353,6 +417,60 @@ def booking_tools(
         )
         return ToolResult(ok=True, body=msgspec.to_builtins(cancelled))
 
+    async def hold_slot(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
+        assert holds is not None  # noqa: S101 - registered only with the endpoint
+        key = _key(arguments, call)
+        answer = await holds.hold.answer(
+            content_type=None,
+            idempotency_key=key,
+            raw_body=_encode(arguments),
+            trusted=call.trusted,
+        )
+        return ToolResult(ok=answer.status == HTTPStatus.CREATED, body=_decode(answer.body))
+
+    async def confirm_hold(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
+        assert holds is not None  # noqa: S101 - registered only with the endpoint
+        key = _key(arguments, call)
+        hold_id = _hold_id(arguments)
+        answer = await holds.confirm(hold_id, _encode(arguments), key, trusted=call.trusted)
+        return ToolResult(ok=answer.status == HTTPStatus.CREATED, body=_decode(answer.body))
+
+    async def release_hold(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
+        assert holds is not None  # noqa: S101 - registered only with the endpoint
+        key = _key(arguments, call)
+        hold_id = _hold_id(arguments)
+        answer = await holds.release(hold_id, _encode(arguments), None, key)
+        return ToolResult(ok=answer.status == HTTPStatus.OK, body=_decode(answer.body))
+
+    hold_tools = (
+        []
+        if holds is None
+        else [
+            AgentTool(
+                name="hold_slot",
+                description=HOLD_SLOT_DESCRIPTION,
+                hints=ToolHints(read_only=False, destructive=False, idempotent=False),
+                arguments=HoldSlotArguments,
+                handler=hold_slot,
+            ),
+            AgentTool(
+                name="confirm_hold",
+                description=CONFIRM_HOLD_DESCRIPTION,
+                # Confirming twice leaves the same state (the second is refused as not held).
+                hints=ToolHints(read_only=False, destructive=False, idempotent=True),
+                arguments=HoldArguments,
+                handler=confirm_hold,
+            ),
+            AgentTool(
+                name="release_hold",
+                description=RELEASE_HOLD_DESCRIPTION,
+                hints=ToolHints(read_only=False, destructive=True, idempotent=True),
+                arguments=HoldArguments,
+                handler=release_hold,
+            ),
+        ]
+    )
+
     return [
         AgentTool(
             name="list_services",
@@ -397,7 +515,24 @@ def booking_tools(
             arguments=CancelBookingArguments,
             handler=cancel_booking,
         ),
+        *hold_tools,
     ]
+
+
+def _key(arguments: dict[str, Any], call: ToolCall) -> str | None:
+    """The call's idempotency key: the argument, else the platform's (a Vapi tool call id)."""
+    key = arguments.pop("idempotency_key", None)
+    if key is None:
+        return call.idempotency_key
+    if not isinstance(key, str):
+        raise InvalidIdempotencyKey
+    return key
+
+
+def _hold_id(arguments: dict[str, Any]) -> object:
+    if "hold_id" not in arguments:
+        raise MissingField("hold_id")
+    return arguments.pop("hold_id")
 
 
 _OFFER_FIELDS = ("service_id", "service", "after", "limit", "part_of_day", "resource_id")

@@ -11,7 +11,7 @@ from attrs import frozen
 
 from agent_booking.core.confirm_hold import owned_booking
 from agent_booking.core.entities import Booking, BookingStatus, Customer
-from agent_booking.core.errors import BookingNotHeld
+from agent_booking.core.errors import BookingNotHeld, SettingsMissing
 from agent_booking.core.events import StoredEvent
 from agent_booking.core.holds import EXPIRED, RELEASED, append_hold_released
 from agent_booking.core.placement import Placement, current_catalog
@@ -25,7 +25,7 @@ class ReleasedHold:
     booking: Booking
     customer: Customer
     event: StoredEvent
-    placement: Placement | None = None
+    placement: Placement
 
 
 class ReleaseHold:
@@ -46,6 +46,8 @@ class ReleaseHold:
             if booking.status is not BookingStatus.HELD:
                 raise BookingNotHeld(f"This booking is {booking.status.value}, not a hold")
             catalog = await current_catalog(uow)
+            if catalog is None:  # refused before anything changes, as a confirmation is
+                raise SettingsMissing
             expired = booking.hold_has_expired(now)
             if expired:
                 changed = await uow.bookings.expire_hold(hold_id, now)
@@ -60,5 +62,4 @@ class ReleaseHold:
         await self._notifier.publish([event])
         if expired:
             raise BookingNotHeld("This hold has expired; the slot is no longer held")
-        placement = None if catalog is None else Placement.of_booking(changed, catalog)
-        return ReleasedHold(changed, customer, event, placement)
+        return ReleasedHold(changed, customer, event, Placement.of_booking(changed, catalog))

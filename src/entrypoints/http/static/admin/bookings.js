@@ -5,17 +5,18 @@
 
 import { h } from "./dom.js";
 import {
-  STATUS_LABELS, compareBookings, customerName, formatDate, formatNearDate, formatTime, isActive,
-  relativeDay,
+  compareBookings, customerName, formatDate, formatNearDate, formatTime, isActive,
+  occupies, relativeDay, statusLabel,
 } from "./format.js";
 
 const FILTERS = {
   all: () => true,
-  active: isActive,
+  active: occupies,
   upcoming: (booking) => booking.status === "upcoming",
   pending: (booking) => booking.status === "pending",
   completed: (booking) => booking.status === "completed",
   cancelled: (booking) => booking.status === "cancelled",
+  held: (booking) => booking.status === "held",
 };
 
 /** A phone as a tel: link only when it is plainly a phone number; otherwise just text. */
@@ -148,7 +149,8 @@ export class BookingsTable {
     const when = `${formatDate(booking.booking_date)} at ${formatTime(booking.booking_time)}`;
     const classes = ["booking"];
     if (isNew) classes.push("is-new");
-    if (booking.status === "cancelled") classes.push("is-cancelled");
+    if (["cancelled", "released", "expired"].includes(booking.status)) classes.push("is-cancelled");
+    if (booking.status === "held") classes.push("is-held");
     return h("tr", { class: classes.join(" "), dataset: { bookingId: booking.id, status: booking.status } },
       h("td", { class: "booking__date", dataset: { label: "Date" } },
         h("a", { href: `#day=${booking.booking_date}`, title: "Open the day view" },
@@ -167,7 +169,7 @@ export class BookingsTable {
         name ? h("span", { text: name }) : h("span", { class: "muted", text: "—" })),
       h("td", { class: "booking__phone", dataset: { label: "Phone" } }, phoneCell(phone)),
       h("td", { class: "booking__status", dataset: { label: "Status" } },
-        h("span", { class: `badge badge--${booking.status}`, text: STATUS_LABELS[booking.status] || booking.status }),
+        h("span", { class: `badge badge--${booking.status}`, text: statusLabel(booking, this.timeZone) }),
         isNew && h("span", { class: "badge badge--new", text: "New" })),
       h("td", { class: "booking__notes", dataset: { label: "Notes" } },
         booking.notes

@@ -11,6 +11,8 @@ const FIRST_DELAY_MS = 1000;
 const MAX_DELAY_MS = 30000;
 const PING_EVERY_MS = 25000;
 const PONG_TIMEOUT_MS = 10000;
+/** The events the dashboard shows: bookings made and cancelled, holds made and released. */
+const FEED_TYPES = new Set(["booking_created", "booking_cancelled", "booking_held", "hold_released"]);
 
 export function lastEventId() {
   const value = Number(sessionStorage.getItem(LAST_EVENT_KEY));
@@ -23,7 +25,7 @@ export function forgetLastEventId() {
 
 export class BookingFeed {
   /**
-   * `onEvent(message)` gets each booking_created / booking_cancelled message once, in order.
+   * `onEvent(message)` gets each booking message (FEED_TYPES) once, in order.
    * `onStatus({state, retryInMs})`: state is connecting, live, waiting or stopped.
    * `onOpen({resumed})`: resumed is false when there was no event id to resume from, so the
    * caller must reload what it shows. `onRefused()` runs when a handshake fails, so the caller
@@ -122,7 +124,7 @@ export class BookingFeed {
       return;
     }
     if (!message || typeof message !== "object") return;
-    if (message.type !== "booking_created" && message.type !== "booking_cancelled") return;
+    if (!FEED_TYPES.has(message.type)) return;
     const eventId = Number(message.event_id);
     const last = lastEventId();
     if (Number.isInteger(eventId) && last !== null && eventId <= last) return; // seen already

@@ -961,7 +961,7 @@ def hold_exchanges(  # noqa: PLR0915 - one request per refusal
         hold("hold bad key", (400, "invalid_idempotency_key"), json=other, headers=bad_key)
         running = booking_body(keyed_day, "14:00")
         running_key = f"openapi-hold-{unique_phone()}"
-        _claim_key(server, running_key, running)
+        _claim_key(server, running_key, {"hold_slot": running})
         hold(
             "hold key of a running request",
             (409, "idempotency_in_progress"),

@@ -116,6 +116,17 @@ class TestHoldRoute:
         assert len(service.store.bookings) == 1
 
 
+    async def test_a_creates_key_is_not_a_hold_replay(
+        self, agent: httpx.AsyncClient, service: Service
+    ) -> None:
+        key = {"Idempotency-Key": "shared-1"}
+        created = await agent.post("/api/agent/booking/create/", json=body(), headers=key)
+        held = await agent.post(HOLDS, json=body(), headers=key)
+        assert created.status_code == 201
+        assert (held.status_code, held.json()["code"]) == (422, "idempotency_key_reused")
+        assert [b.status for b in service.store.bookings] == [BookingStatus.UPCOMING]
+
+
 class TestConfirmRoute:
     async def test_confirming_keeps_the_id_and_answers_the_creates_body(
         self, agent: httpx.AsyncClient, service: Service

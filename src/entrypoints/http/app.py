@@ -277,6 +277,7 @@ def _holds(
         phones=create_endpoint.phones,
         speech=create_endpoint.speech,
         path=HOLDS_PATH,
+        key_scope="hold_slot",
     )
     holds = HoldsEndpoint(
         hold,

@@ -195,9 +195,13 @@ class BookingEndpoint:
         phones: PhoneReader | None = None,
         speech: Speech | None = None,
         path: str = BOOKING_CREATE_PATH,
+        key_scope: str | None = None,
     ) -> None:
         self._create = create_booking
         self._path = path
+        #: Keys are shared with create; another endpoint's request is told apart by its scope
+        #: (the same key and body sent to create and to hold are two requests, not a replay).
+        self._key_scope = key_scope
         #: What a second endpoint of the same service shares with this one (the hold's).
         self.keys = keys
         self.metrics = metrics
@@ -269,7 +273,9 @@ class BookingEndpoint:
         success is recorded by the use case inside the booking's transaction; a refusal (4xx)
         right after; a failure a retry may fix (5xx) releases the key.
         """
-        claim = await self._keys.begin(key, body)
+        claim = await self._keys.begin(
+            key, body if self._key_scope is None else {self._key_scope: body}
+        )
         if claim.outcome is ClaimOutcome.REPLAY:
             return self._replay(claim, body, trusted)
         try:

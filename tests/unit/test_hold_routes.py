@@ -115,7 +115,6 @@ class TestHoldRoute:
         assert again.headers["idempotent-replayed"] == "true"
         assert len(service.store.bookings) == 1
 
-
     async def test_a_creates_key_is_not_a_hold_replay(
         self, agent: httpx.AsyncClient, service: Service
     ) -> None:

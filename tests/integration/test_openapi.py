@@ -984,6 +984,8 @@ def hold_exchanges(  # noqa: PLR0915 - one request per refusal
 
         confirm("confirm another's", (404, "booking_not_found"), first, json={"phone": "5550100"})
         confirm("confirm nothing", (404, "booking_not_found"), 999_999, json=mine)
+        # Beyond any id storage can hold (SQLite refused such an integer with a 500 once).
+        confirm("confirm a huge id", (404, "booking_not_found"), 10**30, json=mine)
         confirm("confirm not an id", (404, "not_found"), "x", json=mine)
         confirm("confirm an array", (400, "invalid_body"), first, content=b"[]")
         confirm("confirm without phone", (400, "missing_field"), first, json={})
@@ -1035,6 +1037,7 @@ def hold_exchanges(  # noqa: PLR0915 - one request per refusal
             "release another's", (404, "booking_not_found"), third_id, params={"phone": "5550100"}
         )
         release("release nothing", (404, "booking_not_found"), 999_999, params=mine)
+        release("release a huge id", (404, "booking_not_found"), 10**30, params=mine)
         release("release not an id", (404, "not_found"), "x", params=mine)
         release("release an array", (400, "invalid_body"), third_id, content=b"[]")
         release("release without phone", (400, "missing_field"), third_id)

@@ -190,9 +190,11 @@ class HoldsEndpoint:
     async def confirmed(
         self, hold_id: int, phone: str, *, trusted: bool
     ) -> BookingCreated | PublicBookingCreated:
-        """Confirm without a key; raise the core's refusal."""
+        """Confirm without a key; raise the core's refusal. An id no booking can have (the
+        path takes any integer) is answered as a missing booking, before storage sees it."""
+        booking_id = _hold_id(hold_id)
         caller = read_phone(phone, self._phones)
-        result = await self._confirm(hold_id, caller)
+        result = await self._confirm(booking_id, caller)
         return _created(result, caller, trusted=trusted)
 
     async def confirm(

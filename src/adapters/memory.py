@@ -16,6 +16,7 @@ import attrs
 import pendulum
 
 from agent_booking.core.entities import (
+    ACTIVE_STATUSES,
     Booking,
     BookingMove,
     BookingStatus,
@@ -25,7 +26,7 @@ from agent_booking.core.entities import (
 )
 from agent_booking.core.errors import ServiceNameTaken, SlotTaken
 from agent_booking.core.events import DomainEvent, JsonObject, StoredEvent
-from agent_booking.core.occupancy import OccupiedInterval
+from agent_booking.core.occupancy import Occupant, OccupiedInterval
 from agent_booking.core.ports import ClaimOutcome, IdempotencyClaim
 from agent_booking.core.queries import BookingPage, BookingQuery
 from agent_booking.core.resources import Catalog, OpenInterval, Resource, Service, WeeklyPlan
@@ -248,13 +249,38 @@ class _Bookings:
             for b in self._state.bookings.values()
         )
 
+    async def occupant(
+        self, resource_id: int, begin: pendulum.DateTime, end: pendulum.DateTime
+    ) -> Occupant | None:
+        found = [
+            b
+            for b in self._state.bookings.values()
+            if b.is_active
+            and b.resource_id == resource_id
+            and b.occupied_from < end
+            and b.occupied_until > begin
+        ]
+        if not found:
+            return None
+        last = max(found, key=lambda b: b.occupied_from)
+        return Occupant(
+            last.id, last.hold_expires_at if last.status is BookingStatus.HELD else None
+        )
+
     async def occupied_between(
-        self, start: pendulum.DateTime, end: pendulum.DateTime
+        self,
+        start: pendulum.DateTime,
+        end: pendulum.DateTime,
+        *,
+        now: pendulum.DateTime | None = None,
     ) -> list[OccupiedInterval]:
         return [
             (b.resource_id, b.occupied_from, b.occupied_until)
             for b in self._state.bookings.values()
-            if b.is_active and b.occupied_from < end and b.occupied_until > start
+            if b.is_active
+            and b.occupied_from < end
+            and b.occupied_until > start
+            and (now is None or not b.hold_has_expired(now))
         ]
 
     async def active_counts_on(self, day: pendulum.Date) -> dict[int, int]:
@@ -266,7 +292,7 @@ class _Bookings:
 
     async def add(self, booking: NewBooking) -> Booking:
         # What the database's no-overlap constraint (or trigger) does in SQL.
-        if booking.status is not BookingStatus.CANCELLED and await self.is_occupied(
+        if booking.status in ACTIVE_STATUSES and await self.is_occupied(
             booking.resource_id, booking.occupied_from, booking.occupied_until
         ):
             raise SlotTaken
@@ -312,11 +338,50 @@ class _Bookings:
         self._state.bookings[booking_id] = updated
         return updated
 
+    async def count_live_holds(self, customer_id: int, now: pendulum.DateTime) -> int:
+        return sum(
+            1
+            for b in self._state.bookings.values()
+            if b.customer_id == customer_id and b.is_live_hold(now)
+        )
+
+    def _change(self, booking: Booking, **changes: object) -> Booking:
+        updated = attrs.evolve(booking, **changes)  # type: ignore[arg-type]
+        self._state.bookings[booking.id] = updated
+        return updated
+
+    async def expire_hold(self, booking_id: int, now: pendulum.DateTime) -> Booking | None:
+        booking = self._state.bookings.get(booking_id)
+        if booking is None or not booking.hold_has_expired(now):
+            return None
+        return self._change(booking, status=BookingStatus.EXPIRED)
+
+    async def expire_holds(self, now: pendulum.DateTime) -> list[Booking]:
+        return [
+            self._change(b, status=BookingStatus.EXPIRED)
+            for b in list(self._state.bookings.values())
+            if b.hold_has_expired(now)
+        ]
+
+    async def confirm_hold(
+        self, booking_id: int, status: BookingStatus, now: pendulum.DateTime
+    ) -> Booking | None:
+        booking = self._state.bookings.get(booking_id)
+        if booking is None or not booking.is_live_hold(now):
+            return None
+        return self._change(booking, status=status, hold_expires_at=None)
+
+    async def release_hold(self, booking_id: int) -> Booking | None:
+        booking = self._state.bookings.get(booking_id)
+        if booking is None or booking.status is not BookingStatus.HELD:
+            return None
+        return self._change(booking, status=BookingStatus.RELEASED)
+
     async def set_status(self, booking_id: int, status: BookingStatus) -> Booking | None:
         booking = self._state.bookings.get(booking_id)
         if booking is None or booking.status is status:
             return None
-        reactivating = status is not BookingStatus.CANCELLED and not booking.is_active
+        reactivating = status in ACTIVE_STATUSES and not booking.is_active
         if reactivating and await self.is_occupied(
             booking.resource_id, booking.occupied_from, booking.occupied_until
         ):

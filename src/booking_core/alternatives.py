@@ -37,6 +37,7 @@ async def nearest_alternatives(
     occupied = await bookings.occupied_between(
         wanted.start_of("day").in_timezone("UTC").subtract(minutes=reach),
         wanted.start_of("day").add(days=days).in_timezone("UTC").add(minutes=reach),
+        now=now,
     )
     occupancy = occupancy_without(occupied, not_counting)
     found = policy.nearest_free_for(wanted, now, service, candidates, occupancy)

@@ -155,11 +155,11 @@ class CheckAvailability:
             reach = service.buffer_before + service.duration_minutes + service.buffer_after
             start = policy.local_start(first, pendulum.Time(0)).in_timezone("UTC")
             end = policy.local_start(last.add(days=1), pendulum.Time(0)).in_timezone("UTC")
+            now = self._clock.now()
             occupied = await uow.bookings.occupied_between(
-                start.subtract(minutes=reach), end.add(minutes=reach)
+                start.subtract(minutes=reach), end.add(minutes=reach), now=now
             )
         occupancy = Occupancy(occupied)
-        now = self._clock.now()
         days = []
         day = first
         while day <= last:

@@ -15,7 +15,7 @@ import pendulum
 from attrs import frozen
 
 from agent_booking.core.alternatives import nearest_alternatives
-from agent_booking.core.entities import Booking, Customer, NewBooking
+from agent_booking.core.entities import Booking, BookingStatus, Customer, NewBooking
 from agent_booking.core.errors import (
     NotASlotStart,
     NoticeTooShort,
@@ -24,17 +24,20 @@ from agent_booking.core.errors import (
     SlotSuggestion,
     SlotTaken,
     TooManyBookings,
+    TooManyHolds,
     TransientConflict,
     UnknownResource,
     UnknownService,
 )
 from agent_booking.core.events import (
     BOOKING_CREATED,
+    BOOKING_HELD,
     DomainEvent,
     JsonObject,
     StoredEvent,
     booking_event_payload,
 )
+from agent_booking.core.holds import EXPIRED, HoldTerms, append_hold_released, free_interval
 from agent_booking.core.instants import as_utc
 from agent_booking.core.occupancy import Occupancy
 from agent_booking.core.passwords import UNUSABLE_PASSWORD
@@ -72,6 +75,8 @@ class AgentBookingResult:
     customer_created: bool
     event: StoredEvent
     placement: Placement
+    #: Events written besides ``event``: holds in the way whose time was up, marked expired.
+    released: tuple[StoredEvent, ...] = ()
 
 
 @frozen
@@ -119,18 +124,25 @@ class CreateAgentBooking:
         self._max_open = max_open_bookings
 
     async def __call__(
-        self, request: BookingRequest, *, idempotency: IdempotentSuccess | None = None
+        self,
+        request: BookingRequest,
+        *,
+        idempotency: IdempotentSuccess | None = None,
+        hold: HoldTerms | None = None,
     ) -> AgentBookingResult:
         """Book ``request``; raise a :class:`~agent_booking.core.errors.BookingError` if refused.
 
         Build ``request`` with :meth:`BookingRequest.from_mapping` from a raw body (the
         validation messages are the core's), or with its constructor from typed values. With
         ``idempotency`` (a key already claimed, see :mod:`agent_booking.core.idempotency`), the
-        success is recorded under the key in the booking's transaction.
+        success is recorded under the key in the booking's transaction. With ``hold``, the
+        booking is a hold (see :class:`~agent_booking.core.hold_slot.HoldSlot`): same rules,
+        status ``held`` until ``hold.seconds`` from now, ``booking_held`` instead of
+        ``booking_created``.
         """
         for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
             try:
-                return await self._book(request, idempotency)
+                return await self._book(request, idempotency, hold)
             except TransientConflict:
                 if attempt == TRANSIENT_ATTEMPTS:
                     raise
@@ -159,7 +171,10 @@ class CreateAgentBooking:
             )
 
     async def _book(
-        self, request: BookingRequest, idempotency: IdempotentSuccess | None
+        self,
+        request: BookingRequest,
+        idempotency: IdempotentSuccess | None,
+        hold: HoldTerms | None,
     ) -> AgentBookingResult:
         async with self._uow() as uow:
             settings = await uow.settings.get_active()
@@ -169,8 +184,9 @@ class CreateAgentBooking:
             now = self._clock.now()
             service = service_for(request, catalog, settings)
             candidates = candidates_for(request, catalog, service)
+            released: list[Booking] = []
             start, resource = await _place(
-                uow, SlotPolicy(settings), request, now, service, candidates
+                uow, SlotPolicy(settings), request, now, service, candidates, released
             )
             starts_at = as_utc(start)
             occupied_from, occupied_until = service.occupied(start)
@@ -187,6 +203,10 @@ class CreateAgentBooking:
                     if await uow.bookings.is_occupied(resource.id, occupied_from, occupied_until):
                         raise SlotTaken
                     raise TooManyBookings(self._max_open)
+            if hold is not None and not created:
+                live = await uow.bookings.count_live_holds(customer.id, now)
+                if live >= hold.max_per_phone:
+                    raise TooManyHolds(hold.max_per_phone)
             booking = await uow.bookings.add(
                 NewBooking(
                     customer_id=customer.id,
@@ -194,30 +214,33 @@ class CreateAgentBooking:
                     booking_date=request.booking_date,
                     booking_time=request.booking_time,
                     starts_at=starts_at,
-                    status=request.status,
+                    status=request.status if hold is None else BookingStatus.HELD,
                     notes=request.notes,
                     created_at=now,
                     resource_id=resource.id,
                     service_id=service.id,
                     occupied_from=occupied_from,
                     occupied_until=occupied_until,
+                    hold_expires_at=None if hold is None else hold.expires(now),
                 )
             )
             placement = Placement.of(resource, service)
+            freed = [
+                await append_hold_released(uow, item, catalog, EXPIRED, now) for item in released
+            ]
             if idempotency is not None:
                 status_code, body = idempotency.render(booking, customer, created, placement)
                 await uow.idempotency.complete(idempotency.key, status_code, body)
             # The event goes last, right before the commit: an outbox may order its events by
             # holding a lock from the append to the commit (PostgreSQL's does), so nothing
             # else should happen in between.
+            kind = BOOKING_CREATED if hold is None else BOOKING_HELD
             event = await uow.events.append(
-                DomainEvent(
-                    BOOKING_CREATED, booking_event_payload(booking, customer, placement), now
-                )
+                DomainEvent(kind, booking_event_payload(booking, customer, placement), now)
             )
             await uow.commit()
-        result = AgentBookingResult(booking, customer, created, event, placement)
-        await self._notifier.publish([event])
+        result = AgentBookingResult(booking, customer, created, event, placement, tuple(freed))
+        await self._notifier.publish([*freed, event])
         return result
 
 
@@ -268,34 +291,36 @@ async def _place(
     now: pendulum.DateTime,
     service: Service,
     candidates: tuple[Resource, ...],
+    released: list[Booking],
 ) -> tuple[pendulum.DateTime, Resource]:
     """The start and resource the policy grants, reading only what it needs: for one
-    candidate (every single-resource business), nothing: storage refuses an overlapping
-    booking itself (:meth:`BookingRepository.add` raises :class:`SlotTaken`), and asking first
-    would only repeat that check; for several, the occupied intervals at that start and the
-    day's bookings per resource, to choose one.
+    candidate (every single-resource business) whether its occupied interval is free; for
+    several, the occupied intervals at that start and the day's bookings per resource, to
+    choose one.
 
     The chosen resource is held before its booking is stored (and a choice made from an
     earlier read checked again once it is held): transactions placing bookings on one resource
     take turns, so the database's no-overlap constraint, which decides, never sees two
     overlapping inserts in progress at once (PostgreSQL would break that deadlock by aborting
-    one). Not asking first saved about 10 µs of CPU per booking on SQLite
-    (``bench.inprocess``) and a round trip on PostgreSQL; a refusal costs the insert instead,
-    and its transaction (with any customer it made) is rolled back as before.
+    one). Holds in the way whose time is up are marked expired (into ``released``) first:
+    that is why even one candidate's interval is read before the insert (storage would refuse
+    the insert over an expired hold, and on PostgreSQL a refused insert ends the transaction).
     """
     day, time = request.booking_date, request.booking_time
     if len(candidates) == 1:
         (resource,) = candidates
         start = policy.check_service(day, time, now, service, resource)
         await uow.bookings.hold_resource(resource.id)
+        if not await free_interval(uow, resource.id, *service.occupied(start), now, released):
+            raise SlotTaken
         return start, resource
     wanted = policy.local_start(day, time)
     begin, end = service.occupied(wanted)
     counts = await uow.bookings.active_counts_on(day)
     for _ in candidates:
-        occupancy = Occupancy(await uow.bookings.occupied_between(begin, end))
+        occupancy = Occupancy(await uow.bookings.occupied_between(begin, end, now=now))
         start, resource = policy.place(day, time, now, service, candidates, occupancy, counts)
         await uow.bookings.hold_resource(resource.id)
-        if not await uow.bookings.is_occupied(resource.id, *service.occupied(start)):
+        if await free_interval(uow, resource.id, *service.occupied(start), now, released):
             return start, resource
     raise SlotTaken

@@ -27,11 +27,19 @@ class BookingStatus(enum.StrEnum):
     PENDING = "pending"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+    #: A start kept for a caller for a while (``hold_expires_at``) until confirmed or freed.
+    HELD = "held"
+    #: A hold its caller gave up.
+    RELEASED = "released"
+    #: A hold nobody confirmed in time.
+    EXPIRED = "expired"
 
 
-#: Statuses that hold their slot; only ``cancelled`` frees it.
+#: Statuses that hold their slot; ``cancelled``, ``released`` and ``expired`` free it. A
+#: ``held`` booking past its ``hold_expires_at`` still holds it in storage until a write that
+#: needs the interval (or the sweep) marks it ``expired``; reads treat it as free already.
 ACTIVE_STATUSES = frozenset(
-    {BookingStatus.UPCOMING, BookingStatus.PENDING, BookingStatus.COMPLETED}
+    {BookingStatus.UPCOMING, BookingStatus.PENDING, BookingStatus.COMPLETED, BookingStatus.HELD}
 )
 #: Statuses of a booking that is still to happen: the ones an agent may create a booking in,
 #: the only ones that can be cancelled, and the ones a change of the rules can strand.
@@ -91,6 +99,8 @@ class NewBooking:
     service_id: int | None
     occupied_from: pendulum.DateTime
     occupied_until: pendulum.DateTime
+    #: Set for a hold (status ``held``): when it stops keeping its start.
+    hold_expires_at: pendulum.DateTime | None = None
 
     def stored_as(self, booking_id: int) -> Booking:
         """This booking as stored under ``booking_id``.
@@ -130,6 +140,7 @@ class Booking:
     service_id: int | None
     occupied_from: pendulum.DateTime
     occupied_until: pendulum.DateTime
+    hold_expires_at: pendulum.DateTime | None = None
 
     @property
     def is_active(self) -> bool:
@@ -140,6 +151,23 @@ class Booking:
     def is_open(self) -> bool:
         """Whether it is still to happen (upcoming or pending)."""
         return self.status in OPEN_STATUSES
+
+    def is_live_hold(self, now: pendulum.DateTime) -> bool:
+        """Whether it is a hold that still keeps its start at ``now``."""
+        return self.status is BookingStatus.HELD and not self.hold_has_expired(now)
+
+    def hold_has_expired(self, now: pendulum.DateTime) -> bool:
+        """Whether it is a hold whose time is up at ``now`` (expired, even if not yet marked)."""
+        return (
+            self.status is BookingStatus.HELD
+            and self.hold_expires_at is not None
+            and self.hold_expires_at <= now
+        )
+
+    def occupies(self, now: pendulum.DateTime) -> bool:
+        """Whether it keeps its interval from others at ``now``: active, and not a hold
+        whose time is up."""
+        return self.is_active and not self.hold_has_expired(now)
 
     def cancel(self) -> Booking:
         """This booking cancelled; only an open booking can be (:class:`BookingNotActive`)."""

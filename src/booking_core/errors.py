@@ -16,9 +16,11 @@ __all__ = [
     "BookingInPast",
     "BookingNotActive",
     "BookingNotFound",
+    "BookingNotHeld",
     "BookingPolicyViolation",
     "ClosedDate",
     "Conflict",
+    "HoldExpired",
     "IdempotencyKeyReused",
     "IdempotencyRequestInProgress",
     "InvalidCatalog",
@@ -45,6 +47,7 @@ __all__ = [
     "StorageUnavailable",
     "TooLate",
     "TooManyBookings",
+    "TooManyHolds",
     "TransientConflict",
     "UnknownResource",
     "UnknownService",
@@ -290,6 +293,34 @@ class ServiceNameTaken(Conflict):
 
     code = "service_name_taken"
     default_message = "Another service already has this name"
+
+
+class BookingNotHeld(Conflict):
+    """Confirming or releasing a booking that is not a live hold (confirmed, released...)."""
+
+    code = "booking_not_held"
+    default_message = "This booking is not a hold"
+
+
+class HoldExpired(Conflict):
+    """Confirming a hold whose time ran out: its start is free again (it is now ``expired``)."""
+
+    code = "hold_expired"
+    default_message = "This hold has expired; the slot is no longer held"
+
+
+class TooManyHolds(Conflict):
+    """The phone already has as many live holds as one phone may (``max_holds``)."""
+
+    code = "too_many_holds"
+    default_message = "This phone already holds as many slots as one phone may"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"This phone already holds {limit} slot{'s' if limit != 1 else ''}: confirm or "
+            "release one first"
+        )
 
 
 class IdempotencyRequestInProgress(Conflict):

@@ -111,6 +111,8 @@ def booking_event_payload(
             "phone": customer.phone,
         },
     }
+    if booking.hold_expires_at is not None:
+        payload["hold_expires_at"] = format_instant(booking.hold_expires_at)
     if placement is not None:
         payload |= placement.as_json()
     return payload

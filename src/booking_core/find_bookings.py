@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from agent_booking.core.entities import OPEN_STATUSES, Booking, Customer
+from agent_booking.core.entities import OPEN_STATUSES, Booking, BookingStatus, Customer
 from agent_booking.core.errors import SettingsMissing
 from agent_booking.core.placement import Placement
 from agent_booking.core.ports import Clock, UnitOfWorkFactory
@@ -34,7 +34,8 @@ class CallerBookings:
 
 
 class FindCallerBookings:
-    """Upcoming and pending bookings of ``phone`` that have not started, soonest first."""
+    """Upcoming and pending bookings and live holds of ``phone`` that have not started,
+    soonest first."""
 
     def __init__(self, reads: UnitOfWorkFactory, clock: Clock) -> None:
         self._reads = reads
@@ -52,11 +53,14 @@ class FindCallerBookings:
             page = await uow.queries.search(
                 BookingQuery(
                     date_from=now.in_tz(settings.timezone).date().subtract(days=1),
-                    statuses=OPEN_STATUSES,
+                    statuses=OPEN_STATUSES | {BookingStatus.HELD},
                     phone=phone,
                     # Those of yesterday and today that have started come first: room for them.
                     limit=MAX_PAGE_SIZE,
                 )
             )
-        upcoming = tuple(row for row in page.rows if row[0].starts_at > now)
+        # Holds whose time is up are gone for the caller, swept or not.
+        upcoming = tuple(
+            row for row in page.rows if row[0].starts_at > now and not row[0].hold_has_expired(now)
+        )
         return CallerBookings(settings, upcoming[:MAX_FOUND_BOOKINGS], catalog)

@@ -12,11 +12,25 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping
 
 import pendulum
+from attrs import frozen
 
-__all__ = ["Occupancy", "OccupiedInterval"]
+__all__ = ["Occupancy", "Occupant", "OccupiedInterval"]
 
 #: ``(resource_id, occupied_from, occupied_until)``, instants in UTC.
 OccupiedInterval = tuple[int, pendulum.DateTime, pendulum.DateTime]
+
+
+@frozen
+class Occupant:
+    """The active booking that occupies part of an interval asked about; ``hold_expires_at``
+    is set when it is a hold."""
+
+    booking_id: int
+    hold_expires_at: pendulum.DateTime | None = None
+
+    def is_expired_hold(self, now: pendulum.DateTime) -> bool:
+        """A hold whose time is up: a write may mark it ``expired`` and take the interval."""
+        return self.hold_expires_at is not None and self.hold_expires_at <= now
 
 
 class Occupancy:

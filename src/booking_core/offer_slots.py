@@ -164,7 +164,7 @@ class OfferSlots:
             end = as_utc(policy.local_start(window_last.add(days=1), pendulum.Time(0)))
             async with self._reads() as uow:
                 occupied = await uow.bookings.occupied_between(
-                    begin.subtract(minutes=reach), end.add(minutes=reach)
+                    begin.subtract(minutes=reach), end.add(minutes=reach), now=now
                 )
             occupancy = Occupancy(occupied)
             while day <= window_last and len(found) < query.limit:

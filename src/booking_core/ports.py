@@ -23,7 +23,7 @@ from agent_booking.core.entities import (
     NewBooking,
 )
 from agent_booking.core.events import DomainEvent, JsonObject, StoredEvent
-from agent_booking.core.occupancy import OccupiedInterval
+from agent_booking.core.occupancy import Occupant, OccupiedInterval
 from agent_booking.core.queries import BookingPage, BookingQuery
 from agent_booking.core.resources import Catalog, OpenInterval, Service, WeeklyPlan
 from agent_booking.core.settings import BusinessSettings
@@ -123,14 +123,27 @@ class BookingRepository(Protocol):
     async def is_occupied(
         self, resource_id: int, begin: pendulum.DateTime, end: pendulum.DateTime
     ) -> bool:
-        """Whether an active booking of the resource occupies part of ``[begin, end)``."""
+        """Whether an active booking of the resource occupies part of ``[begin, end)``
+        (a hold counts until it is marked ``expired``, as it does for the storage)."""
+        ...
+
+    async def occupant(
+        self, resource_id: int, begin: pendulum.DateTime, end: pendulum.DateTime
+    ) -> Occupant | None:
+        """An active booking of the resource that occupies part of ``[begin, end)``, if any
+        (the one starting last): :meth:`is_occupied` that also says whether it is a hold."""
         ...
 
     async def occupied_between(
-        self, start: pendulum.DateTime, end: pendulum.DateTime
+        self,
+        start: pendulum.DateTime,
+        end: pendulum.DateTime,
+        *,
+        now: pendulum.DateTime | None = None,
     ) -> list[OccupiedInterval]:
         """``(resource_id, occupied_from, occupied_until)`` of every active booking whose
-        occupied interval overlaps ``[start, end)``."""
+        occupied interval overlaps ``[start, end)``; with ``now``, without the holds whose
+        time is up at ``now`` (what a reader should treat as taken)."""
         ...
 
     async def active_counts_on(self, day: pendulum.Date) -> dict[int, int]:
@@ -164,6 +177,32 @@ class BookingRepository(Protocol):
         :class:`~agent_booking.core.errors.SlotTaken` if storage refuses the new interval
         because it overlaps another active booking of the resource (the storage decides races;
         the booking's own old interval never counts against it)."""
+        ...
+
+    async def count_live_holds(self, customer_id: int, now: pendulum.DateTime) -> int:
+        """How many holds of this customer still keep their start at ``now``; true until
+        the transaction ends, as :meth:`count_open_after` (the customer is held)."""
+        ...
+
+    async def expire_hold(self, booking_id: int, now: pendulum.DateTime) -> Booking | None:
+        """Mark the hold ``expired`` if its time is up at ``now``; the booking, or None when
+        it is not such a hold (also when a concurrent transaction marked it first)."""
+        ...
+
+    async def expire_holds(self, now: pendulum.DateTime) -> list[Booking]:
+        """Mark every hold whose time is up at ``now`` ``expired``; the ones this call marked
+        (of concurrent sweeps, each hold is marked by exactly one)."""
+        ...
+
+    async def confirm_hold(
+        self, booking_id: int, status: BookingStatus, now: pendulum.DateTime
+    ) -> Booking | None:
+        """Turn a live hold (at ``now``) into a booking in ``status``, its expiry cleared; None
+        when it is not a live hold (also when a concurrent transaction changed it first)."""
+        ...
+
+    async def release_hold(self, booking_id: int) -> Booking | None:
+        """Mark a hold ``released``; None when it is not a hold (or no longer one)."""
         ...
 
     async def count_open_after(self, customer_id: int, after: pendulum.DateTime) -> int:

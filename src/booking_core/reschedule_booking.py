@@ -56,6 +56,7 @@ from agent_booking.core.events import (
     format_instant,
     format_time,
 )
+from agent_booking.core.holds import EXPIRED, append_hold_released
 from agent_booking.core.instants import as_utc
 from agent_booking.core.occupancy import Occupancy
 from agent_booking.core.parsing import DateOrder
@@ -210,6 +211,13 @@ class RescheduleBooking:
                 uow, SlotPolicy(settings), booking, move, now, service, candidates
             )
             occupied_from, occupied_until = service.occupied(start)
+            # Holds whose time is up read as free above, but their rows still occupy their
+            # intervals in storage: mark them expired first (one statement on a partial index
+            # that is all but empty), each with its ``hold_released``, in this transaction.
+            freed = [
+                await append_hold_released(uow, item, catalog, EXPIRED, now)
+                for item in await uow.bookings.expire_holds(now)
+            ]
             moved = await uow.bookings.move(
                 booking.id,
                 BookingMove(
@@ -238,7 +246,7 @@ class RescheduleBooking:
             # Last before the commit, as in the create (the outbox may order by a lock).
             event = await uow.events.append(DomainEvent(BOOKING_RESCHEDULED, payload, now))
             await uow.commit()
-        await self._notifier.publish([event])
+        await self._notifier.publish([*freed, event])
         return RescheduledBooking(result, event)
 
     async def _alternatives(self, booking_id: int, move: CallerMove) -> tuple[SlotSuggestion, ...]:
@@ -317,14 +325,14 @@ async def _place(
     current = tuple(item for item in candidates if item.id == booking.resource_id)
     held: set[int] = set()
     for _ in range(len(candidates) + 1):
-        occupancy = occupancy_without(await uow.bookings.occupied_between(begin, end), own)
+        occupancy = occupancy_without(await uow.bookings.occupied_between(begin, end, now=now), own)
         start, resource = _choose(
             policy, move, now, service, candidates, current, occupancy, counts
         )
         for resource_id in sorted({booking.resource_id, resource.id} - held):
             await uow.bookings.hold_resource(resource_id)
             held.add(resource_id)
-        occupancy = occupancy_without(await uow.bookings.occupied_between(begin, end), own)
+        occupancy = occupancy_without(await uow.bookings.occupied_between(begin, end, now=now), own)
         if occupancy.is_free(resource.id, *service.occupied(start)):
             return start, resource
     raise SlotTaken

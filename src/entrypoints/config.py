@@ -44,6 +44,12 @@ BOOKING_RATE_LIMIT              requests per client on ``/api/agent/…`` and ``
 BOOKING_MAX_ACTIVE_PER_PHONE    most open (upcoming or pending) future bookings one phone may
                                 hold; one more is refused (422 ``too_many_bookings``);
                                 ``0`` = no limit (5)
+BOOKING_HOLD_SECONDS            how long a hold (``POST /api/agent/holds/``) keeps its start
+                                for the caller, in seconds (300, 1 to 86400)
+BOOKING_MAX_HOLDS_PER_PHONE     most live holds one phone may have; one more is refused (409
+                                ``too_many_holds``) (2, at least 1)
+BOOKING_HOLD_SWEEP_SECONDS      how often each worker process marks holds whose time is up
+                                ``expired`` and announces ``hold_released`` (5, 1 to 3600)
 BOOKING_TRUSTED_PROXIES         comma-separated CIDRs of our reverse proxies; only from them is
                                 ``X-Forwarded-For`` believed (none)
 BOOKING_AGENT_API_KEYS          comma-separated keys; when set, agent endpoints require one in
@@ -124,6 +130,9 @@ _DEFAULT_BODY_TIMEOUT_S = 30
 _DEFAULT_MAX_CONNECTIONS = 1000
 _DEFAULT_RATE_LIMIT = RateLimit(limit=120, window_seconds=60)
 _DEFAULT_MAX_ACTIVE_PER_PHONE = 5
+_DEFAULT_HOLD_SECONDS = 300
+_DEFAULT_MAX_HOLDS_PER_PHONE = 2
+_DEFAULT_HOLD_SWEEP_SECONDS = 5
 
 Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
 
@@ -156,6 +165,9 @@ class AppConfig:
     rate_limit: RateLimit | None = _DEFAULT_RATE_LIMIT
     #: 0: no limit.
     max_active_per_phone: int = _DEFAULT_MAX_ACTIVE_PER_PHONE
+    hold_seconds: int = _DEFAULT_HOLD_SECONDS
+    max_holds_per_phone: int = _DEFAULT_MAX_HOLDS_PER_PHONE
+    hold_sweep_seconds: int = _DEFAULT_HOLD_SWEEP_SECONDS
     trusted_proxies: Networks = ()
     agent_api_keys: tuple[str, ...] = field(default=(), repr=False)
     allowed_networks: Networks = ()
@@ -203,6 +215,15 @@ class AppConfig:
             rate_limit=_rate_limit(env.text("BOOKING_RATE_LIMIT", str(_DEFAULT_RATE_LIMIT))),
             max_active_per_phone=env.integer(
                 "BOOKING_MAX_ACTIVE_PER_PHONE", _DEFAULT_MAX_ACTIVE_PER_PHONE, 0
+            ),
+            hold_seconds=env.integer(
+                "BOOKING_HOLD_SECONDS", _DEFAULT_HOLD_SECONDS, 1, _MAX_CLIENT_TIMEOUT_S
+            ),
+            max_holds_per_phone=env.integer(
+                "BOOKING_MAX_HOLDS_PER_PHONE", _DEFAULT_MAX_HOLDS_PER_PHONE, 1
+            ),
+            hold_sweep_seconds=env.integer(
+                "BOOKING_HOLD_SWEEP_SECONDS", _DEFAULT_HOLD_SWEEP_SECONDS, 1, 3600
             ),
             trusted_proxies=_networks(
                 "BOOKING_TRUSTED_PROXIES", env.items("BOOKING_TRUSTED_PROXIES")

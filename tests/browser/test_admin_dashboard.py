@@ -246,6 +246,37 @@ class TestLiveFeed:
         expect(moved_row).to_contain_text("Moved from")
         expect(moved_row).to_have_class(re.compile(r"\bis-moved\b"))
 
+    def test_a_hold_shows_held_until_and_goes_on_release(
+        self, page: Page, server: ServerProcess, http: httpx.Client, days: WorkingDays
+    ) -> None:
+        open_dashboard(page, server)
+        phone = unique_phone()
+        held = http.post(
+            "/api/agent/holds/",
+            json={
+                "phone": phone,
+                "service_name": "Hold Me",
+                "booking_date": days.take().isoformat(),
+                "booking_time": "13:00",
+            },
+        )
+        assert held.status_code == 201, held.text
+        hold_id = held.json()["booking_id"]
+
+        held_row = row(page, hold_id)
+        expect(held_row).to_be_visible(timeout=LIVE_WITHIN_MS)
+        expect(held_row.locator(".booking__status")).to_contain_text(
+            re.compile(r"Held until \d\d:\d\d")
+        )
+        page.locator("#status-filter").select_option("active")
+        expect(held_row).to_be_visible()
+
+        released = http.delete(f"/api/agent/holds/{hold_id}/", params={"phone": phone})
+        assert released.status_code == 200, released.text
+        expect(held_row).to_be_hidden(timeout=LIVE_WITHIN_MS)
+        page.locator("#status-filter").select_option("all")
+        expect(held_row.locator(".booking__status .badge--released")).to_have_text("Released")
+
     def test_reconnects_with_since_and_misses_nothing(
         self, page: Page, server: ServerProcess, http: httpx.Client, days: WorkingDays
     ) -> None:

@@ -446,6 +446,7 @@ def _served_routes() -> list[tuple[str, tuple[str, ...]]]:
             path = route.path.replace("{booking_id:int}", "1").replace("{webhook_id:int}", "1")
             path = path.replace("{resource_id:int}", "1").replace("{day:str}", "2031-01-06")
             path = path.replace("{service_id:int}", "1")
+            path = path.replace("{hold_id:int}", "1")
             assert "{" not in path, f"fill in the parameters of {route.path} for the fuzzing"
             routes += [(path, methods), (f"{path}/", methods)]
     return routes

@@ -43,7 +43,7 @@ from tests.support.server import (
 
 WORKERS = 2
 RACERS = {"sqlite": 50, "postgres": 100}
-#: What MCP's ``tools/list`` must offer today (hold and confirm are still to come).
+#: What MCP's ``tools/list`` must offer: every tool of the registry.
 TOOLS = {
     "list_services",
     "book_appointment",
@@ -52,6 +52,9 @@ TOOLS = {
     "find_bookings",
     "cancel_booking",
     "reschedule_booking",
+    "hold_slot",
+    "confirm_hold",
+    "release_hold",
 }
 JSON_RPC_HEADERS = {
     "Accept": "application/json, text/event-stream",

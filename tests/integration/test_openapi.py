@@ -66,6 +66,9 @@ SETTINGS = "/api/admin/settings/"
 CALLER_BOOKINGS = "/api/agent/bookings/"
 CALLER_CANCEL = "/api/agent/bookings/{booking_id}/cancel/"
 RESCHEDULE = "/api/agent/bookings/{booking_id}/reschedule/"
+HOLDS = "/api/agent/holds/"
+HOLD = "/api/agent/holds/{hold_id}/"
+HOLD_CONFIRM = "/api/agent/holds/{hold_id}/confirm/"
 SLOTS = "/api/agent/slots/"
 ADMIN_AVAILABILITY = "/api/admin/availability/"
 WEBHOOKS = "/api/admin/webhooks/"
@@ -134,8 +137,9 @@ def database_url(sqlite_database_url: str) -> str:
 
 @pytest.fixture(scope="module")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """The main server; rate limited so that its headers show, but never reached."""
-    env = {"BOOKING_RATE_LIMIT": "100000/minute"}
+    """The main server; rate limited so that its headers show, but never reached. Its hold
+    sweep never runs within the module, so an expired hold stays for a confirmation to meet."""
+    env = {"BOOKING_RATE_LIMIT": "100000/minute", "BOOKING_HOLD_SWEEP_SECONDS": "3600"}
     log_dir = tmp_path_factory.mktemp("server")
     with ServerProcess(database_url, env=env, log_dir=log_dir) as process:
         yield process
@@ -488,6 +492,17 @@ def public_exchanges(public_server: ServerProcess) -> list[Exchange]:
         create("keyed create", json=keyed, headers=key)
         replay = create("keyed replay", json=keyed, headers=key)
         assert replay.headers.get("idempotent-replayed") == "true", replay.headers
+        held = run.send(
+            "hold", (201, None), "POST", HOLDS, json=booking_body(day, "15:00", phone=phone)
+        )
+        run.send(
+            "confirm",
+            (201, None),
+            "POST",
+            HOLD_CONFIRM,
+            _hold_url(HOLD_CONFIRM, held.json()["booking_id"]),
+            json={"phone": phone},
+        )
     assert all(e.response.json()["user_created"] is None for e in run.done), run.done
     return run.done
 
@@ -1106,6 +1121,196 @@ def reschedule_exchanges(  # noqa: PLR0915 - one request per refusal
     return [*stranger.done, *run.done]
 
 
+#: Create refusals a hold answers alike: the same request sent to the hold endpoint.
+_HOLD_REPLAYS_OF_CREATE = frozenset(
+    {
+        "taken slot",
+        "before opening",
+        "between slots",
+        "yesterday",
+        "past the horizon",
+        "a Sunday",
+        "a closed date",
+        "a sixth booking for one phone",
+        "a resource that does not exist",
+        "a service id not in the catalog",
+        "a service that needs more notice",
+        "an array",
+        "no phone",
+        "no such date",
+        "no such time",
+        "bad e-mail",
+        "too large",
+        "form body",
+    }
+)
+
+
+def _hold_url(template: str, hold_id: object) -> str:
+    return template.replace("{hold_id}", str(hold_id))
+
+
+@pytest.fixture(scope="module")
+def hold_exchanges(  # noqa: PLR0915 - one request per refusal
+    server: ServerProcess, days: WorkingDays, create_exchanges: list[Exchange]
+) -> list[Exchange]:
+    """Hold, confirm and release, and their refusals (a hold refuses what create refuses)."""
+    with _client(server) as client:
+        run = Exchanges(client)
+        for sent in create_exchanges:
+            if sent.label in _HOLD_REPLAYS_OF_CREATE:
+                request = sent.response.request
+                run.send(
+                    f"hold: {sent.label}",
+                    (sent.status, sent.code),
+                    "POST",
+                    HOLDS,
+                    content=request.content,
+                    headers={"Content-Type": request.headers.get("content-type", "")},
+                )
+        day, keyed_day = days.take_many(2)
+        phone = unique_phone()
+
+        def hold(label: str, expected: tuple[int, str | None], **request: Any) -> httpx.Response:
+            return run.send(label, expected, "POST", HOLDS, **request)
+
+        held = [
+            hold("hold", (201, None), json=booking_body(day, time, phone=phone)).json()
+            for time in ("12:00", "13:00")
+        ]
+        assert all(answer["data"]["booking"]["status"] == "held" for answer in held), held
+        hold("a third hold", (409, "too_many_holds"), json=booking_body(day, "14:00", phone=phone))
+        first, second = (answer["booking_id"] for answer in held)
+        key_body = booking_body(keyed_day, "12:00")
+        key = {"Idempotency-Key": f"openapi-hold-{unique_phone()}"}
+        hold("keyed hold", (201, None), json=key_body, headers=key)
+        hold("keyed hold replay", (201, None), json=key_body, headers=key)
+        other = booking_body(keyed_day, "13:00")
+        hold("hold key reused", (422, "idempotency_key_reused"), json=other, headers=key)
+        bad_key = {"Idempotency-Key": "a b"}
+        hold("hold bad key", (400, "invalid_idempotency_key"), json=other, headers=bad_key)
+        running = booking_body(keyed_day, "14:00")
+        running_key = f"openapi-hold-{unique_phone()}"
+        _claim_key(server, running_key, {"hold_slot": running})
+        hold(
+            "hold key of a running request",
+            (409, "idempotency_in_progress"),
+            json=running,
+            headers={"Idempotency-Key": running_key},
+        )
+
+        mine = {"phone": phone}
+
+        def confirm(
+            label: str, expected: tuple[int, str | None], hold_id: object, **request: Any
+        ) -> None:
+            url = _hold_url(HOLD_CONFIRM, hold_id)
+            run.send(label, expected, "POST", HOLD_CONFIRM, url, **request)
+
+        def release(
+            label: str, expected: tuple[int, str | None], hold_id: object, **request: Any
+        ) -> None:
+            run.send(label, expected, "DELETE", HOLD, _hold_url(HOLD, hold_id), **request)
+
+        confirm("confirm another's", (404, "booking_not_found"), first, json={"phone": "5550100"})
+        confirm("confirm nothing", (404, "booking_not_found"), 999_999, json=mine)
+        # Beyond any id storage can hold (SQLite refused such an integer with a 500 once).
+        confirm("confirm a huge id", (404, "booking_not_found"), 10**30, json=mine)
+        confirm("confirm not an id", (404, "not_found"), "x", json=mine)
+        confirm("confirm an array", (400, "invalid_body"), first, content=b"[]")
+        confirm("confirm without phone", (400, "missing_field"), first, json={})
+        confirm("confirm a bad phone", (400, "invalid_field"), first, json={"phone": "12"})
+        confirm(
+            "confirm too large",
+            (413, "body_too_large"),
+            first,
+            content=b'{"phone": "' + b"1" * 70_000 + b'"}',
+        )
+        confirm(
+            "confirm as text", (415, "unsupported_media_type"), first, content=b"{}", headers=TEXT
+        )
+        confirm_key = {"Idempotency-Key": f"openapi-confirm-{unique_phone()}"}
+        confirm("keyed confirm", (201, None), first, json=mine, headers=confirm_key)
+        confirm("keyed confirm replay", (201, None), first, json=mine, headers=confirm_key)
+        confirm(
+            "confirm key reused",
+            (422, "idempotency_key_reused"),
+            second,
+            json=mine,
+            headers=confirm_key,
+        )
+        confirm(
+            "confirm bad key", (400, "invalid_idempotency_key"), second, json=mine, headers=bad_key
+        )
+        confirm_running = f"openapi-confirm-{unique_phone()}"
+        _claim_key(server, confirm_running, {"confirm_hold": second, "body": mine})
+        confirm(
+            "confirm key of a running request",
+            (409, "idempotency_in_progress"),
+            second,
+            json=mine,
+            headers={"Idempotency-Key": confirm_running},
+        )
+        confirm("confirm a booking", (409, "booking_not_held"), first, json=mine)
+        # Time passing, as far as the service can tell: the second hold's time is up.
+        _sql(
+            server,
+            "UPDATE bookings SET hold_expires_at = ? WHERE id = ?",
+            (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f"),
+            second,
+        )
+        confirm("confirm an expired hold", (409, "hold_expired"), second, json=mine)
+
+        third = hold("hold to release", (201, None), json=booking_body(day, "15:00", phone=phone))
+        third_id = third.json()["booking_id"]
+        release(
+            "release another's", (404, "booking_not_found"), third_id, params={"phone": "5550100"}
+        )
+        release("release nothing", (404, "booking_not_found"), 999_999, params=mine)
+        release("release a huge id", (404, "booking_not_found"), 10**30, params=mine)
+        release("release not an id", (404, "not_found"), "x", params=mine)
+        release("release an array", (400, "invalid_body"), third_id, content=b"[]")
+        release("release without phone", (400, "missing_field"), third_id)
+        release("release a bad phone", (400, "invalid_field"), third_id, params={"phone": "12"})
+        release(
+            "release too large",
+            (413, "body_too_large"),
+            third_id,
+            content=b'{"phone": "' + b"1" * 70_000 + b'"}',
+        )
+        release_key = {"Idempotency-Key": f"openapi-release-{unique_phone()}"}
+        release("keyed release", (200, None), third_id, params=mine, headers=release_key)
+        release("keyed release replay", (200, None), third_id, params=mine, headers=release_key)
+        release(
+            "release key reused",
+            (422, "idempotency_key_reused"),
+            first,
+            params=mine,
+            headers=release_key,
+        )
+        release(
+            "release bad key", (400, "invalid_idempotency_key"), first, params=mine, headers=bad_key
+        )
+        release_running = f"openapi-release-{unique_phone()}"
+        _claim_key(server, release_running, {"release_hold": first, "phone": phone})
+        release(
+            "release key of a running request",
+            (409, "idempotency_in_progress"),
+            first,
+            params=mine,
+            headers={"Idempotency-Key": release_running},
+        )
+        release("release a booking", (409, "booking_not_held"), first, params=mine)
+        fourth = hold(
+            "hold to release by body", (201, None), json=booking_body(day, "16:00", phone=phone)
+        )
+        release("release by body", (200, None), fourth.json()["booking_id"], json=mine)
+    for label in ("keyed hold replay", "keyed confirm replay", "keyed release replay"):
+        replayed = next(e for e in run.done if e.label == label)
+        assert replayed.response.headers.get("idempotent-replayed") == "true", label
+    return run.done
+
+
 @pytest.fixture(scope="module")
 def webhook_exchanges(server: ServerProcess) -> list[Exchange]:
     """The webhook subscriptions' admin API: every answer but the outage (outage_exchanges)."""
@@ -1280,7 +1485,7 @@ def access_exchanges(access_server: ServerProcess) -> list[Exchange]:
                 expected[1], expected, "POST", CALLER_CANCEL, cancel_one, json=caller, headers=other
             )
         move_one, move = _admin_url(RESCHEDULE, 1), {**caller, **_MOVE_TIME}
-        fourth = {"X-Forwarded-For": "127.0.0.17"}
+        fourth = {"X-Forwarded-For": "127.0.0.20"}
         for expected in [(401, "unauthorized"), (401, "unauthorized"), (429, "rate_limited")]:
             run.send(expected[1], expected, "POST", RESCHEDULE, move_one, json=move, headers=fourth)
         run.send(
@@ -1292,6 +1497,18 @@ def access_exchanges(access_server: ServerProcess) -> list[Exchange]:
             json=move,
             headers=OUTSIDER,
         )
+        hold_requests: list[tuple[str, str, str, dict[str, Any]]] = [
+            ("POST", HOLDS, HOLDS, {"json": body}),
+            ("POST", HOLD_CONFIRM, _hold_url(HOLD_CONFIRM, 1), {"json": caller}),
+            ("DELETE", HOLD, _hold_url(HOLD, 1), {"params": caller}),
+        ]
+        for address, (method, path, url, request) in zip(
+            ("127.0.0.17", "127.0.0.18", "127.0.0.19"), hold_requests, strict=True
+        ):
+            client_of = {"X-Forwarded-For": address}
+            for expected in [(401, "unauthorized"), (401, "unauthorized"), (429, "rate_limited")]:
+                run.send(expected[1], expected, method, path, url, headers=client_of, **request)
+            run.send("outsider", (403, "forbidden"), method, path, url, headers=OUTSIDER, **request)
         run.send("outsider", (403, "forbidden"), "POST", CREATE_PATH, json=body, headers=OUTSIDER)
         run.send("outsider", (403, "forbidden"), "GET", AVAILABILITY, headers=OUTSIDER)
         run.send("outsider", (403, "forbidden"), "GET", SLOTS, headers=OUTSIDER)
@@ -1332,6 +1549,9 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:  # noqa: P
         booked = client.post(CREATE_PATH, json=booking_body(WorkingDays().take(), phone=phone))
         assert booked.status_code == 201, booked.text
         own = _admin_url(CALLER_CANCEL, booked.json()["booking_id"])
+        held = client.post(HOLDS, json=booking_body(WorkingDays().take(), "13:00", phone=phone))
+        assert held.status_code == 201, held.text
+        own_hold = held.json()["booking_id"]
         _sql(outage_server, "DELETE FROM business_settings")
         missing = (503, "settings_missing")
         run.send("no settings", missing, "POST", CREATE_PATH, json=body)
@@ -1351,6 +1571,11 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:  # noqa: P
             own_move,
             json={"phone": phone, **_MOVE_TIME},
         )
+        run.send("no settings", missing, "POST", HOLDS, json=body)
+        confirm_own = _hold_url(HOLD_CONFIRM, own_hold)
+        run.send("no settings", missing, "POST", HOLD_CONFIRM, confirm_own, json={"phone": phone})
+        release_own = _hold_url(HOLD, own_hold)
+        run.send("no settings", missing, "DELETE", HOLD, release_own, params={"phone": phone})
         run.send("no settings", missing, "GET", RESOURCES)
         run.send("no settings", missing, "POST", RESOURCES, json={"name": "Room"})
         run.send(
@@ -1398,6 +1623,7 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:  # noqa: P
             _admin_url(CALLER_CANCEL, 1),
             json={"phone": "1234567"},
         )
+        run.send("no tables", down, "POST", HOLDS, json=body)
         run.send(
             "no tables",
             down,
@@ -1406,6 +1632,15 @@ def outage_exchanges(outage_server: ServerProcess) -> list[Exchange]:  # noqa: P
             _admin_url(RESCHEDULE, 1),
             json={"phone": "1234567", **_MOVE_TIME},
         )
+        run.send(
+            "no tables",
+            down,
+            "POST",
+            HOLD_CONFIRM,
+            _hold_url(HOLD_CONFIRM, 1),
+            json={"phone": phone},
+        )
+        run.send("no tables", down, "DELETE", HOLD, _hold_url(HOLD, 1), params={"phone": phone})
         run.send("no tables", down, "GET", SETTINGS)
         run.send("no tables", down, "PATCH", SETTINGS, json={"slot_minutes": 30})
         _sql(outage_server, "DROP TABLE webhook_attempts")
@@ -1454,6 +1689,7 @@ EXCHANGE_GROUPS = [
     "admin_exchanges",
     "caller_exchanges",
     "reschedule_exchanges",
+    "hold_exchanges",
     "webhook_exchanges",
     "offer_exchanges",
     "operations_exchanges",

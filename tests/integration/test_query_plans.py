@@ -36,14 +36,16 @@ STATEMENTS: dict[str, tuple[tuple[Any, ...], tuple[str, ...]]] = {
         (tables.RESOURCE_OCCUPIED_INDEX, tables.NO_OVERLAP_CONSTRAINT),
     ),
     "active_starts_between": ((START, END), (tables.ACTIVE_STARTS_INDEX,)),
+    "expire_holds": ((END,), (tables.HOLD_EXPIRY_INDEX,)),
 }
 
 
-def test_not_cancelled_is_exactly_the_active_statuses() -> None:
+def test_not_cancelled_released_or_expired_is_exactly_the_active_statuses() -> None:
     # The index's condition stands for ACTIVE_STATUSES because the CHECK constraint allows
-    # these four statuses only.
-    assert set(BookingStatus) - {BookingStatus.CANCELLED} == ACTIVE_STATUSES
-    assert str(tables.ACTIVE_BOOKING) == "status <> 'cancelled'"
+    # these seven statuses only.
+    freeing = {BookingStatus.CANCELLED, BookingStatus.RELEASED, BookingStatus.EXPIRED}
+    assert set(BookingStatus) - freeing == ACTIVE_STATUSES
+    assert str(tables.ACTIVE_BOOKING) == "status NOT IN ('cancelled', 'released', 'expired')"
 
 
 def test_the_open_booking_condition_is_exactly_the_open_statuses() -> None:

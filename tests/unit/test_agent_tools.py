@@ -245,6 +245,9 @@ class TestRegistry:
             "find_bookings",
             "cancel_booking",
             "reschedule_booking",
+            "hold_slot",
+            "confirm_hold",
+            "release_hold",
         ]
         for definition in definitions:
             assert definition["type"] == "function"

@@ -26,6 +26,9 @@ EXPECTED_STATUS = {
     "slot_taken": 409,
     "service_name_taken": 409,
     "booking_not_active": 409,
+    "booking_not_held": 409,
+    "hold_expired": 409,
+    "too_many_holds": 409,
     "idempotency_in_progress": 409,
     "policy_violation": 422,
     "booking_in_past": 422,
@@ -65,6 +68,8 @@ def instance(error_class: type[errors.BookingError]) -> errors.BookingError:
         return errors.InvalidSettings("closing time must be after opening time")
     if error_class is errors.TooManyBookings:
         return errors.TooManyBookings(5)
+    if error_class is errors.TooManyHolds:
+        return errors.TooManyHolds(2)
     if error_class is errors.InvalidCatalog:
         return errors.InvalidCatalog("intervals 09:00-12:00 and 11:00-13:00 overlap")
     if error_class is errors.NoticeTooShort:

@@ -40,6 +40,7 @@ POSITION_EVENTS = f"SELECT booking_position_events({POSITION_BATCH})"
 
 _ACTIVE = tables.ACTIVE_BOOKING.text
 _OPEN = tables.OPEN_BOOKING.text
+_HELD = tables.HELD_BOOKING.text
 
 POSTGRES = EngineStatements(
     engine="postgresql",
@@ -66,7 +67,8 @@ POSTGRES = EngineStatements(
     # Active intervals of one resource never overlap, so only the last one starting before
     # the end can reach into the interval: one step of a backward scan of the index.
     occupied=(
-        f"SELECT occupied_until FROM bookings WHERE resource_id = $1 AND {_ACTIVE} "
+        "SELECT occupied_until, id, hold_expires_at FROM bookings "
+        f"WHERE resource_id = $1 AND {_ACTIVE} "
         "AND occupied_from < $2 ORDER BY occupied_from DESC LIMIT 1"
     ),
     # starts_at is at most 240 minutes (the longest buffer) after occupied_from: bounds on it
@@ -74,7 +76,8 @@ POSTGRES = EngineStatements(
     occupied_between=(
         "SELECT resource_id, occupied_from, occupied_until FROM bookings "
         f"WHERE starts_at >= $1 AND starts_at < $2 AND occupied_from < $3 "
-        f"AND occupied_until > $4 AND {_ACTIVE}"
+        f"AND occupied_until > $4 AND {_ACTIVE} "
+        f"AND (hold_expires_at IS NULL OR hold_expires_at > $5)"
     ),
     active_counts_on=(
         "SELECT resource_id, count(*) FROM bookings "
@@ -83,7 +86,8 @@ POSTGRES = EngineStatements(
     insert_booking=(
         "INSERT INTO bookings (customer_id, service_name, booking_date, booking_time, "
         "starts_at, status, notes, created_at, resource_id, service_id, occupied_from, "
-        "occupied_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id"
+        "occupied_until, hold_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+        "$12, $13) RETURNING id"
     ),
     booking_by_id=f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = $1",
     active_starts_between=(
@@ -96,6 +100,25 @@ POSTGRES = EngineStatements(
     move_booking=(
         "UPDATE bookings SET booking_date = $1, booking_time = $2, starts_at = $3, "
         f"resource_id = $4, occupied_from = $5, occupied_until = $6 WHERE id = $7 AND {_OPEN} "
+        f"RETURNING {BOOKING_COLUMNS}"
+    ),
+    count_live_holds=(
+        f"SELECT count(*) FROM bookings WHERE customer_id = $1 AND {_HELD} AND hold_expires_at > $2"
+    ),
+    expire_hold=(
+        f"UPDATE bookings SET status = 'expired' WHERE id = $1 AND {_HELD} "
+        f"AND hold_expires_at <= $2 RETURNING {BOOKING_COLUMNS}"
+    ),
+    expire_holds=(
+        f"UPDATE bookings SET status = 'expired' WHERE {_HELD} "
+        f"AND hold_expires_at <= $1 RETURNING {BOOKING_COLUMNS}"
+    ),
+    confirm_hold=(
+        "UPDATE bookings SET status = $1, hold_expires_at = NULL WHERE id = $2 "
+        f"AND {_HELD} AND hold_expires_at > $3 RETURNING {BOOKING_COLUMNS}"
+    ),
+    release_hold=(
+        f"UPDATE bookings SET status = 'released' WHERE id = $1 AND {_HELD} "
         f"RETURNING {BOOKING_COLUMNS}"
     ),
     lock_customer="SELECT id FROM customers WHERE id = $1 FOR NO KEY UPDATE",

@@ -43,7 +43,7 @@ from agent_booking.core.entities import (
     NewBooking,
 )
 from agent_booking.core.events import DomainEvent, StoredEvent
-from agent_booking.core.occupancy import OccupiedInterval
+from agent_booking.core.occupancy import Occupant, OccupiedInterval
 from agent_booking.core.queries import BookingPage, BookingQuery
 from agent_booking.core.resources import (
     MAX_OCCUPIED_MINUTES,
@@ -355,7 +355,7 @@ class SqlCustomerRepository:
 
 def _booking(row: Row, sql: EngineStatements) -> Booking:
     booking_id, customer_id, service, day, time, starts_at, status, notes, created, *placed = row
-    resource_id, service_id, occupied_from, occupied_until = placed
+    resource_id, service_id, occupied_from, occupied_until, hold_expires_at = placed
     return Booking(
         id=booking_id,
         customer_id=customer_id,
@@ -370,7 +370,12 @@ def _booking(row: Row, sql: EngineStatements) -> Booking:
         service_id=service_id,
         occupied_from=sql.instant_from_db(occupied_from),
         occupied_until=sql.instant_from_db(occupied_until),
+        hold_expires_at=None if hold_expires_at is None else sql.instant_from_db(hold_expires_at),
     )
+
+
+#: Stands for "no instant" where a statement compares with one: before every stored instant.
+_DAWN = pendulum.datetime(1970, 1, 1, tz="UTC")
 
 
 class SqlBookingRepository:
@@ -388,12 +393,27 @@ class SqlBookingRepository:
     async def is_occupied(
         self, resource_id: int, begin: pendulum.DateTime, end: pendulum.DateTime
     ) -> bool:
+        return await self.occupant(resource_id, begin, end) is not None
+
+    async def occupant(
+        self, resource_id: int, begin: pendulum.DateTime, end: pendulum.DateTime
+    ) -> Occupant | None:
         sql = self._sql
         rows = await self._run.fetch(sql.occupied, (resource_id, sql.instant_to_db(end)))
-        return bool(rows) and sql.instant_from_db(rows[0][0]) > begin
+        if not rows:
+            return None
+        until, booking_id, hold_expires_at = rows[0]
+        if sql.instant_from_db(until) <= begin:
+            return None
+        expiry = None if hold_expires_at is None else sql.instant_from_db(hold_expires_at)
+        return Occupant(booking_id, expiry)
 
     async def occupied_between(
-        self, start: pendulum.DateTime, end: pendulum.DateTime
+        self,
+        start: pendulum.DateTime,
+        end: pendulum.DateTime,
+        *,
+        now: pendulum.DateTime | None = None,
     ) -> list[OccupiedInterval]:
         sql = self._sql
         values = (
@@ -401,6 +421,7 @@ class SqlBookingRepository:
             sql.instant_to_db(end.add(minutes=_MAX_BUFFER_MINUTES)),
             sql.instant_to_db(end),
             sql.instant_to_db(start),
+            sql.instant_to_db(_DAWN if now is None else now),
         )
         rows = await self._run.fetch(sql.occupied_between, values)
         return [
@@ -427,6 +448,7 @@ class SqlBookingRepository:
             booking.service_id,
             sql.instant_to_db(booking.occupied_from),
             sql.instant_to_db(booking.occupied_until),
+            None if booking.hold_expires_at is None else sql.instant_to_db(booking.hold_expires_at),
         )
         booking_id = (await self._run.fetch(sql.insert_booking, values))[0][0]
         return booking.stored_as(booking_id)
@@ -461,6 +483,37 @@ class SqlBookingRepository:
         )
         rows = await self._run.fetch(sql.move_booking, values)
         return _booking(rows[0], sql) if rows else None
+
+    async def count_live_holds(self, customer_id: int, now: pendulum.DateTime) -> int:
+        """As :meth:`count_open_after`: the customer is locked first (PostgreSQL)."""
+        sql = self._sql
+        if sql.lock_customer is not None:
+            await self._run.fetch(sql.lock_customer, (customer_id,))
+        rows = await self._run.fetch(sql.count_live_holds, (customer_id, sql.instant_to_db(now)))
+        return int(rows[0][0])
+
+    async def expire_hold(self, booking_id: int, now: pendulum.DateTime) -> Booking | None:
+        sql = self._sql
+        rows = await self._run.fetch(sql.expire_hold, (booking_id, sql.instant_to_db(now)))
+        return _booking(rows[0], sql) if rows else None
+
+    async def expire_holds(self, now: pendulum.DateTime) -> list[Booking]:
+        sql = self._sql
+        rows = await self._run.fetch(sql.expire_holds, (sql.instant_to_db(now),))
+        return [_booking(row, sql) for row in rows]
+
+    async def confirm_hold(
+        self, booking_id: int, status: BookingStatus, now: pendulum.DateTime
+    ) -> Booking | None:
+        sql = self._sql
+        rows = await self._run.fetch(
+            sql.confirm_hold, (status.value, booking_id, sql.instant_to_db(now))
+        )
+        return _booking(rows[0], sql) if rows else None
+
+    async def release_hold(self, booking_id: int) -> Booking | None:
+        rows = await self._run.fetch(self._sql.release_hold, (booking_id,))
+        return _booking(rows[0], self._sql) if rows else None
 
     async def count_open_after(self, customer_id: int, after: pendulum.DateTime) -> int:
         """Lock the customer first (PostgreSQL), then count, in two statements: the count's
@@ -550,6 +603,9 @@ def _booking_from_typed_row(row: SqlalchemyRow[Any]) -> Booking:
         service_id=row.service_id,
         occupied_from=instant_from_db(row.occupied_from),
         occupied_until=instant_from_db(row.occupied_until),
+        hold_expires_at=(
+            None if row.hold_expires_at is None else instant_from_db(row.hold_expires_at)
+        ),
     )
 
 

@@ -80,6 +80,7 @@ def time_from_text(value: str) -> pendulum.Time:
 
 _ACTIVE = tables.ACTIVE_BOOKING.text
 _OPEN = tables.OPEN_BOOKING.text
+_HELD = tables.HELD_BOOKING.text
 
 SQLITE = EngineStatements(
     engine="sqlite",
@@ -106,7 +107,8 @@ SQLITE = EngineStatements(
     # Active intervals of one resource never overlap, so only the last one starting before
     # the end can reach into the interval: one step of a backward scan of the index.
     occupied=(
-        f"SELECT occupied_until FROM bookings WHERE resource_id = ? AND {_ACTIVE} "
+        "SELECT occupied_until, id, hold_expires_at FROM bookings "
+        f"WHERE resource_id = ? AND {_ACTIVE} "
         "AND occupied_from < ? ORDER BY occupied_from DESC LIMIT 1"
     ),
     # starts_at is at most 240 minutes (the longest buffer) after occupied_from: bounds on it
@@ -114,7 +116,8 @@ SQLITE = EngineStatements(
     occupied_between=(
         "SELECT resource_id, occupied_from, occupied_until FROM bookings "
         f"WHERE starts_at >= ? AND starts_at < ? AND occupied_from < ? "
-        f"AND occupied_until > ? AND {_ACTIVE}"
+        f"AND occupied_until > ? AND {_ACTIVE} "
+        f"AND (hold_expires_at IS NULL OR hold_expires_at > ?)"
     ),
     active_counts_on=(
         "SELECT resource_id, count(*) FROM bookings "
@@ -123,7 +126,8 @@ SQLITE = EngineStatements(
     insert_booking=(
         "INSERT INTO bookings (customer_id, service_name, booking_date, booking_time, "
         "starts_at, status, notes, created_at, resource_id, service_id, occupied_from, "
-        "occupied_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+        "occupied_until, hold_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "RETURNING id"
     ),
     booking_by_id=f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = ?",
     active_starts_between=(
@@ -136,6 +140,25 @@ SQLITE = EngineStatements(
     move_booking=(
         "UPDATE bookings SET booking_date = ?, booking_time = ?, starts_at = ?, "
         f"resource_id = ?, occupied_from = ?, occupied_until = ? WHERE id = ? AND {_OPEN} "
+        f"RETURNING {BOOKING_COLUMNS}"
+    ),
+    count_live_holds=(
+        f"SELECT count(*) FROM bookings WHERE customer_id = ? AND {_HELD} AND hold_expires_at > ?"
+    ),
+    expire_hold=(
+        f"UPDATE bookings SET status = 'expired' WHERE id = ? AND {_HELD} "
+        f"AND hold_expires_at <= ? RETURNING {BOOKING_COLUMNS}"
+    ),
+    expire_holds=(
+        f"UPDATE bookings SET status = 'expired' WHERE {_HELD} "
+        f"AND hold_expires_at <= ? RETURNING {BOOKING_COLUMNS}"
+    ),
+    confirm_hold=(
+        "UPDATE bookings SET status = ?1, hold_expires_at = NULL WHERE id = ?2 "
+        f"AND {_HELD} AND hold_expires_at > ?3 RETURNING {BOOKING_COLUMNS}"
+    ),
+    release_hold=(
+        f"UPDATE bookings SET status = 'released' WHERE id = ? AND {_HELD} "
         f"RETURNING {BOOKING_COLUMNS}"
     ),
     lock_customer=None,

@@ -42,7 +42,7 @@ SETTINGS_COLUMNS = (
 CUSTOMER_COLUMNS = "id, phone, first_name, last_name, email, gender, country, is_active, created_at"
 BOOKING_COLUMNS = (
     "id, customer_id, service_name, booking_date, booking_time, starts_at, status, notes, "
-    "created_at, resource_id, service_id, occupied_from, occupied_until"
+    "created_at, resource_id, service_id, occupied_from, occupied_until, hold_expires_at"
 )
 #: The catalog, read whole when it changed (see ``SqlCatalogRepository``), each in id order.
 CATALOG_STATEMENTS = {
@@ -84,10 +84,11 @@ class EngineStatements:
     customer_by_id: str
     insert_customer: str
     # bookings
-    #: The end of the last active booking of a resource starting before an instant (resource,
-    #: instant): the only one that can overlap an interval ending there.
+    #: The end, id and hold expiry of the last active booking of a resource starting before an
+    #: instant (resource, instant): the only one that can overlap an interval ending there.
     occupied: str
-    #: Active bookings' (resource, from, until) overlapping an interval (until, from).
+    #: Active bookings' (resource, from, until) overlapping an interval (until, from), without
+    #: the holds whose time is up at an instant (the last parameter).
     occupied_between: str
     #: Active bookings per resource on a date.
     active_counts_on: str
@@ -98,6 +99,16 @@ class EngineStatements:
     #: Moves an open booking (date, time, starts_at, resource, occupied from, until, id) in one
     #: statement; no row if it is not open (upcoming or pending).
     move_booking: str
+    #: Holds (live at an instant) of a customer: (customer, instant).
+    count_live_holds: str
+    #: (id, instant): ``held`` → ``expired`` if its time is up; the row.
+    expire_hold: str
+    #: (instant): every hold whose time is up → ``expired``; the rows.
+    expire_holds: str
+    #: (status, id, instant): a live hold → status, expiry cleared; the row.
+    confirm_hold: str
+    #: (id): ``held`` → ``released``; the row.
+    release_hold: str
     #: Holds a customer's row until the transaction ends, so that counts of the customer's
     #: bookings stay true until the commit; None where the engine runs one write transaction
     #: at a time anyway (SQLite: ``BEGIN IMMEDIATE``), which holds everything.

@@ -1,9 +1,10 @@
 """The schema, as SQLAlchemy Core tables (the domain classes are mapped by hand, not by the ORM).
 
-Double booking is made impossible by the database itself: no two *active* (not cancelled)
-bookings of one resource may have overlapping occupied intervals. PostgreSQL enforces it with an
-exclusion constraint (``NO_OVERLAP_CONSTRAINT``, btree_gist), SQLite with triggers that abort an
-overlapping insert or update (``NO_OVERLAP_MESSAGE``); both are created by migration 0004, and
+Double booking is made impossible by the database itself: no two *active* (not cancelled,
+released or expired) bookings of one resource may have overlapping occupied intervals.
+PostgreSQL enforces it with an exclusion constraint (``NO_OVERLAP_CONSTRAINT``, btree_gist),
+SQLite with triggers that abort an overlapping insert or update (``NO_OVERLAP_MESSAGE``); both
+are created by migration 0004 (and re-created for holds' statuses by 0008), and
 ``tests/integration/test_resource_storage.py`` proves them with plain SQL. Instants are stored
 in UTC; plans and exceptions in local wall-clock time.
 """
@@ -33,6 +34,8 @@ from sqlalchemy import (
 __all__ = [
     "ACTIVE_BOOKING",
     "ACTIVE_STARTS_INDEX",
+    "HELD_BOOKING",
+    "HOLD_EXPIRY_INDEX",
     "NO_OVERLAP_CONSTRAINT",
     "NO_OVERLAP_MESSAGE",
     "OPEN_BOOKING",
@@ -84,7 +87,11 @@ ACTIVE_STARTS_INDEX = "ix_bookings_active_starts"
 #: cannot prove for a bound parameter (``status <> ?``, ``status IN (?, ?, ?)``). SQLite then
 #: scans the table, or re-plans the statement on every execution; PostgreSQL's generic plans
 #: cannot use the index at all. The CHECK below makes it equal to "status in ACTIVE_STATUSES".
-ACTIVE_BOOKING = text("status <> 'cancelled'")
+ACTIVE_BOOKING = text("status NOT IN ('cancelled', 'released', 'expired')")
+#: The index the sweep and the per-phone hold count read: live holds by expiry (migration 0008).
+HOLD_EXPIRY_INDEX = "ix_bookings_hold_expiry"
+#: A hold (live or with its time up, until marked ``expired``), as literal text (see above).
+HELD_BOOKING = text("status = 'held'")
 #: A booking still to happen (``OPEN_STATUSES``), as literal text for the same reason.
 OPEN_BOOKING = text("status IN ('upcoming', 'pending')")
 
@@ -149,8 +156,12 @@ bookings = Table(
     Column("service_id", Id, ForeignKey("services.id"), nullable=True),
     Column("occupied_from", DateTime(timezone=True), nullable=False),
     Column("occupied_until", DateTime(timezone=True), nullable=False),
+    # Migration 0008: until when a hold (status ``held``) keeps its start; NULL otherwise.
+    Column("hold_expires_at", DateTime(timezone=True), nullable=True),
     CheckConstraint(
-        "status IN ('upcoming', 'pending', 'completed', 'cancelled')", name="status_known"
+        "status IN ('upcoming', 'pending', 'completed', 'cancelled', 'held', 'released', "
+        "'expired')",
+        name="status_known",
     ),
     CheckConstraint("occupied_until > occupied_from", name="occupied_ordered"),
     # (and at most a day long: "occupied_span", written per engine by migration 0004)
@@ -167,6 +178,12 @@ bookings = Table(
         "starts_at",
         sqlite_where=ACTIVE_BOOKING,
         postgresql_where=ACTIVE_BOOKING,
+    ),
+    Index(
+        HOLD_EXPIRY_INDEX,
+        "hold_expires_at",
+        sqlite_where=HELD_BOOKING,
+        postgresql_where=HELD_BOOKING,
     ),
 )
 

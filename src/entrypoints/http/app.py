@@ -21,9 +21,12 @@ from agent_booking.adapters.rate_limit import InMemoryRateCounterStore, RateCoun
 from agent_booking.adapters.spoken import SpokenStarts
 from agent_booking.core.cancel_booking import CancelBooking
 from agent_booking.core.check_availability import CheckAvailability
+from agent_booking.core.confirm_hold import ConfirmHold
 from agent_booking.core.create_agent_booking import CreateAgentBooking
 from agent_booking.core.events import StoredEvent, booking_event_payload
 from agent_booking.core.find_bookings import FindCallerBookings
+from agent_booking.core.hold_slot import HoldSlot
+from agent_booking.core.holds import HoldTerms
 from agent_booking.core.idempotency import IdempotencyKeys
 from agent_booking.core.list_services import ListServices
 from agent_booking.core.manage_resources import ManageResources
@@ -32,9 +35,12 @@ from agent_booking.core.offer_slots import OfferSlots
 from agent_booking.core.passwords import hash_password
 from agent_booking.core.placement import Placement, current_catalog
 from agent_booking.core.ports import Clock, Notifier, UnitOfWorkFactory
+from agent_booking.core.release_hold import ReleaseHold
 from agent_booking.core.reschedule_booking import RescheduleBooking
+from agent_booking.core.sweep_expired_holds import SweepExpiredHolds
 from agent_booking.core.update_settings import UpdateSettings
 from agent_booking.entrypoints.config import AppConfig
+from agent_booking.entrypoints.hold_sweeper import HoldSweeper
 from agent_booking.entrypoints.http.admin_page import admin_page_routes
 from agent_booking.entrypoints.http.admin_routes import admin_router
 from agent_booking.entrypoints.http.agent_access import AgentAccess, agent_access
@@ -47,6 +53,7 @@ from agent_booking.entrypoints.http.content_type import require_json_body
 from agent_booking.entrypoints.http.cors import cors_config
 from agent_booking.entrypoints.http.dashboard_socket import RecentBookings, admin_socket_routes
 from agent_booking.entrypoints.http.errors import exception_handlers
+from agent_booking.entrypoints.http.holds import HOLDS_PATH, HoldsEndpoint, hold_routes
 from agent_booking.entrypoints.http.metrics import CountingNotifier, Metrics, metrics_routes
 from agent_booking.entrypoints.http.openapi import RefusalSchemaPlugin, openapi_config
 from agent_booking.entrypoints.http.request_edge import RequestEdge
@@ -55,7 +62,7 @@ from agent_booking.entrypoints.http.routes import ReadinessCheck, booking_routes
 from agent_booking.entrypoints.http.slot_offer import slot_offer_routes
 from agent_booking.entrypoints.http.spoken_text import Speech
 from agent_booking.entrypoints.mcp.http import McpEndpoint, McpLane
-from agent_booking.entrypoints.tools.booking_tools import booking_tools
+from agent_booking.entrypoints.tools.booking_tools import ToolEndpoints, booking_tools
 from agent_booking.entrypoints.tools.http import ToolLane
 from agent_booking.entrypoints.tools.registry import ToolRegistry
 
@@ -181,16 +188,22 @@ def create_app(
         date_order=config.date_order,
         phones=phones,
     )
+    holds = _holds(
+        config, create_booking, uow_factory, clock, notifier, endpoint, on_startup, on_shutdown
+    )
     tools = ToolRegistry(
         booking_tools(
-            endpoint,
-            check_availability,
+            ToolEndpoints(
+                endpoint,
+                check_availability,
+                caller_bookings,
+                offer_slots,
+                ListServices(reads),
+                reschedule,
+                holds,
+            ),
             config.date_order,
             speech,
-            caller_bookings=caller_bookings,
-            offer_slots=offer_slots,
-            list_services=ListServices(reads),
-            reschedule=reschedule,
         ),
         phone_region=config.default_region,
     )
@@ -212,6 +225,9 @@ def create_app(
             ),
             *caller_booking_routes(caller_bookings),
             *reschedule_routes(reschedule),
+            *hold_routes(
+                holds, hold_seconds=config.hold_seconds, max_holds=config.max_holds_per_phone
+            ),
             *slot_offer_routes(offer_slots, config.date_order, speech),
             *health_routes(ping or _unit_of_work_check(uow_factory)),
             *admin_page_routes(),
@@ -237,7 +253,6 @@ def create_app(
         openapi_config=openapi_config(config.default_region),
         plugins=[RefusalSchemaPlugin()],
     )
-    app.state[AGENT_TOOLS_STATE] = tools
     app.asgi_handler = _edge(app, config, endpoint, tools, mcp_endpoint, access, metrics)
     return app
 
@@ -253,7 +268,9 @@ def _edge(
 ) -> RequestEdge:
     """The ASGI handler in front of Litestar's: the create endpoint's direct lane (the hot
     path skips Litestar's per-request machinery), the tool and MCP lanes, and the request edge
-    outside all of them, so 404s and 405s get request ids and access logs too."""
+    outside all of them, so 404s and 405s get request ids and access logs too. The tools are
+    kept in the app's state too."""
+    app.state[AGENT_TOOLS_STATE] = tools
     lane = BookingLane(
         app.asgi_handler,
         endpoint,
@@ -274,6 +291,44 @@ def _edge(
 
 #: Requests in flight from which the webhook worker sends at its busy rate.
 _WEBHOOKS_YIELD_AT = 8
+
+
+def _holds(
+    config: AppConfig,
+    create_booking: CreateAgentBooking,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    notifier: Notifier,
+    create_endpoint: BookingEndpoint,
+    on_startup: list[Callable[[], Any]],
+    on_shutdown: list[Callable[[], Any]],
+) -> HoldsEndpoint:
+    """The hold endpoints (the hold runs the create's own endpoint and use case), and the
+    sweep that releases holds whose time is up, run for the app's lifetime."""
+    hold = BookingEndpoint(
+        HoldSlot(create_booking, HoldTerms(config.hold_seconds, config.max_holds_per_phone)),
+        create_endpoint.keys,
+        create_endpoint.metrics,
+        date_order=config.date_order,
+        phones=create_endpoint.phones,
+        speech=create_endpoint.speech,
+        path=HOLDS_PATH,
+        key_scope="hold_slot",
+    )
+    holds = HoldsEndpoint(
+        hold,
+        ConfirmHold(uow_factory, clock, notifier),
+        ReleaseHold(uow_factory, clock, notifier),
+        create_endpoint.keys,
+        create_endpoint.phones,
+    )
+    sweeper = HoldSweeper(
+        SweepExpiredHolds(uow_factory, clock, notifier),
+        interval_seconds=config.hold_sweep_seconds,
+    )
+    on_startup.append(sweeper.start)
+    on_shutdown.insert(0, sweeper.stop)
+    return holds
 
 
 class _WakingNotifier:

@@ -75,6 +75,7 @@ __all__ = [
     "BodyTooLarge",
     "BookingEndpoint",
     "BookingLane",
+    "Books",
     "booking_request",
     "framework_answer",
     "json_object",
@@ -171,20 +172,41 @@ class AnswersCreate(Protocol):
     ) -> Answer: ...
 
 
+class Books(Protocol):
+    """What :class:`BookingEndpoint` runs: :class:`CreateAgentBooking`, or a hold
+    (:class:`~agent_booking.core.hold_slot.HoldSlot`), which books through it."""
+
+    async def __call__(
+        self, request: BookingRequest, *, idempotency: IdempotentSuccess | None = None
+    ) -> AgentBookingResult: ...
+
+
 class BookingEndpoint:
-    """The create endpoint's behaviour, independent of how the request arrived."""
+    """The create endpoint's behaviour, independent of how the request arrived (also the hold
+    endpoint's: the same requests, answers and refusals, given a hold to run)."""
 
     def __init__(
         self,
-        create_booking: CreateAgentBooking,
+        create_booking: CreateAgentBooking | Books,
         keys: IdempotencyKeys,
         metrics: Metrics,
         *,
         date_order: DateOrder = DateOrder.DMY,
         phones: PhoneReader | None = None,
         speech: Speech | None = None,
+        path: str = BOOKING_CREATE_PATH,
+        key_scope: str | None = None,
     ) -> None:
         self._create = create_booking
+        self._path = path
+        #: Keys are shared with create; another endpoint's request is told apart by its scope
+        #: (the same key and body sent to create and to hold are two requests, not a replay).
+        self._key_scope = key_scope
+        #: What a second endpoint of the same service shares with this one (the hold's).
+        self.keys = keys
+        self.metrics = metrics
+        self.phones = phones
+        self.speech = speech
         self._keys = keys
         self._metrics = metrics
         self._date_order = date_order
@@ -214,7 +236,7 @@ class BookingEndpoint:
         except BookingError as error:
             return self._refusal(error)
         except Exception as error:
-            _log.error("unhandled error on POST %s", BOOKING_CREATE_PATH, exc_info=error)
+            _log.error("unhandled error on POST %s", self._path, exc_info=error)
             return Answer.json(HTTPStatus.INTERNAL_SERVER_ERROR, internal_error_body())
 
     @staticmethod
@@ -251,7 +273,9 @@ class BookingEndpoint:
         success is recorded by the use case inside the booking's transaction; a refusal (4xx)
         right after; a failure a retry may fix (5xx) releases the key.
         """
-        claim = await self._keys.begin(key, body)
+        claim = await self._keys.begin(
+            key, body if self._key_scope is None else {self._key_scope: body}
+        )
         if claim.outcome is ClaimOutcome.REPLAY:
             return self._replay(claim, body, trusted)
         try:
@@ -288,12 +312,10 @@ class BookingEndpoint:
     def _refusal(self, error: BookingError) -> Answer:
         status = status_for(error)
         if status is None:  # a new error family nobody mapped: a bug, not the client's fault
-            _log.error("unmapped error on POST %s", BOOKING_CREATE_PATH, exc_info=error)
+            _log.error("unmapped error on POST %s", self._path, exc_info=error)
             return Answer.json(HTTPStatus.INTERNAL_SERVER_ERROR, internal_error_body())
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:  # the operator must hear of an outage
-            _log.warning(
-                "%s on POST %s: %r", error.code, BOOKING_CREATE_PATH, error.__cause__ or error
-            )
+            _log.warning("%s on POST %s: %r", error.code, self._path, error.__cause__ or error)
         else:
             self._metrics.count_refusal(error.code)
         return Answer.json(status, error_body(error, self._speech))

@@ -91,7 +91,7 @@ class CallerBookingView(msgspec.Struct, frozen=True, kw_only=True):
     booking_date: Date
     booking_time: Time
     starts_at: Instant
-    status: Literal["upcoming", "pending", "cancelled"]
+    status: Literal["upcoming", "pending", "cancelled", "held"]
     notes: str
     resource: ResourceRef
     service: ServiceRef
@@ -103,6 +103,10 @@ class CallerBookingView(msgspec.Struct, frozen=True, kw_only=True):
             examples=["Wednesday, October 20, 2:00\u202fPM"],
         ),
     ]
+    hold_expires_at: Annotated[
+        Instant | msgspec.UnsetType,
+        Meta(description="Only for a live hold (status `held`): until when it is kept."),
+    ] = msgspec.UNSET
 
 
 class CallerBookingList(msgspec.Struct, frozen=True, kw_only=True):
@@ -110,8 +114,9 @@ class CallerBookingList(msgspec.Struct, frozen=True, kw_only=True):
     data: Annotated[
         list[CallerBookingView],
         Meta(
-            description="Upcoming and pending bookings of this phone that have not started, "
-            f"soonest first (at most {MAX_FOUND_BOOKINGS}); empty for a phone without any, "
+            description="Upcoming and pending bookings and live holds of this phone that have "
+            f"not started, soonest first (at most {MAX_FOUND_BOOKINGS}); empty for a phone "
+            "without any, "
             "known or not."
         ),
     ]
@@ -161,6 +166,11 @@ def _view(
         status=booking.status.value,  # type: ignore[arg-type]
         notes=booking.notes,
         spoken=speech.starts(booking.booking_date, booking.booking_time, this_year),
+        hold_expires_at=(
+            msgspec.UNSET
+            if booking.hold_expires_at is None
+            else format_instant(booking.hold_expires_at)
+        ),
     )
 
 

@@ -55,6 +55,8 @@ from agent_booking.core.errors import (
     BookingError,
     BookingNotActive,
     BookingNotFound,
+    BookingNotHeld,
+    HoldExpired,
     InvalidCatalog,
     InvalidField,
     InvalidSettings,
@@ -64,6 +66,7 @@ from agent_booking.core.errors import (
     ServiceNameTaken,
     ServiceNotFound,
     TooManyBookings,
+    TooManyHolds,
     UnknownService,
     WebhookNotFound,
     WebhookUrlRefused,
@@ -91,6 +94,7 @@ __all__ = [
     "AGENT_SECURITY",
     "CATALOG_ID",
     "DOCS_PAGE_PATH",
+    "HOLD_ONLY_ERRORS",
     "OPENAPI_JSON_PATH",
     "DocumentedOperation",
     "Error",
@@ -214,6 +218,8 @@ ADMIN_ONLY_ERRORS: Final = (
     ServiceNotFound,
     ServiceNameTaken,
 )
+#: Refusals only the hold endpoints give (``agent_booking.entrypoints.http.holds``).
+HOLD_ONLY_ERRORS: Final = (BookingNotHeld, HoldExpired, TooManyHolds)
 
 
 def _domain_case(error_class: type[BookingError]) -> ErrorCase:

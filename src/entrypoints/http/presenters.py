@@ -75,7 +75,9 @@ Instant = Annotated[
         examples=["2026-11-25T12:00:00Z"],
     ),
 ]
-BookingStatusName = Literal["upcoming", "pending", "completed", "cancelled"]
+BookingStatusName = Literal[
+    "upcoming", "pending", "completed", "cancelled", "held", "released", "expired"
+]
 
 
 # --- the create endpoint --------------------------------------------------------------------------
@@ -112,12 +114,19 @@ class CreatedBooking(msgspec.Struct, frozen=True, kw_only=True):
     service_name: str
     booking_date: Date
     booking_time: Time
-    status: Literal["pending", "upcoming"]
+    status: Annotated[
+        Literal["pending", "upcoming", "held"],
+        Meta(description="`held` only in the answer to a hold (`POST /api/agent/holds/`)."),
+    ]
     notes: str
     created_at: Instant
     #: Null only in a replay of an answer recorded before resources existed.
     resource: ResourceRef | None = None
     service: ServiceRef | None = None
+    hold_expires_at: Annotated[
+        Instant | msgspec.UnsetType,
+        Meta(description="Only for a hold: until when the start is kept for the caller."),
+    ] = msgspec.UNSET
 
 
 class CreatedUser(msgspec.Struct, frozen=True, kw_only=True):
@@ -256,6 +265,11 @@ def _created_booking(booking: Booking, placement: Placement) -> CreatedBooking:
         status=booking.status.value,  # type: ignore[arg-type]
         notes=booking.notes,
         created_at=format_instant(booking.created_at),
+        hold_expires_at=(
+            msgspec.UNSET
+            if booking.hold_expires_at is None
+            else format_instant(booking.hold_expires_at)
+        ),
     )
 
 
@@ -372,6 +386,14 @@ class BookingView(msgspec.Struct, frozen=True, kw_only=True):
     service: Annotated[
         ServiceRef | None, Meta(description="The service booked (in messages about it).")
     ] = None
+    hold_expires_at: Annotated[
+        Instant | msgspec.UnsetType,
+        Meta(description="Only for a hold (status `held`): until when it keeps its start."),
+    ] = msgspec.UNSET
+    reason: Annotated[
+        Literal["released", "expired"] | msgspec.UnsetType,
+        Meta(description="Only in `hold_released` messages: given up, or its time ran out."),
+    ] = msgspec.UNSET
 
 
 def booking_view(

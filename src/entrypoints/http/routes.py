@@ -27,6 +27,7 @@ from agent_booking.core.check_availability import (
     CheckAvailability,
 )
 from agent_booking.core.errors import (
+    BookingError,
     InvalidDate,
     InvalidField,
     MissingField,
@@ -44,6 +45,7 @@ from agent_booking.entrypoints.http.openapi import (
     ADMIN_ONLY_ERRORS,
     AGENT_SECURITY,
     CATALOG_ID,
+    HOLD_ONLY_ERRORS,
     DocumentedOperation,
     domain_error_classes,
     framework_case,
@@ -70,7 +72,11 @@ __all__ = [
     "BOOKING_CREATE_PATH",
     "IDEMPOTENCY_KEY_HEADER",
     "ReadinessCheck",
+    "agent_access_cases",
+    "body_cases",
     "booking_routes",
+    "create_refusals",
+    "direct_answer",
     "health_routes",
 ]
 
@@ -86,7 +92,7 @@ _log = logging.getLogger(__name__)
 _DATE = {"type": "string", "pattern": DATE_OR_EMPTY}
 
 
-def _agent_access_cases() -> tuple[Any, ...]:
+def agent_access_cases() -> tuple[Any, ...]:
     """What ``agent_access.AgentAccess`` answers before an agent endpoint runs."""
     return (
         framework_case(HTTPStatus.UNAUTHORIZED, "API key required"),
@@ -95,7 +101,7 @@ def _agent_access_cases() -> tuple[Any, ...]:
     )
 
 
-def _body_cases() -> tuple[Any, ...]:
+def body_cases() -> tuple[Any, ...]:
     """What any request with a body can be refused with before its handler reads it."""
     return (
         framework_case(HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
@@ -103,12 +109,20 @@ def _body_cases() -> tuple[Any, ...]:
     )
 
 
-def booking_routes(
+def create_refusals() -> list[type[BookingError]]:
+    """The core's refusals of a create request (a hold adds ``too_many_holds``)."""
+    return [
+        error
+        for error in domain_error_classes()
+        if not issubclass(error, (*ADMIN_ONLY_ERRORS, *HOLD_ONLY_ERRORS, TooLate))
+    ]
+
+
+def direct_answer(
     endpoint: BookingEndpoint,
-    check_availability: CheckAvailability,
-    date_order: DateOrder,
-    speech: Speech,
-) -> list[HTTPRouteHandler]:
+) -> Callable[[Request[Any, Any, Any]], Awaitable[Response[bytes] | None]]:
+    """A route's ``before_request`` for a :class:`BookingEndpoint` (create, hold)."""
+
     async def answer_unless_plain(request: Request[Any, Any, Any]) -> Response[bytes] | None:
         """Litestar decodes ``data`` leniently and would refuse with words of its own; the
         contract's refusals are the core's. So a request this hook cannot leave to the handler
@@ -131,11 +145,18 @@ def booking_routes(
             headers=dict(answer.headers),
         )
 
-    create_errors = [
-        error
-        for error in domain_error_classes()
-        if not issubclass(error, (*ADMIN_ONLY_ERRORS, TooLate))
-    ]
+    return answer_unless_plain
+
+
+def booking_routes(
+    endpoint: BookingEndpoint,
+    check_availability: CheckAvailability,
+    date_order: DateOrder,
+    speech: Speech,
+) -> list[HTTPRouteHandler]:
+    answer_unless_plain = direct_answer(endpoint)
+
+    create_errors = create_refusals()
 
     @post(
         BOOKING_CREATE_PATH,
@@ -169,9 +190,7 @@ def booking_routes(
         security=AGENT_SECURITY,
         operation_class=DocumentedOperation,
         before_request=answer_unless_plain,
-        responses=refusals(
-            *create_errors, *_agent_access_cases(), *_body_cases(), alternatives=True
-        ),
+        responses=refusals(*create_errors, *agent_access_cases(), *body_cases(), alternatives=True),
     )
     async def create_agent_booking(
         request: Request[Any, Any, Any],
@@ -221,7 +240,7 @@ def booking_routes(
             UnknownResource,
             SettingsMissing,
             StorageUnavailable,
-            *_agent_access_cases(),
+            *agent_access_cases(),
         ),
     )
     async def agent_availability(

@@ -19,6 +19,11 @@ durations are what a booking form shows).
 ``reschedule_booking`` runs the :class:`RescheduleEndpoint` of
 ``POST /api/agent/bookings/{id}/reschedule/`` (keys shared with that route), for trusted agents
 only, as its route.
+
+``hold_slot``, ``confirm_hold`` and ``release_hold`` run the :class:`HoldsEndpoint` of
+``POST /api/agent/holds/``, ``POST /api/agent/holds/{id}/confirm/`` and
+``DELETE /api/agent/holds/{id}/`` (keys shared with those routes), open to the callers create
+is open to.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 import msgspec
+from attrs import frozen
 
 from agent_booking.core.check_availability import AvailabilityQuery, CheckAvailability
 from agent_booking.core.errors import (
@@ -50,6 +56,7 @@ from agent_booking.entrypoints.http.caller_bookings import (
     CancelBookingRequest,
 )
 from agent_booking.entrypoints.http.errors import error_body, framework_error_body
+from agent_booking.entrypoints.http.holds import HoldsEndpoint
 from agent_booking.entrypoints.http.presenters import availability_view
 from agent_booking.entrypoints.http.request_bodies import (
     PHONE,
@@ -75,9 +82,12 @@ __all__ = [
     "CheckDayArguments",
     "FindBookingsArguments",
     "FindFreeSlotsArguments",
+    "HoldArguments",
+    "HoldSlotArguments",
     "ListServicesArguments",
     "RescheduleBookingArguments",
     "ServiceListView",
+    "ToolEndpoints",
     "booking_tools",
     "service_list_view",
 ]
@@ -96,6 +106,35 @@ class BookAppointmentArguments(CreateBookingRequest, frozen=True):
                 "Makes a retried call safe: a call with a key already used (and the same other "
                 "arguments) gets the first call's outcome again instead of a second booking. "
                 "Use a fresh key per intended booking, e.g. the conversation's id.",
+                pattern=r"^[\x21-\x7e]{1,255}$",
+            ),
+        ]
+        | None
+    ) = None
+
+
+class HoldSlotArguments(BookAppointmentArguments, frozen=True):
+    """Exactly book_appointment's arguments: the start to hold and who for."""
+
+
+class HoldArguments(msgspec.Struct, frozen=True, kw_only=True):
+    """A hold (its id from hold_slot) and the phone it was made with."""
+
+    hold_id: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1, le=2**63 - 1, description="The hold's id (`booking_id` from hold_slot)."
+        ),
+    ]
+    phone: Annotated[
+        str, documented("The phone the hold was made with (any accepted form).", pattern=PHONE)
+    ]
+    idempotency_key: (
+        Annotated[
+            str,
+            documented(
+                "Makes a retried call safe: a call with a key already used (and the same other "
+                "arguments) gets the first call's outcome again.",
                 pattern=r"^[\x21-\x7e]{1,255}$",
             ),
         ]
@@ -325,28 +364,65 @@ RESCHEDULE_BOOKING_DESCRIPTION = (
 )
 
 
-def booking_tools(
-    endpoint: BookingEndpoint,
-    check_availability: CheckAvailability,
-    date_order: DateOrder,
-    speech: Speech,
-    *,
-    caller_bookings: CallerBookingsEndpoint,
-    offer_slots: OfferSlots,
-    list_services: ListServices,
-    reschedule: RescheduleEndpoint,
+HOLD_SLOT_DESCRIPTION = (
+    'Hold one start for the caller for a few minutes while they decide ("hold the 2 PM '
+    'while I check with my wife"): nobody else can book it until it is confirmed with '
+    "confirm_hold, released with release_hold, or the hold expires (`hold_expires_at` in the "
+    "answer; tell the caller how long they have). Takes exactly book_appointment's "
+    "arguments and is refused the same way: when the time is taken the error carries "
+    "`alternatives` to offer. Ask for the caller's phone, the service, the date and the time "
+    "first. A phone may hold only a couple of starts at once (`too_many_holds`: confirm or "
+    "release one first). Keep the answer's `booking_id`: it is the `hold_id` to confirm or "
+    "release. If the caller is already sure, call book_appointment instead."
+)
+CONFIRM_HOLD_DESCRIPTION = (
+    "Turn the caller's hold into a booked appointment (same id) once they say yes. Needs the "
+    "`hold_id` (the hold's `booking_id` from hold_slot) and the phone it was held with. The "
+    "answer is book_appointment's. Refusals: `hold_expired` (too late: the time is no longer "
+    "held; check it again with check_day and book it if it is still free), "
+    "`booking_not_held` (already confirmed or released), `booking_not_found` (not this "
+    "phone's hold)."
+)
+RELEASE_HOLD_DESCRIPTION = (
+    "Give up the caller's hold when they decide against it, so the time is free for others "
+    "at once. Needs the `hold_id` (the hold's `booking_id` from hold_slot) and the phone it "
+    "was held with. Refusals: `booking_not_held` (already confirmed, released or expired), "
+    "`booking_not_found` (not this phone's hold)."
+)
+
+
+@frozen
+class ToolEndpoints:
+    """The objects behind the routes that the tools run (so a tool and its route answer
+    alike and share idempotency keys)."""
+
+    booking: BookingEndpoint
+    check_availability: CheckAvailability
+    caller_bookings: CallerBookingsEndpoint
+    offer_slots: OfferSlots
+    list_services: ListServices
+    reschedule: RescheduleEndpoint
+    holds: HoldsEndpoint | None = None
+
+
+def booking_tools(  # noqa: PLR0915 - one handler and one registration per tool
+    endpoints: ToolEndpoints, date_order: DateOrder, speech: Speech
 ) -> list[AgentTool]:
+    endpoint, check_availability = endpoints.booking, endpoints.check_availability
+    caller_bookings, offer_slots = endpoints.caller_bookings, endpoints.offer_slots
+    list_services, reschedule, holds = (
+        endpoints.list_services,
+        endpoints.reschedule,
+        endpoints.holds,
+    )
+
     async def list_catalog(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
         del arguments, call  # the same answer for every caller
         view = service_list_view(await list_services())
         return ToolResult(ok=True, body=msgspec.to_builtins(view))
 
     async def book_appointment(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
-        key = arguments.pop("idempotency_key", None)
-        if key is None:
-            key = call.idempotency_key
-        elif not isinstance(key, str):
-            raise InvalidIdempotencyKey
+        key = _key(arguments, call)
         answer = await endpoint.answer(
             content_type=None,
             idempotency_key=key,
@@ -382,14 +458,8 @@ def booking_tools(
     async def cancel_booking(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
         if not call.trusted:
             return ToolResult(ok=False, body=framework_error_body(403, ONLY_TRUSTED))
-        key = arguments.pop("idempotency_key", None)
-        if key is None:
-            key = call.idempotency_key
-        elif not isinstance(key, str):
-            raise InvalidIdempotencyKey
-        if "booking_id" not in arguments:
-            raise MissingField("booking_id")
-        booking_id = arguments.pop("booking_id")
+        key = _key(arguments, call)
+        booking_id = _booking_id(arguments)
         early = await caller_bookings.begin_cancel(booking_id, arguments, key)
         if early is not None:
             return ToolResult(ok=early.status == HTTPStatus.OK, body=early.body)
@@ -401,14 +471,8 @@ def booking_tools(
     async def reschedule_booking(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
         if not call.trusted:
             return ToolResult(ok=False, body=framework_error_body(403, ONLY_TRUSTED))
-        key = arguments.pop("idempotency_key", None)
-        if key is None:
-            key = call.idempotency_key
-        elif not isinstance(key, str):
-            raise InvalidIdempotencyKey
-        if "booking_id" not in arguments:
-            raise MissingField("booking_id")
-        booking_id = arguments.pop("booking_id")
+        key = _key(arguments, call)
+        booking_id = _booking_id(arguments)
         early = await reschedule.begin(booking_id, arguments, key)
         if early is not None:
             return ToolResult(ok=early.status == HTTPStatus.OK, body=early.body)
@@ -417,6 +481,60 @@ def booking_tools(
         except BookingError as error:  # alternatives with ``spoken``, as the route answers
             return ToolResult(ok=False, body=error_body(error, speech))
         return ToolResult(ok=True, body=msgspec.to_builtins(moved))
+
+    async def hold_slot(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
+        assert holds is not None  # noqa: S101 - registered only with the endpoint
+        key = _key(arguments, call)
+        answer = await holds.hold.answer(
+            content_type=None,
+            idempotency_key=key,
+            raw_body=_encode(arguments),
+            trusted=call.trusted,
+        )
+        return ToolResult(ok=answer.status == HTTPStatus.CREATED, body=_decode(answer.body))
+
+    async def confirm_hold(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
+        assert holds is not None  # noqa: S101 - registered only with the endpoint
+        key = _key(arguments, call)
+        hold_id = _hold_id(arguments)
+        answer = await holds.confirm(hold_id, _encode(arguments), key, trusted=call.trusted)
+        return ToolResult(ok=answer.status == HTTPStatus.CREATED, body=_decode(answer.body))
+
+    async def release_hold(arguments: dict[str, Any], call: ToolCall) -> ToolResult:
+        assert holds is not None  # noqa: S101 - registered only with the endpoint
+        key = _key(arguments, call)
+        hold_id = _hold_id(arguments)
+        answer = await holds.release(hold_id, _encode(arguments), None, key)
+        return ToolResult(ok=answer.status == HTTPStatus.OK, body=_decode(answer.body))
+
+    hold_tools = (
+        []
+        if holds is None
+        else [
+            AgentTool(
+                name="hold_slot",
+                description=HOLD_SLOT_DESCRIPTION,
+                hints=ToolHints(read_only=False, destructive=False, idempotent=False),
+                arguments=HoldSlotArguments,
+                handler=hold_slot,
+            ),
+            AgentTool(
+                name="confirm_hold",
+                description=CONFIRM_HOLD_DESCRIPTION,
+                # Confirming twice leaves the same state (the second is refused as not held).
+                hints=ToolHints(read_only=False, destructive=False, idempotent=True),
+                arguments=HoldArguments,
+                handler=confirm_hold,
+            ),
+            AgentTool(
+                name="release_hold",
+                description=RELEASE_HOLD_DESCRIPTION,
+                hints=ToolHints(read_only=False, destructive=True, idempotent=True),
+                arguments=HoldArguments,
+                handler=release_hold,
+            ),
+        ]
+    )
 
     return [
         AgentTool(
@@ -471,7 +589,32 @@ def booking_tools(
             arguments=RescheduleBookingArguments,
             handler=reschedule_booking,
         ),
+        *hold_tools,
     ]
+
+
+def _key(arguments: dict[str, Any], call: ToolCall) -> str | None:
+    """The call's idempotency key: the argument, else the platform's (a Vapi tool call id)."""
+    key = arguments.pop("idempotency_key", None)
+    if key is None:
+        return call.idempotency_key
+    if not isinstance(key, str):
+        raise InvalidIdempotencyKey
+    return key
+
+
+def _booking_id(arguments: dict[str, Any]) -> Any:
+    """The ``booking_id`` argument, taken out of ``arguments``; the endpoint judges it (a
+    non-integer is refused there, as the route refuses a non-integer path)."""
+    if "booking_id" not in arguments:
+        raise MissingField("booking_id")
+    return arguments.pop("booking_id")
+
+
+def _hold_id(arguments: dict[str, Any]) -> object:
+    if "hold_id" not in arguments:
+        raise MissingField("hold_id")
+    return arguments.pop("hold_id")
 
 
 _OFFER_FIELDS = ("service_id", "service", "after", "limit", "part_of_day", "resource_id")

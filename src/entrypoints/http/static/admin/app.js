@@ -366,7 +366,10 @@ function receive(message) {
         document.title = `(${session.unseen}) ${BASE_TITLE}`;
       }
     }
-  } else if (message.type === "booking_cancelled") {
+  } else if (message.type === "booking_held") {
+    table.upsert(booking, { highlight: true });
+    announce(`Held: ${booking.service_name}, ${formatDate(booking.booking_date)} at ${formatTime(booking.booking_time)}.`);
+  } else if (message.type === "booking_cancelled" || message.type === "hold_released") {
     table.upsert(booking);
   } else if (message.type === "booking_rescheduled") {
     const previous = booking.previous;

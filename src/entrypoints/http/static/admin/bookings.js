@@ -5,8 +5,8 @@
 
 import { h } from "./dom.js";
 import {
-  STATUS_LABELS, compareBookings, customerName, formatDate, formatNearDate, formatTime, isActive,
-  relativeDay,
+  compareBookings, customerName, formatDate, formatNearDate, formatTime, isActive,
+  occupies, relativeDay, statusLabel,
 } from "./format.js";
 
 /** How long a moved booking says where it was. */
@@ -14,11 +14,12 @@ const MOVED_NOTE_MS = 10000;
 
 const FILTERS = {
   all: () => true,
-  active: isActive,
+  active: occupies,
   upcoming: (booking) => booking.status === "upcoming",
   pending: (booking) => booking.status === "pending",
   completed: (booking) => booking.status === "completed",
   cancelled: (booking) => booking.status === "cancelled",
+  held: (booking) => booking.status === "held",
 };
 
 /** A phone as a tel: link only when it is plainly a phone number; otherwise just text. */
@@ -170,7 +171,8 @@ export class BookingsTable {
     const classes = ["booking"];
     if (isNew) classes.push("is-new");
     if (moved) classes.push("is-moved");
-    if (booking.status === "cancelled") classes.push("is-cancelled");
+    if (["cancelled", "released", "expired"].includes(booking.status)) classes.push("is-cancelled");
+    if (booking.status === "held") classes.push("is-held");
     return h("tr", { class: classes.join(" "), dataset: { bookingId: booking.id, status: booking.status } },
       h("td", { class: "booking__date", dataset: { label: "Date" } },
         h("a", { href: `#day=${booking.booking_date}`, title: "Open the day view" },
@@ -189,7 +191,7 @@ export class BookingsTable {
         name ? h("span", { text: name }) : h("span", { class: "muted", text: "—" })),
       h("td", { class: "booking__phone", dataset: { label: "Phone" } }, phoneCell(phone)),
       h("td", { class: "booking__status", dataset: { label: "Status" } },
-        h("span", { class: `badge badge--${booking.status}`, text: STATUS_LABELS[booking.status] || booking.status }),
+        h("span", { class: `badge badge--${booking.status}`, text: statusLabel(booking, this.timeZone) }),
         isNew && h("span", { class: "badge badge--new", text: "New" }),
         moved && h("span", {
           class: "badge badge--moved",

@@ -4,7 +4,8 @@
 
 import { h, showError } from "./dom.js";
 import {
-  addDays, customerName, formatLongDate, formatTime, isActive, minutesOf, timeOf,
+  addDays, customerName, formatLongDate, formatTime, isActive, minutesOf, occupies, statusLabel,
+  timeOf,
 } from "./format.js";
 import { breaksIn, exceptionOn, gridOf, intervalText, intervalsOn, placeOf } from "./plans.js";
 
@@ -96,7 +97,7 @@ export class DayView {
   render(date, day, bookings, resources) {
     const settings = this.settings();
     const step = Number(settings?.slot_minutes) || 60;
-    const active = bookings.filter(isActive);
+    const active = bookings.filter(occupies);
     const shown = columnsFor(resources, active);
     // A booking without a resource (an answer recorded before resources existed) is the first's.
     const holder = (booking) => booking.resource?.id ?? shown[0]?.id;
@@ -187,7 +188,10 @@ export class DayView {
       h("p", { class: "cell__when muted", text: `${formatTime(time)}–${formatTime(until)}` }),
       h("p", { class: "cell__customer muted" },
         customerName(booking) || "No name", " · ", booking.user_details?.phone || ""),
-      h("button", {
+      booking.status === "held" && h("p", {
+        class: "cell__hold badge badge--held", text: statusLabel(booking, this.settings()?.timezone),
+      }),
+      isActive(booking) && h("button", {
         type: "button",
         class: "button button--danger-ghost button--small",
         "aria-label": `Cancel booking ${booking.id} at ${formatTime(time)}`,

@@ -5,15 +5,20 @@
 // ?since= on every reconnect, so the server replays whatever happened while we were away,
 // in order; reconnects back off exponentially (with jitter) up to MAX_DELAY_MS.
 
-/** The booking events the dashboard shows. */
-const FEED_TYPES = new Set(["booking_created", "booking_cancelled", "booking_rescheduled"]);
-
 const SOCKET_PATH = "/ws/admin/bookings/";
 const LAST_EVENT_KEY = "booking-admin.last-event-id";
 const FIRST_DELAY_MS = 1000;
 const MAX_DELAY_MS = 30000;
 const PING_EVERY_MS = 25000;
 const PONG_TIMEOUT_MS = 10000;
+/** The events the dashboard shows: bookings made, moved and cancelled, holds made and released. */
+const FEED_TYPES = new Set([
+  "booking_created",
+  "booking_cancelled",
+  "booking_rescheduled",
+  "booking_held",
+  "hold_released",
+]);
 
 export function lastEventId() {
   const value = Number(sessionStorage.getItem(LAST_EVENT_KEY));
@@ -26,7 +31,7 @@ export function forgetLastEventId() {
 
 export class BookingFeed {
   /**
-   * `onEvent(message)` gets each message of FEED_TYPES once, in order.
+   * `onEvent(message)` gets each booking message (FEED_TYPES) once, in order.
    * `onStatus({state, retryInMs})`: state is connecting, live, waiting or stopped.
    * `onOpen({resumed})`: resumed is false when there was no event id to resume from, so the
    * caller must reload what it shows. `onRefused()` runs when a handshake fails, so the caller

@@ -80,9 +80,31 @@ export function customerName(booking) {
 
 export const STATUS_LABELS = {
   upcoming: "Upcoming", pending: "Pending", completed: "Completed", cancelled: "Cancelled",
+  held: "Held", released: "Released", expired: "Expired",
 };
 
+/** A hold's badge: "Held until 14:05" (its expiry in the business time zone, if known). */
+export function statusLabel(booking, timeZone = "") {
+  if (booking.status !== "held" || !booking.hold_expires_at) {
+    return STATUS_LABELS[booking.status] || booking.status;
+  }
+  const expires = new Date(booking.hold_expires_at);
+  if (Number.isNaN(expires.getTime())) return STATUS_LABELS.held;
+  const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  try {
+    if (timeZone) options.timeZone = timeZone;
+    return `Held until ${expires.toLocaleTimeString("en-GB", options)}`;
+  } catch {
+    delete options.timeZone;
+    return `Held until ${expires.toLocaleTimeString("en-GB", options)}`;
+  }
+}
+
 export const isActive = (booking) => booking.status === "upcoming" || booking.status === "pending";
+
+/** Whether it keeps its slot now: an active booking, or a hold whose time is not up. */
+export const occupies = (booking) => isActive(booking)
+  || (booking.status === "held" && !(Date.parse(booking.hold_expires_at) <= Date.now()));
 
 /** Soonest first, then by id, as the admin API orders them. */
 export function compareBookings(a, b) {

@@ -122,6 +122,7 @@ class NewBooking:
             service_id=self.service_id,
             occupied_from=self.occupied_from,
             occupied_until=self.occupied_until,
+            hold_expires_at=self.hold_expires_at,
         )
 
 

@@ -427,3 +427,115 @@ class TestRaceThroughMcp:
             )
             == 1
         )
+
+
+# --- the whole conversation of issue 15 through the tools (issue 16) ----------------------------
+
+
+async def tool_conversation(client: Client, day: dt.date, later: dt.date) -> dict[str, Any]:
+    """offer → hold → a second caller refused → confirm → find → move → cancel → find, through
+    the tools; every step's answer checked; the booking's id and the rival's refusal returned."""
+    phone, rival = unique_phone(), unique_phone()
+    service = unique_service("MCP call")
+    offer = structured(
+        await client.call_tool(
+            "find_free_slots",
+            {"service": service, "after": day.isoformat(), "part_of_day": "afternoon", "limit": 3},
+        )
+    )
+    first = offer["slots"][0]
+    start = {
+        "service_name": service,
+        "booking_date": first["booking_date"],
+        "booking_time": first["booking_time"],
+    }
+    held = await client.call_tool("hold_slot", {**start, "phone": phone})
+    assert not held.is_error, held
+    booking_id = structured(held)["booking_id"]
+    assert structured(held)["data"]["booking"]["status"] == "held"
+    refused = await client.call_tool("hold_slot", {**start, "phone": rival})
+    assert refused.is_error
+    assert structured(refused)["code"] == "slot_taken"
+    assert all(item["spoken"] for item in structured(refused)["alternatives"])
+    confirmed = await client.call_tool("confirm_hold", {"hold_id": booking_id, "phone": phone})
+    assert not confirmed.is_error, confirmed
+    assert structured(confirmed)["booking_id"] == booking_id
+    assert structured(confirmed)["data"]["booking"]["status"] == "upcoming"
+    found = structured(await client.call_tool("find_bookings", {"phone": phone}))
+    assert [item["id"] for item in found["data"]] == [booking_id]
+    moved = await client.call_tool(
+        "reschedule_booking",
+        {
+            "booking_id": booking_id,
+            "phone": phone,
+            "booking_date": later.isoformat(),
+            "booking_time": "16:00",
+        },
+    )
+    assert not moved.is_error, moved
+    assert structured(moved)["data"]["previous"]["booking_date"] == day.isoformat()
+    cancelled = await client.call_tool(
+        "cancel_booking", {"booking_id": booking_id, "phone": phone, "reason": "Changed plans"}
+    )
+    assert not cancelled.is_error, cancelled
+    assert structured(cancelled)["data"]["status"] == "cancelled"
+    assert structured(await client.call_tool("find_bookings", {"phone": phone}))["data"] == []
+    return {"booking_id": booking_id, "first": first}
+
+
+CONVERSATION_EVENTS = [
+    "booking_held",
+    "booking_created",
+    "booking_rescheduled",
+    "booking_cancelled",
+]
+
+
+async def stored_events_about(database_url: str, after: int, booking_id: int) -> list[str]:
+    rows = await run_sql(
+        database_url,
+        "SELECT type, payload FROM events WHERE event_id > $1 ORDER BY event_id",
+        after,
+    )
+    return [kind for kind, payload in rows if json.loads(payload)["id"] == booking_id]
+
+
+class TestWholeConversation:
+    async def test_over_streamable_http_with_events_in_order(
+        self, server: ServerProcess, days: WorkingDays, database_url: str
+    ) -> None:
+        day, later = days.take(), days.take()
+        before = await count_rows(database_url, "SELECT coalesce(max(event_id), 0) FROM events")
+        async with Dashboard.open(server) as dashboard, http_client(server) as client:
+            talk = await tool_conversation(client, day, later)
+            messages = await messages_about(dashboard, talk["booking_id"], 4)
+
+        assert [m["type"] for m in messages] == CONVERSATION_EVENTS
+        assert messages[2]["data"]["previous"]["booking_time"] == talk["first"]["booking_time"]
+        assert messages[3]["data"]["cancellation_reason"] == "Changed plans"
+        assert await stored_events_about(database_url, before, talk["booking_id"]) == (
+            CONVERSATION_EVENTS
+        )
+
+    async def test_over_stdio(
+        self,
+        server: ServerProcess,
+        days: WorkingDays,
+        database_url: str,
+        tmp_path_factory: pytest.TempPathFactory,
+    ) -> None:
+        day, later = days.take(), days.take()
+        cwd = str(tmp_path_factory.mktemp("booking-mcp-call"))
+        before = await count_rows(database_url, "SELECT coalesce(max(event_id), 0) FROM events")
+        async with (
+            Dashboard.open(server) as dashboard,
+            stdio_client(database_url, cwd) as client,
+        ):
+            talk = await tool_conversation(client, day, later)
+            # Written by another process: the server's dashboards hear of it from the outbox.
+            messages = await messages_about(dashboard, talk["booking_id"], 4)
+
+        assert [m["type"] for m in messages] == CONVERSATION_EVENTS
+        assert await stored_events_about(database_url, before, talk["booking_id"]) == (
+            CONVERSATION_EVENTS
+        )

@@ -60,8 +60,14 @@ class TestOpenStatuses:
 
 class TestNewBookingStoredAs:
     def test_carries_every_field_and_the_id(self) -> None:
-        stored = _booking(BookingStatus.PENDING)
+        held = _booking(BookingStatus.HELD)
+        stored = attrs.evolve(held, hold_expires_at=held.created_at.add(minutes=5))
         fields = attrs.asdict(stored, recurse=False)
+        # No field left at its default, so one that stored_as forgets cannot pass unseen.
+        defaults = {
+            f.name: f.default for f in attrs.fields(Booking) if f.default is not attrs.NOTHING
+        }
+        assert all(fields[name] != default for name, default in defaults.items()), fields
         new = NewBooking(**{name: value for name, value in fields.items() if name != "id"})
 
         assert new.stored_as(7) == stored

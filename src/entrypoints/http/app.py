@@ -44,7 +44,11 @@ from agent_booking.entrypoints.hold_sweeper import HoldSweeper
 from agent_booking.entrypoints.http.admin_page import admin_page_routes
 from agent_booking.entrypoints.http.admin_routes import admin_router
 from agent_booking.entrypoints.http.agent_access import AgentAccess, agent_access
-from agent_booking.entrypoints.http.booking_endpoint import BookingEndpoint, BookingLane
+from agent_booking.entrypoints.http.booking_endpoint import (
+    BookingEndpoint,
+    BookingLane,
+    EndpointRole,
+)
 from agent_booking.entrypoints.http.caller_bookings import (
     CallerBookingsEndpoint,
     caller_booking_routes,
@@ -312,8 +316,7 @@ def _holds(
         date_order=config.date_order,
         phones=create_endpoint.phones,
         speech=create_endpoint.speech,
-        path=HOLDS_PATH,
-        key_scope="hold_slot",
+        role=EndpointRole(path=HOLDS_PATH, key_scope="hold_slot", speak_start=True),
     )
     holds = HoldsEndpoint(
         hold,

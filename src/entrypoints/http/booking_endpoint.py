@@ -38,8 +38,9 @@ from agent_booking.core.create_agent_booking import (
     AgentBookingResult,
     CreateAgentBooking,
     IdempotentSuccess,
+    RenderedOutcome,
 )
-from agent_booking.core.entities import CustomerProfile
+from agent_booking.core.entities import Booking, Customer, CustomerProfile
 from agent_booking.core.errors import BookingError, InvalidRequestBody
 from agent_booking.core.idempotency import ClaimOutcome, IdempotencyClaim, IdempotencyKeys
 from agent_booking.core.parsing import DateOrder
@@ -65,6 +66,7 @@ from agent_booking.entrypoints.http.request_edge import header_value
 
 # This module is imported by the openapi module, which the metrics' route imports.
 if TYPE_CHECKING:
+    from agent_booking.core.placement import Placement
     from agent_booking.entrypoints.http.metrics import Metrics
     from agent_booking.entrypoints.http.spoken_text import Speech
 
@@ -76,6 +78,7 @@ __all__ = [
     "BookingEndpoint",
     "BookingLane",
     "Books",
+    "EndpointRole",
     "booking_request",
     "framework_answer",
     "json_object",
@@ -181,6 +184,21 @@ class Books(Protocol):
     ) -> AgentBookingResult: ...
 
 
+@frozen
+class EndpointRole:
+    """Which endpoint a :class:`BookingEndpoint` serves: the create (the default) or another
+    that books the same requests (the hold)."""
+
+    #: For logs.
+    path: str = BOOKING_CREATE_PATH
+    #: Keys are shared with create; another endpoint's request is told apart by its scope
+    #: (the same key and body sent to create and to hold are two requests, not a replay).
+    key_scope: str | None = None
+    #: Whether the booking in a success body says its start (``spoken``): the hold's answers
+    #: do; the create's keeps exactly the spec's keys.
+    speak_start: bool = False
+
+
 class BookingEndpoint:
     """The create endpoint's behaviour, independent of how the request arrived (also the hold
     endpoint's: the same requests, answers and refusals, given a hold to run)."""
@@ -194,14 +212,13 @@ class BookingEndpoint:
         date_order: DateOrder = DateOrder.DMY,
         phones: PhoneReader | None = None,
         speech: Speech | None = None,
-        path: str = BOOKING_CREATE_PATH,
-        key_scope: str | None = None,
+        role: EndpointRole | None = None,
     ) -> None:
+        role = role or EndpointRole()
         self._create = create_booking
-        self._path = path
-        #: Keys are shared with create; another endpoint's request is told apart by its scope
-        #: (the same key and body sent to create and to hold are two requests, not a replay).
-        self._key_scope = key_scope
+        self._speak_start = role.speak_start and speech is not None
+        self._path = role.path
+        self._key_scope = role.key_scope
         #: What a second endpoint of the same service shares with this one (the hold's).
         self.keys = keys
         self.metrics = metrics
@@ -255,16 +272,37 @@ class BookingEndpoint:
         request = request_of(fields, self._date_order, self._phones)
         return self.created(await self._create(request), request, trusted)
 
-    @staticmethod
     def created(
-        result: AgentBookingResult, request: BookingRequest, trusted: bool
+        self, result: AgentBookingResult, request: BookingRequest, trusted: bool
     ) -> BookingCreated | PublicBookingCreated:
         """The success body: the stored customer for a trusted agent, else the request's."""
+        spoken = self.spoken(result.booking)
         if trusted:
             return booking_created(
-                result.booking, result.customer, result.customer_created, result.placement
+                result.booking,
+                result.customer,
+                result.customer_created,
+                result.placement,
+                spoken=spoken,
             )
-        return public_booking_created(result.booking, request.customer, result.placement)
+        return public_booking_created(
+            result.booking, request.customer, result.placement, spoken=spoken
+        )
+
+    def spoken(self, booking: Booking) -> str | msgspec.UnsetType:
+        """The booking's start as a voice says it, where this endpoint's answers say it."""
+        if not self._speak_start or self._speech is None:
+            return msgspec.UNSET
+        speech = self._speech
+        return speech.starts(booking.booking_date, booking.booking_time, speech.this_year())
+
+    def outcome(
+        self, booking: Booking, customer: Customer, customer_created: bool, placement: Placement
+    ) -> RenderedOutcome:
+        """The success recorded under an Idempotency-Key (what a replay answers)."""
+        return created_outcome(
+            booking, customer, customer_created, placement, spoken=self.spoken(booking)
+        )
 
     async def _idempotent(self, key: str, body: dict[str, Any], trusted: bool) -> Answer:
         """Run a create under an Idempotency-Key: the first outcome is the outcome, every time.
@@ -280,9 +318,7 @@ class BookingEndpoint:
             return self._replay(claim, body, trusted)
         try:
             request = BookingRequest.from_mapping(body, self._date_order, phones=self._phones)
-            result = await self._create(
-                request, idempotency=IdempotentSuccess(key, created_outcome)
-            )
+            result = await self._create(request, idempotency=IdempotentSuccess(key, self.outcome))
         except BookingError as error:
             status = status_for(error)
             if status is not None and status < HTTPStatus.INTERNAL_SERVER_ERROR:

@@ -72,7 +72,6 @@ from agent_booking.entrypoints.http.presenters import (
     ServiceRef,
     Time,
     booking_created,
-    created_outcome,
     public_booking_created,
     public_replay,
 )
@@ -195,7 +194,7 @@ class HoldsEndpoint:
         booking_id = _hold_id(hold_id)
         caller = read_phone(phone, self._phones)
         result = await self._confirm(booking_id, caller)
-        return _created(result, caller, trusted=trusted)
+        return _created(result, caller, self.hold.spoken(result.booking), trusted=trusted)
 
     async def confirm(
         self, hold_id: object, raw_body: bytes, key: str | None, *, trusted: bool
@@ -232,7 +231,8 @@ class HoldsEndpoint:
 
         async def run(idempotency: IdempotentSuccess | None) -> Answer:
             result = await self._confirm(booking_id, phone, idempotency=idempotency)
-            return Answer.json(HTTPStatus.CREATED, _created(result, phone, trusted=trusted))
+            spoken = self.hold.spoken(result.booking)
+            return Answer.json(HTTPStatus.CREATED, _created(result, phone, spoken, trusted=trusted))
 
         if key is None:
             return await run(None)
@@ -245,7 +245,7 @@ class HoldsEndpoint:
             public = public_replay(claim.body, CustomerProfile(phone=phone))
             return Answer.json(status, public, _REPLAYED)
         # The success is recorded in the confirmation's own transaction.
-        return await self._keyed(key, run, IdempotentSuccess(key, created_outcome))
+        return await self._keyed(key, run, IdempotentSuccess(key, self.hold.outcome))
 
     async def _release_answer(
         self, hold_id: object, raw_body: bytes, phone: str | None, key: str | None
@@ -288,13 +288,17 @@ class HoldsEndpoint:
 
 
 def _created(
-    result: AgentBookingResult, phone: str, *, trusted: bool
+    result: AgentBookingResult, phone: str, spoken: str | msgspec.UnsetType, *, trusted: bool
 ) -> BookingCreated | PublicBookingCreated:
-    """The create's 201 body: the stored customer for a trusted agent, else only the phone
-    this request gave."""
+    """The create's 201 body (with the start ``spoken``): the stored customer for a trusted
+    agent, else only the phone this request gave."""
     if trusted:
-        return booking_created(result.booking, result.customer, False, result.placement)
-    return public_booking_created(result.booking, CustomerProfile(phone=phone), result.placement)
+        return booking_created(
+            result.booking, result.customer, False, result.placement, spoken=spoken
+        )
+    return public_booking_created(
+        result.booking, CustomerProfile(phone=phone), result.placement, spoken=spoken
+    )
 
 
 def _refusal(error: BookingError) -> Answer:

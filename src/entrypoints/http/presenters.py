@@ -127,6 +127,14 @@ class CreatedBooking(msgspec.Struct, frozen=True, kw_only=True):
         Instant | msgspec.UnsetType,
         Meta(description="Only for a hold: until when the start is kept for the caller."),
     ] = msgspec.UNSET
+    spoken: Annotated[
+        str | msgspec.UnsetType,
+        Meta(
+            description="Only in the answers to a hold and to its confirmation: the start as a "
+            "voice says it, in `BOOKING_LOCALE` and the business time zone (a create's answer "
+            "keeps the spec's keys)."
+        ),
+    ] = msgspec.UNSET
 
 
 class CreatedUser(msgspec.Struct, frozen=True, kw_only=True):
@@ -191,16 +199,21 @@ class PublicBookingCreated(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def booking_created(
-    booking: Booking, customer: Customer, customer_created: bool, placement: Placement
+    booking: Booking,
+    customer: Customer,
+    customer_created: bool,
+    placement: Placement,
+    *,
+    spoken: str | msgspec.UnsetType = msgspec.UNSET,
 ) -> BookingCreated:
     """The spec's success body for a booking (it does not mention the event), with the
-    booking's resource and service."""
+    booking's resource and service (and ``spoken``, for holds and confirmations)."""
     return BookingCreated(
         user_created=customer_created,
         user_id=customer.id,
         booking_id=booking.id,
         data=CreatedData(
-            booking=_created_booking(booking, placement),
+            booking=_created_booking(booking, placement, spoken),
             user=CreatedUser(
                 id=customer.id,
                 username=customer.username,
@@ -216,10 +229,14 @@ def booking_created(
 
 
 def public_booking_created(
-    booking: Booking, sent: CustomerProfile, placement: Placement
+    booking: Booking,
+    sent: CustomerProfile,
+    placement: Placement,
+    *,
+    spoken: str | msgspec.UnsetType = msgspec.UNSET,
 ) -> PublicBookingCreated:
     """The success body for a caller without an API key; ``sent`` is what its request said."""
-    return _public(_created_booking(booking, placement), sent)
+    return _public(_created_booking(booking, placement, spoken), sent)
 
 
 def public_replay(recorded: Mapping[str, Any], sent: CustomerProfile) -> PublicBookingCreated:
@@ -250,8 +267,11 @@ def _public(booking: CreatedBooking, sent: CustomerProfile) -> PublicBookingCrea
     )
 
 
-def _created_booking(booking: Booking, placement: Placement) -> CreatedBooking:
+def _created_booking(
+    booking: Booking, placement: Placement, spoken: str | msgspec.UnsetType = msgspec.UNSET
+) -> CreatedBooking:
     return CreatedBooking(
+        spoken=spoken,
         resource=ResourceRef(id=placement.resource_id, name=placement.resource_name),
         service=ServiceRef(
             id=placement.service_id,
@@ -274,12 +294,19 @@ def _created_booking(booking: Booking, placement: Placement) -> CreatedBooking:
 
 
 def created_outcome(
-    booking: Booking, customer: Customer, customer_created: bool, placement: Placement
+    booking: Booking,
+    customer: Customer,
+    customer_created: bool,
+    placement: Placement,
+    *,
+    spoken: str | msgspec.UnsetType = msgspec.UNSET,
 ) -> RenderedOutcome:
     """The answer recorded under an Idempotency-Key: always the spec's body, so that a trusted
     agent's replay is the same answer; a replay to anyone else goes through
     :func:`public_replay`."""
-    body = msgspec.to_builtins(booking_created(booking, customer, customer_created, placement))
+    body = msgspec.to_builtins(
+        booking_created(booking, customer, customer_created, placement, spoken=spoken)
+    )
     return HTTPStatus.CREATED, body
 
 

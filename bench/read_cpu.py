@@ -10,6 +10,7 @@ days it asks about), 5 resources and 3 services (``seed_catalog_sqlite``). It th
 from the start of a day) and ``day`` (one day's availability of service 2), cycling over 14
 days, and prints the CPU time (``time.process_time``) per request of each. CPU time rather than
 wall time because the machine is shared: it is what one worker can serve per second of a core.
+``health`` (``GET /health``) is the floor: what any request costs the service in-process.
 ``--profile`` prints the top of a cProfile of that kind instead.
 """
 
@@ -38,7 +39,9 @@ def _queries(kind: str, count: int) -> list[str]:
     paths = []
     for n in range(count):
         day = (first + dt.timedelta(days=n % _CYCLE_DAYS)).isoformat()
-        if kind == "slots":
+        if kind == "health":
+            paths.append("/health?")
+        elif kind == "slots":
             paths.append(f"/api/agent/slots/?service_id={_SERVICE}&after={day}&limit=3")
         else:
             paths.append(f"/api/agent/availability/?date={day}&service_id={_SERVICE}")
@@ -50,7 +53,7 @@ async def _run(requests: int, profile: str | None) -> None:
 
     app: Any = app_from_env()
     async with app.lifespan():
-        for kind in ("slots", "day"):
+        for kind in ("health", "slots", "day"):
             queries = _queries(kind, requests)
             for query in queries[:_CYCLE_DAYS]:  # warm-up: caches, statements, page cache
                 status, _size, _wall = await _get(app, query)
@@ -62,7 +65,7 @@ async def _run(requests: int, profile: str | None) -> None:
                 for query in queries:
                     await _get(app, query)
                 profiler.disable()
-                pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(60)
                 continue
             started = time.process_time()
             for query in queries:
@@ -75,7 +78,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--days", type=int, default=40)
-    parser.add_argument("--profile", choices=("slots", "day"))
+    parser.add_argument("--profile", choices=("health", "slots", "day"))
     args = parser.parse_args()
     with _database(None, booked=args.days * SLOTS_PER_DAY // 2) as path:
         seed_catalog_sqlite(path)

@@ -33,7 +33,7 @@ from agent_booking.core.slot_grid import micros
 
 __all__ = [
     "DEFAULT_OFFER_LIMIT",
-    "FIRST_WINDOW_MINUTES",
+    "FIRST_WINDOW_STARTS",
     "MAX_OFFER_LIMIT",
     "MAX_OFFER_STARTS",
     "OFFER_WINDOW_DAYS",
@@ -54,9 +54,9 @@ MAX_OFFER_STARTS = MAX_AVAILABILITY_SLOTS
 #: offers are answered from it: reading a week of a busy calendar first cost more than judging
 #: the day, in ``bench.run``'s read scenario).
 OFFER_WINDOW_DAYS = 7
-#: Minutes from the moment asked about that the first occupancy read covers (then the rest of
-#: that day): three starts of a busy 1-minute calendar are found in it.
-FIRST_WINDOW_MINUTES = 120
+#: The first occupancy read covers this many grid steps per start asked for, from the moment
+#: asked about (then the rest of that day): 12 minutes of 1-minute slots for 3 starts.
+FIRST_WINDOW_STARTS = 4
 
 _NOON = pendulum.Time(12)
 _FIVE_PM = pendulum.Time(17)
@@ -162,8 +162,8 @@ class OfferSlots:
 
 @define
 class _Search:
-    """The windows of one offer, in order: the first :data:`FIRST_WINDOW_MINUTES` from the
-    moment asked about, the rest of that day, then :data:`OFFER_WINDOW_DAYS` days at a time;
+    """The windows of one offer, in order: :data:`FIRST_WINDOW_STARTS` grid steps per start
+    asked for from the moment asked about, the rest of that day, then :data:`OFFER_WINDOW_DAYS` days at a time;
     one occupancy read each (only the intervals that can reach the window's starts), the
     window's starts judged one at a time until the limit is reached.
 
@@ -185,7 +185,8 @@ class _Search:
     ) -> tuple[tuple[OfferedStart, ...], pendulum.Date]:
         policy = self.policy
         day_end = as_utc(policy.local_start(first.add(days=1), pendulum.Time(0)))
-        early = min(day_end, since.add(minutes=FIRST_WINDOW_MINUTES))
+        slots = self.policy.settings.slot_minutes * self.query.limit * FIRST_WINDOW_STARTS
+        early = min(day_end, since.add(minutes=slots))
         if await self._judge(first, first, since, early):
             return tuple(self.found), first
         if await self._judge(first, first, early, day_end):
@@ -213,9 +214,11 @@ class _Search:
         if begin >= end:
             return None
         service, query = self.service, self.query
-        reach = service.buffer_before + service.duration_minutes + service.buffer_after
+        # A start s in the window occupies [s - buffer_before, s + duration + buffer_after):
+        # only intervals overlapping that can make it taken.
         occupied = await self.bookings.occupied_between(
-            begin.subtract(minutes=reach), end.add(minutes=reach)
+            begin.subtract(minutes=service.buffer_before),
+            end.add(minutes=service.duration_minutes + service.buffer_after),
         )
         occupancy = Occupancy(occupied)
         window = (micros(begin), micros(end))

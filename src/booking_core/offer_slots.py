@@ -163,9 +163,10 @@ class OfferSlots:
 @define
 class _Search:
     """The windows of one offer, in order: :data:`FIRST_WINDOW_STARTS` grid steps per start
-    asked for from the moment asked about, the rest of that day, then :data:`OFFER_WINDOW_DAYS` days at a time;
-    one occupancy read each (only the intervals that can reach the window's starts), the
-    window's starts judged one at a time until the limit is reached.
+    asked for from the moment asked about, the rest of that day, then
+    :data:`OFFER_WINDOW_DAYS` days at a time; one occupancy read each (only the intervals that
+    can reach the window's starts), the window's starts judged one at a time until the limit
+    is reached.
 
     Most offers are answered from the first window: reading a whole day of 1-minute bookings
     (about 800 intervals) for three starts made the read, not the judging, most of an offer's

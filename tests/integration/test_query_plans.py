@@ -36,6 +36,11 @@ STATEMENTS: dict[str, tuple[tuple[Any, ...], tuple[str, ...]]] = {
         (tables.RESOURCE_OCCUPIED_INDEX, tables.NO_OVERLAP_CONSTRAINT),
     ),
     "active_starts_between": ((START, END), (tables.ACTIVE_STARTS_INDEX,)),
+    # The read path's occupancy (offers, availability, alternatives): a range of the starts.
+    "occupied_between": (
+        (START - dt.timedelta(hours=16), END + dt.timedelta(hours=4), END, START),
+        (tables.ACTIVE_STARTS_INDEX, tables.NO_OVERLAP_CONSTRAINT),
+    ),
 }
 
 

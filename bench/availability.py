@@ -118,7 +118,7 @@ async def _measure(label: str, queries: list[tuple[str, str]], repeats: int) -> 
 
 
 @contextmanager
-def _database(settings: list[str] | None, *, booked: int) -> Iterator[None]:
+def _database(settings: list[str] | None, *, booked: int) -> Iterator[Path]:
     """A migrated SQLite database with the benchmark's settings changed by ``settings`` (a
     ``booking settings set`` command), in the environment for ``app_from_env``."""
     with tempfile.TemporaryDirectory(prefix="booking-availability-") as folder:
@@ -141,7 +141,7 @@ def _database(settings: list[str] | None, *, booked: int) -> Iterator[None]:
         saved = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)
         try:
-            yield
+            yield path
         finally:
             for name, value in saved.items():
                 if value is None:

@@ -25,7 +25,6 @@ from agent_booking.core.errors import (
     UnknownResource,
     UnknownService,
 )
-from agent_booking.core.instants import as_utc
 from agent_booking.core.occupancy import Occupancy
 from agent_booking.core.parsing import DateOrder, check_supported_date, parse_date
 from agent_booking.core.policy import SlotPolicy
@@ -163,20 +162,14 @@ class CheckAvailability:
         days = []
         day = first
         while day <= last:
-            free = policy.free_for(day, now, service, candidates, occupancy)
-            free_at = {as_utc(start) for start, _ids in free}
-            bookable: dict[pendulum.DateTime, pendulum.DateTime] = {}
-            for resource in candidates:
-                for start in policy.service_starts(day, now, service, resource):
-                    bookable.setdefault(as_utc(start), start)
-            held = [bookable[key].time() for key in sorted(bookable) if key not in free_at]
+            starts = policy.day_starts(day, now, service, candidates, occupancy)
             days.append(
                 DayAvailability(
                     day=day,
                     closed=policy.day_closure(day),
-                    free=tuple(start.time() for start, _ids in free),
-                    taken=tuple(held),
-                    free_resources=tuple(ids for _start, ids in free),
+                    free=tuple(time for time, ids in starts if ids),
+                    taken=tuple(time for time, ids in starts if not ids),
+                    free_resources=tuple(ids for _time, ids in starts if ids),
                 )
             )
             day = day.add(days=1)

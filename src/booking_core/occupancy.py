@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 import pendulum
 from attrs import frozen
 
+from agent_booking.core.slot_grid import micros
+
 __all__ = ["Occupancy", "Occupant", "OccupiedInterval"]
 
 #: ``(resource_id, occupied_from, occupied_until)``, instants in UTC.
@@ -38,11 +40,23 @@ class Occupancy:
 
     def __init__(self, intervals: Iterable[OccupiedInterval] = ()) -> None:
         self._by_resource: dict[int, list[tuple[pendulum.DateTime, pendulum.DateTime]]] = {}
+        self._micros: dict[int, tuple[list[int], list[int]]] = {}
         for resource_id, begin, end in intervals:
             self.add(resource_id, begin, end)
 
     def add(self, resource_id: int, begin: pendulum.DateTime, end: pendulum.DateTime) -> None:
         insort(self._by_resource.setdefault(resource_id, []), (begin, end))
+        self._micros.pop(resource_id, None)
+
+    def micros(self, resource_id: int) -> tuple[list[int], list[int]]:
+        """The resource's intervals as two sorted lists, starts and ends, in microseconds since
+        the epoch (see :mod:`agent_booking.core.slot_grid`), built once per resource."""
+        found = self._micros.get(resource_id)
+        if found is None:
+            taken = self._by_resource.get(resource_id, [])
+            found = [micros(begin) for begin, _ in taken], [micros(end) for _, end in taken]
+            self._micros[resource_id] = found
+        return found
 
     def is_free(self, resource_id: int, begin: pendulum.DateTime, end: pendulum.DateTime) -> bool:
         """Whether ``[begin, end)`` overlaps none of the resource's occupied intervals."""

@@ -37,6 +37,11 @@ STATEMENTS: dict[str, tuple[tuple[Any, ...], tuple[str, ...]]] = {
     ),
     "active_starts_between": ((START, END), (tables.ACTIVE_STARTS_INDEX,)),
     "expire_holds": ((END,), (tables.HOLD_EXPIRY_INDEX,)),
+    # The read path's occupancy (offers, availability, alternatives): a range of the starts.
+    "occupied_between": (
+        (START - dt.timedelta(hours=16), END + dt.timedelta(hours=4), END, START, START),
+        (tables.ACTIVE_STARTS_INDEX, tables.NO_OVERLAP_CONSTRAINT),
+    ),
 }
 
 

@@ -59,6 +59,7 @@ from agent_booking.adapters.sql.sessions import (
     SqlalchemySession,
     WriterSession,
 )
+from agent_booking.adapters.sql.sqlite_readers import SqliteReaders
 from agent_booking.adapters.sql.sqlite_statements import SQLITE
 from agent_booking.adapters.sql.sqlite_writer import SqliteWriter
 from agent_booking.adapters.sql.statements import EngineStatements
@@ -83,6 +84,7 @@ class SqlDatabase:
         writes: GroupCommit | None = None,
         units: PostgresPool | None = None,
         checkpointer: WalCheckpointer | None = None,
+        readers: SqliteReaders | None = None,
     ) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
@@ -93,6 +95,7 @@ class SqlDatabase:
         self._writes = writes
         self._units = units
         self._checkpointer = checkpointer
+        self._readers = readers
         self._settings_cache = SettingsCache()
         #: Gives committed events their feed positions (PostgreSQL; see SqlEventOutbox).
         self.positioner = EventPositioner(units) if units is not None else None
@@ -168,6 +171,8 @@ class SqlDatabase:
             return await AsyncpgSession.begin(self._units)
         if self._writes is not None and not read_only:
             return WriterSession(await self._writes.turn())
+        if self._readers is not None:
+            return self._readers.begin()
         connection = await self.engine.connect()
         try:
             await connection.begin()
@@ -211,12 +216,16 @@ class SqlDatabase:
             await self.positioner.close()
         if self._units is not None:
             await self._units.close()
+        if self._readers is not None:
+            self._readers.close()
         await self.engine.dispose()
 
 
 def _sqlite_database(url: str, busy_timeout_ms: int) -> SqlDatabase:
-    """A file database: reads on SQLAlchemy's aiosqlite engine, writes on the group-commit
-    writer's own ``sqlite3`` connection to the same file, checkpoints in the background."""
+    """A file database: read units on plain ``sqlite3`` connections run inline (see
+    :mod:`~agent_booking.adapters.sql.sqlite_readers`), other reads on SQLAlchemy's aiosqlite
+    engine, writes on the group-commit writer's own ``sqlite3`` connection to the same file,
+    checkpoints in the background."""
     parsed = make_url(url)
     path = parsed.database
     if not path or path == ":memory:" or path.startswith("file:"):
@@ -240,7 +249,8 @@ def _sqlite_database(url: str, busy_timeout_ms: int) -> SqlDatabase:
         ),
         checkpointer=checkpointer,
     )
-    return SqlDatabase(engine, writes=writes, checkpointer=checkpointer)
+    readers = SqliteReaders(path)
+    return SqlDatabase(engine, writes=writes, checkpointer=checkpointer, readers=readers)
 
 
 def _configure_sqlite_reads(engine: AsyncEngine, pragmas: tuple[str, ...]) -> None:

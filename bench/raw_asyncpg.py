@@ -1,16 +1,17 @@
 """Ceiling: raw asyncpg doing one booking's statements on 32 connections, no lock.
 
 The service's own SQL text (``agent_booking.adapters.sql.postgres_statements``), in the order
-its create use case runs it with the benchmark's settings (settings row, customer by phone,
-customer insert for a new phone, booking insert on resource 1 for one minute, event insert),
-inside one transaction per booking committed durably (the cluster's ``synchronous_commit`` is
-on), ``--connections`` bookings in flight at once. No HTTP, no framework, no unit of work, no
-outbox positioning and no per-resource advisory lock (the service takes one; on one resource it
-makes bookings take turns, which is the service's cost, not the database's): what is left is
-PostgreSQL, the driver and one asyncio loop, so the service cannot store bookings on this
-cluster much faster than this. ``--occupancy-read`` adds the read the service made before each
-insert until the database's exclusion constraint alone was trusted with it (``occupied``), to
-measure what that round trip cost.
+its create use case runs it with the benchmark's settings (settings row, occupancy read,
+customer by phone, customer insert for a new phone, booking insert on resource 1 for one minute,
+event insert), inside one transaction per booking committed durably (the cluster's
+``synchronous_commit`` is on), ``--connections`` bookings in flight at once. No HTTP, no
+framework, no unit of work, no outbox positioning and no per-resource advisory lock (the service
+takes one; on one resource it makes bookings take turns, which is the service's cost, not the
+database's): what is left is PostgreSQL, the driver and one asyncio loop, so the service cannot
+store bookings on this cluster much faster than this. The read before the insert (``occupied``)
+is made, as the service makes it (it finds a hold whose time is up in the way, which must be
+marked expired before the insert: on PostgreSQL a refused insert ends the transaction); ``--no-
+occupancy-read`` leaves it out, to measure what that round trip costs.
 
     python -m bench.raw_asyncpg DSN --seconds 10 --pool 10000 --run 91 --first 3000000
 
@@ -99,7 +100,7 @@ async def run(
     pool: int,
     run: int,
     first_slot: int,
-    occupancy_read: bool = False,
+    occupancy_read: bool = True,
 ) -> dict[str, float]:
     """Book as fast as ``connections`` sessions can for ``seconds``; the rate and latencies."""
     connected = [await asyncpg.connect(dsn) for _ in range(connections)]
@@ -159,7 +160,10 @@ def main() -> None:
     parser.add_argument("--run", type=int, default=91)
     parser.add_argument("--first", type=int, default=3_000_000, help="first slot number n")
     parser.add_argument(
-        "--occupancy-read", action="store_true", help="also the read before the insert"
+        "--occupancy-read",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the read before the insert, as the service makes it (default: on)",
     )
     args = parser.parse_args()
     result = asyncio.run(

@@ -8,12 +8,17 @@ next unit once it ended, never while a transaction is still open on it.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
+import httpx
 import pytest
 
 from agent_booking.adapters.sql.sqlite_readers import SqliteReaders
+from tests.integration.conftest import server_on
+from tests.integration.dashboards import Dashboard
+from tests.support.server import AGENT_HEADERS, run_booking
 
 
 @pytest.fixture
@@ -104,3 +109,36 @@ class TestSqliteReadUnits:
             holder.execute("ROLLBACK")
             holder.close()
             readers.close()
+
+
+class TestFreshDatabase:
+    async def test_reads_first_on_a_file_fresh_from_migrate_are_answered(
+        self, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        """``booking migrate`` leaves the file in rollback-journal mode; the server switches it
+        to WAL before its read units open it. Reads coming first (a dashboard, a find) once met
+        the writer's switch and answered ``database is locked`` for as long as it waited."""
+        path = tmp_path / "fresh.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        run_booking(["migrate"], url)
+        with server_on(url, tmp_path_factory) as server:
+            async with (
+                Dashboard.open(server),
+                httpx.AsyncClient(
+                    base_url=server.base_url, timeout=30.0, headers=AGENT_HEADERS
+                ) as client,
+            ):
+                answers = [
+                    await client.get("/api/agent/bookings/", params={"phone": "5551234567"})
+                    for _ in range(3)
+                ]
+                await asyncio.sleep(6)  # past the first hold sweep, the first write
+                answers.append(
+                    await client.get("/api/agent/bookings/", params={"phone": "5551234567"})
+                )
+        assert [answer.status_code for answer in answers] == [200] * 4, [a.text for a in answers]
+        connection = sqlite3.connect(path)
+        try:
+            assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        finally:
+            connection.close()

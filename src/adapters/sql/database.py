@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from types import TracebackType
@@ -67,6 +68,8 @@ from agent_booking.adapters.sql.wal_checkpoint import WalCheckpointer
 from agent_booking.core.errors import StorageUnavailable, TransientConflict
 
 __all__ = ["SQLITE_BUSY_TIMEOUT_MS", "SqlDatabase", "SqlUnitOfWork"]
+
+_log = logging.getLogger(__name__)
 
 #: How long a SQLite statement waits for a lock held by another process (another worker, the
 #: CLI, a backup) before it fails with "database is locked", which is ``StorageUnavailable``.
@@ -249,8 +252,30 @@ def _sqlite_database(url: str, busy_timeout_ms: int) -> SqlDatabase:
         ),
         checkpointer=checkpointer,
     )
+    _use_wal(path, timeout)
     readers = SqliteReaders(path)
     return SqlDatabase(engine, writes=writes, checkpointer=checkpointer, readers=readers)
+
+
+def _use_wal(path: str, timeout: float) -> None:
+    """Put the file in WAL mode now (it stays so), before any read unit opens it.
+
+    The read units' connections are ``query_only`` and cannot switch the mode; on a file still
+    in rollback-journal mode (fresh from ``booking migrate``) their short read locks and the
+    writer's first connection, which switches it, would wait on each other, and reads that
+    come first (a dashboard, a find) answered ``database is locked``. A file another process
+    holds locked is left as it is: the writer switches it once it gets the lock.
+    """
+    try:
+        connection = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    except sqlite3.Error:
+        return
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError:
+        _log.warning("could not switch %s to WAL yet; the writer will", path, exc_info=True)
+    finally:
+        connection.close()
 
 
 def _configure_sqlite_reads(engine: AsyncEngine, pragmas: tuple[str, ...]) -> None:

@@ -4,8 +4,9 @@
 Another connection (to the server, another process) holds the lock, as a second worker, the CLI,
 a backup tool or an operator's ``sqlite3`` shell can. Two cases:
 
-- **Everything blocked**: the file is still in its rollback-journal mode (the server has not
-  touched it since ``booking serve`` migrated it) and the other connection holds
+- **Everything blocked**: the file is still in its rollback-journal mode (the server switches a
+  file to WAL at start, but this one was being read by another connection then, and the server
+  has not written to it since) and the other connection holds
   ``BEGIN EXCLUSIVE``: reads and writes alike cannot proceed, nor can the server switch the file
   to WAL.
 - **Writes blocked**: the file is in WAL mode (the server has written to it) and the other
@@ -39,6 +40,7 @@ from tests.support.server import (
     ServerProcess,
     booking_executable,
     free_port,
+    run_booking,
     service_environment,
 )
 
@@ -77,9 +79,18 @@ def _serve(tmp_path_factory: pytest.TempPathFactory) -> ServerProcess:
 
 @pytest.fixture(scope="module")
 def untouched_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """Migrated by ``booking serve``, then asked nothing but ``/health``."""
-    with _serve(tmp_path_factory) as server:
+    """Migrated by ``booking migrate``, started while another connection was reading the file
+    (so the server could not switch it to WAL at start, as it otherwise does), then asked
+    nothing but ``/health``: the file is still in its rollback-journal mode."""
+    server = _serve(tmp_path_factory)
+    run_booking(["migrate"], server.database_url, env=ENV)
+    with held_lock(_path(server), "BEGIN") as reader:
+        reader.execute("SELECT count(*) FROM bookings").fetchall()  # a shared lock, kept
+        server.start()
+    try:
         yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")

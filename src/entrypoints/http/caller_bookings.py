@@ -61,7 +61,15 @@ from agent_booking.entrypoints.http.openapi import (
     query,
     refusals,
 )
-from agent_booking.entrypoints.http.presenters import Date, Instant, ResourceRef, ServiceRef, Time
+from agent_booking.entrypoints.http.presenters import (
+    Date,
+    Instant,
+    ResourceRef,
+    ServiceRef,
+    Time,
+    resource_ref,
+    service_ref,
+)
 from agent_booking.entrypoints.http.request_bodies import IDEMPOTENCY_KEY_HEADER, PHONE, documented
 from agent_booking.entrypoints.http.spoken_text import Speech
 
@@ -152,12 +160,8 @@ def _view(
     booking: Booking, placement: Placement, speech: Speech, this_year: int
 ) -> CallerBookingView:
     return CallerBookingView(
-        resource=ResourceRef(id=placement.resource_id, name=placement.resource_name),
-        service=ServiceRef(
-            id=placement.service_id,
-            name=placement.service_name,
-            duration_minutes=placement.duration_minutes,
-        ),
+        resource=resource_ref(placement),
+        service=service_ref(placement),
         id=booking.id,
         service_name=booking.service_name,
         booking_date=booking.booking_date.isoformat(),

@@ -74,6 +74,8 @@ from agent_booking.entrypoints.http.presenters import (
     booking_created,
     public_booking_created,
     public_replay,
+    resource_ref,
+    service_ref,
 )
 from agent_booking.entrypoints.http.request_bodies import (
     IDEMPOTENCY_KEY_HEADER,
@@ -150,12 +152,8 @@ def _released_view(booking: Booking, placement: Placement) -> HoldReleased:
                 notes=booking.notes,
                 created_at=format_instant(booking.created_at),
                 hold_expires_at=format_instant(expires),
-                resource=ResourceRef(id=placement.resource_id, name=placement.resource_name),
-                service=ServiceRef(
-                    id=placement.service_id,
-                    name=placement.service_name,
-                    duration_minutes=placement.duration_minutes,
-                ),
+                resource=resource_ref(placement),
+                service=service_ref(placement),
             )
         )
     )

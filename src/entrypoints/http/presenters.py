@@ -50,6 +50,8 @@ __all__ = [
     "created_outcome",
     "public_booking_created",
     "public_replay",
+    "resource_ref",
+    "service_ref",
     "settings_view",
 ]
 
@@ -198,6 +200,20 @@ class PublicBookingCreated(msgspec.Struct, frozen=True, kw_only=True):
     data: PublicCreatedData
 
 
+def resource_ref(placement: Placement) -> ResourceRef:
+    """The ``resource`` object of a booking's answers and messages."""
+    return ResourceRef(id=placement.resource_id, name=placement.resource_name)
+
+
+def service_ref(placement: Placement) -> ServiceRef:
+    """The ``service`` object of a booking's answers and messages."""
+    return ServiceRef(
+        id=placement.service_id,
+        name=placement.service_name,
+        duration_minutes=placement.duration_minutes,
+    )
+
+
 def booking_created(
     booking: Booking,
     customer: Customer,
@@ -272,12 +288,8 @@ def _created_booking(
 ) -> CreatedBooking:
     return CreatedBooking(
         spoken=spoken,
-        resource=ResourceRef(id=placement.resource_id, name=placement.resource_name),
-        service=ServiceRef(
-            id=placement.service_id,
-            name=placement.service_name,
-            duration_minutes=placement.duration_minutes,
-        ),
+        resource=resource_ref(placement),
+        service=service_ref(placement),
         id=booking.id,
         service_name=booking.service_name,
         booking_date=booking.booking_date.isoformat(),

@@ -52,7 +52,6 @@ from agent_booking.core.errors import (
 from agent_booking.core.events import format_instant, format_time
 from agent_booking.core.idempotency import ClaimOutcome, IdempotencyKeys
 from agent_booking.core.parsing import DateOrder
-from agent_booking.core.placement import Placement
 from agent_booking.core.request import PhoneReader
 from agent_booking.core.reschedule_booking import (
     CallerMove,
@@ -81,8 +80,9 @@ from agent_booking.entrypoints.http.presenters import (
     Date,
     Instant,
     ResourceRef,
-    ServiceRef,
     Time,
+    resource_ref,
+    service_ref,
 )
 from agent_booking.entrypoints.http.request_bodies import (
     IDEMPOTENCY_KEY_HEADER,
@@ -182,12 +182,8 @@ def rescheduled_view(moved: MovedBooking, speech: Speech, this_year: int) -> Boo
         booking_id=booking.id,
         data=RescheduledData(
             booking=MovedBookingView(
-                resource=_resource(placement),
-                service=ServiceRef(
-                    id=placement.service_id,
-                    name=placement.service_name,
-                    duration_minutes=placement.duration_minutes,
-                ),
+                resource=resource_ref(placement),
+                service=service_ref(placement),
                 id=booking.id,
                 service_name=booking.service_name,
                 booking_date=booking.booking_date.isoformat(),
@@ -212,15 +208,11 @@ def rescheduled_view(moved: MovedBooking, speech: Speech, this_year: int) -> Boo
                 booking_date=previous.booking_date.isoformat(),
                 booking_time=format_time(previous.booking_time),
                 starts_at=format_instant(previous.starts_at),
-                resource=_resource(moved.previous_placement),
+                resource=resource_ref(moved.previous_placement),
                 spoken=speech.starts(previous.booking_date, previous.booking_time, this_year),
             ),
         ),
     )
-
-
-def _resource(placement: Placement) -> ResourceRef:
-    return ResourceRef(id=placement.resource_id, name=placement.resource_name)
 
 
 class RescheduleEndpoint:

@@ -55,6 +55,7 @@ from agent_booking.entrypoints.http.booking_endpoint import (
     BookingEndpoint,
     json_object,
 )
+from agent_booking.entrypoints.http.caller_bookings import possible_booking_id
 from agent_booking.entrypoints.http.errors import error_body, internal_error_body, status_for
 from agent_booking.entrypoints.http.openapi import (
     AGENT_SECURITY,
@@ -161,8 +162,8 @@ def _released_view(booking: Booking, placement: Placement) -> HoldReleased:
 
 def _hold_id(value: object) -> int:
     """An id as the path gave it; one no booking can have is answered as a missing one."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= _MAX_ID:
-        return value
+    if possible_booking_id(value):
+        return cast("int", value)
     raise BookingNotFound
 
 

@@ -80,6 +80,7 @@ async def _book(
                 None,
                 start,
                 end,
+                None,
             )
         )[0][0]
         payload = event_payload(

@@ -1,7 +1,9 @@
 """Ceiling: the raw ``sqlite3`` module doing one booking's statements, one booking at a time.
 
 The same pragmas as the service (WAL, ``synchronous=FULL``, busy timeout, foreign keys), the
-same statements in the same order inside one ``BEGIN IMMEDIATE`` transaction, and a commit that
+service's own SQL text (``agent_booking.adapters.sql.sqlite_statements``) in the order its create
+use case runs it (settings, occupancy read, customer by phone, customer insert for a new phone,
+booking insert on resource 1 for one slot, event insert) inside one ``BEGIN IMMEDIATE`` transaction, and a commit that
 reaches the disk, on a database prepared exactly like the service's (migrated, benchmark
 settings, seeded phone pool). No framework, no driver thread, no ORM: what is left is SQLite
 and the disk, so no server on this machine can store bookings durably faster than this.
@@ -19,42 +21,21 @@ import json
 import sqlite3
 import time
 
-from bench.workload import day0, event_payload, phone_for, slot_start
+from agent_booking.adapters.sql.sqlite_statements import SQLITE
+from bench.workload import SERVICE_NAME, SLOT_MINUTES, day0, event_payload, phone_for, slot_start
 
 __all__ = ["STATEMENTS", "run"]
 
-_SETTINGS = (
-    "SELECT id, is_active, open_time, close_time, off_days, slot_minutes, timezone, "
-    "horizon_days, closed_dates, updated_at FROM business_settings "
-    "WHERE is_active LIMIT 1"
-)
-_SLOT_TAKEN = "SELECT id FROM bookings WHERE starts_at = ? AND status != 'cancelled' LIMIT 1"
-_CUSTOMER_BY_PHONE = (
-    "SELECT id, phone, first_name, last_name, email, gender, country, password_hash, "
-    "is_active, created_at FROM customers WHERE phone = ?"
-)
-_INSERT_CUSTOMER = (
-    "INSERT INTO customers (phone, first_name, last_name, email, gender, country, "
-    "password_hash, is_active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (phone) DO NOTHING RETURNING id, phone, first_name, last_name, email, "
-    "gender, country, password_hash, is_active, created_at"
-)
-_INSERT_BOOKING = (
-    "INSERT INTO bookings (customer_id, service_name, booking_date, booking_time, starts_at, "
-    "status, notes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
-)
-_INSERT_EVENT = (
-    "INSERT INTO events (type, payload, occurred_at) VALUES (?, ?, ?) RETURNING event_id"
-)
+_SQL = SQLITE
 #: What the service executes per booking, in order (for the report).
 STATEMENTS = (
     "BEGIN IMMEDIATE",
-    _SETTINGS,
-    _SLOT_TAKEN,
-    _CUSTOMER_BY_PHONE,
-    _INSERT_CUSTOMER + "  (only for a new phone)",
-    _INSERT_BOOKING,
-    _INSERT_EVENT,
+    _SQL.active_settings,
+    _SQL.occupied,
+    _SQL.customer_by_phone,
+    _SQL.insert_customer + "  (only for a new phone)",
+    _SQL.insert_booking,
+    _SQL.append_event,
     "COMMIT",
 )
 
@@ -72,28 +53,34 @@ def _book(connection: sqlite3.Connection, n: int, run: int, pool: int, first: dt
     start = slot_start(2 * n, first)
     starts_at = _db_time(start)
     phone = phone_for(n, run, pool)
+    end = start + dt.timedelta(minutes=SLOT_MINUTES)
     connection.execute("BEGIN IMMEDIATE")
     try:
-        connection.execute(_SETTINGS).fetchone()
-        taken = connection.execute(_SLOT_TAKEN, (starts_at,)).fetchone()
-        assert taken is None, f"slot {starts_at} is taken"  # noqa: S101 - a broken workload
-        customer = connection.execute(_CUSTOMER_BY_PHONE, (phone,)).fetchone()
+        connection.execute(_SQL.active_settings).fetchone()
+        taken = connection.execute(_SQL.occupied, (1, _db_time(end))).fetchone()
+        assert taken is None or taken[0] <= starts_at, f"slot {starts_at} is taken"  # noqa: S101 - a broken workload
+        customer = connection.execute(_SQL.customer_by_phone, (phone,)).fetchone()
         if customer is None:
             customer = connection.execute(
-                _INSERT_CUSTOMER,
+                _SQL.insert_customer,
                 (phone, "Bench", "Load", "bench@example.com", "", "", "!", 1, created),
             ).fetchone()
         booking_id = connection.execute(
-            _INSERT_BOOKING,
+            _SQL.insert_booking,
             (
                 customer[0],
-                "Consultation",
+                SERVICE_NAME,
                 start.date().isoformat(),
-                start.strftime("%H:%M:%S.%f"),
+                start.strftime("%H:%M:%S.000000"),
                 starts_at,
                 "upcoming",
                 "",
                 created,
+                1,
+                None,
+                starts_at,
+                _db_time(end),
+                None,
             ),
         ).fetchone()[0]
         payload = event_payload(
@@ -102,7 +89,7 @@ def _book(connection: sqlite3.Connection, n: int, run: int, pool: int, first: dt
             now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             (customer[0], customer[1], customer[2], customer[3], customer[4]),
         )
-        connection.execute(_INSERT_EVENT, ("booking_created", payload, created)).fetchone()
+        connection.execute(_SQL.append_event, ("booking_created", payload, created)).fetchone()
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")

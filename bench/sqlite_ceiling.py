@@ -1,12 +1,13 @@
 """Ceiling: the raw ``sqlite3`` module doing one booking's statements, one booking at a time.
 
 The same pragmas as the service (WAL, ``synchronous=FULL``, busy timeout, foreign keys), the
-service's own SQL text (``agent_booking.adapters.sql.sqlite_statements``) in the order its create
-use case runs it (settings, occupancy read, customer by phone, customer insert for a new phone,
-booking insert on resource 1 for one slot, event insert) inside one ``BEGIN IMMEDIATE`` transaction, and a commit that
-reaches the disk, on a database prepared exactly like the service's (migrated, benchmark
-settings, seeded phone pool). No framework, no driver thread, no ORM: what is left is SQLite
-and the disk, so no server on this machine can store bookings durably faster than this.
+service's own SQL text (``agent_booking.adapters.sql.sqlite_statements``) in the order its
+create use case runs it (settings, occupancy read, customer by phone, customer insert for a new
+phone, booking insert on resource 1 for one slot, event insert) inside one ``BEGIN IMMEDIATE``
+transaction, and a commit that reaches the disk, on a database prepared exactly like the
+service's (migrated, benchmark settings, seeded phone pool). No framework, no driver thread, no
+ORM: what is left is SQLite and the disk, so no server on this machine can store bookings
+durably faster than this (one commit per booking: the service's group commit can beat it).
 
     python -m bench.sqlite_ceiling DB_PATH --seconds 10 --pool 10000 --run 90 --first 5000000
 

@@ -41,4 +41,3 @@ async def test_ceiling_script_stores_real_bookings(fresh_database_url: str) -> N
     assert stored >= result["bookings"]
     if engine == SQLITE:
         assert stored == result["bookings"]
-

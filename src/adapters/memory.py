@@ -235,8 +235,8 @@ class _Bookings:
     def __init__(self, state: _State) -> None:
         self._state = state
 
-    async def hold_resource(self, resource_id: int) -> None:
-        """Units of work run one at a time here: every resource is held already."""
+    async def lock_intervals(self, intervals: Sequence[OccupiedInterval]) -> None:
+        """Units of work run one at a time here: every interval is held already."""
 
     async def is_occupied(
         self, resource_id: int, begin: pendulum.DateTime, end: pendulum.DateTime

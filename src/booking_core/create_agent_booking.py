@@ -298,19 +298,20 @@ async def _place(
     several, the occupied intervals at that start and the day's bookings per resource, to
     choose one.
 
-    The chosen resource is held before its booking is stored (and a choice made from an
-    earlier read checked again once it is held): transactions placing bookings on one resource
-    take turns, so the database's no-overlap constraint, which decides, never sees two
-    overlapping inserts in progress at once (PostgreSQL would break that deadlock by aborting
-    one). Holds in the way whose time is up are marked expired (into ``released``) first:
-    that is why even one candidate's interval is read before the insert (storage would refuse
-    the insert over an expired hold, and on PostgreSQL a refused insert ends the transaction).
+    The chosen interval is locked before its booking is stored (and a choice made from an
+    earlier read checked again once it is locked): transactions placing bookings in overlapping
+    intervals of one resource take turns, so the database's no-overlap constraint, which
+    decides, never sees two overlapping inserts in progress at once (PostgreSQL would break that
+    deadlock by aborting one). Holds in the way whose time is up are marked expired (into
+    ``released``) first: that is why even one candidate's interval is read before the insert
+    (storage would refuse the insert over an expired hold, and on PostgreSQL a refused insert
+    ends the transaction).
     """
     day, time = request.booking_date, request.booking_time
     if len(candidates) == 1:
         (resource,) = candidates
         start = policy.check_service(day, time, now, service, resource)
-        await uow.bookings.hold_resource(resource.id)
+        await uow.bookings.lock_intervals([(resource.id, *service.occupied(start))])
         if not await free_interval(uow, resource.id, *service.occupied(start), now, released):
             raise SlotTaken
         return start, resource
@@ -320,7 +321,7 @@ async def _place(
     for _ in candidates:
         occupancy = Occupancy(await uow.bookings.occupied_between(begin, end, now=now))
         start, resource = policy.place(day, time, now, service, candidates, occupancy, counts)
-        await uow.bookings.hold_resource(resource.id)
+        await uow.bookings.lock_intervals([(resource.id, *service.occupied(start))])
         if await free_interval(uow, resource.id, *service.occupied(start), now, released):
             return start, resource
     raise SlotTaken

@@ -115,9 +115,12 @@ class CustomerRepository(Protocol):
 
 
 class BookingRepository(Protocol):
-    async def hold_resource(self, resource_id: int) -> None:
-        """Hold the resource until the transaction ends: transactions placing bookings on one
-        resource take turns, and a check made after this call stays true until the commit."""
+    async def lock_intervals(self, intervals: Sequence[OccupiedInterval]) -> None:
+        """Hold these ``(resource id, begin, end)`` intervals until the transaction ends:
+        transactions placing bookings in overlapping intervals of one resource take turns, and
+        a check of the intervals made after this call stays true until the commit. All of a
+        transaction's intervals in one call where it can: the storage takes them in one
+        order, so two transactions never wait for each other crosswise."""
         ...
 
     async def is_occupied(

@@ -310,11 +310,11 @@ async def _place(
 ) -> tuple[pendulum.DateTime, Resource]:
     """The new start and resource, the booking's own interval not counted as taken.
 
-    The booking's current resource and the chosen one are held (lowest id first, so two moves
-    crossing between two resources wait for each other rather than deadlock) before the
-    interval is checked again: moves and creates placing bookings on one resource take turns,
-    as in the create. A choice made from a read that another transaction overtook is made
-    again, as the create does.
+    The booking's current interval and the chosen one are locked together (in one order, so
+    two moves crossing between two resources wait for each other rather than deadlock) before
+    the interval is checked again: moves and creates placing bookings in overlapping intervals
+    of one resource take turns, as in the create. A choice made from a read that another
+    transaction overtook is made again, as the create does.
     """
     own = _own_interval(booking)
     day, time = move.booking_date, move.booking_time
@@ -323,15 +323,12 @@ async def _place(
     if booking.booking_date == day and counts.get(booking.resource_id):
         counts[booking.resource_id] -= 1  # the booking itself is not another one that day
     current = tuple(item for item in candidates if item.id == booking.resource_id)
-    held: set[int] = set()
     for _ in range(len(candidates) + 1):
         occupancy = occupancy_without(await uow.bookings.occupied_between(begin, end, now=now), own)
         start, resource = _choose(
             policy, move, now, service, candidates, current, occupancy, counts
         )
-        for resource_id in sorted({booking.resource_id, resource.id} - held):
-            await uow.bookings.hold_resource(resource_id)
-            held.add(resource_id)
+        await uow.bookings.lock_intervals([own, (resource.id, *service.occupied(start))])
         occupancy = occupancy_without(await uow.bookings.occupied_between(begin, end, now=now), own)
         if occupancy.is_free(resource.id, *service.occupied(start)):
             return start, resource

@@ -19,6 +19,7 @@ from agent_booking.adapters.sql.convert import (
     time_from_db,
     time_to_db,
 )
+from agent_booking.adapters.sql.interval_locks import LOCK_CLASS
 from agent_booking.adapters.sql.statements import (
     BOOKING_COLUMNS,
     CUSTOMER_COLUMNS,
@@ -28,8 +29,6 @@ from agent_booking.adapters.sql.statements import (
 
 __all__ = ["EVENTS_CHANNEL", "POSITION_BATCH", "POSITION_EVENTS", "POSTGRES"]
 
-#: First key of the advisory locks that make bookings of one resource take turns.
-RESOURCE_LOCK_CLASS = 0x0B00C1E9
 #: Channel notified when events got their feed positions (by ``booking_position_events``, whose
 #: text in migration 0005 names the same channel).
 EVENTS_CHANNEL = "booking_events"
@@ -122,10 +121,9 @@ POSTGRES = EngineStatements(
         f"RETURNING {BOOKING_COLUMNS}"
     ),
     lock_customer="SELECT id FROM customers WHERE id = $1 FOR NO KEY UPDATE",
-    # The two-key form: its key space is apart from the outbox's one-key lock.
-    lock_resource=(
-        f"SELECT pg_advisory_xact_lock({RESOURCE_LOCK_CLASS}, ($1::bigint % 2147483647)::int)"
-    ),
+    # The keys come sorted (interval_lock_keys) and unnest keeps their order, so the locks
+    # are taken in increasing key order.
+    lock_intervals=f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, k) FROM unnest($1::int[]) AS k",
     open_bookings_after=(
         f"SELECT count(*) FROM bookings WHERE customer_id = $1 AND {_OPEN} AND starts_at > $2"
     ),

@@ -27,6 +27,7 @@ from agent_booking.adapters.sql.convert import (
     instant_from_db,
     time_from_db,
 )
+from agent_booking.adapters.sql.interval_locks import interval_lock_keys
 from agent_booking.adapters.sql.postgres_statements import EVENTS_CHANNEL
 from agent_booking.adapters.sql.statements import (
     CATALOG_STATEMENTS,
@@ -386,9 +387,9 @@ class SqlBookingRepository:
         self._run = run
         self._sql = sql
 
-    async def hold_resource(self, resource_id: int) -> None:
-        if self._sql.lock_resource is not None:
-            await self._run.fetch(self._sql.lock_resource, (resource_id,))
+    async def lock_intervals(self, intervals: Sequence[OccupiedInterval]) -> None:
+        if self._sql.lock_intervals is not None:
+            await self._run.fetch(self._sql.lock_intervals, (interval_lock_keys(intervals),))
 
     async def is_occupied(
         self, resource_id: int, begin: pendulum.DateTime, end: pendulum.DateTime

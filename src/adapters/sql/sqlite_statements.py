@@ -162,7 +162,7 @@ SQLITE = EngineStatements(
         f"RETURNING {BOOKING_COLUMNS}"
     ),
     lock_customer=None,
-    lock_resource=None,
+    lock_intervals=None,
     open_bookings_after=(
         f"SELECT count(*) FROM bookings WHERE customer_id = ? AND {_OPEN} AND starts_at > ?"
     ),

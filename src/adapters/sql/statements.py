@@ -113,11 +113,12 @@ class EngineStatements:
     #: bookings stay true until the commit; None where the engine runs one write transaction
     #: at a time anyway (SQLite: ``BEGIN IMMEDIATE``), which holds everything.
     lock_customer: str | None
-    #: Holds a resource until the transaction ends, so that bookings placed on one resource
-    #: take turns: two inserts of overlapping intervals in progress at once would otherwise
-    #: wait on each other in the exclusion constraint (a deadlock PostgreSQL breaks by
-    #: aborting one); None where writes are serialised anyway (SQLite).
-    lock_resource: str | None
+    #: (sorted int keys): advisory locks held until the transaction ends, so that bookings
+    #: whose intervals may overlap take turns (``interval_locks``): two inserts of
+    #: overlapping intervals in progress at once would otherwise wait on each other in the
+    #: exclusion constraint (a deadlock PostgreSQL breaks by aborting one); None where writes
+    #: are serialised anyway (SQLite).
+    lock_intervals: str | None
     open_bookings_after: str
     # events
     append_event: str

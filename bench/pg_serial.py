@@ -8,6 +8,12 @@ positioner does, once per batch of events. Whatever holds it, the fraction of ti
 and hosts share the database (at this batch size: a positioner's batch grows with the load, so
 the serial time per booking falls as the rate rises).
 
+The same samples count the bookings waiting for an interval lock (``adapters.sql.
+interval_locks``: bookings whose intervals of one resource may overlap take turns): on a
+calendar where bookings never come near each other it stays at 0; on the benchmark's one
+resource, booked at consecutive minutes by 32 connections, it is the line the workload itself
+builds.
+
 Sampling runs in a thread of the bench with its own connection, every ``interval`` seconds; it
 costs PostgreSQL one small query per sample (200/s by default).
 """
@@ -21,13 +27,17 @@ from typing import Any
 
 import asyncpg
 
+from agent_booking.adapters.sql.interval_locks import LOCK_CLASS
+
 __all__ = ["LockSampler", "sessions_opened"]
 
 #: The advisory lock key (pg_locks shows a bigint key as classid = high, objid = low 32 bits).
 _KEY = 0x0B00C1E7
 _SAMPLE = (
-    "SELECT count(*) FILTER (WHERE granted), count(*) FILTER (WHERE NOT granted) "
-    "FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = $1 AND objsubid = 1"
+    "SELECT count(*) FILTER (WHERE granted AND classid = 0 AND objid = $1 AND objsubid = 1), "
+    "count(*) FILTER (WHERE NOT granted AND classid = 0 AND objid = $1 AND objsubid = 1), "
+    "count(*) FILTER (WHERE NOT granted AND classid = $2 AND objsubid = 2) "
+    "FROM pg_locks WHERE locktype = 'advisory'"
 )
 
 
@@ -42,6 +52,7 @@ class LockSampler:
         self.samples = 0
         self.held = 0
         self.waiters = 0
+        self.interval_waiters = 0
         self.seconds = 0.0
 
     def __enter__(self) -> LockSampler:
@@ -60,23 +71,28 @@ class LockSampler:
         started = time.perf_counter()
         try:
             while not self._stop.is_set():
-                held, waiting = await connection.fetchrow(_SAMPLE, _KEY)
+                held, waiting, interval_waiting = await connection.fetchrow(
+                    _SAMPLE, _KEY, LOCK_CLASS
+                )
                 self.samples += 1
                 self.held += int(held > 0)
                 self.waiters += waiting
+                self.interval_waiters += interval_waiting
                 await asyncio.sleep(self._interval)
         finally:
             self.seconds = time.perf_counter() - started
             await connection.close()
 
     def result(self, bookings_per_second: float) -> dict[str, float | None]:
-        """The lock's busy share, mean waiters, serial µs per booking, and the rate it allows."""
+        """The outbox lock's busy share, mean waiters, serial µs per booking and the rate it
+        allows; the mean number of bookings waiting for an interval lock."""
         busy = self.held / max(1, self.samples)
         serial_us = 1e6 * busy / bookings_per_second if bookings_per_second else 0.0
         return {
             "samples": self.samples,
             "busy": busy,
             "mean_waiters": self.waiters / max(1, self.samples),
+            "mean_interval_waiters": self.interval_waiters / max(1, self.samples),
             "serial_us_per_booking": serial_us,
             "allows_per_second": bookings_per_second / busy if busy else None,
         }

@@ -1023,6 +1023,10 @@ def _postgres_verdicts(
                 else "never seen held"
             )
         )
+        print(
+            f"(b) bookings waiting for an interval lock (one resource's overlapping intervals "
+            f"take turns): {serial.get('mean_interval_waiters', 0):.2f} on average"
+        )
     return verdicts
 
 

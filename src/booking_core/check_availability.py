@@ -18,6 +18,7 @@ from __future__ import annotations
 import pendulum
 from attrs import field, frozen
 
+from agent_booking.core.entities import MAX_ID
 from agent_booking.core.errors import (
     InvalidField,
     MissingField,
@@ -108,13 +109,10 @@ class AvailabilityQuery:
         return cls(start, parse_date(last, date_order) if last else start, **ids)
 
 
-_MAX_ID = 2**63 - 1
-
-
 def _query_id(name: str, text: str | None) -> int | None:
     if not text:
         return None
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= _MAX_ID:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ID:
         raise InvalidField(name, "must be a positive integer")
     return int(text)
 

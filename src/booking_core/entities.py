@@ -12,6 +12,7 @@ from agent_booking.core.errors import BookingNotActive
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "MAX_ID",
     "OPEN_STATUSES",
     "Booking",
     "BookingMove",
@@ -38,6 +39,9 @@ class BookingStatus(enum.StrEnum):
 #: Statuses that hold their slot; ``cancelled``, ``released`` and ``expired`` free it. A
 #: ``held`` booking past its ``hold_expires_at`` still holds it in storage until a write that
 #: needs the interval (or the sweep) marks it ``expired``; reads treat it as free already.
+#: The largest id any stored row can have (a signed 64-bit ``BIGINT``): an id asked for in a
+#: request beyond it is invalid rather than merely not found.
+MAX_ID = 2**63 - 1
 ACTIVE_STATUSES = frozenset(
     {BookingStatus.UPCOMING, BookingStatus.PENDING, BookingStatus.COMPLETED, BookingStatus.HELD}
 )

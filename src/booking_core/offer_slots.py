@@ -21,6 +21,7 @@ import pendulum
 from attrs import define, field, frozen
 
 from agent_booking.core.check_availability import MAX_AVAILABILITY_SLOTS
+from agent_booking.core.entities import MAX_ID
 from agent_booking.core.errors import InvalidField, SettingsMissing, UnknownResource, UnknownService
 from agent_booking.core.instants import as_utc, in_zone
 from agent_booking.core.occupancy import Occupancy
@@ -60,7 +61,6 @@ FIRST_WINDOW_STARTS = 4
 
 _NOON = pendulum.Time(12)
 _FIVE_PM = pendulum.Time(17)
-_MAX_ID = 2**63 - 1
 _SERVICE_NAME_LIMIT = 100  # as a create request's service_name
 
 
@@ -315,6 +315,6 @@ def _part_of_day(text: str | None) -> PartOfDay | None:
 def _query_id(name: str, text: str | None) -> int | None:
     if not text:
         return None
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= _MAX_ID:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ID:
         raise InvalidField(name, "must be a positive integer")
     return int(text)

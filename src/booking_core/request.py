@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 import pendulum
 from attrs import frozen
 
-from agent_booking.core.entities import OPEN_STATUSES, BookingStatus, CustomerProfile
+from agent_booking.core.entities import MAX_ID, OPEN_STATUSES, BookingStatus, CustomerProfile
 from agent_booking.core.errors import InvalidField, InvalidRequestBody, MissingField
 from agent_booking.core.parsing import DateOrder, check_supported_date, parse_date, parse_time
 
@@ -262,17 +262,14 @@ def _gender(body: Mapping[str, object]) -> str:
     return gender
 
 
-_MAX_ID = 2**63 - 1
-
-
 def _optional_id(name: str, value: object) -> int | None:
     """An id is a positive JSON integer (not a boolean, not a string of digits; ``7.0`` is the
     integer 7, as JSON Schema counts it)."""
     if value is None:
         return None
-    if isinstance(value, float) and value.is_integer() and 1 <= value <= _MAX_ID:
+    if isinstance(value, float) and value.is_integer() and 1 <= value <= MAX_ID:
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_ID:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
         raise InvalidField(name, "must be a positive integer")
     return value
 

@@ -28,6 +28,7 @@ from agent_booking.adapters.sql.webhook_store import (
     WebhookSubscription,
 )
 from agent_booking.adapters.webhooks.addresses import Resolver, host_allowed, is_public, resolve
+from agent_booking.core.entities import MAX_ID
 from agent_booking.core.errors import InvalidField, WebhookNotFound, WebhookUrlRefused
 from agent_booking.core.webhooks import SubscriptionChanges
 
@@ -36,7 +37,6 @@ __all__ = ["ROTATION_OVERLAP_SECONDS", "WebhookSubscriptions"]
 ROTATION_OVERLAP_SECONDS = 24 * 3600
 _RESOLVE_SECONDS = 5.0
 _REPLAY_BATCH = 500
-_MAX_ID = 2**63 - 1
 
 
 def new_secret() -> str:
@@ -78,7 +78,7 @@ class WebhookSubscriptions:
         return await self._store.all()
 
     async def get(self, subscription_id: int) -> WebhookSubscription:
-        found = await self._store.get(subscription_id) if 0 < subscription_id <= _MAX_ID else None
+        found = await self._store.get(subscription_id) if 0 < subscription_id <= MAX_ID else None
         if found is None:
             raise WebhookNotFound
         return found
@@ -126,8 +126,8 @@ class WebhookSubscriptions:
         if set(body) not in ({"event_id"}, {"since"}):
             raise InvalidField("body", 'must be {"event_id": <id>} or {"since": <id>}')
         ((name, value),) = body.items()
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _MAX_ID:
-            raise InvalidField(name, f"must be a whole number from 0 to {_MAX_ID}")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_ID:
+            raise InvalidField(name, f"must be a whole number from 0 to {MAX_ID}")
         cursor = await self._store.cursor()
         now = self._clock()
         if name == "event_id":

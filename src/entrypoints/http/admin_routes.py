@@ -37,7 +37,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from agent_booking.core.cancel_booking import CancelBooking
 from agent_booking.core.check_availability import AvailabilityQuery, CheckAvailability
-from agent_booking.core.entities import BookingStatus
+from agent_booking.core.entities import MAX_ID, BookingStatus
 from agent_booking.core.errors import (
     BookingNotActive,
     BookingNotFound,
@@ -122,7 +122,6 @@ ADMIN_API_PATH = "/api/admin"
 _DEFAULT_PAGE_SIZE = 50
 MAX_PAGE = 1_000_000
 #: Ids are 64-bit in storage; a larger one cannot name a booking (and would overflow a query).
-_MAX_ID = 2**63 - 1
 
 _TAGS: Final = ["admin"]
 _SECURITY: Final[list[dict[str, list[str]]]] = [{"AdminToken": []}]
@@ -138,7 +137,7 @@ _BookingId = Annotated[
     int,
     PathParameter(
         description="The booking's id (a 64-bit integer).",
-        schema_extra={"minimum": 1, "maximum": _MAX_ID},
+        schema_extra={"minimum": 1, "maximum": MAX_ID},
     ),
 ]
 
@@ -155,7 +154,7 @@ _ResourceId = Annotated[
     int,
     PathParameter(
         description="The resource's id (a 64-bit integer).",
-        schema_extra={"minimum": 1, "maximum": _MAX_ID},
+        schema_extra={"minimum": 1, "maximum": MAX_ID},
     ),
 ]
 
@@ -163,7 +162,7 @@ _ServiceId = Annotated[
     int,
     PathParameter(
         description="The service's id (a 64-bit integer).",
-        schema_extra={"minimum": 1, "maximum": _MAX_ID},
+        schema_extra={"minimum": 1, "maximum": MAX_ID},
     ),
 ]
 
@@ -358,7 +357,7 @@ def admin_router(  # noqa: PLR0913, PLR0915, PLR0917 - one handler per route; on
         responses=refusals(_UNAUTHORIZED, BookingNotFound, _NOT_AN_ID, StorageUnavailable),
     )
     async def get_booking(booking_id: _BookingId) -> BookingEnvelope:
-        if not 0 < booking_id <= _MAX_ID:
+        if not 0 < booking_id <= MAX_ID:
             raise BookingNotFound
         async with reads() as uow:
             booking = await uow.bookings.get(booking_id)
@@ -390,7 +389,7 @@ def admin_router(  # noqa: PLR0913, PLR0915, PLR0917 - one handler per route; on
         ),
     )
     async def cancel(booking_id: _BookingId) -> CancelledBookingView:
-        if not 0 < booking_id <= _MAX_ID:
+        if not 0 < booking_id <= MAX_ID:
             raise BookingNotFound
         cancelled = await cancel_booking(booking_id)
         async with reads() as uow:
@@ -539,7 +538,7 @@ def admin_router(  # noqa: PLR0913, PLR0915, PLR0917 - one handler per route; on
     ) -> ResourceEnvelope:
         del data  # documents the body; read strictly below
         body = _strictly(ResourceChangesBody, await request.body())
-        if not 0 < resource_id <= _MAX_ID:
+        if not 0 < resource_id <= MAX_ID:
             raise ResourceNotFound
         changed = await manage_resources.change(resource_id, name=body.name, active=body.active)
         return ResourceEnvelope(data=resource_view(changed))
@@ -561,7 +560,7 @@ def admin_router(  # noqa: PLR0913, PLR0915, PLR0917 - one handler per route; on
     ) -> PlanReplacedView:
         del data  # documents the body; read strictly below
         body = _strictly(PlanBody, await request.body())
-        if not 0 < resource_id <= _MAX_ID:
+        if not 0 < resource_id <= MAX_ID:
             raise ResourceNotFound
         replaced = await manage_resources.replace_plan(resource_id, weekly_plan(body))
         return await answer_stranding(replaced)
@@ -601,7 +600,7 @@ def admin_router(  # noqa: PLR0913, PLR0915, PLR0917 - one handler per route; on
             del data  # documents the body; read strictly below
             body = _strictly(ExceptionBody, await request.body())
             date = _iso_date(day)
-            if not 0 < resource_id <= _MAX_ID:
+            if not 0 < resource_id <= MAX_ID:
                 raise ResourceNotFound
             intervals = exception_intervals(body)
             return await answer_stranding(
@@ -631,7 +630,7 @@ def admin_router(  # noqa: PLR0913, PLR0915, PLR0917 - one handler per route; on
         )
         async def remove_exception(self, resource_id: _ResourceId, day: _Day) -> PlanReplacedView:
             date = _iso_date(day)
-            if not 0 < resource_id <= _MAX_ID:
+            if not 0 < resource_id <= MAX_ID:
                 raise ResourceNotFound
             return await answer_stranding(
                 await manage_resources.remove_exception(resource_id, date)
@@ -704,7 +703,7 @@ def admin_router(  # noqa: PLR0913, PLR0915, PLR0917 - one handler per route; on
                 catalog = await current_catalog(uow)
             if catalog is None:
                 raise SettingsMissing
-            found = catalog.service(service_id) if 0 < service_id <= _MAX_ID else None
+            found = catalog.service(service_id) if 0 < service_id <= MAX_ID else None
             if found is None:
                 raise ServiceNotFound
             return ServiceEnvelope(data=service_view(found))
@@ -732,7 +731,7 @@ def admin_router(  # noqa: PLR0913, PLR0915, PLR0917 - one handler per route; on
         ) -> ServiceChangedView:
             del data  # documents the body; read strictly below
             body = _strictly(ServiceChangesBody, await request.body())
-            if not 0 < service_id <= _MAX_ID:
+            if not 0 < service_id <= MAX_ID:
                 raise ServiceNotFound
             changed = await manage_services.change(service_id, service_changes(body))
             async with reads() as uow:

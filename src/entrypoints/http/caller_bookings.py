@@ -30,7 +30,7 @@ from agent_booking.core.cancel_booking import (
     CancelBooking,
     IdempotentCancel,
 )
-from agent_booking.core.entities import Booking, Customer
+from agent_booking.core.entities import MAX_ID, Booking, Customer
 from agent_booking.core.errors import (
     BookingError,
     BookingNotActive,
@@ -84,7 +84,6 @@ __all__ = [
 ]
 
 CALLER_BOOKINGS_PATH: Final = "/api/agent/bookings/"
-_MAX_ID: Final = 2**63 - 1
 ONLY_TRUSTED: Final = (
     "Finding and cancelling bookings by phone needs an agent API key (BOOKING_AGENT_API_KEYS)"
 )
@@ -292,7 +291,7 @@ def possible_booking_id(booking_id: object) -> bool:
     return (
         isinstance(booking_id, int)
         and not isinstance(booking_id, bool)
-        and 0 < booking_id <= _MAX_ID
+        and 0 < booking_id <= MAX_ID
     )
 
 
@@ -411,7 +410,7 @@ def caller_booking_routes(endpoint: CallerBookingsEndpoint) -> list[HTTPRouteHan
         booking_id: Annotated[
             int,
             PathParameter(
-                description="The booking's id.", schema_extra={"minimum": 1, "maximum": _MAX_ID}
+                description="The booking's id.", schema_extra={"minimum": 1, "maximum": MAX_ID}
             ),
         ],
         data: JSONBody[CancelBookingRequest],

@@ -26,7 +26,7 @@ from litestar.params import HeaderParameter, JSONBody, PathParameter
 
 from agent_booking.core.confirm_hold import ConfirmHold
 from agent_booking.core.create_agent_booking import AgentBookingResult, IdempotentSuccess
-from agent_booking.core.entities import Booking, CustomerProfile
+from agent_booking.core.entities import MAX_ID, Booking, CustomerProfile
 from agent_booking.core.errors import (
     BookingError,
     BookingNotFound,
@@ -100,7 +100,6 @@ __all__ = [
 ]
 
 HOLDS_PATH: Final = "/api/agent/holds/"
-_MAX_ID: Final = 2**63 - 1
 _KEY_SCHEMA: Final = {"oneOf": None, "type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"}
 _REPLAYED: Final = ((REPLAYED_HEADER, "true"),)
 
@@ -333,7 +332,7 @@ _RELEASE_KEY = (
 )
 _HOLD_ID = PathParameter(
     description="The hold's id (`booking_id` of the hold's answer).",
-    schema_extra={"minimum": 1, "maximum": _MAX_ID},
+    schema_extra={"minimum": 1, "maximum": MAX_ID},
 )
 
 

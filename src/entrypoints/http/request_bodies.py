@@ -13,7 +13,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 from msgspec import Meta
 
-from agent_booking.core.entities import OPEN_STATUSES
+from agent_booking.core.entities import MAX_ID, OPEN_STATUSES
 
 __all__ = [
     "ACCEPTED_DATE",
@@ -205,9 +205,6 @@ CreatableStatus = Annotated[
 ]
 
 
-_MAX_ID: Final = 2**63 - 1
-
-
 class CreateBookingRequest(msgspec.Struct, frozen=True):
     """A create request. Blank required fields count as missing; `null` optional fields as
     left out; other fields are ignored. Texts are trimmed before they are judged. An existing
@@ -252,7 +249,7 @@ class CreateBookingRequest(msgspec.Struct, frozen=True):
                 "those that perform the service and are free, the one with the fewest active "
                 "bookings that day, then the lowest id.",
                 minimum=1,
-                maximum=_MAX_ID,
+                maximum=MAX_ID,
             ),
         ]
         | None
@@ -264,7 +261,7 @@ class CreateBookingRequest(msgspec.Struct, frozen=True):
                 "A catalog service by id; left out, `service_name` is matched to the catalog "
                 "(case-insensitively).",
                 minimum=1,
-                maximum=_MAX_ID,
+                maximum=MAX_ID,
             ),
         ]
         | None

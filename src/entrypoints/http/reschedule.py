@@ -22,6 +22,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import HeaderParameter, JSONBody, PathParameter
 from msgspec import Meta
 
+from agent_booking.core.entities import MAX_ID
 from agent_booking.core.errors import (
     BeyondHorizon,
     BookingError,
@@ -103,7 +104,6 @@ __all__ = [
 
 RESCHEDULE_PATH: Final = CALLER_BOOKINGS_PATH + "{booking_id:int}/reschedule/"
 _MESSAGE: Final = "Booking rescheduled"
-_MAX_ID: Final = 2**63 - 1
 _STATE_KEY: Final = "reschedule_idempotency_key"
 
 _Spoken = Annotated[
@@ -134,7 +134,7 @@ class RescheduleBookingRequest(msgspec.Struct, frozen=True):
                 "would put it (of the free ones, the fewest active bookings that day, then the "
                 "lowest id).",
                 minimum=1,
-                maximum=_MAX_ID,
+                maximum=MAX_ID,
             ),
         ]
         | None
@@ -393,7 +393,7 @@ def reschedule_routes(endpoint: RescheduleEndpoint) -> list[HTTPRouteHandler]:
         booking_id: Annotated[
             int,
             PathParameter(
-                description="The booking's id.", schema_extra={"minimum": 1, "maximum": _MAX_ID}
+                description="The booking's id.", schema_extra={"minimum": 1, "maximum": MAX_ID}
             ),
         ],
         data: JSONBody[RescheduleBookingRequest],

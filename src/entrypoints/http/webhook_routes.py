@@ -26,6 +26,7 @@ from agent_booking.adapters.sql.webhook_store import (
     WebhookSubscription,
 )
 from agent_booking.adapters.webhooks.subscriptions import WebhookSubscriptions
+from agent_booking.core.entities import MAX_ID
 from agent_booking.core.errors import (
     InvalidField,
     InvalidRequestBody,
@@ -53,14 +54,13 @@ _BODY_REFUSALS: Final = (
     framework_case(HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
     framework_case(HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
 )
-_MAX_ID: Final = 2**63 - 1
 _MAX_LOG_PAGE: Final = 200
 #: 18 digits: any delivery id there will be, and a pattern the document can state exactly.
 _MAX_BEFORE: Final = 10**18 - 1
 _WebhookId = Annotated[
     int,
     PathParameter(
-        description="The subscription's id.", schema_extra={"minimum": 1, "maximum": _MAX_ID}
+        description="The subscription's id.", schema_extra={"minimum": 1, "maximum": MAX_ID}
     ),
 ]
 Instant = Annotated[str, Meta(description="A UTC instant, ISO 8601 with `Z`.")]
@@ -213,7 +213,7 @@ def _whole(name: str, raw: str | None, default: int | None, maximum: int) -> int
 
 
 def _known(webhook_id: int) -> int:
-    if not 0 < webhook_id <= _MAX_ID:
+    if not 0 < webhook_id <= MAX_ID:
         raise WebhookNotFound
     return webhook_id
 

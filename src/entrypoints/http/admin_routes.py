@@ -72,6 +72,7 @@ from agent_booking.entrypoints.http.openapi import (
     DocumentedOperation,
     domain_error_classes,
     framework_case,
+    id_in_path,
     query,
     refusals,
 )
@@ -135,10 +136,7 @@ _DATE: Final = {"type": "string", "pattern": DATE_OR_EMPTY}
 _STATUSES: Final = [status.value for status in BookingStatus]
 _BookingId = Annotated[
     int,
-    PathParameter(
-        description="The booking's id (a 64-bit integer).",
-        schema_extra={"minimum": 1, "maximum": MAX_ID},
-    ),
+    id_in_path("The booking's id (a 64-bit integer)."),
 ]
 
 _Body = TypeVar(
@@ -152,18 +150,12 @@ _Body = TypeVar(
 )
 _ResourceId = Annotated[
     int,
-    PathParameter(
-        description="The resource's id (a 64-bit integer).",
-        schema_extra={"minimum": 1, "maximum": MAX_ID},
-    ),
+    id_in_path("The resource's id (a 64-bit integer)."),
 ]
 
 _ServiceId = Annotated[
     int,
-    PathParameter(
-        description="The service's id (a 64-bit integer).",
-        schema_extra={"minimum": 1, "maximum": MAX_ID},
-    ),
+    id_in_path("The service's id (a 64-bit integer)."),
 ]
 
 _ISO_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)

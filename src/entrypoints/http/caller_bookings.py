@@ -21,7 +21,7 @@ import msgspec
 from attrs import frozen
 from litestar import MediaType, Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import HeaderParameter, JSONBody, PathParameter
+from litestar.params import JSONBody
 from msgspec import Meta
 
 from agent_booking.core.cancel_booking import (
@@ -58,6 +58,8 @@ from agent_booking.entrypoints.http.openapi import (
     AGENT_SECURITY,
     TrustedAgentOperation,
     framework_case,
+    id_in_path,
+    idempotency_key_header,
     query,
     refusals,
 )
@@ -409,23 +411,17 @@ def caller_booking_routes(endpoint: CallerBookingsEndpoint) -> list[HTTPRouteHan
         request: Request[Any, Any, Any],
         booking_id: Annotated[
             int,
-            PathParameter(
-                description="The booking's id.", schema_extra={"minimum": 1, "maximum": MAX_ID}
-            ),
+            id_in_path("The booking's id."),
         ],
         data: JSONBody[CancelBookingRequest],
         idempotency_key: Annotated[
             str | None,
-            HeaderParameter(
-                name=IDEMPOTENCY_KEY_HEADER,
-                description=(
-                    "Makes a retried cancel safe: the first request's answer (200, or a "
-                    "404/409/422 refusal) is recorded and a retry with the same key and body "
-                    "gets it again, with `Idempotent-Replayed: true`. A 400 is not recorded. "
-                    "Keys are shared with create: the same key with another request is 422 "
-                    "`idempotency_key_reused`. Kept 48 hours."
-                ),
-                schema_extra={"oneOf": None, "type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
+            idempotency_key_header(
+                "Makes a retried cancel safe: the first request's answer (200, or a "
+                "404/409/422 refusal) is recorded and a retry with the same key and body "
+                "gets it again, with `Idempotent-Replayed: true`. A 400 is not recorded. "
+                "Keys are shared with create: the same key with another request is 422 "
+                "`idempotency_key_reused`. Kept 48 hours."
             ),
         ] = None,
     ) -> CallerBookingCancelled:

@@ -22,11 +22,11 @@ from typing import Annotated, Any, Final, Literal, cast
 
 import msgspec
 from litestar import MediaType, Request, Response, delete, post
-from litestar.params import HeaderParameter, JSONBody, PathParameter
+from litestar.params import JSONBody
 
 from agent_booking.core.confirm_hold import ConfirmHold
 from agent_booking.core.create_agent_booking import AgentBookingResult, IdempotentSuccess
-from agent_booking.core.entities import MAX_ID, Booking, CustomerProfile
+from agent_booking.core.entities import Booking, CustomerProfile
 from agent_booking.core.errors import (
     BookingError,
     BookingNotFound,
@@ -61,6 +61,8 @@ from agent_booking.entrypoints.http.openapi import (
     AGENT_SECURITY,
     DocumentedOperation,
     framework_case,
+    id_in_path,
+    idempotency_key_header,
     query,
     refusals,
 )
@@ -100,7 +102,6 @@ __all__ = [
 ]
 
 HOLDS_PATH: Final = "/api/agent/holds/"
-_KEY_SCHEMA: Final = {"oneOf": None, "type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"}
 _REPLAYED: Final = ((REPLAYED_HEADER, "true"),)
 
 _log = logging.getLogger(__name__)
@@ -330,10 +331,7 @@ _RELEASE_KEY = (
     "true`. Keys are shared with create: the same key with another request is 422 "
     "`idempotency_key_reused`. Kept 48 hours."
 )
-_HOLD_ID = PathParameter(
-    description="The hold's id (`booking_id` of the hold's answer).",
-    schema_extra={"minimum": 1, "maximum": MAX_ID},
-)
+_HOLD_ID = id_in_path("The hold's id (`booking_id` of the hold's answer).")
 
 
 def hold_routes(endpoint: HoldsEndpoint, *, hold_seconds: int, max_holds: int) -> list[Any]:
@@ -367,14 +365,10 @@ def hold_routes(endpoint: HoldsEndpoint, *, hold_seconds: int, max_holds: int) -
         data: JSONBody[CreateBookingRequest],
         idempotency_key: Annotated[
             str | None,
-            HeaderParameter(
-                name=IDEMPOTENCY_KEY_HEADER,
-                description=(
-                    "As for create: the first outcome (201, or a 400/409/422 refusal) is "
-                    "recorded and a retry with the same key and body gets it again instead of a "
-                    "second hold. Keys are shared with create."
-                ),
-                schema_extra=_KEY_SCHEMA,
+            idempotency_key_header(
+                "As for create: the first outcome (201, or a 400/409/422 refusal) is "
+                "recorded and a retry with the same key and body gets it again instead of a "
+                "second hold. Keys are shared with create."
             ),
         ] = None,
     ) -> BookingCreated | PublicBookingCreated:
@@ -424,9 +418,7 @@ def hold_routes(endpoint: HoldsEndpoint, *, hold_seconds: int, max_holds: int) -
         data: JSONBody[ConfirmHoldRequest],
         idempotency_key: Annotated[
             str | None,
-            HeaderParameter(
-                name=IDEMPOTENCY_KEY_HEADER, description=_CONFIRM_KEY, schema_extra=_KEY_SCHEMA
-            ),
+            idempotency_key_header(_CONFIRM_KEY),
         ] = None,
     ) -> BookingCreated | PublicBookingCreated:
         """Reached only with a body the Struct accepts and no key (``_confirm_hook``)."""
@@ -480,9 +472,7 @@ def hold_routes(endpoint: HoldsEndpoint, *, hold_seconds: int, max_holds: int) -
         ] = None,
         idempotency_key: Annotated[
             str | None,
-            HeaderParameter(
-                name=IDEMPOTENCY_KEY_HEADER, description=_RELEASE_KEY, schema_extra=_KEY_SCHEMA
-            ),
+            idempotency_key_header(_RELEASE_KEY),
         ] = None,
     ) -> Response[HoldReleased]:
         answer = await endpoint.release(hold_id, await request.body(), phone, idempotency_key)

@@ -46,11 +46,12 @@ from litestar.openapi.spec import (
     SecurityScheme,
     Tag,
 )
-from litestar.params import QueryParameter
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 from msgspec import Meta
 
+from agent_booking.core.entities import MAX_ID
 from agent_booking.core.errors import (
     BookingError,
     BookingNotActive,
@@ -85,6 +86,7 @@ from agent_booking.entrypoints.http.errors import (
 from agent_booking.entrypoints.http.presenters import Date, Time
 from agent_booking.entrypoints.http.request_bodies import (
     IDEMPOTENCY_KEY_HEADER,
+    IDEMPOTENCY_KEY_PATTERN,
     describe_regional_phones,
 )
 from agent_booking.entrypoints.http.request_edge import REQUEST_ID_HEADER
@@ -104,6 +106,8 @@ __all__ = [
     "domain_error_classes",
     "error_cases",
     "framework_case",
+    "id_in_path",
+    "idempotency_key_header",
     "openapi_config",
     "query",
     "refusals",
@@ -348,6 +352,22 @@ def refusals(
 #: A catalog id in a query (``service_id``, ``resource_id``): empty counts as not given;
 #: anything else must be a positive integer.
 CATALOG_ID: Final = {"type": "string", "pattern": r"^([1-9][0-9]{0,17})?$"}
+
+
+def id_in_path(description: str) -> Any:
+    """A row id in the path: a positive 64-bit integer (a larger one is the framework's 404,
+    like any path that names nothing)."""
+    return PathParameter(description=description, schema_extra={"minimum": 1, "maximum": MAX_ID})
+
+
+def idempotency_key_header(description: str) -> Any:
+    """The optional ``Idempotency-Key`` header of a write, documented; the route's own check
+    reads and validates it (the core's refusals are the contract)."""
+    return HeaderParameter(
+        name=IDEMPOTENCY_KEY_HEADER,
+        description=description,
+        schema_extra={"oneOf": None, "type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
+    )
 
 
 def query(name: str, description: str, schema: dict[str, Any]) -> Any:

@@ -19,6 +19,7 @@ __all__ = [
     "ACCEPTED_DATE",
     "ACCEPTED_TIME",
     "IDEMPOTENCY_KEY_HEADER",
+    "IDEMPOTENCY_KEY_PATTERN",
     "PHONE",
     "PHONE_OR_EMPTY",
     "PHONE_RULE",
@@ -30,6 +31,8 @@ __all__ = [
 
 #: The create request's header that makes a retry safe (``agent_booking.core.idempotency``).
 IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
+#: What an ``Idempotency-Key`` may be: 1 to 255 printable ASCII characters, no spaces.
+IDEMPOTENCY_KEY_PATTERN: Final = r"^[\x21-\x7e]{1,255}$"
 
 #: Characters the core refuses in text fields (Unicode category Cc, ``request._printable``).
 _CONTROLS: Final = r"\u0000-\u001f\u007f-\u009f"

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from litestar import MediaType, Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import HeaderParameter, JSONBody
+from litestar.params import JSONBody
 
 from agent_booking.core.check_availability import (
     MAX_AVAILABILITY_DAYS,
@@ -49,6 +49,7 @@ from agent_booking.entrypoints.http.openapi import (
     DocumentedOperation,
     domain_error_classes,
     framework_case,
+    idempotency_key_header,
     query,
     refusals,
 )
@@ -197,18 +198,14 @@ def booking_routes(
         data: JSONBody[CreateBookingRequest],
         idempotency_key: Annotated[
             str | None,
-            HeaderParameter(
-                name=IDEMPOTENCY_KEY_HEADER,
-                description=(
-                    "Makes a retried create safe: the first request with a key is run and its "
-                    "outcome (201, or a 400/409/422 refusal) recorded; a retry with the same key "
-                    "and body gets that outcome again, with `Idempotent-Replayed: true`, instead "
-                    "of a second booking. The same key with another body is refused (422 "
-                    "`idempotency_key_reused`); a retry while the first request still runs "
-                    "waits for it briefly, then gets 409 `idempotency_in_progress`. Outages "
-                    "(5xx) are not recorded, so a retry runs again. Keys are kept 48 hours."
-                ),
-                schema_extra={"oneOf": None, "type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
+            idempotency_key_header(
+                "Makes a retried create safe: the first request with a key is run and its "
+                "outcome (201, or a 400/409/422 refusal) recorded; a retry with the same key "
+                "and body gets that outcome again, with `Idempotent-Replayed: true`, instead "
+                "of a second booking. The same key with another body is refused (422 "
+                "`idempotency_key_reused`); a retry while the first request still runs "
+                "waits for it briefly, then gets 409 `idempotency_in_progress`. Outages "
+                "(5xx) are not recorded, so a retry runs again. Keys are kept 48 hours."
             ),
         ] = None,
     ) -> BookingCreated | PublicBookingCreated:

@@ -16,7 +16,6 @@ from litestar import HttpMethod, Request, Response, Router, delete, get, patch, 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import PathParameter
 from msgspec import Meta
 
 from agent_booking.adapters.sql.webhook_store import (
@@ -39,6 +38,7 @@ from agent_booking.entrypoints.http.dashboard_socket import bearer_token, token_
 from agent_booking.entrypoints.http.openapi import (
     DocumentedOperation,
     framework_case,
+    id_in_path,
     query,
     refusals,
 )
@@ -59,9 +59,7 @@ _MAX_LOG_PAGE: Final = 200
 _MAX_BEFORE: Final = 10**18 - 1
 _WebhookId = Annotated[
     int,
-    PathParameter(
-        description="The subscription's id.", schema_extra={"minimum": 1, "maximum": MAX_ID}
-    ),
+    id_in_path("The subscription's id."),
 ]
 Instant = Annotated[str, Meta(description="A UTC instant, ISO 8601 with `Z`.")]
 

@@ -35,6 +35,7 @@ import msgspec
 from attrs import frozen
 
 from agent_booking.core.check_availability import AvailabilityQuery, CheckAvailability
+from agent_booking.core.entities import MAX_ID
 from agent_booking.core.errors import (
     BookingError,
     InvalidField,
@@ -59,6 +60,7 @@ from agent_booking.entrypoints.http.errors import error_body, framework_error_bo
 from agent_booking.entrypoints.http.holds import HoldsEndpoint
 from agent_booking.entrypoints.http.presenters import availability_view
 from agent_booking.entrypoints.http.request_bodies import (
+    IDEMPOTENCY_KEY_PATTERN,
     PHONE,
     AcceptedDate,
     CreateBookingRequest,
@@ -106,7 +108,7 @@ class BookAppointmentArguments(CreateBookingRequest, frozen=True):
                 "Makes a retried call safe: a call with a key already used (and the same other "
                 "arguments) gets the first call's outcome again instead of a second booking. "
                 "Use a fresh key per intended booking, e.g. the conversation's id.",
-                pattern=r"^[\x21-\x7e]{1,255}$",
+                pattern=IDEMPOTENCY_KEY_PATTERN,
             ),
         ]
         | None
@@ -122,9 +124,7 @@ class HoldArguments(msgspec.Struct, frozen=True, kw_only=True):
 
     hold_id: Annotated[
         int,
-        msgspec.Meta(
-            ge=1, le=2**63 - 1, description="The hold's id (`booking_id` from hold_slot)."
-        ),
+        msgspec.Meta(ge=1, le=MAX_ID, description="The hold's id (`booking_id` from hold_slot)."),
     ]
     phone: Annotated[
         str, documented("The phone the hold was made with (any accepted form).", pattern=PHONE)
@@ -135,7 +135,7 @@ class HoldArguments(msgspec.Struct, frozen=True, kw_only=True):
             documented(
                 "Makes a retried call safe: a call with a key already used (and the same other "
                 "arguments) gets the first call's outcome again.",
-                pattern=r"^[\x21-\x7e]{1,255}$",
+                pattern=IDEMPOTENCY_KEY_PATTERN,
             ),
         ]
         | None
@@ -254,7 +254,7 @@ class CancelBookingArguments(CancelBookingRequest, frozen=True, kw_only=True):
     """The cancel request's body, the booking's id and an optional idempotency key."""
 
     booking_id: Annotated[
-        int, msgspec.Meta(ge=1, le=2**63 - 1, description="The booking's id (from find_bookings).")
+        int, msgspec.Meta(ge=1, le=MAX_ID, description="The booking's id (from find_bookings).")
     ]
     idempotency_key: (
         Annotated[
@@ -262,7 +262,7 @@ class CancelBookingArguments(CancelBookingRequest, frozen=True, kw_only=True):
             documented(
                 "Makes a retried cancel safe: a call with a key already used (and the same "
                 "other arguments) gets the first call's outcome again.",
-                pattern=r"^[\x21-\x7e]{1,255}$",
+                pattern=IDEMPOTENCY_KEY_PATTERN,
             ),
         ]
         | None
@@ -273,7 +273,7 @@ class RescheduleBookingArguments(RescheduleBookingRequest, frozen=True, kw_only=
     """The reschedule request's body, the booking's id and an optional idempotency key."""
 
     booking_id: Annotated[
-        int, msgspec.Meta(ge=1, le=2**63 - 1, description="The booking's id (from find_bookings).")
+        int, msgspec.Meta(ge=1, le=MAX_ID, description="The booking's id (from find_bookings).")
     ]
     idempotency_key: (
         Annotated[
@@ -281,7 +281,7 @@ class RescheduleBookingArguments(RescheduleBookingRequest, frozen=True, kw_only=
             documented(
                 "Makes a retried move safe: a call with a key already used (and the same "
                 "other arguments) gets the first call's outcome again instead of moving twice.",
-                pattern=r"^[\x21-\x7e]{1,255}$",
+                pattern=IDEMPOTENCY_KEY_PATTERN,
             ),
         ]
         | None

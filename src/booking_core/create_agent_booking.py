@@ -311,8 +311,9 @@ async def _place(
     if len(candidates) == 1:
         (resource,) = candidates
         start = policy.check_service(day, time, now, service, resource)
-        await uow.bookings.lock_intervals([(resource.id, *service.occupied(start))])
-        if not await free_interval(uow, resource.id, *service.occupied(start), now, released):
+        interval = (resource.id, *service.occupied(start))
+        await uow.bookings.lock_intervals([interval])
+        if not await free_interval(uow, *interval, now, released):
             raise SlotTaken
         return start, resource
     wanted = policy.local_start(day, time)
@@ -321,7 +322,8 @@ async def _place(
     for _ in candidates:
         occupancy = Occupancy(await uow.bookings.occupied_between(begin, end, now=now))
         start, resource = policy.place(day, time, now, service, candidates, occupancy, counts)
-        await uow.bookings.lock_intervals([(resource.id, *service.occupied(start))])
-        if await free_interval(uow, resource.id, *service.occupied(start), now, released):
+        interval = (resource.id, *service.occupied(start))
+        await uow.bookings.lock_intervals([interval])
+        if await free_interval(uow, *interval, now, released):
             return start, resource
     raise SlotTaken

@@ -355,8 +355,7 @@ CATALOG_ID: Final = {"type": "string", "pattern": r"^([1-9][0-9]{0,17})?$"}
 
 
 def id_in_path(description: str) -> Any:
-    """A row id in the path: a positive 64-bit integer (a larger one is the framework's 404,
-    like any path that names nothing)."""
+    """A row id in the path, documented as what storage can hold: a positive 64-bit integer."""
     return PathParameter(description=description, schema_extra={"minimum": 1, "maximum": MAX_ID})
 
 

@@ -328,9 +328,10 @@ async def _place(
         start, resource = _choose(
             policy, move, now, service, candidates, current, occupancy, counts
         )
-        await uow.bookings.lock_intervals([own, (resource.id, *service.occupied(start))])
+        chosen = (resource.id, *service.occupied(start))
+        await uow.bookings.lock_intervals([own, chosen])
         occupancy = occupancy_without(await uow.bookings.occupied_between(begin, end, now=now), own)
-        if occupancy.is_free(resource.id, *service.occupied(start)):
+        if occupancy.is_free(*chosen):
             return start, resource
     raise SlotTaken
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from agent_booking.core.occupancy import OccupiedInterval
+from agent_booking.core.slot_grid import micros
 
 __all__ = ["BUCKET_SECONDS", "LOCK_CLASS", "interval_lock_keys"]
 
@@ -40,6 +41,7 @@ __all__ = ["BUCKET_SECONDS", "LOCK_CLASS", "interval_lock_keys"]
 LOCK_CLASS = 0x0B00C1E9
 #: The length of a bucket. Every process that books on one database must use the same value.
 BUCKET_SECONDS = 10 * 60
+_BUCKET_MICROS = BUCKET_SECONDS * 1_000_000
 _INT4 = 0x7FFFFFFF
 _MIX = 0x9E3779B1  # Knuth's multiplicative hash constant: spreads resource ids over the keys
 
@@ -49,8 +51,8 @@ def interval_lock_keys(intervals: Iterable[OccupiedInterval]) -> list[int]:
     and in increasing order."""
     keys: set[int] = set()
     for resource_id, begin, end in intervals:
-        first = int(begin.timestamp()) // BUCKET_SECONDS
-        last = max(first, (int(end.timestamp()) - 1) // BUCKET_SECONDS)
+        first = micros(begin) // _BUCKET_MICROS
+        last = max(first, (micros(end) - 1) // _BUCKET_MICROS)
         base = (resource_id * _MIX) & _INT4
         keys.update((base ^ bucket) & _INT4 for bucket in range(first, last + 1))
     return sorted(keys)

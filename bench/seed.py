@@ -46,6 +46,7 @@ __all__ = [
     "booking_cli",
     "cached_sqlite",
     "prepare",
+    "seed_catalog_postgres",
     "seed_catalog_sqlite",
     "seed_postgres",
     "seed_sqlite",
@@ -212,6 +213,37 @@ def seed_catalog_sqlite(path: Path) -> None:
         connection.execute("COMMIT")
     finally:
         connection.close()
+
+
+async def seed_catalog_postgres(dsn: str) -> None:
+    """:func:`seed_catalog_sqlite`'s catalog on PostgreSQL (the ids after the migrated first
+    resource, the sequence moved past them)."""
+    import asyncpg  # noqa: PLC0415 - only the PostgreSQL scenario needs it
+
+    connection = await asyncpg.connect(dsn)
+    try:
+        async with connection.transaction():
+            await connection.executemany(
+                "INSERT INTO resources (id, name, is_active, follows_business_hours, created_at) "
+                "VALUES ($1, $2, true, true, $3)",
+                [(index, f"Room {index}", _SEEDED_AT) for index in range(2, RESOURCES + 1)],
+            )
+            await connection.execute(
+                "SELECT setval(pg_get_serial_sequence('resources', 'id'), $1)", RESOURCES
+            )
+            await connection.executemany(
+                "INSERT INTO services (name, name_key, duration_minutes, buffer_before, "
+                "buffer_after, min_notice_minutes, is_active) VALUES ($1, $2, $3, $4, $5, 0, true)",
+                [
+                    (name, name.casefold(), duration, before, after)
+                    for name, duration, before, after in SERVICES
+                ],
+            )
+            await connection.execute(
+                "UPDATE business_settings SET catalog_version = catalog_version + 1"
+            )
+    finally:
+        await connection.close()
 
 
 async def seed_postgres(dsn: str, *, customers: int) -> None:

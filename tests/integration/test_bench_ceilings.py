@@ -9,11 +9,16 @@ on resource 1 with its occupied interval, and none may fail.
 
 from __future__ import annotations
 
+import pytest
+
 from bench import raw_asyncpg, sqlite_ceiling
+from bench.seed import seed_catalog_postgres
+from bench.workload import RESOURCES, SERVICES
 from tests.integration.conftest import POSTGRES, SQLITE, engine_of
-from tests.integration.direct_sql import count_rows
+from tests.integration.direct_sql import count_rows, run_sql
 from tests.support.server import run_booking
 
+_CATALOG_VERSION = "SELECT catalog_version FROM business_settings WHERE is_active"
 _STORED = (
     "SELECT count(*) FROM bookings WHERE resource_id = 1 AND service_name = 'Consultation' "
     "AND occupied_from = starts_at AND occupied_until > occupied_from"
@@ -41,3 +46,20 @@ async def test_ceiling_script_stores_real_bookings(fresh_database_url: str) -> N
     assert stored >= result["bookings"]
     if engine == SQLITE:
         assert stored == result["bookings"]
+
+
+@pytest.mark.postgres
+async def test_postgres_catalog_seed_is_what_scenario_r_books(postgres_database_url: str) -> None:
+    """Scenario (br) books (r)'s workload on PostgreSQL: the seed must give it the same
+    resources and services as SQLite's, and a catalog version the servers notice."""
+    dsn = "postgresql://" + postgres_database_url.removeprefix("postgresql+asyncpg://")
+    version = await count_rows(postgres_database_url, _CATALOG_VERSION)
+    await seed_catalog_postgres(dsn)
+    resources = await run_sql(postgres_database_url, "SELECT id FROM resources ORDER BY id")
+    assert [row[0] for row in resources] == list(range(1, RESOURCES + 1))
+    services = await run_sql(
+        postgres_database_url,
+        "SELECT name, duration_minutes, buffer_before, buffer_after FROM services ORDER BY id",
+    )
+    assert [tuple(row) for row in services] == [tuple(item) for item in SERVICES]
+    assert await count_rows(postgres_database_url, _CATALOG_VERSION) == version + 1

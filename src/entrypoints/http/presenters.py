@@ -48,6 +48,7 @@ __all__ = [
     "booking_view",
     "booking_views",
     "created_outcome",
+    "created_user",
     "public_booking_created",
     "public_replay",
     "resource_ref",
@@ -230,17 +231,22 @@ def booking_created(
         booking_id=booking.id,
         data=CreatedData(
             booking=_created_booking(booking, placement, spoken),
-            user=CreatedUser(
-                id=customer.id,
-                username=customer.username,
-                first_name=customer.first_name,
-                last_name=customer.last_name,
-                email=customer.email,
-                phone=customer.phone,
-                is_active=customer.is_active,
-                created=customer_created,
-            ),
+            user=created_user(customer, created=customer_created),
         ),
+    )
+
+
+def created_user(customer: Customer, *, created: bool) -> CreatedUser:
+    """The ``user`` object of a create's (or a move's) success body."""
+    return CreatedUser(
+        id=customer.id,
+        username=customer.username,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        email=customer.email,
+        phone=customer.phone,
+        is_active=customer.is_active,
+        created=created,
     )
 
 

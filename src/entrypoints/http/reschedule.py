@@ -84,6 +84,7 @@ from agent_booking.entrypoints.http.presenters import (
     Instant,
     ResourceRef,
     Time,
+    created_user,
     resource_ref,
     service_ref,
 )
@@ -196,16 +197,7 @@ def rescheduled_view(moved: MovedBooking, speech: Speech, this_year: int) -> Boo
                 starts_at=format_instant(booking.starts_at),
                 spoken=speech.starts(booking.booking_date, booking.booking_time, this_year),
             ),
-            user=CreatedUser(
-                id=customer.id,
-                username=customer.username,
-                first_name=customer.first_name,
-                last_name=customer.last_name,
-                email=customer.email,
-                phone=customer.phone,
-                is_active=customer.is_active,
-                created=False,
-            ),
+            user=created_user(customer, created=False),
             previous=PreviousStart(
                 booking_date=previous.booking_date.isoformat(),
                 booking_time=format_time(previous.booking_time),
